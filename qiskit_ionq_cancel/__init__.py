@@ -1,0 +1,63 @@
+"""qiskit-ionq-cancel: a ``job.cancel()`` for IonQ jobs that tells the truth.
+
+The public surface::
+
+    from qiskit_ionq_cancel import IonQProvider, cancel, RetryPolicy
+
+    provider = IonQProvider()                 # IONQ_API_KEY / IONQ_API_URL, as qiskit-ionq
+    job = provider.get_backend("simulator").run(circuit)
+    job.cancel()                              # True: cancelled; False: it had finished
+
+Exceptions live in :mod:`qiskit_ionq_cancel.exceptions` and subclass qiskit-ionq's. The
+local IonQ emulator is :mod:`qiskit_ionq_cancel.emulator`.
+"""
+
+from __future__ import annotations
+
+from .backend import IonQQPUBackend, IonQSimulatorBackend
+from .cancel import cancel
+from .client import CancelOutcome, IonQCancelClient
+from .exceptions import (
+    AuthenticationError,
+    CancelNotConfirmedError,
+    InsecureURLError,
+    InvalidJobIdError,
+    IonQRequestError,
+    JobNotFoundError,
+    JobNotSubmittedError,
+    MissingCredentialsError,
+    RetriesExhaustedError,
+    UnknownJobStatusError,
+)
+from .job import IonQJob
+from .provider import IonQProvider
+from .retry import RetryPolicy
+from .status import IONQ_TO_QISKIT, to_job_status
+from .validation import validate_job_id
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "IONQ_TO_QISKIT",
+    "AuthenticationError",
+    "CancelNotConfirmedError",
+    "CancelOutcome",
+    "InsecureURLError",
+    "InvalidJobIdError",
+    "IonQCancelClient",
+    "IonQJob",
+    "IonQProvider",
+    "IonQQPUBackend",
+    "IonQRequestError",
+    "IonQSimulatorBackend",
+    "JobNotFoundError",
+    "JobNotSubmittedError",
+    "MissingCredentialsError",
+    "RetriesExhaustedError",
+    "RetryPolicy",
+    "UnknownJobStatusError",
+    "__version__",
+    "cancel",
+    "to_job_status",
+    "validate_job_id",
+]

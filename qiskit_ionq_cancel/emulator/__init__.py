@@ -1,0 +1,176 @@
+"""A local emulator of IonQ's v0.4 jobs API: a real HTTP server on loopback.
+
+Split like ``moto``: :mod:`.state` holds the jobs and their lifecycle, :mod:`.http` the routes
+and answers, :mod:`.faults` the misbehaviour, :mod:`.simulate` the circuits' ideal results.
+
+Two ways to start it in-process::
+
+    with running() as url:               # the base URL, ending in /v0.4
+        ...
+
+    with Emulator(queue_time=5) as emu:  # the object, to look at its jobs and request log
+        emu.url, emu.store, emu.faults, emu.log
+
+and one as a process: ``ionq-cancel emulator --port 8000``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+
+from .faults import Fault, FaultConfig, FaultInjector, RetryAfterMode
+from .http import EmulatorServer, LogEntry, RequestLog
+from .state import (
+    API_PREFIX,
+    BACKENDS,
+    FINISHED_CANCEL_MODES,
+    FinishedCancel,
+    JobStore,
+    Lifecycle,
+    ManualClock,
+)
+
+__all__ = [
+    "BACKENDS",
+    "FINISHED_CANCEL_MODES",
+    "Emulator",
+    "Fault",
+    "FaultConfig",
+    "FinishedCancel",
+    "Lifecycle",
+    "LogEntry",
+    "ManualClock",
+    "RetryAfterMode",
+    "running",
+]
+
+logger = logging.getLogger("qiskit_ionq_cancel.emulator")
+
+
+class Emulator:
+    """An IonQ v0.4 jobs API on ``127.0.0.1``; a context manager that starts and stops it.
+
+    Args mirror the CLI: ``api_keys`` (empty: any non-empty key passes), ``queue_time`` and
+    ``run_time`` (seconds a job spends ``ready`` and ``started``), ``latency`` (seconds added
+    to every answer), ``rate_limit`` (requests a second, then 429), ``retry_after`` (how a 429
+    says when to come back: ``"seconds"``, ``"date"`` or ``"none"``), ``fault_rate`` (share
+    of answers that are faults), ``seed``; plus ``finished_cancel`` (what cancelling a final
+    job answers, see :data:`~.state.FinishedCancel`), ``bulk_enabled``, ``bulk_max_ids`` and
+    ``clock`` (a :class:`ManualClock` makes the lifecycle move only when a test says so).
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_keys: Iterable[str] = (),
+        queue_time: float = 1.0,
+        run_time: float = 0.5,
+        submit_time: float = 0.0,
+        latency: float = 0.0,
+        rate_limit: float | None = None,
+        rate_burst: float | None = None,
+        retry_after: RetryAfterMode = "seconds",
+        fault_rate: float = 0.0,
+        fault_kinds: Iterable[str] | None = None,
+        seed: int | None = None,
+        finished_cancel: FinishedCancel = "noop",
+        bulk_enabled: bool = True,
+        bulk_max_ids: int = 1000,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.store = JobStore(
+            lifecycle=Lifecycle(submit_time=submit_time, queue_time=queue_time,
+                                run_time=run_time),
+            finished_cancel=finished_cancel,
+            bulk_enabled=bulk_enabled,
+            bulk_max_ids=bulk_max_ids,
+            clock=clock,
+            seed=seed,
+        )
+        config = FaultConfig(latency=latency, rate_limit=rate_limit, rate_burst=rate_burst,
+                             retry_after=retry_after, fault_rate=fault_rate, seed=seed,
+                             **({"fault_kinds": tuple(fault_kinds)} if fault_kinds else {}))
+        self.faults = FaultInjector(config)
+        self.log = RequestLog()
+        self._keys = frozenset(api_keys)
+        self._address = (host, port)
+        self._server: EmulatorServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL of the API, ending in ``/v0.4``."""
+        if self._server is None:
+            raise RuntimeError("The emulator is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}{API_PREFIX}"
+
+    def bind(self) -> Emulator:
+        """Open the listening socket (on a free port unless one was given), not yet serving."""
+        if self._server is not None:
+            raise RuntimeError("The emulator is already running")
+        self._server = EmulatorServer(self._address, store=self.store, faults=self.faults,
+                                      log=self.log, api_keys=self._keys)
+        return self
+
+    def start(self) -> Emulator:
+        """Listen and serve in a background thread."""
+        self.bind()
+        assert self._server is not None
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name="ionq-emulator", daemon=True)
+        self._thread.start()
+        logger.info("IonQ emulator listening on %s", self.url)
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (for the CLI)."""
+        if self._server is None:
+            self.bind()
+        assert self._server is not None
+        try:
+            self._server.serve_forever(poll_interval=0.2)
+        finally:
+            self._close()
+
+    def stop(self) -> None:
+        """Stop serving, close open connections and free the port."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join()
+        self._close()
+
+    def _close(self) -> None:
+        if self._server is not None:
+            self._server.close_connections()
+            self._server.server_close()
+            self._server = None
+            self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self._server is not None else "stopped"
+        return f"<Emulator {where}>"
+
+
+@contextmanager
+def running(**settings: Any) -> Iterator[str]:
+    """Start an :class:`Emulator` on a free port; yield its base URL (ending in ``/v0.4``)."""
+    with Emulator(**settings) as emulator:
+        yield emulator.url

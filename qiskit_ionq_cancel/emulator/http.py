@@ -1,0 +1,375 @@
+"""The emulator's HTTP layer: routes, auth, IonQ's error bodies, the request log.
+
+A stdlib ``ThreadingHTTPServer`` speaking HTTP/1.1 with keep-alive: one thread per
+connection, a deep listen backlog, ``TCP_NODELAY`` and one ``write`` per answer (headers and
+body together, so Nagle's algorithm never holds an answer back).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .faults import Fault, FaultInjector
+from .state import API_PREFIX, BACKENDS, LIST_LIMIT_DEFAULT, ApiError, JobStore
+
+logger = logging.getLogger("qiskit_ionq_cancel.emulator")
+
+MAX_BODY_BYTES = 10 * 1024 * 1024  # IonQ answers 413 above 10 MB
+_UUIDISH = r"[^/]+"
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One request as the emulator saw it. The key is never stored: ``auth`` is redacted."""
+
+    method: str
+    path: str
+    query: str
+    status: int | None  # None: the connection was dropped without an answer
+    time: float  # wall-clock seconds since the epoch, when the request arrived
+    duration: float  # seconds spent handling it, before the answer was sent
+    auth: str | None  # "apiKey ***", "missing" or "malformed"
+    fault: str | None
+
+
+class RequestLog:
+    """Every request the emulator received, in order; thread-safe."""
+
+    def __init__(self) -> None:
+        self._entries: list[LogEntry] = []
+        self._lock = threading.Lock()
+
+    def append(self, entry: LogEntry) -> None:
+        """Record one request."""
+        with self._lock:
+            self._entries.append(entry)
+
+    @property
+    def entries(self) -> list[LogEntry]:
+        """A snapshot of the log."""
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        """Forget everything logged so far."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+
+@dataclass
+class Answer:
+    """What a route returns: a status and a JSON body (or raw bytes)."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] | None = None
+
+
+Route = Callable[["Request"], Answer]
+
+
+@dataclass
+class Request:
+    """A parsed request as routes see it."""
+
+    method: str
+    path: str
+    params: dict[str, list[str]]
+    body: bytes
+    match: re.Match[str]
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object, or a 400."""
+        try:
+            data = json.loads(self.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, "Request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "Request body must be a JSON object")
+        return data
+
+    def one(self, name: str) -> str | None:
+        """A query parameter given at most once."""
+        values = self.params.get(name)
+        if not values:
+            return None
+        if len(values) > 1:
+            raise ApiError(400, f"Query parameter {name!r} given more than once")
+        return values[0]
+
+
+def build_routes(store: JobStore) -> list[tuple[str, re.Pattern[str], bool, Route]]:
+    """The API's routes: (method, path pattern, needs auth, handler)."""
+
+    def list_jobs(req: Request) -> Answer:
+        limit_raw = req.one("limit")
+        try:
+            limit = int(limit_raw) if limit_raw is not None else LIST_LIMIT_DEFAULT
+        except ValueError:
+            raise ApiError(400, "'limit' must be an integer") from None
+        ids = [i for value in req.params.get("ids", []) for i in value.split(",")]
+        if "" in ids:  # an empty filter must never widen into "every job"
+            raise ApiError(400, "Query parameter 'ids' has an empty value")
+        return Answer(200, store.list(
+            ids=ids, status=req.one("status"), target=req.one("target"),
+            session_id=req.one("session_id"), parent_job_id=req.one("parent_job_id"),
+            limit=limit, cursor=req.one("next"),
+        ))
+
+    def backend(req: Request) -> Answer:
+        name = req.match["name"]
+        if name not in BACKENDS:
+            raise ApiError(404, f"Backend {name!r} not found")
+        return Answer(200, _backend_view(name))
+
+    p = API_PREFIX
+    table: list[tuple[str, str, bool, Route]] = [
+        ("POST", "/jobs", True, lambda r: Answer(201, store.submit(r.json()))),
+        ("GET", "/jobs", True, list_jobs),
+        ("PUT", "/jobs/status/cancel", True, lambda r: Answer(200, store.cancel_many(r.json()))),
+        ("GET", f"/jobs/(?P<id>{_UUIDISH})", True, lambda r: Answer(200, store.get(r.match["id"]))),
+        ("DELETE", f"/jobs/(?P<id>{_UUIDISH})", True,
+         lambda r: Answer(200, store.delete(r.match["id"]))),
+        ("PUT", f"/jobs/(?P<id>{_UUIDISH})/status/cancel", True,
+         lambda r: Answer(200, store.cancel(r.match["id"]))),
+        ("GET", f"/jobs/(?P<id>{_UUIDISH})/results/probabilities", True,
+         lambda r: Answer(200, store.probabilities(r.match["id"]))),
+        # IonQ's backend list is public; qiskit-ionq asks it for qubit counts without a key.
+        ("GET", "/backends", False, lambda r: Answer(200, [_backend_view(n) for n in BACKENDS])),
+        ("GET", "/backends/(?P<name>[^/]+)", False, backend),
+    ]
+    return [(m, re.compile(f"{re.escape(p)}{pattern}"), auth, fn) for m, pattern, auth, fn in table]
+
+
+def _backend_view(name: str) -> dict[str, Any]:
+    return {
+        "backend": name,
+        "status": "available",
+        "qubits": BACKENDS[name],
+        "average_queue_time": 0,
+        "last_updated": int(time.time()),
+        "has_access": True,
+    }
+
+
+def _fault_status(fault: Fault) -> int | None:
+    """The status a fault answers with (``None``: no answer at all)."""
+    return {"drop": None, "garbage": 200}.get(fault.kind, fault.status)
+
+
+def error_body(status: int, message: str) -> dict[str, Any]:
+    """IonQ's error body."""
+    return {"statusCode": status, "error": HTTPStatus(status).phrase, "message": message}
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    """The threaded server, holding the parts its handlers need."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024  # the stdlib's 5 drops connections under load
+
+    def __init__(self, address: tuple[str, int], *, store: JobStore, faults: FaultInjector,
+                 log: RequestLog, api_keys: frozenset[str]) -> None:
+        self.store = store
+        self.faults = faults
+        self.log = log
+        self.api_keys = api_keys
+        self.routes = build_routes(store)
+        self._connections: set[socket.socket] = set()
+        self._conn_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._conn_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._conn_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Close every open keep-alive connection (so stopping never hangs on a client)."""
+        with self._conn_lock:
+            conns = list(self._connections)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: EmulatorServer
+    timeout = 120  # idle keep-alive connections end after this
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the stdlib's stderr log: the request log and ``logging`` replace it."""
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def _handle(self, method: str) -> None:
+        arrived = time.time()
+        started = time.monotonic()
+        split = urlsplit(self.path)
+        auth = self._auth_label()
+        fault = self.server.faults.decide(method, split.path)
+        answer: Answer | None = None
+        if fault is not None and not fault.after and fault.kind != "hang":
+            self._discard_body()  # else it would be read as the next kept-alive request
+        else:
+            if fault is not None and fault.kind == "hang":
+                time.sleep(fault.delay)
+            answer = self._answer(method, split.path, split.query)
+        shown = fault if fault is not None and fault.kind != "hang" else None
+        status = _fault_status(shown) if shown is not None else answer.status if answer else None
+        # Logged before the answer goes out, so a client that has its answer always finds
+        # its request in the log (no race for tests to paper over).
+        self.server.log.append(LogEntry(
+            method=method, path=split.path, query=split.query, status=status, time=arrived,
+            duration=time.monotonic() - started, auth=auth,
+            fault=None if fault is None else fault.kind,
+        ))
+        logger.debug("%s %s -> %s%s", method, split.path, status,
+                     f" (fault: {fault.kind})" if fault else "")
+        self._delay()
+        if shown is not None:
+            self._misbehave(shown)
+        elif answer is not None:
+            self._send(answer)
+
+    def _auth_label(self) -> str:
+        header = self.headers.get("Authorization")
+        if header is None:
+            return "missing"
+        return "apiKey ***" if header.startswith("apiKey ") else "malformed"
+
+    def _authorised(self) -> bool:
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("apiKey "):
+            return False
+        key = header[len("apiKey "):].strip()
+        if not key:
+            return False
+        return not self.server.api_keys or key in self.server.api_keys
+
+    def _body_length(self) -> int | None:
+        """The request's Content-Length (0 when absent), ``None`` when it is malformed."""
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            return 0
+        return int(raw.strip()) if re.fullmatch(r"[0-9]+", raw.strip()) else None
+
+    def _discard_body(self) -> None:
+        """Read and drop the request body, so a kept-alive connection stays in step."""
+        length = self._body_length()
+        if length is None or length > MAX_BODY_BYTES:
+            self.close_connection = True
+        elif length:
+            self.rfile.read(length)
+
+    def _answer(self, method: str, path: str, query: str) -> Answer:
+        length = self._body_length()
+        if length is None:
+            self.close_connection = True
+            return Answer(400, error_body(400, "Invalid Content-Length header"))
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            return Answer(413, error_body(413, "Request body is larger than 10 MB"))
+        body = self.rfile.read(length) if length else b""
+        path_allowed: list[str] = []
+        for route_method, pattern, needs_auth, handler in self.server.routes:
+            match = pattern.fullmatch(path)
+            if match is None:
+                continue
+            if route_method != method:
+                path_allowed.append(route_method)
+                continue
+            if needs_auth and not self._authorised():
+                return Answer(401, error_body(401, "Invalid or missing API key. Send the "
+                                                   "header 'Authorization: apiKey <KEY>'"))
+            request = Request(method, path, parse_qs(query, keep_blank_values=True), body,
+                              match)
+            try:
+                return handler(request)
+            except ApiError as exc:
+                return Answer(exc.status, error_body(exc.status, exc.message))
+        if path_allowed:
+            return Answer(405, error_body(405, f"Cannot {method} {path}"),
+                          {"Allow": ", ".join(sorted(set(path_allowed)))})
+        return Answer(404, error_body(404, f"Cannot {method} {path}"))
+
+    def _delay(self) -> None:
+        if self.server.faults.latency:
+            time.sleep(self.server.faults.latency)
+
+    def _misbehave(self, fault: Fault) -> None:
+        """Commit ``fault`` instead of the honest answer."""
+        if fault.kind == "drop":
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault.kind == "garbage":
+            self._send(Answer(200, b"<html><body>502 Bad Gateway (upstream)</body></html>",
+                              {"Content-Type": "text/html"}))
+            return
+        headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else None
+        message = {
+            429: "Too Many Requests. To get a higher rate limit, please reach out to "
+                 "support@ionq.co",
+        }.get(fault.status, f"Injected fault: {HTTPStatus(fault.status).phrase}")
+        self._send(Answer(fault.status, error_body(fault.status, message), headers))
+
+    def _send(self, answer: Answer) -> None:
+        if isinstance(answer.body, bytes):
+            payload = answer.body
+            content_type = "application/octet-stream"
+        else:
+            payload = json.dumps(answer.body, separators=(",", ":")).encode()
+            content_type = "application/json; charset=utf-8"
+        headers = {"Content-Type": content_type, **(answer.headers or {})}
+        if self.close_connection:
+            headers["Connection"] = "close"
+        lines = [f"HTTP/1.1 {answer.status} {HTTPStatus(answer.status).phrase}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        lines.append(f"Content-Length: {len(payload)}")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        try:
+            self.wfile.write(head + payload)  # one write: see the module docstring
+        except OSError:
+            self.close_connection = True

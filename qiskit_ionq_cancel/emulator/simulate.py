@@ -1,0 +1,309 @@
+"""Ideal (noise-free) results of IonQ ``ionq.circuit.v1`` QIS circuits, for the emulator.
+
+The emulator answers a finished job with the exact outcome probabilities of the submitted
+circuit, in the shape ``qiskit_ionq.IonQJob.result()`` reads: keys are decimal integer strings
+``str(k)`` where bit ``i`` of ``k`` is qubit ``i`` (little-endian, the same index as Qiskit's
+statevector), values are probabilities rounded to 12 digits, outcomes below ``1e-12`` omitted.
+
+The accepted instructions cover all that ``qiskit_ionq.helpers.qiskit_circ_to_ionq_circ``
+emits for the ``"qis"`` gate set, after its renaming (``ionq_api_aliases``) and its trimming of
+the leading ``c`` from controlled gates:
+
+* ``x y z h s si t ti v vi`` (``si``/``ti`` are ``sdg``/``tdg``, ``v``/``vi`` are ``sx``/``sxdg``);
+* ``rx ry rz`` with ``"rotation"``; ``z`` with ``"rotation"`` is Qiskit's phase gate ``p``;
+* any of the above with a ``"controls"`` list: the same gate with that many (closed) controls,
+  so ``cx ccx mcx`` all arrive as ``x``, ``cp mcphase`` as ``z`` + rotation, ``csx`` as ``v``,
+  ``crx`` as ``rx`` and so on; ``swap`` with controls is a Fredkin gate;
+* ``swap`` and ``xx yy zz`` (``rxx ryy rzz`` with ``"rotation"``) on two targets;
+* ``pauliexp``: ``exp(-i * time * sum_j coefficients[j] * terms[j])``. Each term is a Qiskit
+  Pauli label, so its *rightmost* character acts on ``targets[0]`` (the serializer copies
+  ``SparsePauliOp.to_list()`` labels verbatim).
+
+Anything else -- an unknown gate, a missing, extra or ill-typed field, a qubit index out of
+range, another gate set, a multi-circuit or OpenQASM input -- raises
+:class:`UnsupportedCircuitError`, never a silently different result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from numbers import Integral, Real
+from typing import Any, Final
+
+from qiskit.circuit import Gate, QuantumCircuit
+from qiskit.circuit.library import (
+    HGate,
+    PauliEvolutionGate,
+    PhaseGate,
+    RXGate,
+    RXXGate,
+    RYGate,
+    RYYGate,
+    RZGate,
+    RZZGate,
+    SdgGate,
+    SGate,
+    SwapGate,
+    SXdgGate,
+    SXGate,
+    TdgGate,
+    TGate,
+    XGate,
+    YGate,
+    ZGate,
+)
+from qiskit.exceptions import QiskitError
+from qiskit.quantum_info import PauliList, SparsePauliOp, Statevector
+from qiskit.synthesis import MatrixExponential
+
+__all__ = ["MAX_QUBITS", "UnsupportedCircuitError", "ideal_probabilities"]
+
+MAX_QUBITS: Final[int] = 20
+"""Widest circuit the emulator simulates: a 20-qubit statevector is 16 MiB."""
+
+_MIN_PROBABILITY: Final[float] = 1e-12
+_DIGITS: Final[int] = 12
+# A pauliexp with non-commuting terms is applied as its exact dense exponential, so it may act
+# on this many targets at most (a 1024 x 1024 matrix); commuting terms have no such limit.
+_MAX_DENSE_PAULIEXP_QUBITS: Final[int] = 10
+
+_FIXED_GATES: Final[Mapping[str, Callable[[], Gate]]] = {
+    "x": XGate,
+    "y": YGate,
+    "z": ZGate,
+    "h": HGate,
+    "s": SGate,
+    "si": SdgGate,
+    "t": TGate,
+    "ti": TdgGate,
+    "v": SXGate,
+    "vi": SXdgGate,
+}
+_ROTATION_GATES: Final[Mapping[str, Callable[[float], Gate]]] = {
+    "rx": RXGate,
+    "ry": RYGate,
+    "rz": RZGate,
+}
+_TWO_QUBIT_ROTATION_GATES: Final[Mapping[str, Callable[[float], Gate]]] = {
+    "xx": RXXGate,
+    "yy": RYYGate,
+    "zz": RZZGate,
+}
+_KNOWN_GATES: Final[frozenset[str]] = frozenset(
+    {*_FIXED_GATES, *_ROTATION_GATES, *_TWO_QUBIT_ROTATION_GATES, "swap", "pauliexp"}
+)
+_GATE_FIELDS: Final[frozenset[str]] = frozenset({"gate", "targets", "controls", "rotation"})
+_PAULIEXP_FIELDS: Final[frozenset[str]] = frozenset(
+    {"gate", "targets", "terms", "coefficients", "time"}
+)
+_INPUT_FIELDS: Final[frozenset[str]] = frozenset({"gateset", "qubits", "circuit"})
+
+
+class UnsupportedCircuitError(ValueError):
+    """Raised when a circuit uses a gate or shape the emulator cannot simulate.
+
+    The HTTP layer turns it into a 400.
+    """
+
+
+def ideal_probabilities(input_block: Mapping[str, Any]) -> dict[str, float]:
+    """Ideal outcome probabilities of an IonQ ``ionq.circuit.v1`` QIS input block.
+
+    ``input_block`` is the job's ``input`` object, e.g.
+    ``{"gateset": "qis", "qubits": 2, "circuit": [{"gate": "h", "targets": [0]}, ...]}``.
+    Returns ``{str(k): p}`` with bit ``i`` of ``k`` being qubit ``i``, ``p`` rounded to 12
+    digits, outcomes with ``p < 1e-12`` left out. Raises :class:`UnsupportedCircuitError`.
+    """
+    if not isinstance(input_block, Mapping):
+        raise UnsupportedCircuitError("field 'input' must be an object")
+    if "circuits" in input_block:
+        raise UnsupportedCircuitError(
+            "multi-circuit jobs (field 'circuits') are not supported by the emulator"
+        )
+    if "data" in input_block and "circuit" not in input_block:
+        raise UnsupportedCircuitError(
+            "OpenQASM inputs (field 'data') are not supported by the emulator"
+        )
+    gateset = input_block.get("gateset", "qis")
+    if gateset != "qis":
+        raise UnsupportedCircuitError(
+            f"gateset {gateset!r} is not supported by the emulator; only 'qis' is"
+        )
+    extra = sorted(str(key) for key in set(input_block) - _INPUT_FIELDS)
+    if extra:
+        raise UnsupportedCircuitError(f"unsupported field(s) in 'input': {', '.join(extra)}")
+
+    if "qubits" not in input_block:
+        raise UnsupportedCircuitError("field 'qubits' is missing")
+    qubits = _as_int(input_block["qubits"], "field 'qubits'")
+    if not 1 <= qubits <= MAX_QUBITS:
+        raise UnsupportedCircuitError(
+            f"field 'qubits' must be between 1 and {MAX_QUBITS} (the emulator's limit), "
+            f"got {qubits}"
+        )
+
+    if "circuit" not in input_block:
+        raise UnsupportedCircuitError("field 'circuit' is missing")
+    instructions = input_block["circuit"]
+    if not _is_list(instructions):
+        raise UnsupportedCircuitError("field 'circuit' must be a list of instructions")
+
+    circuit = QuantumCircuit(qubits)
+    for index, instruction in enumerate(instructions):
+        _append(circuit, instruction, f"circuit[{index}]")
+
+    try:
+        probabilities = Statevector(circuit).probabilities()
+    except QiskitError as exc:  # pragma: no cover - every instruction was validated above
+        raise UnsupportedCircuitError(f"the circuit cannot be simulated: {exc}") from exc
+    return {
+        str(outcome): round(float(probability), _DIGITS)
+        for outcome, probability in enumerate(probabilities)
+        if probability >= _MIN_PROBABILITY
+    }
+
+
+def _append(circuit: QuantumCircuit, instruction: object, where: str) -> None:
+    """Validate one IonQ instruction and append its Qiskit equivalent to ``circuit``."""
+    if not isinstance(instruction, Mapping):
+        raise UnsupportedCircuitError(f"{where} must be an object")
+    name = instruction.get("gate")
+    if not isinstance(name, str):
+        raise UnsupportedCircuitError(f"{where}: field 'gate' is missing or not a string")
+    if name not in _KNOWN_GATES:
+        raise UnsupportedCircuitError(f"gate {name!r} is not in IonQ's QIS gate set ({where})")
+    where = f"{where} (gate {name!r})"
+    allowed = _PAULIEXP_FIELDS if name == "pauliexp" else _GATE_FIELDS
+    extra = sorted(str(key) for key in set(instruction) - allowed)
+    if extra:
+        raise UnsupportedCircuitError(f"{where}: unsupported field(s) {', '.join(extra)}")
+
+    num_qubits: int = circuit.num_qubits
+    targets = _qubit_list(instruction, "targets", where, num_qubits)
+    controls: list[int] = []
+    if "controls" in instruction:
+        controls = _qubit_list(instruction, "controls", where, num_qubits)
+    if len(set(controls + targets)) != len(controls) + len(targets):
+        raise UnsupportedCircuitError(f"{where}: a qubit appears more than once in it")
+
+    if name == "pauliexp":
+        _append_pauliexp(circuit, instruction, targets, where)
+        return
+
+    has_rotation = "rotation" in instruction
+    gate: Gate
+    if name in _ROTATION_GATES or name in _TWO_QUBIT_ROTATION_GATES or (
+        name == "z" and has_rotation
+    ):
+        if not has_rotation:
+            raise UnsupportedCircuitError(f"{where}: field 'rotation' is missing")
+        angle = _as_real(instruction["rotation"], f"{where}: field 'rotation'")
+        if name == "z":
+            gate = PhaseGate(angle)
+        elif name in _ROTATION_GATES:
+            gate = _ROTATION_GATES[name](angle)
+        else:
+            gate = _TWO_QUBIT_ROTATION_GATES[name](angle)
+    else:  # a gate without parameters
+        if has_rotation:
+            raise UnsupportedCircuitError(f"{where}: gate takes no field 'rotation'")
+        gate = SwapGate() if name == "swap" else _FIXED_GATES[name]()
+
+    expected_targets: int = gate.num_qubits
+    if len(targets) != expected_targets:
+        raise UnsupportedCircuitError(
+            f"{where}: needs {expected_targets} target(s), got {len(targets)}"
+        )
+    if controls:
+        if name in _TWO_QUBIT_ROTATION_GATES:
+            raise UnsupportedCircuitError(f"{where}: controlled {name!r} is not supported")
+        gate = gate.control(len(controls))
+    try:
+        circuit.append(gate, controls + targets)
+    except QiskitError as exc:  # pragma: no cover - arguments were validated above
+        raise UnsupportedCircuitError(f"{where}: {exc}") from exc
+
+
+def _append_pauliexp(
+    circuit: QuantumCircuit, instruction: Mapping[str, Any], targets: list[int], where: str
+) -> None:
+    """Append ``exp(-i * time * sum_j c_j P_j)`` on ``targets`` (Qiskit label order)."""
+    for field in ("terms", "coefficients", "time"):
+        if field not in instruction:
+            raise UnsupportedCircuitError(f"{where}: field {field!r} is missing")
+    terms = instruction["terms"]
+    if not _is_list(terms) or not terms:
+        raise UnsupportedCircuitError(f"{where}: field 'terms' must be a non-empty list")
+    for term in terms:
+        if (
+            not isinstance(term, str)
+            or len(term) != len(targets)
+            or not set(term) <= set("IXYZ")
+        ):
+            raise UnsupportedCircuitError(
+                f"{where}: field 'terms' must hold strings of I, X, Y, Z with one letter per "
+                f"target ({len(targets)}), got {term!r}"
+            )
+    coefficients = instruction["coefficients"]
+    if not _is_list(coefficients) or len(coefficients) != len(terms):
+        raise UnsupportedCircuitError(
+            f"{where}: field 'coefficients' must be a list with one number per term"
+        )
+    reals = [_as_real(c, f"{where}: field 'coefficients'") for c in coefficients]
+    time = _as_real(instruction["time"], f"{where}: field 'time'")
+
+    operator = SparsePauliOp.from_list(list(zip(terms, reals, strict=True)))
+    if len(PauliList(terms).commutes_with_all(PauliList(terms))) == len(terms):
+        # Commuting terms: one Lie-Trotter step (Qiskit's default synthesis) is exact and
+        # cheap at any width.
+        gate = PauliEvolutionGate(operator, time=time)
+    elif len(targets) <= _MAX_DENSE_PAULIEXP_QUBITS:
+        # Non-commuting terms (IonQ's compiler-synthesis opt-in): the exact dense exponential.
+        gate = PauliEvolutionGate(operator, time=time, synthesis=MatrixExponential())
+    else:
+        raise UnsupportedCircuitError(
+            f"{where}: non-commuting terms on more than {_MAX_DENSE_PAULIEXP_QUBITS} targets "
+            "are not supported by the emulator"
+        )
+    # Compose the synthesized definition rather than the gate: Statevector would otherwise
+    # exponentiate the whole operator as a sparse matrix (slow, and warns on every call).
+    try:
+        circuit.compose(gate.definition, targets, inplace=True)
+    except QiskitError as exc:  # pragma: no cover - arguments were validated above
+        raise UnsupportedCircuitError(f"{where}: {exc}") from exc
+
+
+def _qubit_list(
+    instruction: Mapping[str, Any], field: str, where: str, num_qubits: int
+) -> list[int]:
+    """The non-empty list of in-range qubit indices in ``instruction[field]``."""
+    if field not in instruction:
+        raise UnsupportedCircuitError(f"{where}: field {field!r} is missing")
+    value = instruction[field]
+    if not _is_list(value) or not value:
+        raise UnsupportedCircuitError(f"{where}: field {field!r} must be a non-empty list")
+    qubits = [_as_int(q, f"{where}: field {field!r}") for q in value]
+    for qubit in qubits:
+        if not 0 <= qubit < num_qubits:
+            raise UnsupportedCircuitError(
+                f"{where}: qubit {qubit} in field {field!r} is out of range for a "
+                f"{num_qubits}-qubit circuit"
+            )
+    return qubits
+
+
+def _is_list(value: object) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray))
+
+
+def _as_int(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise UnsupportedCircuitError(f"{what}: expected an integer, got {value!r}")
+    return int(value)
+
+
+def _as_real(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise UnsupportedCircuitError(f"{what}: expected a finite number, got {value!r}")
+    return float(value)

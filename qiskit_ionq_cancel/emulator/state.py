@@ -1,0 +1,483 @@
+"""The emulator's job store: jobs, their lifecycle in time, and every state change.
+
+Nothing here knows about HTTP. Errors are raised as :class:`ApiError`, which the HTTP layer
+turns into IonQ's error body. All public methods take the store's lock, so the threaded
+server can call them concurrently.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from .simulate import UnsupportedCircuitError, ideal_probabilities
+
+API_PREFIX = "/v0.4"
+FINAL_STATUSES = frozenset({"completed", "failed", "canceled"})
+CANCELLABLE_STATUSES = frozenset({"submitted", "ready", "started"})
+LIST_LIMIT_DEFAULT = 25
+LIST_LIMIT_MAX = 1000
+
+#: Backends the emulator knows, with their qubit counts (IonQ's public figures).
+BACKENDS: dict[str, int] = {
+    "simulator": 29,
+    "qpu.aria-1": 25,
+    "qpu.aria-2": 25,
+    "qpu.forte-1": 36,
+    "qpu.forte-enterprise-1": 36,
+}
+
+FinishedCancel = Literal["noop", "conflict", "bad_request", "claim", "overwrite"]
+"""What cancelling an already final job answers (IonQ does not document it):
+
+- ``noop`` (default): ``200 {"id", "status": <its real status>}``, nothing changes;
+- ``conflict``: ``409``; ``bad_request``: ``400``; nothing changes;
+- ``claim``: ``200 {"id", "status": "canceled"}`` although nothing changes (a lying answer);
+- ``overwrite``: the job becomes ``canceled`` and the answer says so.
+"""
+FINISHED_CANCEL_MODES: tuple[str, ...] = ("noop", "conflict", "bad_request", "claim", "overwrite")
+
+
+class ApiError(Exception):
+    """An error answer of the API: HTTP status plus IonQ's message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class ManualClock:
+    """A clock that moves only when told to, for tests of the lifecycle without sleeping."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        with self._lock:
+            self._now += seconds
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """How long a job spends in each state before it moves on (seconds)."""
+
+    submit_time: float = 0.0
+    queue_time: float = 1.0
+    run_time: float = 0.5
+
+
+def parse_job_id(raw: str) -> str:
+    """Return ``raw`` if it is a canonical lower-case UUID string, else raise a 400."""
+    try:
+        canonical = str(uuid.UUID(raw))
+    except (ValueError, AttributeError, TypeError):
+        raise ApiError(400, f"Invalid job id {raw[:80]!r}: expected a UUID") from None
+    if canonical != raw:
+        raise ApiError(400, f"Invalid job id {raw[:80]!r}: expected a canonical UUID")
+    return canonical
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Job:
+    """One job as the emulator stores it. Its status is derived from the clock."""
+
+    id: str
+    seq: int
+    backend: str
+    type: str
+    name: str | None
+    shots: int
+    input: dict[str, Any]
+    metadata: dict[str, Any]
+    session_id: str | None
+    parent_job_id: str | None
+    dry_run: bool
+    noise: dict[str, Any] | None
+    settings: dict[str, Any]
+    created: float
+    probabilities: dict[str, float]
+    qubits: int
+    will_fail: dict[str, str] | None = None
+    fixed_status: str | None = None
+    fixed_at: float | None = None
+    failure: dict[str, str] | None = None
+    cancel_requests: int = field(default=0)
+
+    def status_at(self, now: float, lifecycle: Lifecycle) -> str:
+        """The job's status at clock time ``now``."""
+        if self.fixed_status is not None:
+            return self.fixed_status
+        age = now - self.created
+        if age < lifecycle.submit_time:
+            return "submitted"
+        if age < lifecycle.submit_time + lifecycle.queue_time:
+            return "ready"
+        if age < lifecycle.submit_time + lifecycle.queue_time + lifecycle.run_time:
+            return "started"
+        return "failed" if self.will_fail else "completed"
+
+
+class JobStore:
+    """All jobs of one emulator, with their lifecycle and the cancel semantics."""
+
+    def __init__(
+        self,
+        *,
+        lifecycle: Lifecycle | None = None,
+        finished_cancel: FinishedCancel = "noop",
+        bulk_enabled: bool = True,
+        bulk_max_ids: int = 1000,
+        clock: Callable[[], float] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        if finished_cancel not in FINISHED_CANCEL_MODES:
+            raise ValueError(f"finished_cancel must be one of {FINISHED_CANCEL_MODES}")
+        self.lifecycle = lifecycle or Lifecycle()
+        self.finished_cancel: FinishedCancel = finished_cancel
+        self.bulk_enabled = bulk_enabled
+        self.bulk_max_ids = bulk_max_ids
+        self.clock: Callable[[], float] = clock or time.monotonic
+        self._epoch_clock = self.clock()
+        self._epoch_wall = datetime.now(timezone.utc)
+        self._rng = random.Random(seed)
+        self._lock = threading.RLock()
+        self._jobs: dict[str, Job] = {}
+        self._order: list[str] = []  # ids by submission; deleted ids stay, skipped on read
+        self._seq = 0
+
+    # -- time ---------------------------------------------------------------------------
+    def _wall(self, at: float) -> datetime:
+        return self._epoch_wall + timedelta(seconds=at - self._epoch_clock)
+
+    # -- creation -----------------------------------------------------------------------
+    def submit(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate a ``POST /jobs`` body, store the job and return IonQ's 201 answer."""
+        job_type = body.get("type", "ionq.circuit.v1")
+        if job_type != "ionq.circuit.v1":
+            raise ApiError(400, f"Job type {job_type!r} is not supported by the emulator")
+        backend = body.get("backend", "simulator")
+        if not isinstance(backend, str) or backend not in BACKENDS:
+            raise ApiError(400, f"Unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+        input_block = body.get("input")
+        if not isinstance(input_block, dict):
+            raise ApiError(400, "Field 'input' must be an object")
+        shots = body.get("shots", 100)
+        if shots is None:
+            shots = 100
+        if not isinstance(shots, int) or isinstance(shots, bool) or shots < 1:
+            raise ApiError(400, "Field 'shots' must be a positive integer")
+        metadata = body.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise ApiError(400, "Field 'metadata' must be an object")
+        session_id = body.get("session_id")
+        if session_id is not None:
+            parse_job_id(str(session_id))
+        try:
+            probabilities = ideal_probabilities(input_block)
+        except UnsupportedCircuitError as exc:
+            raise ApiError(400, str(exc)) from None
+        if int(input_block["qubits"]) > BACKENDS[backend]:
+            raise ApiError(400, f"Circuit needs more qubits than {backend} has")
+        settings = body.get("settings")
+        if not isinstance(settings, dict):
+            settings = {}
+        fail_code = metadata.get("emulator_fail")
+        will_fail = (
+            {"code": str(fail_code), "message": "Failure requested by emulator_fail metadata"}
+            if fail_code
+            else None
+        )
+        with self._lock:
+            job = self._new_job(
+                backend=backend,
+                job_type=job_type,
+                name=body.get("name") if isinstance(body.get("name"), str) else None,
+                shots=shots,
+                input_block=input_block,
+                metadata=metadata,
+                session_id=str(session_id) if session_id else None,
+                probabilities=probabilities,
+                will_fail=will_fail,
+                dry_run=bool(body.get("dry_run", False)),
+                noise=body.get("noise") if isinstance(body.get("noise"), dict) else None,
+                settings=settings,
+            )
+            return {"id": job.id, "status": "submitted", "session_id": job.session_id}
+
+    def add_jobs(self, count: int, *, backend: str = "simulator", session_id: str | None = None,
+                 will_fail: bool = False) -> list[str]:
+        """Create ``count`` one-qubit jobs directly (no HTTP), for tests and benchmarks."""
+        block = {"gateset": "qis", "qubits": 1, "circuit": [{"gate": "h", "targets": [0]}]}
+        with self._lock:
+            return [
+                self._new_job(
+                    backend=backend, job_type="ionq.circuit.v1", name=f"job-{i}", shots=100,
+                    input_block=block, metadata={}, session_id=session_id,
+                    probabilities={"0": 0.5, "1": 0.5},
+                    will_fail={"code": "EmulatorFailure", "message": "requested"} if will_fail
+                    else None,
+                    dry_run=False, noise=None, settings={},
+                ).id
+                for i in range(count)
+            ]
+
+    def _new_job(self, *, backend: str, job_type: str, name: str | None, shots: int,
+                 input_block: dict[str, Any], metadata: dict[str, Any], session_id: str | None,
+                 probabilities: dict[str, float], will_fail: dict[str, str] | None,
+                 dry_run: bool, noise: dict[str, Any] | None,
+                 settings: dict[str, Any]) -> Job:
+        job_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        self._seq += 1
+        job = Job(
+            id=job_id, seq=self._seq, backend=backend, type=job_type, name=name, shots=shots,
+            input=input_block, metadata=metadata, session_id=session_id, parent_job_id=None,
+            dry_run=dry_run, noise=noise, settings=settings, created=self.clock(),
+            probabilities=probabilities, qubits=int(input_block.get("qubits", 1)),
+            will_fail=will_fail,
+        )
+        self._jobs[job_id] = job
+        self._order.append(job_id)
+        return job
+
+    # -- reading ------------------------------------------------------------------------
+    def _get(self, raw_id: str) -> Job:
+        job_id = parse_job_id(raw_id)
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, f"Job {job_id} not found")
+        return job
+
+    def status_of(self, job_id: str) -> str:
+        """The current status string of a job (404 when unknown)."""
+        with self._lock:
+            return self._get(job_id).status_at(self.clock(), self.lifecycle)
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        """The job object of ``GET /jobs/{id}``."""
+        with self._lock:
+            return self._view(self._get(job_id), self.clock())
+
+    def probabilities(self, job_id: str) -> dict[str, float]:
+        """``GET /jobs/{id}/results/probabilities``: only for completed jobs."""
+        with self._lock:
+            job = self._get(job_id)
+            status = job.status_at(self.clock(), self.lifecycle)
+            if status != "completed":
+                raise ApiError(400, f"Job {job_id} has no results: it is {status}")
+            return dict(job.probabilities)
+
+    def _view(self, job: Job, now: float) -> dict[str, Any]:
+        status = job.status_at(now, self.lifecycle)
+        lc = self.lifecycle
+        start = job.created + lc.submit_time + lc.queue_time
+        end = start + lc.run_time
+        started_at = None
+        completed_at = None
+        if job.fixed_status is not None:
+            assert job.fixed_at is not None
+            if job.fixed_at >= start:
+                started_at = self._wall(start)
+            completed_at = self._wall(job.fixed_at)
+        elif status in ("started", "completed", "failed"):
+            started_at = self._wall(start)
+            if status != "started":
+                completed_at = self._wall(end)
+        failure = job.failure
+        if status == "failed" and failure is None:
+            failure = job.will_fail
+        done = status == "completed"
+        return {
+            "id": job.id,
+            "status": status,
+            "type": job.type,
+            "backend": job.backend,
+            "name": job.name,
+            "metadata": job.metadata,
+            "dry_run": job.dry_run,
+            "session_id": job.session_id,
+            "parent_job_id": job.parent_job_id,
+            "submitted_at": _iso(self._wall(job.created)),
+            "started_at": _iso(started_at),
+            "completed_at": _iso(completed_at),
+            "predicted_wait_time_ms": (
+                max(0, int((start - now) * 1000)) if status in ("submitted", "ready") else None
+            ),
+            "execution_duration_ms": int(lc.run_time * 1000) if done else None,
+            "failure": failure,
+            "settings": job.settings,
+            "noise": job.noise,
+            "shots": job.shots,
+            "stats": {"qubits": job.qubits, "circuits": 1},
+            "results": (
+                {"probabilities": {"url": f"{API_PREFIX}/jobs/{job.id}/results/probabilities"}}
+                if done and not job.dry_run
+                else None
+            ),
+            "child_job_ids": [],
+        }
+
+    def list(self, *, ids: Iterable[str] = (), status: str | None = None,
+             target: str | None = None, session_id: str | None = None,
+             parent_job_id: str | None = None, limit: int = LIST_LIMIT_DEFAULT,
+             cursor: str | None = None) -> dict[str, Any]:
+        """``GET /jobs``: newest first, filtered, one page and the cursor of the next."""
+        wanted = {parse_job_id(i) for i in ids}
+        if not 1 <= limit <= LIST_LIMIT_MAX:
+            raise ApiError(400, f"'limit' must be between 1 and {LIST_LIMIT_MAX}")
+        if status is not None and status not in CANCELLABLE_STATUSES | FINAL_STATUSES:
+            raise ApiError(400, f"Unknown status filter {status!r}")
+        for name, value in (("session_id", session_id), ("parent_job_id", parent_job_id)):
+            if value is not None:
+                try:
+                    parse_job_id(value)
+                except ApiError:
+                    raise ApiError(400, f"Invalid {name} {value[:80]!r}: expected a UUID") \
+                        from None
+        with self._lock:
+            now = self.clock()
+            start = len(self._order) if cursor is None else _decode_cursor(cursor)
+            page: list[dict[str, Any]] = []
+            position = start
+            for position in range(min(start, len(self._order)) - 1, -1, -1):
+                job = self._jobs.get(self._order[position])
+                if job is None or (wanted and job.id not in wanted):
+                    continue
+                if target is not None and job.backend != target:
+                    continue
+                if session_id is not None and job.session_id != session_id:
+                    continue
+                if parent_job_id is not None and job.parent_job_id != parent_job_id:
+                    continue
+                if status is not None and job.status_at(now, self.lifecycle) != status:
+                    continue
+                page.append(self._view(job, now))
+                if len(page) == limit:
+                    break
+            more = len(page) == limit and position > 0
+            return {"jobs": page, "next": _encode_cursor(position) if more else None}
+
+    def iter_ids(self) -> Iterator[str]:
+        """Every live job id, oldest first (a snapshot)."""
+        with self._lock:
+            return iter([i for i in self._order if i in self._jobs])
+
+    def counts(self) -> dict[str, int]:
+        """How many jobs are in each status now."""
+        with self._lock:
+            now = self.clock()
+            result: dict[str, int] = {}
+            for job in self._jobs.values():
+                status = job.status_at(now, self.lifecycle)
+                result[status] = result.get(status, 0) + 1
+            return result
+
+    # -- changes ------------------------------------------------------------------------
+    def cancel(self, raw_id: str) -> dict[str, Any]:
+        """``PUT /jobs/{id}/status/cancel``."""
+        with self._lock:
+            job = self._get(raw_id)
+            job.cancel_requests += 1
+            status = self._cancel_one(job)
+            return {"id": job.id, "status": status}
+
+    def _cancel_one(self, job: Job) -> str:
+        """Apply a cancel to one job; return the status the answer claims."""
+        now = self.clock()
+        status = job.status_at(now, self.lifecycle)
+        if status in CANCELLABLE_STATUSES:
+            job.fixed_status, job.fixed_at = "canceled", now
+            return "canceled"
+        mode = self.finished_cancel
+        if mode == "conflict":
+            raise ApiError(409, f"Job {job.id} is already {status} and cannot be canceled")
+        if mode == "bad_request":
+            raise ApiError(400, f"Job {job.id} is {status}; only queued or running jobs can "
+                                "be canceled")
+        if mode == "overwrite":
+            job.fixed_status, job.fixed_at = "canceled", job.fixed_at or now
+            return "canceled"
+        return "canceled" if mode == "claim" else status
+
+    def cancel_many(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``PUT /jobs/status/cancel``: cancels what it can, echoes every id it was given.
+
+        Like the real service may, the echo includes ids that were unknown or already final:
+        it proves nothing about any one job.
+        """
+        if not self.bulk_enabled:
+            raise ApiError(404, "Cannot PUT /v0.4/jobs/status/cancel")
+        ids = body.get("ids")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise ApiError(400, "Field 'ids' must be a non-empty list of job ids")
+        if len(ids) > self.bulk_max_ids:
+            raise ApiError(400, f"At most {self.bulk_max_ids} ids per request")
+        for raw in ids:
+            parse_job_id(raw)
+        with self._lock:
+            for raw in ids:
+                job = self._jobs.get(raw)
+                if job is None:
+                    continue
+                job.cancel_requests += 1
+                with contextlib.suppress(ApiError):  # a final job in a bulk request stays as is
+                    self._cancel_one(job)
+            return {"ids": list(ids), "status": "canceled"}
+
+    def delete(self, raw_id: str) -> dict[str, Any]:
+        """``DELETE /jobs/{id}``: the job is gone afterwards (404)."""
+        with self._lock:
+            job = self._get(raw_id)
+            del self._jobs[job.id]
+            return {"id": job.id, "status": "deleted"}
+
+    def fail(self, job_id: str, code: str = "EmulatorFailure",
+             message: str = "Failed on request") -> None:
+        """Make a job fail now, whatever its state (for tests)."""
+        with self._lock:
+            job = self._get(job_id)
+            job.fixed_status, job.fixed_at = "failed", self.clock()
+            job.failure = {"code": code, "message": message}
+
+    def cancel_requests(self, job_id: str) -> int:
+        """How many cancel requests (single or bulk) reached this job."""
+        with self._lock:
+            return self._get(job_id).cancel_requests
+
+
+def _encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(f"p{position}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("p"):
+            raise ValueError(raw)
+        position = int(raw[1:])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ApiError(400, "Invalid 'next' cursor") from None
+    if position < 0:
+        raise ApiError(400, "Invalid 'next' cursor")
+    return position

@@ -1,0 +1,174 @@
+"""Every exception this package raises, in one hierarchy.
+
+Each subclasses the matching ``qiskit_ionq`` exception, so ``except IonQAPIError`` or
+``except IonQJobError`` clauses written for qiskit-ionq keep working. None of them ever
+carries the API key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qiskit.providers import JobStatus
+from qiskit_ionq.exceptions import (
+    IonQAPIError,
+    IonQCredentialsError,
+    IonQError,
+    IonQJobError,
+    IonQJobStateError,
+)
+
+__all__ = [
+    "AuthenticationError",
+    "CancelNotConfirmedError",
+    "InsecureURLError",
+    "InvalidJobIdError",
+    "IonQRequestError",
+    "JobNotFoundError",
+    "JobNotSubmittedError",
+    "MissingCredentialsError",
+    "RetriesExhaustedError",
+    "UnknownJobStatusError",
+]
+
+
+class _Plain(IonQError):
+    """Mixin: ``str()`` is the message itself, not qiskit-ionq's ``Name('...')`` wrapper."""
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class InvalidJobIdError(_Plain, IonQJobError, ValueError):
+    """Raised before any request is sent, when a job id is not a canonical UUID."""
+
+    def __init__(self, job_id: object) -> None:
+        shown = repr(job_id) if len(repr(job_id)) <= 80 else repr(job_id)[:77] + "..."
+        super().__init__(
+            f"Invalid IonQ job id {shown}: expected a lower-case UUID such as "
+            "'617a1f8b-59d4-435d-aa33-695433d7155e'. No request was sent; check where the "
+            "id came from (job.job_id() gives it)."
+        )
+        self.job_id = job_id
+
+
+class JobNotSubmittedError(_Plain, IonQJobStateError):
+    """Raised by ``cancel()`` on a job that has no id yet because it was never submitted."""
+
+
+class UnknownJobStatusError(_Plain, IonQJobError):
+    """Raised when IonQ reports a job status string this package cannot map."""
+
+    def __init__(self, status: object, job_id: str | None = None) -> None:
+        where = f" for job {job_id}" if job_id else ""
+        super().__init__(
+            f"IonQ reported an unknown job status {status!r}{where}; known: submitted, ready, "
+            "started (v0.3: running), completed, failed, canceled. Upgrade "
+            "qiskit-ionq-cancel, or report the new status."
+        )
+        self.status = status
+        self.job_id = job_id
+
+
+class CancelNotConfirmedError(_Plain, IonQJobError):
+    """Raised when a cancel was answered but the job, read back, is still not final."""
+
+    def __init__(self, job_id: str, status: JobStatus, answer: Any) -> None:
+        super().__init__(
+            f"Cancel of job {job_id} was answered with {answer!r}, but the job is still "
+            f"{status.name} when read back. It may still run: call cancel() again, or check "
+            "it in the IonQ console."
+        )
+        self.job_id = job_id
+        self.status = status
+        self.answer = answer
+
+
+class MissingCredentialsError(_Plain, IonQCredentialsError):
+    """Raised when a request needs an API key and none was given or found in the environment."""
+
+
+class InsecureURLError(_Plain, IonQCredentialsError, ValueError):
+    """Raised when the API URL is not https (plain http only to loopback, unless allowed)."""
+
+
+class IonQRequestError(_Plain, IonQAPIError):
+    """Raised when IonQ answers a request with an error; says what, which job and what to do.
+
+    Attributes: ``job_id`` (or ``None``), ``status_code`` (``None`` when no answer came),
+    ``ionq_message`` (IonQ's own words), ``method``, ``url``, ``hint``.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        job_id: str | None = None,
+        status_code: int | None = None,
+        ionq_message: str | None = None,
+        error_type: str | None = None,
+        method: str = "",
+        url: str = "",
+        hint: str = "",
+        headers: Any = None,
+        body: str | None = None,
+    ) -> None:
+        parts = [what]
+        if job_id:
+            parts.append(f"job {job_id}")
+        if status_code is not None:
+            parts.append(f"HTTP {status_code}")
+        if method or url:
+            parts.append(f"{method} {url}".strip())
+        text = f"{parts[0]} ({', '.join(parts[1:])})" if len(parts) > 1 else parts[0]
+        if ionq_message:
+            text += f". IonQ says: {ionq_message}"
+        if hint:
+            text += f". {hint}"
+        super().__init__(  # type: ignore[no-untyped-call]
+            text, status_code, headers, body, error_type or ""
+        )
+        self.what = what
+        self.job_id = job_id
+        self.ionq_message = ionq_message
+        self.method = method
+        self.url = url
+        self.hint = hint
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (type(self), self.__dict__.copy(), self.message))
+
+
+def _rebuild(cls: type[IonQRequestError], state: dict[str, Any], message: str) -> Any:
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    error.args = (message,)
+    return error
+
+
+class JobNotFoundError(IonQRequestError):
+    """Raised when IonQ answers 404 for a job: it does not exist for this key, or was deleted."""
+
+
+class AuthenticationError(IonQRequestError, IonQCredentialsError):
+    """Raised when IonQ answers 401 or 403: the API key is missing, wrong or lacks access."""
+
+
+class RetriesExhaustedError(IonQRequestError):
+    """Raised when retries of a transient failure (429, 5xx, dropped connection, timeout,
+    non-JSON answer) ran out of attempts or time; says how many, over how long, and the last.
+    """
+
+    def __init__(self, what: str, *, attempts: int, elapsed: float, last: str,
+                 **kwargs: Any) -> None:
+        super().__init__(
+            f"{what} failed after {attempts} attempt{'s' if attempts != 1 else ''} over "
+            f"{elapsed:.1f} s; last: {last}",
+            **kwargs,
+        )
+        self.attempts = attempts
+        self.elapsed = elapsed
+        self.last = last

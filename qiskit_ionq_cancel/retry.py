@@ -1,0 +1,122 @@
+"""Retry behaviour as one small policy object, in the spirit of ``urllib3.util.Retry``.
+
+Why not urllib3's ``Retry`` or a retry library: none of them both (a) holds one total deadline
+that no wait may cross, honouring ``Retry-After`` in seconds *or* HTTP-date form, and (b)
+retries a ``200`` whose body is not JSON (a misbehaving proxy). The loop that uses this policy
+lives in exactly one place, :meth:`qiskit_ionq_cancel.client.IonQCancelClient._send`.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from email.utils import parsedate_to_datetime
+
+__all__ = ["RetryPolicy", "parse_retry_after"]
+
+#: Answers worth another try: rate limited, or a server/gateway having a bad moment.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = moment.timestamp() - (time.time() if now is None else now)
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How transient failures are retried.
+
+    ``deadline``: total seconds one operation (all attempts and waits) may take; no wait is
+    ever started that would end past it. ``max_attempts``: attempts at most (``None``: only
+    the deadline limits). Without ``Retry-After`` the n-th wait is
+    ``min(backoff_max, backoff_initial * backoff_multiplier ** (n - 1))``, reduced by a
+    random share of up to ``jitter`` so that many clients do not retry in step.
+    ``retry_after_max``: a server asking for a longer wait than this is not waited for.
+    ``clock`` and ``sleep`` can be replaced (tests use a fake pair).
+    """
+
+    deadline: float = 60.0
+    max_attempts: int | None = 10
+    backoff_initial: float = 0.25
+    backoff_multiplier: float = 2.0
+    backoff_max: float = 8.0
+    jitter: float = 0.5
+    retry_after_max: float = 120.0
+    retry_statuses: frozenset[int] = RETRY_STATUSES
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.deadline <= 0:
+            raise ValueError("deadline must be positive")
+        if self.max_attempts is not None and self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if not 0.0 <= self.jitter <= 1.0:
+            raise ValueError("jitter must be between 0 and 1")
+
+    def with_deadline(self, deadline: float | None) -> RetryPolicy:
+        """The same policy with another deadline (``None``: unchanged)."""
+        return self if deadline is None else replace(self, deadline=deadline)
+
+    def backoff(self, attempt: int) -> float:
+        """The wait after failed attempt number ``attempt`` (1-based), with jitter."""
+        base = min(self.backoff_max,
+                   self.backoff_initial * self.backoff_multiplier ** (attempt - 1))
+        return base * (1.0 - self.jitter * self.rng.random())
+
+    def begin(self) -> Attempts:
+        """Start counting attempts of one operation."""
+        return Attempts(self, self.clock())
+
+
+@dataclass
+class Attempts:
+    """The attempts of one operation under a :class:`RetryPolicy`."""
+
+    policy: RetryPolicy
+    started: float
+    count: int = 0
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the operation began."""
+        return self.policy.clock() - self.started
+
+    @property
+    def remaining(self) -> float:
+        """Seconds left before the deadline."""
+        return self.policy.deadline - self.elapsed
+
+    def next_wait(self, retry_after: str | None) -> tuple[float | None, str]:
+        """Count a failed attempt; return the wait before the next one, or ``None`` and why
+        not to try again."""
+        self.count += 1
+        policy = self.policy
+        if policy.max_attempts is not None and self.count >= policy.max_attempts:
+            return None, f"no attempts left (max_attempts={policy.max_attempts})"
+        asked = parse_retry_after(retry_after)
+        if asked is not None and asked > policy.retry_after_max:
+            return None, f"the server asked to wait {asked:.0f} s (retry_after_max is " \
+                         f"{policy.retry_after_max:.0f} s)"
+        wait = asked if asked is not None else policy.backoff(self.count)
+        if wait >= self.remaining:
+            return None, f"waiting {wait:.2f} s more would pass the {policy.deadline:g} s deadline"
+        return wait, ""

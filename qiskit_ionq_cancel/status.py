@@ -1,0 +1,28 @@
+"""The one table from IonQ's job status strings to Qiskit's :class:`JobStatus`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from qiskit.providers import JobStatus
+
+from .exceptions import UnknownJobStatusError
+
+#: IonQ status string -> Qiskit status. ``running`` is API v0.3's name for ``started``.
+IONQ_TO_QISKIT: Mapping[str, JobStatus] = MappingProxyType({
+    "submitted": JobStatus.INITIALIZING,
+    "ready": JobStatus.QUEUED,
+    "started": JobStatus.RUNNING,
+    "running": JobStatus.RUNNING,
+    "canceled": JobStatus.CANCELLED,
+    "completed": JobStatus.DONE,
+    "failed": JobStatus.ERROR,
+})
+
+
+def to_job_status(ionq_status: object, job_id: str | None = None) -> JobStatus:
+    """Map an IonQ status string to Qiskit's ``JobStatus``; raise on anything unknown."""
+    if isinstance(ionq_status, str) and ionq_status in IONQ_TO_QISKIT:
+        return IONQ_TO_QISKIT[ionq_status]
+    raise UnknownJobStatusError(ionq_status, job_id)

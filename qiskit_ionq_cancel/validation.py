@@ -1,0 +1,54 @@
+"""Checks made before anything is sent: job ids and API URLs."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from .exceptions import InsecureURLError, InvalidJobIdError
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def validate_job_id(job_id: object) -> str:
+    """Return ``job_id`` if it is a canonical (lower-case, hyphenated) UUID string.
+
+    Anything else (``"../x"``, ``"a/b"``, blanks, ``""``, upper case, ``None``) raises
+    :class:`InvalidJobIdError`, so no malformed id ever reaches a URL.
+    """
+    if isinstance(job_id, str) and _CANONICAL_UUID.fullmatch(job_id):
+        return job_id
+    raise InvalidJobIdError(job_id)
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and any loopback address (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
+    """Return the API base URL without a trailing slash, refusing insecure ones.
+
+    ``https`` is always fine; ``http`` only to a loopback host (the emulator) unless
+    ``allow_insecure_http`` is set, since the key would cross the network in clear text.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InsecureURLError(
+            f"IonQ API URL {url!r} is not an http(s) URL; expected something like "
+            "'https://api.ionq.co/v0.4'."
+        )
+    if parts.username or parts.password:
+        raise InsecureURLError("IonQ API URL must not carry credentials; pass the key as token.")
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
+        raise InsecureURLError(
+            f"Refusing plain http:// to {parts.hostname}: the API key would travel "
+            "unencrypted. Use https://, or pass allow_insecure_http=True if you really mean it."
+        )
+    return url.rstrip("/")
