@@ -15,10 +15,12 @@ local IonQ emulator is :mod:`qiskit_ionq_cancel.emulator`.
 from __future__ import annotations
 
 from .backend import IonQQPUBackend, IonQSimulatorBackend
+from .bulk import cancel_jobs
 from .cancel import cancel
 from .client import CancelOutcome, IonQCancelClient
 from .exceptions import (
     AuthenticationError,
+    BatchCancelError,
     CancelNotConfirmedError,
     InsecureURLError,
     InvalidJobIdError,
@@ -31,6 +33,7 @@ from .exceptions import (
 )
 from .job import IonQJob
 from .provider import IonQProvider
+from .report import CancelReport
 from .retry import RetryPolicy
 from .status import IONQ_TO_QISKIT, to_job_status
 from .validation import validate_job_id
@@ -40,8 +43,10 @@ __version__ = "0.1.0"
 __all__ = [
     "IONQ_TO_QISKIT",
     "AuthenticationError",
+    "BatchCancelError",
     "CancelNotConfirmedError",
     "CancelOutcome",
+    "CancelReport",
     "InsecureURLError",
     "InvalidJobIdError",
     "IonQCancelClient",
@@ -58,6 +63,7 @@ __all__ = [
     "UnknownJobStatusError",
     "__version__",
     "cancel",
+    "cancel_jobs",
     "to_job_status",
     "validate_job_id",
 ]

@@ -11,7 +11,9 @@ import json
 import logging
 import os
 import re
+import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +31,8 @@ from .exceptions import (
     MissingCredentialsError,
     RetriesExhaustedError,
 )
-from .retry import RetryPolicy
+from .ratelimit import RateGate
+from .retry import RetryPolicy, parse_retry_after
 from .status import to_job_status
 from .validation import check_base_url, validate_job_id
 
@@ -89,6 +92,9 @@ class IonQCancelClient(IonQClient):
         self._user_agent = f"{get_user_agent()} qiskit-ionq-cancel/{_VERSION}"
         self.retry_policy = retry_policy or RetryPolicy()
         self.timeout = timeout
+        self.gate = RateGate(self.retry_policy.clock)
+        self.requests_sent = 0  # every request this client sent, retries included
+        self._counter_lock = threading.Lock()
         self._session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size,
                                                 max_retries=0)
@@ -149,8 +155,16 @@ class IonQCancelClient(IonQClient):
         url = f"{self._url}/{path}"
         attempts = policy.begin()
         while True:
+            paced = self.gate.delay()
+            if paced > 0:
+                if paced >= attempts.remaining:
+                    paced = max(0.0, attempts.remaining)
+                policy.sleep(paced)
             read_timeout = max(0.001, min(self.timeout[1], attempts.remaining))
             retry_after: str | None = None
+            response: requests.Response | None = None
+            with self._counter_lock:
+                self.requests_sent += 1
             try:
                 response = self._session.request(
                     method, url, params=params, data=body,
@@ -164,6 +178,11 @@ class IonQCancelClient(IonQClient):
                                            hint=_NETWORK_HINT) from None
                 last = _describe(exc)
             else:
+                if response.status_code == 429:
+                    retry_after = response.headers.get("Retry-After")
+                    self.gate.throttled(parse_retry_after(retry_after))
+                else:
+                    self.gate.success()
                 if response.status_code in statuses:
                     last = f"HTTP {response.status_code}: {_ionq_message(response)}"
                     retry_after = response.headers.get("Retry-After")
@@ -178,7 +197,8 @@ class IonQCancelClient(IonQClient):
                         # A 2xx that is not JSON comes from a proxy, not from IonQ: retry.
                         last = (f"HTTP {response.status_code} with a non-JSON body "
                                 f"({response.text[:60]!r})")
-            wait, reason = attempts.next_wait(retry_after)
+            throttled = response is not None and response.status_code == 429
+            wait, reason = attempts.next_wait(retry_after, throttled)
             if wait is None:
                 raise RetriesExhaustedError(
                     what, attempts=attempts.count, elapsed=attempts.elapsed,
@@ -186,10 +206,12 @@ class IonQCancelClient(IonQClient):
                     url=url, hint="IonQ may be overloaded or down (see status.ionq.co); try "
                                   "again later or raise the deadline (RetryPolicy(deadline=...))",
                 )
-            logger.warning("%s%s: %s; retrying in %.2f s (attempt %d)", what,
-                           f" (job {job_id})" if job_id else "", last, wait,
+            logger.warning("%s%s: %s; retrying in %s (attempt %d)", what,
+                           f" (job {job_id})" if job_id else "", last,
+                           "step with the shared rate gate" if throttled else f"{wait:.2f} s",
                            attempts.count + 1)
-            policy.sleep(wait)
+            if not throttled:  # after a 429 the shared gate holds everyone off
+                policy.sleep(wait)
 
     def _error(self, response: requests.Response, *, what: str,
                job_id: str | None) -> IonQRequestError:
@@ -283,6 +305,45 @@ class IonQCancelClient(IonQClient):
                 raise refused
             raise CancelNotConfirmedError(job_id, status, answer)
         return CancelOutcome(job_id, status, job)
+
+    def bulk_cancel(self, job_ids: list[str], *, policy: RetryPolicy | None = None) -> Any:
+        """``PUT /jobs/status/cancel`` with ``{"ids": [...]}``; the raw answer.
+
+        Its echo of ids proves nothing about any one job: read them back to know.
+        """
+        checked = [validate_job_id(job_id) for job_id in job_ids]
+        return self._send("PUT", "jobs/status/cancel", what=f"Cancelling {len(checked)} jobs",
+                          body=json.dumps({"ids": checked}), policy=policy)
+
+    def list_jobs(self, *, ids: list[str] | None = None, status: str | None = None,
+                  target: str | None = None, session_id: str | None = None,
+                  limit: int | None = None, cursor: str | None = None,
+                  policy: RetryPolicy | None = None) -> dict[str, Any]:
+        """One page of ``GET /jobs``: ``{"jobs": [...], "next": cursor or None}``."""
+        params: list[tuple[str, str]] = [("ids", validate_job_id(i)) for i in ids or []]
+        if session_id is not None:
+            params.append(("session_id", validate_job_id(session_id)))
+        params += [(k, str(v)) for k, v in (("status", status), ("target", target),
+                                            ("limit", limit), ("next", cursor))
+                   if v is not None]
+        page = self._send("GET", "jobs", what="Listing jobs", params=params, policy=policy)
+        if not isinstance(page, dict) or not isinstance(page.get("jobs"), list):
+            raise IonQRequestError("Listing jobs: the answer is not a page of jobs",
+                                   body=str(page)[:200])
+        return page
+
+    def iter_jobs(self, *, status: str | None = None, target: str | None = None,
+                  session_id: str | None = None, page_size: int = 1000,
+                  policy: RetryPolicy | None = None) -> Iterator[dict[str, Any]]:
+        """Every job matching the filters, following the ``next`` cursor page by page."""
+        cursor: str | None = None
+        while True:
+            page = self.list_jobs(status=status, target=target, session_id=session_id,
+                                  limit=page_size, cursor=cursor, policy=policy)
+            yield from page["jobs"]
+            cursor = page.get("next")
+            if not cursor:
+                return
 
     def submit_job(self, job: StockIonQJob) -> dict[str, Any]:
         """``POST /jobs``. Only a 429 is retried: a submission is not idempotent, and any

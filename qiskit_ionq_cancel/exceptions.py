@@ -20,6 +20,7 @@ from qiskit_ionq.exceptions import (
 
 __all__ = [
     "AuthenticationError",
+    "BatchCancelError",
     "CancelNotConfirmedError",
     "InsecureURLError",
     "InvalidJobIdError",
@@ -172,3 +173,17 @@ class RetriesExhaustedError(IonQRequestError):
         self.attempts = attempts
         self.elapsed = elapsed
         self.last = last
+
+
+class BatchCancelError(_Plain, IonQError):
+    """Raised by ``CancelReport.raise_for_errors()`` when some jobs' outcome is not known."""
+
+    def __init__(self, report: Any) -> None:
+        errors = report.errors
+        shown = "; ".join(f"{job_id}: {error}" for job_id, error in list(errors.items())[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        super().__init__(
+            f"{len(errors)} of {report.total} jobs could not be confirmed cancelled or "
+            f"finished: {shown}{more}. See report.errors; jobs in report.statuses are settled."
+        )
+        self.report = report

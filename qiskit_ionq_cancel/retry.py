@@ -94,6 +94,7 @@ class Attempts:
     policy: RetryPolicy
     started: float
     count: int = 0
+    throttles: int = 0
 
     @property
     def elapsed(self) -> float:
@@ -105,18 +106,26 @@ class Attempts:
         """Seconds left before the deadline."""
         return self.policy.deadline - self.elapsed
 
-    def next_wait(self, retry_after: str | None) -> tuple[float | None, str]:
+    def next_wait(self, retry_after: str | None,
+                  throttled: bool = False) -> tuple[float | None, str]:
         """Count a failed attempt; return the wait before the next one, or ``None`` and why
-        not to try again."""
+        not to try again.
+
+        ``throttled`` (a 429): being asked to slow down is not a failure of the request, so
+        it does not use up ``max_attempts`` (the deadline still holds), and without a
+        ``Retry-After`` the wait is left to the client's shared rate gate (0 here).
+        """
         self.count += 1
+        self.throttles += throttled
         policy = self.policy
-        if policy.max_attempts is not None and self.count >= policy.max_attempts:
+        if policy.max_attempts is not None and \
+                self.count - self.throttles >= policy.max_attempts:
             return None, f"no attempts left (max_attempts={policy.max_attempts})"
         asked = parse_retry_after(retry_after)
         if asked is not None and asked > policy.retry_after_max:
             return None, f"the server asked to wait {asked:.0f} s (retry_after_max is " \
                          f"{policy.retry_after_max:.0f} s)"
-        wait = asked if asked is not None else policy.backoff(self.count)
+        wait = asked if asked is not None else 0.0 if throttled else policy.backoff(self.count)
         if wait >= self.remaining:
             return None, f"waiting {wait:.2f} s more would pass the {policy.deadline:g} s deadline"
         return wait, ""

@@ -189,16 +189,26 @@ def test_429_with_retry_after_is_honoured(emu: Emulator, provider: IonQProvider,
     assert [e.status for e in emu.log.entries if e.path.endswith("/cancel")] == [429, 429, 200]
 
 
-def test_429_without_retry_after_backs_off_exponentially(emu: Emulator, provider: IonQProvider,
-                                                         fake_time: FakeTime) -> None:
+def test_429_without_retry_after_is_paced_by_the_shared_gate(
+        emu: Emulator, provider: IonQProvider, fake_time: FakeTime) -> None:
     job = provider.get_backend("simulator").run(bell())
     emu.faults.inject(Fault.http(429), times=3, path=CANCEL_PATH)
     assert job.cancel() is True
-    policy = provider.client.retry_policy
-    assert len(fake_time.sleeps) == 3
-    for n, wait in enumerate(fake_time.sleeps, start=1):
-        cap = policy.backoff_initial * policy.backoff_multiplier ** (n - 1)
-        assert cap * (1 - policy.jitter) <= wait <= cap
+    gate = provider.client.gate
+    assert gate.rate is not None  # the gate now paces every request of this client
+    assert len(fake_time.sleeps) >= 3  # each retry waited for its slot ...
+    assert all(0 < s <= 1.0 for s in fake_time.sleeps)  # ... of at most 1 s (rate >= 1/s)
+    assert [e.status for e in emu.log.entries if e.path.endswith("/cancel")] == \
+        [429, 429, 429, 200]
+
+
+def test_a_429_storm_does_not_use_up_the_attempts(emu: Emulator, provider: IonQProvider,
+                                                  fake_time: FakeTime) -> None:
+    job = provider.get_backend("simulator").run(bell())
+    attempts = provider.client.retry_policy.max_attempts
+    assert attempts is not None
+    emu.faults.inject(Fault.http(429), times=attempts + 5, path=CANCEL_PATH)
+    assert job.cancel() is True
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
@@ -340,6 +350,7 @@ def test_cancel_a_plain_qiskit_ionq_job(emu: Emulator, monkeypatch: pytest.Monke
     assert emu.store.status_of(stock_job.job_id()) == "canceled"
 
 
+@pytest.mark.filterwarnings("ignore:Unable to retrieve result:UserWarning")  # qiskit-ionq's
 def test_retrieve_job_returns_our_job(emu: Emulator, provider: IonQProvider) -> None:
     backend = provider.get_backend("simulator")
     submitted = backend.run(bell())

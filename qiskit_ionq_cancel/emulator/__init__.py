@@ -60,8 +60,9 @@ class Emulator:
     to every answer), ``rate_limit`` (requests a second, then 429), ``retry_after`` (how a 429
     says when to come back: ``"seconds"``, ``"date"`` or ``"none"``), ``fault_rate`` (share
     of answers that are faults), ``seed``; plus ``finished_cancel`` (what cancelling a final
-    job answers, see :data:`~.state.FinishedCancel`), ``bulk_enabled``, ``bulk_max_ids`` and
-    ``clock`` (a :class:`ManualClock` makes the lifecycle move only when a test says so).
+    job answers, see :data:`~.state.FinishedCancel`), ``bulk_enabled``, ``bulk_lies`` (the
+    bulk cancel answers as usual but cancels nothing), ``bulk_max_ids`` and ``clock`` (a
+    :class:`ManualClock` makes the lifecycle move only when a test says so).
     """
 
     def __init__(
@@ -82,6 +83,7 @@ class Emulator:
         seed: int | None = None,
         finished_cancel: FinishedCancel = "noop",
         bulk_enabled: bool = True,
+        bulk_lies: bool = False,
         bulk_max_ids: int = 1000,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -90,6 +92,7 @@ class Emulator:
                                 run_time=run_time),
             finished_cancel=finished_cancel,
             bulk_enabled=bulk_enabled,
+            bulk_lies=bulk_lies,
             bulk_max_ids=bulk_max_ids,
             clock=clock,
             seed=seed,

@@ -148,6 +148,7 @@ class JobStore:
         lifecycle: Lifecycle | None = None,
         finished_cancel: FinishedCancel = "noop",
         bulk_enabled: bool = True,
+        bulk_lies: bool = False,
         bulk_max_ids: int = 1000,
         clock: Callable[[], float] | None = None,
         seed: int | None = None,
@@ -157,6 +158,7 @@ class JobStore:
         self.lifecycle = lifecycle or Lifecycle()
         self.finished_cancel: FinishedCancel = finished_cancel
         self.bulk_enabled = bulk_enabled
+        self.bulk_lies = bulk_lies  # answer the bulk cancel as usual but cancel nothing
         self.bulk_max_ids = bulk_max_ids
         self.clock: Callable[[], float] = clock or time.monotonic
         self._epoch_clock = self.clock()
@@ -436,7 +438,7 @@ class JobStore:
         for raw in ids:
             parse_job_id(raw)
         with self._lock:
-            for raw in ids:
+            for raw in ids if not self.bulk_lies else ():
                 job = self._jobs.get(raw)
                 if job is None:
                     continue

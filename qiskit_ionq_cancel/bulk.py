@@ -1,0 +1,326 @@
+"""``cancel_jobs()``: cancel many jobs fast, then read every one back before reporting it.
+
+The plan for each window of ids:
+
+1. bulk ``PUT /jobs/status/cancel`` in chunks, several in flight;
+2. read every job back with ``GET /jobs?ids=...`` in short chunks (the bulk answer's echo of
+   ids proves nothing about any one job);
+3. single-job cancels, concurrent, for whatever the bulk path did not settle: a chunk the bulk
+   endpoint refused, jobs still not final when read back, chunks that could not be read back.
+   When the bulk endpoint is missing (404/405), every later chunk goes straight to step 3.
+
+All requests share one client, so one rate gate: a 429 anywhere slows the whole batch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from qiskit.providers import JobStatus
+from qiskit.providers.jobstatus import JOB_FINAL_STATES
+from qiskit_ionq.helpers import resolve_credentials
+from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
+
+from .cancel import _apply
+from .client import CancelOutcome, IonQCancelClient
+from .exceptions import (
+    InvalidJobIdError,
+    IonQRequestError,
+    JobNotSubmittedError,
+    UnknownJobStatusError,
+)
+from .report import CancelReport
+from .retry import RetryPolicy
+from .status import to_job_status
+from .validation import validate_job_id
+
+if TYPE_CHECKING:
+    from .provider import IonQProvider
+
+__all__ = ["BULK_CHUNK", "CONCURRENCY", "VERIFY_CHUNK", "cancel_jobs"]
+
+logger = logging.getLogger("qiskit_ionq_cancel")
+
+#: Ids per bulk cancel request. IonQ publishes no limit; 500 keeps a body near 20 kB.
+BULK_CHUNK = 500
+#: Ids per read-back ``GET /jobs?ids=...``: about 6 kB of URL, under common 8 kB limits.
+VERIFY_CHUNK = 150
+#: Requests in flight at once.
+CONCURRENCY = 8
+#: Ids handled per window: bounds memory for very long inputs.
+WINDOW = 20_000
+_CANCELLABLE_FILTERS = ("submitted", "ready", "started")
+
+
+def cancel_jobs(
+    jobs_or_ids: Iterable[StockIonQJob | str] | None = None,
+    *,
+    provider: IonQProvider | None = None,
+    status: str | None = None,
+    target: str | None = None,
+    session_id: str | None = None,
+    progress: bool = False,
+    deadline: float | None = None,
+    chunk_size: int = BULK_CHUNK,
+    concurrency: int = CONCURRENCY,
+) -> CancelReport:
+    """Cancel many IonQ jobs and report what each one really is afterwards.
+
+    Give ``jobs_or_ids`` (``IonQJob`` objects and/or ids, in any mix; duplicates count once;
+    an invalid id is reported, not fatal to the others), or instead a filter: ``status``
+    (``"submitted"``, ``"ready"`` or ``"started"``), ``target`` (a backend such as
+    ``"simulator"``) and/or ``session_id``, which lists the matching jobs first.
+
+    ``provider`` gives the URL and key (else the first job's own, else ``IONQ_API_KEY`` /
+    ``IONQ_API_URL``). ``deadline`` bounds the whole call in seconds; jobs not settled by
+    then are reported in ``errors``. ``progress=True`` shows a tqdm bar. Job objects passed
+    in get their local status updated. Never raises for a job's failure: see
+    :meth:`CancelReport.raise_for_errors`.
+    """
+    if chunk_size < 1 or concurrency < 1:
+        raise ValueError("chunk_size and concurrency must be at least 1")
+    filtering = any(v is not None for v in (status, target, session_id))
+    if jobs_or_ids is None and not filtering:
+        raise ValueError("Give jobs or ids, or a filter (status=, target=, session_id=); "
+                         "refusing to cancel every job of the account by default.")
+    if jobs_or_ids is not None and filtering:
+        raise ValueError("Give either jobs/ids or a filter, not both.")
+    if status is not None and status not in _CANCELLABLE_FILTERS:
+        raise ValueError(f"status must be one of {_CANCELLABLE_FILTERS}: only those jobs "
+                         "can be cancelled")
+    if session_id is not None:
+        validate_job_id(session_id)
+
+    items: Iterable[StockIonQJob | str]
+    if jobs_or_ids is None:
+        items = ()
+    elif isinstance(jobs_or_ids, (str, StockIonQJob)):
+        items = [jobs_or_ids]
+    else:
+        items = jobs_or_ids
+    peek = iter(items)
+    first = next(peek, None)
+    items = itertools.chain([first], peek) if first is not None else ()
+    client, own = _client_for(provider, first)
+    batch = _Batch(client, deadline, concurrency, chunk_size, progress)
+    try:
+        if filtering:
+            # All ids are listed before any is cancelled: cancelling while paging could make
+            # a cursor skip jobs, depending on how IonQ's cursors work (undocumented).
+            listed = [job["id"] for job in client.iter_jobs(
+                status=status, target=target, session_id=session_id, policy=batch.policy())
+                if job.get("status") in _CANCELLABLE_FILTERS]
+            batch.run(listed)
+        else:
+            batch.run(items)
+    finally:
+        batch.close()
+        if own:
+            client.close()
+    return batch.report
+
+
+def _client_for(provider: IonQProvider | None,
+                first: StockIonQJob | str | None) -> tuple[IonQCancelClient, bool]:
+    """The client to use, and whether this call made it (and must close it)."""
+    if provider is not None:
+        return provider.client, False
+    if isinstance(first, StockIonQJob):
+        client = first._client
+        if isinstance(client, IonQCancelClient):
+            return client, False
+        return IonQCancelClient(client._token, client._url, client._custom_headers), True
+    creds = resolve_credentials()
+    return IonQCancelClient(creds["token"], creds["url"]), True
+
+
+class _Batch:
+    """One ``cancel_jobs`` call: its report, pool, deadline and progress bar."""
+
+    def __init__(self, client: IonQCancelClient, deadline: float | None, concurrency: int,
+                 chunk_size: int, progress: bool) -> None:
+        self.client = client
+        self.chunk_size = chunk_size
+        self.report = CancelReport()
+        self.jobs: dict[str, list[StockIonQJob]] = {}
+        self.bulk_available = True
+        self.bulk_tried = False
+        self._clock = client.retry_policy.clock
+        self._started = self._clock()
+        self._deadline_at = None if deadline is None else self._started + deadline
+        self._requests_before = client.requests_sent
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="ionq-cancel")
+        self._bar = _progress_bar(progress)
+
+    # -- bookkeeping ----------------------------------------------------------------------
+    def policy(self) -> RetryPolicy:
+        """The client's retry policy, its deadline cut to what is left of the batch's."""
+        policy = self.client.retry_policy
+        if self._deadline_at is None:
+            return policy
+        return policy.with_deadline(max(0.001, self._deadline_at - self._clock()))
+
+    def _out_of_time(self) -> bool:
+        return self._deadline_at is not None and self._clock() >= self._deadline_at
+
+    def settle(self, job_id: str, status: JobStatus, job: dict[str, Any] | None = None) -> None:
+        self.report.statuses[job_id] = status
+        for local in self.jobs.get(job_id, ()):
+            _apply(local, CancelOutcome(job_id, status, job))
+        self._bar.update(1)
+
+    def fail(self, key: str, error: Exception) -> None:
+        self.report.errors[key] = error
+        self._bar.update(1)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._bar.close()
+        self.report.elapsed = self._clock() - self._started
+        self.report.requests = self.client.requests_sent - self._requests_before
+
+    # -- input ----------------------------------------------------------------------------
+    def _accept(self, items: Iterable[StockIonQJob | str]) -> Iterator[str]:
+        """Validated, deduplicated ids still to cancel; settles or reports the rest."""
+        seen: set[str] = set()
+        unsubmitted = 0
+        for item in items:
+            local: StockIonQJob | None = None
+            if isinstance(item, StockIonQJob):
+                local, raw = item, item._job_id
+                if not raw:
+                    unsubmitted += 1
+                    self.fail(f"<job without id #{unsubmitted}>", JobNotSubmittedError(
+                        "This job was never submitted, so there is nothing to cancel."))
+                    continue
+            else:
+                raw = item
+            try:
+                job_id = validate_job_id(raw)
+            except InvalidJobIdError as exc:
+                key = raw if isinstance(raw, str) else repr(raw)
+                if key not in self.report.errors:
+                    self.fail(key, exc)
+                continue
+            if local is not None:
+                self.jobs.setdefault(job_id, []).append(local)
+            if job_id in seen:
+                continue
+            seen.add(job_id)
+            if local is not None and local._status in JOB_FINAL_STATES:
+                self.settle(job_id, local._status)  # final locally: no request, as cancel()
+                continue
+            yield job_id
+
+    # -- the three steps ------------------------------------------------------------------
+    def run(self, items: Iterable[StockIonQJob | str]) -> None:
+        ids = self._accept(items)
+        while window := list(itertools.islice(ids, WINDOW)):
+            if self._out_of_time():
+                self._give_up(window)
+                continue
+            chunks = [window[i:i + self.chunk_size]
+                      for i in range(0, len(window), self.chunk_size)]
+            singles: list[str] = []
+            to_verify: list[str] = []
+            refusals: list[bool] = []
+            if not self.bulk_tried:  # the first chunk alone tells whether bulk exists at all
+                self.bulk_tried = True
+                refusals.append(self._bulk(chunks[0]))
+            refusals += self._pool.map(self._bulk, chunks[len(refusals):])
+            for chunk, refused in zip(chunks, refusals, strict=True):
+                (singles if refused else to_verify).extend(chunk)
+            verify_chunks = [to_verify[i:i + VERIFY_CHUNK]
+                             for i in range(0, len(to_verify), VERIFY_CHUNK)]
+            for unsettled in self._pool.map(self._verify, verify_chunks):
+                singles.extend(unsettled)
+            list(self._pool.map(self._single, singles))
+
+    def _bulk(self, chunk: list[str]) -> bool:
+        """Bulk-cancel a chunk; True when it must go to single cancels instead."""
+        if not self.bulk_available:
+            return True
+        try:
+            self.client.bulk_cancel(chunk, policy=self.policy())
+        except IonQRequestError as exc:
+            if exc.status_code in (404, 405):
+                if self.bulk_available:
+                    logger.info("The bulk cancel endpoint is not available (HTTP %s); "
+                                "cancelling job by job", exc.status_code)
+                self.bulk_available = False
+                return True
+            if exc.status_code is not None and 400 <= exc.status_code < 500:
+                logger.info("Bulk cancel of %d jobs refused (%s); cancelling them one by one",
+                            len(chunk), exc)
+                return True
+            # No clear answer (retries ran out): the read-back tells what happened.
+            logger.info("Bulk cancel of %d jobs got no clear answer: %s", len(chunk), exc)
+        return False
+
+    def _verify(self, chunk: list[str]) -> list[str]:
+        """Read a chunk back; settle the final jobs; return those still to cancel."""
+        if self._out_of_time():
+            self._give_up(chunk)
+            return []
+        try:
+            page = self.client.list_jobs(ids=chunk, limit=len(chunk), policy=self.policy())
+        except IonQRequestError as exc:
+            logger.info("Reading back %d jobs failed (%s); cancelling them one by one",
+                        len(chunk), exc)
+            return chunk
+        found = {job.get("id"): job for job in page["jobs"] if isinstance(job, dict)}
+        unsettled: list[str] = []
+        for job_id in chunk:
+            job = found.get(job_id)
+            if job is None:
+                unsettled.append(job_id)  # the single cancel says 404 or what it is
+                continue
+            try:
+                status = to_job_status(job.get("status"), job_id)
+            except UnknownJobStatusError as exc:
+                self.fail(job_id, exc)
+                continue
+            if status in JOB_FINAL_STATES:
+                self.settle(job_id, status, job)
+            else:
+                unsettled.append(job_id)
+        return unsettled
+
+    def _single(self, job_id: str) -> None:
+        if self._out_of_time():
+            self._give_up([job_id])
+            return
+        try:
+            outcome = self.client.cancel(job_id, deadline=self.policy().deadline)
+        except Exception as exc:  # one job's failure must not sink the batch
+            self.fail(job_id, exc)
+        else:
+            self.settle(job_id, outcome.status, outcome.job)
+
+    def _give_up(self, ids: list[str]) -> None:
+        assert self._deadline_at is not None
+        for job_id in ids:
+            self.fail(job_id, IonQRequestError(
+                f"Not settled: the batch's deadline of {self._deadline_at - self._started:g} s "
+                "ran out", job_id=job_id, hint="Run cancel_jobs again with the ids in "
+                "report.errors, or with a longer deadline"))
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        """Nothing to show."""
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def _progress_bar(enabled: bool) -> Any:
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm  # the notebook widget inside Jupyter, text elsewhere
+
+    return tqdm(desc="Cancelling IonQ jobs", unit="job")
