@@ -15,7 +15,7 @@ local IonQ emulator is :mod:`qiskit_ionq_cancel.emulator`.
 from __future__ import annotations
 
 from .backend import IonQQPUBackend, IonQSimulatorBackend
-from .bulk import cancel_jobs
+from .bulk import BULK_CHUNK, CONCURRENCY, VERIFY_CHUNK, cancel_jobs
 from .cancel import cancel
 from .client import CancelOutcome, IonQCancelClient
 from .exceptions import (
@@ -35,18 +35,23 @@ from .job import IonQJob
 from .provider import IonQProvider
 from .report import CancelReport
 from .retry import RetryPolicy
+from .safety import CancelScope, cancel_on_exit
 from .status import IONQ_TO_QISKIT, to_job_status
 from .validation import validate_job_id
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BULK_CHUNK",
+    "CONCURRENCY",
     "IONQ_TO_QISKIT",
+    "VERIFY_CHUNK",
     "AuthenticationError",
     "BatchCancelError",
     "CancelNotConfirmedError",
     "CancelOutcome",
     "CancelReport",
+    "CancelScope",
     "InsecureURLError",
     "InvalidJobIdError",
     "IonQCancelClient",
@@ -64,6 +69,7 @@ __all__ = [
     "__version__",
     "cancel",
     "cancel_jobs",
+    "cancel_on_exit",
     "to_job_status",
     "validate_job_id",
 ]

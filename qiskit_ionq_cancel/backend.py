@@ -9,6 +9,7 @@ from qiskit_ionq import ionq_backend
 
 from .client import IonQCancelClient
 from .job import IonQJob
+from .safety import track_submitted
 from .validation import validate_job_id
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class _CancelBackend:
         # Our IonQJob only adds methods, so re-classing the submitted job is safe and avoids
         # copying run()'s body.
         job.__class__ = IonQJob
+        track_submitted(job)
         return job  # type: ignore[no-any-return]
 
     def retrieve_job(self, job_id: str) -> IonQJob:

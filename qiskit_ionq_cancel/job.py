@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from qiskit.providers import JobTimeoutError
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from .cancel import cancel
 
 __all__ = ["IonQJob"]
 
+logger = logging.getLogger("qiskit_ionq_cancel")
+
 
 class IonQJob(StockIonQJob):
-    """A ``qiskit_ionq.IonQJob`` with a ``cancel()`` that returns what really happened.
+    """A ``qiskit_ionq.IonQJob`` with a ``cancel()`` that returns what really happened, and
+    waits that can cancel the job when they time out or are interrupted.
 
-    It adds methods only, no state, so a stock job can be turned into one.
+    It adds methods only (no ``__init__``), so a stock job can be turned into one.
     """
 
     # qiskit-ionq declares cancel() -> None; returning what happened is the point here.
@@ -26,3 +34,64 @@ class IonQJob(StockIonQJob):
         cannot be reached within ``deadline`` seconds or refuses the request.
         """
         return cancel(self, deadline=deadline)
+
+    def result(
+        self,
+        sharpen: bool | None = None,
+        timeout: float | None = None,
+        wait: float = 5,
+        callback: Callable[..., Any] | None = None,
+        extra_query_params: dict[str, Any] | None = None,
+        *,
+        cancel_on_timeout: bool | None = None,
+        cancel_on_interrupt: bool | None = None,
+    ) -> Any:
+        """qiskit-ionq's ``result()``; with ``cancel_on_timeout=True`` a timeout cancels the
+        job before ``JobTimeoutError`` is raised, and with ``cancel_on_interrupt=True`` so
+        does Ctrl-C (``KeyboardInterrupt``). ``None``: the provider's setting."""
+        self._wait_options = (cancel_on_timeout, cancel_on_interrupt)
+        try:
+            return super().result(sharpen=sharpen, timeout=timeout, wait=wait,
+                                  callback=callback, extra_query_params=extra_query_params)
+        finally:
+            self._wait_options = (None, None)
+
+    def wait_for_final_state(
+        self,
+        timeout: float | None = None,
+        wait: float = 5,
+        callback: Callable[..., Any] | None = None,
+        *,
+        cancel_on_timeout: bool | None = None,
+        cancel_on_interrupt: bool | None = None,
+    ) -> None:
+        """Qiskit's wait, with the same two options as :meth:`result`."""
+        from_result = getattr(self, "_wait_options", (None, None))
+        on_timeout = self._option("cancel_on_timeout", cancel_on_timeout, from_result[0])
+        on_interrupt = self._option("cancel_on_interrupt", cancel_on_interrupt, from_result[1])
+        try:
+            super().wait_for_final_state(timeout=timeout, wait=wait, callback=callback)
+        except JobTimeoutError:
+            if on_timeout:
+                self._cancel_because("the wait timed out")
+            raise
+        except KeyboardInterrupt:
+            if on_interrupt:
+                self._cancel_because("the wait was interrupted")
+            raise
+
+    def _option(self, name: str, *choices: bool | None) -> bool:
+        for choice in choices:
+            if choice is not None:
+                return choice
+        provider = getattr(self.backend(), "_provider", None)
+        return bool(getattr(provider, name, False))
+
+    def _cancel_because(self, why: str) -> None:
+        try:
+            cancelled = self.cancel()
+        except Exception:
+            logger.exception("Job %s: %s, and cancelling it failed", self.job_id(), why)
+            raise
+        logger.warning("Job %s: %s; %s", self.job_id(), why,
+                       "cancelled it" if cancelled else "it had already finished")

@@ -28,6 +28,8 @@ class IonQProvider(qiskit_ionq.IonQProvider):
     ``retry_policy``: how transient failures are retried (:class:`RetryPolicy`; its
     ``deadline`` bounds every call). ``timeout``: (connect, read) seconds per request.
     ``allow_insecure_http``: permit ``http://`` to a host other than loopback.
+    ``cancel_on_timeout`` / ``cancel_on_interrupt``: the default of the options of the same
+    name of its jobs' ``result()`` and ``wait_for_final_state()``.
 
     Every request goes to the configured URL, including the backend-size look-ups that
     qiskit-ionq sends to the default host.
@@ -42,10 +44,14 @@ class IonQProvider(qiskit_ionq.IonQProvider):
         retry_policy: RetryPolicy | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         allow_insecure_http: bool = False,
+        cancel_on_timeout: bool = False,
+        cancel_on_interrupt: bool = False,
     ) -> None:
         # qiskit-ionq's __init__ is not called: it builds its own backends, which ask the
         # default host for their sizes. This sets the same attributes it sets.
         self.custom_headers = custom_headers
+        self.cancel_on_timeout = cancel_on_timeout
+        self.cancel_on_interrupt = cancel_on_interrupt
         creds = resolve_credentials(token, url)
         if creds["token"]:
             creds["token"] = _Secret(creds["token"])

@@ -61,8 +61,9 @@ class Emulator:
     says when to come back: ``"seconds"``, ``"date"`` or ``"none"``), ``fault_rate`` (share
     of answers that are faults), ``seed``; plus ``finished_cancel`` (what cancelling a final
     job answers, see :data:`~.state.FinishedCancel`), ``bulk_enabled``, ``bulk_lies`` (the
-    bulk cancel answers as usual but cancels nothing), ``bulk_max_ids`` and ``clock`` (a
-    :class:`ManualClock` makes the lifecycle move only when a test says so).
+    bulk cancel answers as usual but cancels nothing), ``bulk_max_ids``, ``clock`` (a
+    :class:`ManualClock` makes the lifecycle move only when a test says so) and ``preload``
+    (that many one-qubit jobs submitted at start, for benchmarks).
     """
 
     def __init__(
@@ -86,6 +87,7 @@ class Emulator:
         bulk_lies: bool = False,
         bulk_max_ids: int = 1000,
         clock: Callable[[], float] | None = None,
+        preload: int = 0,
     ) -> None:
         self.store = JobStore(
             lifecycle=Lifecycle(submit_time=submit_time, queue_time=queue_time,
@@ -97,6 +99,8 @@ class Emulator:
             clock=clock,
             seed=seed,
         )
+        if preload:
+            self.store.add_jobs(preload)
         config = FaultConfig(latency=latency, rate_limit=rate_limit, rate_burst=rate_burst,
                              retry_after=retry_after, fault_rate=fault_rate, seed=seed,
                              **({"fault_kinds": tuple(fault_kinds)} if fault_kinds else {}))
