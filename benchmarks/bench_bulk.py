@@ -19,36 +19,16 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
 import time
 import tracemalloc
 import warnings
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import requests
+from emulator_process import KEY, emulator_process
 
-KEY = "bench-key"
 LATENCY = 0.05
-
-
-@contextmanager
-def emulator(*args: str) -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qiskit_ionq_cancel.cli", "emulator", "--port", "0",
-         "--queue-time", "36000", "--seed", "1", *args],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if "listening on" not in line:
-            raise RuntimeError(f"emulator did not start: {line!r}")
-        yield line.rsplit(" ", 1)[-1].strip()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def queued_ids(url: str) -> list[str]:
@@ -84,7 +64,7 @@ def main() -> int:
           f"process on 127.0.0.1; cancel_jobs concurrency {CONCURRENCY}")
 
     # 1. 10,000 jobs, 50 ms latency, bulk on.
-    with emulator("--latency", str(LATENCY), "--preload", "10100") as url:
+    with emulator_process("--latency", str(LATENCY), "--preload", "10100") as url:
         ids = queued_ids(url)
         sample, bulk_ids = ids[:100], ids[100:]
         provider = IonQProvider(KEY, url=url)
@@ -101,7 +81,7 @@ def main() -> int:
         print(f"   qiskit-ionq / ours = {stock_scaled / seconds:.0f}x")
 
     # 2. bulk off, 1,000 jobs, 50 ms latency.
-    with emulator("--latency", str(LATENCY), "--preload", "2000", "--no-bulk") as url:
+    with emulator_process("--latency", str(LATENCY), "--preload", "2000", "--no-bulk") as url:
         ids = queued_ids(url)
         ours_ids, bare_ids = ids[:1000], ids[1000:]
         session = requests.Session()
@@ -125,7 +105,7 @@ def main() -> int:
               f"{ratio:.2f}x  target <= 1.3x: {verdict(ratio <= 1.3, 'bulk off')}")
 
     # 3. rate limit 100/s, bulk off, 500 jobs.
-    with emulator("--rate-limit", "100", "--retry-after", "none", "--preload", "500",
+    with emulator_process("--rate-limit", "100", "--retry-after", "none", "--preload", "500",
                   "--no-bulk") as url:
         ids = queued_ids(url)
         time.sleep(1.0)  # let the listing's requests leave the server's rate window
@@ -139,7 +119,7 @@ def main() -> int:
               f"failures: {verdict(ratio <= 1.25 and failures == 0, 'rate limit')}")
 
     # 4. memory for 100,000 ids.
-    with emulator("--preload", "100000") as url:
+    with emulator_process("--preload", "100000") as url:
         ids = queued_ids(url)
         provider = IonQProvider(KEY, url=url)
         tracemalloc.start()

@@ -22,38 +22,18 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import requests
+from emulator_process import KEY, emulator_process
 
-KEY = "bench-key"
 BELL = {
     "type": "ionq.circuit.v1", "backend": "simulator", "shots": 100, "name": "bell",
     "input": {"gateset": "qis", "qubits": 2, "circuit": [
         {"gate": "h", "targets": [0]}, {"gate": "x", "controls": [0], "targets": [1]}]},
 }
-
-
-@contextmanager
-def emulator_process(*extra: str) -> Iterator[str]:
-    """Start `ionq-cancel emulator` in another process; yield its URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qiskit_ionq_cancel.cli", "emulator", "--port", "0",
-         "--queue-time", "3600", "--seed", "1", *extra],
-        stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if "listening on" not in line:
-            raise RuntimeError(f"emulator did not start: {line!r}")
-        yield line.rsplit(" ", 1)[-1].strip()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def session() -> requests.Session:

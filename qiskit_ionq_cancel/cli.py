@@ -1,25 +1,94 @@
-"""The ``ionq-cancel`` command: ``emulator`` (serve the IonQ emulator) and ``demo``."""
+"""The ``ionq-cancel`` command: ``cancel`` (the default), ``status``, ``demo`` and ``emulator``.
+
+``ionq-cancel ID ...`` is short for ``ionq-cancel cancel ID ...``. Exit codes of ``cancel``
+and ``status``: 0 every job cancelled, already final (``status``: found); 1 some job could
+not be cancelled (``status``: not found), or IonQ could not be reached; 2 a usage or input
+error (nothing was sent), or IonQ refused the key. The API key is read from ``IONQ_API_KEY``
+(as qiskit-ionq reads it) or ``--api-key-file``, never from the command line, and never
+printed.
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
+import re
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
+from qiskit_ionq.exceptions import IonQTranspileLevelWarning
+from qiskit_ionq.helpers import resolve_credentials
+
+from . import __version__
+from .bulk import VERIFY_CHUNK, cancel_jobs
+from .cli_output import CANCELLABLE, Console, JobLine, jobs_json, jobs_table, report_table
+from .client import IonQCancelClient
 from .emulator import FINISHED_CANCEL_MODES, Emulator
 from .emulator.faults import RANDOM_KINDS
+from .exceptions import AuthenticationError, InsecureURLError, InvalidJobIdError
+from .provider import IonQProvider
+from .report import CancelReport
+from .validation import check_base_url, validate_job_id
+
+#: Ids per ``GET /jobs?ids=...`` (about 6 kB of URL), as the read-back of ``cancel_jobs``.
+LOOKUP_CHUNK = VERIFY_CHUNK
+_COMMANDS = frozenset({"cancel", "status", "demo", "emulator"})
+_GLOBAL_OPTION = re.compile(r"-v+|--verbose")
+_KEY_OPTION = re.compile(r"--(api[-_]?key|token|key)(=.*)?", re.IGNORECASE)
+_NO_KEY_HINT = ("set IONQ_API_KEY, or pass --api-key-file FILE (a key is never taken on the "
+                "command line, where shell history and process lists would keep it)")
+
+
+class UsageError(Exception):
+    """A usage or input error: exit 2, nothing sent."""
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ionq-cancel",
         description="Truthful cancels of IonQ jobs, and a local emulator of IonQ's v0.4 API.",
+        epilog="'ionq-cancel ID ...' is short for 'ionq-cancel cancel ID ...'. The API key "
+               "comes from IONQ_API_KEY or --api-key-file, never from the command line.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="log more (-v: info, -vv: debug)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("ids", nargs="*", metavar="ID", help="IonQ job id")
+    common.add_argument("--from-file", metavar="FILE", help="read ids from FILE ('-': stdin), "
+                        "one a line; blank lines and '#' comments are ignored")
+    common.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    common.add_argument("--url", help="IonQ API URL (default: IONQ_API_URL, else "
+                        "https://api.ionq.co/v0.4)")
+    common.add_argument("--api-key-file", metavar="FILE",
+                        help="read the API key from FILE's first line (default: IONQ_API_KEY)")
+    common.add_argument("-v", "--verbose", action="count", default=0, dest="sub_verbose",
+                        help="log more (-v: info, -vv: debug)")
+
+    cancel = commands.add_parser(
+        "cancel", parents=[common], allow_abbrev=False,
+        help="cancel jobs by id or by filter, then report what each one really is (default)",
+        description="Cancel IonQ jobs, read each back, and report it. Give ids, or a filter "
+                    "(which asks for confirmation unless --yes).")
+    found = cancel.add_argument_group("filter (instead of ids)")
+    found.add_argument("--status", choices=("ready", "submitted", "started"),
+                       help="jobs with this IonQ status")
+    found.add_argument("--target", metavar="BACKEND", help="jobs on this backend, e.g. simulator")
+    found.add_argument("--session", metavar="SESSION_ID", help="jobs of this session")
+    cancel.add_argument("--dry-run", action="store_true",
+                        help="show what would be cancelled, change nothing")
+    cancel.add_argument("-y", "--yes", action="store_true",
+                        help="cancel the jobs a filter matches without asking")
+
+    commands.add_parser(
+        "status", parents=[common], allow_abbrev=False, help="show jobs without changing them",
+        description="Show IonQ jobs' status without changing them.")
 
     demo = commands.add_parser("demo", help="cancel jobs on the built-in emulator and show "
                                             "what cancel() returns")
@@ -48,20 +117,47 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--seed", type=int, default=None, help="seed for ids and faults")
     emu.add_argument("--finished-cancel", choices=FINISHED_CANCEL_MODES, default="noop",
                      help="what cancelling a finished job answers (default noop)")
+    emu.add_argument("--preload", type=int, default=0, metavar="N",
+                     help="start with N queued one-qubit jobs (for benchmarks)")
     emu.add_argument("--no-bulk", action="store_true",
                      help="answer 404 to the bulk cancel endpoint")
     return parser
 
 
+def _route(argv: Sequence[str]) -> list[str]:
+    """Insert ``cancel`` where the command should be, unless a command or help is there."""
+    args = list(argv)
+    for position, arg in enumerate(args):
+        if _GLOBAL_OPTION.fullmatch(arg):
+            continue
+        if arg in _COMMANDS or arg in ("-h", "--help", "--version"):
+            return args
+        return [*args[:position], "cancel", *args[position:]]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``ionq-cancel``; returns the exit code."""
+    argv = _route(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if a in _COMMANDS), None)
+    if command in ("cancel", "status") and any(_KEY_OPTION.fullmatch(a) for a in argv):
+        print(f"ionq-cancel {command}: refusing an API key on the command line; {_NO_KEY_HINT}",
+              file=sys.stderr)
+        return 2
     args = _parser().parse_args(argv)
-    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    verbosity = args.verbose + getattr(args, "sub_verbose", 0)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "demo":
         from .demo import run_demo
 
         return run_demo(lambda line: print(line, flush=True), queue_time=args.queue_time)
+    if args.command == "emulator":
+        return _serve_emulator(args)
+    return _jobs_command(args)
+
+
+def _serve_emulator(args: argparse.Namespace) -> int:
     try:
         emulator = Emulator(
             host=args.host, port=args.port, api_keys=args.api_key,
@@ -70,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             fault_rate=args.fault_rate,
             fault_kinds=[k for k in args.fault_kinds.split(",") if k],
             seed=args.seed, finished_cancel=args.finished_cancel,
-            bulk_enabled=not args.no_bulk,
+            bulk_enabled=not args.no_bulk, preload=args.preload,
         ).bind()
     except (ValueError, OSError) as exc:
         print(f"ionq-cancel emulator: {exc}", file=sys.stderr)
@@ -79,6 +175,216 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         emulator.serve_forever()
     return 0
+
+
+# -- cancel and status ----------------------------------------------------------------------
+def _jobs_command(args: argparse.Namespace) -> int:
+    console = Console()
+    name = f"ionq-cancel {args.command}"
+    try:
+        key = _api_key(args.api_key_file)
+        console.hide(key)
+        ids = _read_ids(args.ids, args.from_file)
+        if args.command == "status":
+            if not ids:
+                raise UsageError("no job ids: give IDs or --from-file FILE")
+            with _client(key, args.url) as client:
+                lines = _lookup(client, ids)
+            console.out(jobs_json(lines, dry_run=False) if args.json
+                        else jobs_table(lines, dry_run=False))
+            return 0 if all(line.found for line in lines) else 1
+        return _cancel(args, console, key, ids)
+    except UsageError as exc:
+        console.err(f"{name}: {exc}")
+        return 2
+    except AuthenticationError as exc:
+        console.err(f"{name}: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        console.err(f"{name}: interrupted; a cancel already sent stays in effect (check "
+                    "with 'ionq-cancel status')")
+        return 130
+    except Exception as exc:  # IonQ unreachable, retries ran out, an odd answer: say so
+        console.err(f"{name}: {type(exc).__name__}: {exc}")
+        return 1
+
+
+def _cancel(args: argparse.Namespace, console: Console, key: str | None,
+            ids: list[str]) -> int:
+    filters = {"status": args.status, "target": args.target, "session_id": args.session}
+    described = ", ".join(f"{k}={v}" for k, v in filters.items() if v is not None)
+    if ids and described:
+        raise UsageError("give job ids or a filter (--status, --target, --session), not both")
+    if not ids and not described:
+        raise UsageError("no job ids and no filter: give IDs, --from-file FILE, or --status/"
+                         "--target/--session (nothing is cancelled by default)")
+    if args.session is not None:
+        _check_ids([(args.session, "--session")])
+    if args.target is not None and not args.target.strip():
+        raise UsageError("--target must not be empty")
+    if described and not (args.yes or args.dry_run) and not _interactive():
+        raise UsageError(f"refusing to cancel the jobs matching {described} without "
+                         "confirmation: stdin is not a terminal to ask on. Pass --yes to "
+                         "confirm, or --dry-run to see them first.")
+    if args.dry_run:
+        with _client(key, args.url) as client:
+            lines = _lookup(client, ids) if ids else _matching(client, filters)
+        console.out(jobs_json(lines, dry_run=True) if args.json
+                    else jobs_table(lines, dry_run=True))
+        return 0 if all(line.found for line in lines) else 1
+    with _provider(key, args.url) as provider:
+        if described:
+            lines = _matching(provider.client, filters)
+            if not lines:
+                console.err(f"No cancellable job matches {described}; nothing to do.")
+                report = CancelReport()
+                console.out(json.dumps(report.to_dict(), indent=2) if args.json
+                            else report_table(report))
+                return 0
+            if not args.yes and not _confirm(console, lines, described):
+                console.err("Nothing cancelled.")
+                return 1
+            ids = [line.job_id for line in lines]
+        report = cancel_jobs(ids, provider=provider,
+                             progress=sys.stderr.isatty() and not args.json)
+    console.out(json.dumps(report.to_dict(), indent=2) if args.json else report_table(report))
+    refused = [e for e in report.errors.values() if isinstance(e, AuthenticationError)]
+    if refused:
+        console.err(f"ionq-cancel cancel: IonQ refused the API key (HTTP "
+                    f"{refused[0].status_code}) for {len(refused)} of {report.total} job(s); "
+                    "check IONQ_API_KEY or the --api-key-file, and --url / IONQ_API_URL")
+        if len(refused) == report.total:
+            return 2
+    return 0 if report.ok else 1
+
+
+def _interactive() -> bool:
+    """stdin is a terminal a question can be asked on."""
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _confirm(console: Console, lines: list[JobLine], described: str) -> bool:
+    for line in lines[:10]:
+        console.err(f"  {line.job_id}  {line.ionq_status}  "
+                    f"{(line.job or {}).get('backend') or '-'}")
+    if len(lines) > 10:
+        console.err(f"  ... and {len(lines) - 10} more")
+    console.err(f"Cancel {len(lines)} jobs matching {described}? [y/N] ", end="")
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+# -- input ----------------------------------------------------------------------------------
+def _api_key(path: str | None) -> str | None:
+    """The key from ``path``'s first line, else as qiskit-ionq finds it (IONQ_API_KEY)."""
+    if path is None:
+        token = resolve_credentials()["token"]
+        source = "IONQ_API_KEY"
+    else:
+        source = f"the first line of {path}"
+        try:
+            with open(path, encoding="utf-8") as file:
+                token = file.readline().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+                type(exc).__name__
+            raise UsageError(f"cannot read the API key file {path!r}: {reason}") from None
+        if not token:
+            raise UsageError(f"the API key file {path!r} has an empty first line")
+    if token is not None and not re.fullmatch(r"[\x21-\x7e]+", token):
+        raise UsageError(f"the API key ({source}) contains spaces, control or non-ASCII "
+                         "characters; check it")
+    return str(token) if token else None
+
+
+def _read_ids(given: Sequence[str], path: str | None) -> list[str]:
+    """Every id (arguments first, then the file), checked, duplicates dropped."""
+    items: list[tuple[str, str]] = [(i, f"argument {n}") for n, i in enumerate(given, 1)]
+    if path is not None:
+        shown = "stdin" if path == "-" else path
+        try:
+            if path == "-":
+                text = sys.stdin.read()
+            else:
+                with open(path, encoding="utf-8") as file:
+                    text = file.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise UsageError(f"cannot read ids from {path!r}: {reason}") from None
+        for number, raw in enumerate(text.splitlines(), 1):
+            line = raw.split("#", 1)[0].strip()
+            if line:
+                items.append((line, f"{shown} line {number}"))
+    _check_ids(items)
+    return list(dict.fromkeys(i for i, _ in items))
+
+
+def _check_ids(items: list[tuple[str, str]]) -> None:
+    bad: list[str] = []
+    for job_id, where in items:
+        try:
+            validate_job_id(job_id)
+        except InvalidJobIdError:
+            bad.append(f"  {where}: {job_id[:80]!r}")
+    if bad:
+        raise UsageError("\n".join([
+            f"{len(bad)} malformed job id(s); nothing was sent. A job id is a lower-case "
+            "UUID such as '617a1f8b-59d4-435d-aa33-695433d7155e':", *bad[:50],
+            *([f"  ... and {len(bad) - 50} more"] if len(bad) > 50 else [])]))
+
+
+# -- IonQ -----------------------------------------------------------------------------------
+def _check_credentials(key: str | None, url: str | None) -> str:
+    if not key:
+        raise UsageError(f"no IonQ API key: {_NO_KEY_HINT}")
+    url = url or resolve_credentials()["url"]
+    try:
+        return check_base_url(url)
+    except InsecureURLError as exc:
+        raise UsageError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _client(key: str | None, url: str | None) -> Iterator[IonQCancelClient]:
+    client = IonQCancelClient(key, _check_credentials(key, url))
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@contextlib.contextmanager
+def _provider(key: str | None, url: str | None) -> Iterator[IonQProvider]:
+    base = _check_credentials(key, url)
+    with warnings.catch_warnings():  # qiskit-ionq's advice on transpiling: not this command's
+        warnings.simplefilter("ignore", IonQTranspileLevelWarning)
+        provider = IonQProvider(key, url=base)
+    try:
+        yield provider
+    finally:
+        provider.client.close()
+
+
+def _lookup(client: IonQCancelClient, ids: list[str]) -> list[JobLine]:
+    """Every id with its job as ``GET /jobs?ids=...`` returns it (``None``: not returned)."""
+    chunks = [ids[i:i + LOOKUP_CHUNK] for i in range(0, len(ids), LOOKUP_CHUNK)]
+
+    def read(chunk: list[str]) -> list[object]:
+        jobs: list[object] = client.list_jobs(ids=chunk, limit=len(chunk))["jobs"]
+        return jobs
+
+    found: dict[str, dict[str, object]] = {}
+    with ThreadPoolExecutor(min(8, max(1, len(chunks)))) as pool:
+        for jobs in pool.map(read, chunks):
+            found.update((str(j["id"]), j) for j in jobs if isinstance(j, dict) and "id" in j)
+    return [JobLine(job_id, found.get(job_id)) for job_id in ids]
+
+
+def _matching(client: IonQCancelClient, filters: dict[str, str | None]) -> list[JobLine]:
+    """The jobs a filter matches that can still be cancelled (listed before any cancel)."""
+    listed = client.iter_jobs(status=filters["status"], target=filters["target"],
+                              session_id=filters["session_id"])
+    return [JobLine(str(job["id"]), job) for job in listed
+            if isinstance(job, dict) and job.get("status") in CANCELLABLE and job.get("id")]
 
 
 if __name__ == "__main__":  # pragma: no cover

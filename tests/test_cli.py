@@ -1,0 +1,465 @@
+"""``ionq-cancel`` cancel and status, over real HTTP against the emulator.
+
+``main([...])`` runs in-process with the key and URL in the environment, as a user would set
+them; one test runs the installed console script to prove the entry point.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qiskit_ionq_cancel import CancelReport, cancel_jobs, cli
+from qiskit_ionq_cancel.cli import main
+from qiskit_ionq_cancel.emulator import Emulator
+
+KEY = "cli-test-key-4d1e8b0c9a"
+WRONG_KEY = "cli-wrong-key-77aa21f3"
+#: Guard for the console-script process (qiskit's import takes a second or two).
+PROCESS_GUARD = 120
+#: Most ids one ``GET /jobs?ids=...`` may carry (the issue's limit).
+MAX_IDS_PER_READ = 150
+
+pytestmark = pytest.mark.ionq_emulator(api_keys=[KEY], queue_time=100)
+
+
+@pytest.fixture
+def emu(ionq_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """The emulator, with ``IONQ_API_KEY`` / ``IONQ_API_URL`` pointing at it."""
+    for name in ("QISKIT_IONQ_API_TOKEN", "IONQ_API_TOKEN", "QISKIT_IONQ_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IONQ_API_KEY", KEY)
+    monkeypatch.setenv("IONQ_API_URL", ionq_emulator.url)
+    return ionq_emulator
+
+
+def puts(emu: Emulator) -> list[str]:
+    """Paths of every PUT (every cancel, single or bulk) the emulator received."""
+    return [e.path for e in emu.log.entries if e.method == "PUT"]
+
+
+def statuses(emu: Emulator, ids: list[str]) -> list[str]:
+    return [emu.store.status_of(i) for i in ids]
+
+
+class TtyStdin:
+    """A terminal on stdin that answers the prompt with ``answer``."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.asked = 0
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self) -> str:
+        self.asked += 1
+        return self.answer
+
+
+# -- cancel by id -------------------------------------------------------------------------
+@pytest.mark.parametrize("prefix", [[], ["cancel"], ["-v"], ["-v", "cancel"]])
+def test_ids_are_cancelled(emu: Emulator, capsys: pytest.CaptureFixture[str],
+                           prefix: list[str]) -> None:
+    ids = emu.store.add_jobs(3)
+    done = emu.store.add_jobs(1)
+    emu.store.fail(done[0])
+
+    assert main([*prefix, *ids, *done]) == 0
+
+    out = capsys.readouterr().out
+    assert "3 cancelled, 1 already finished" in out
+    for job_id in ids + done:
+        assert job_id in out
+    assert statuses(emu, ids) == ["canceled"] * 3
+    assert statuses(emu, done) == ["failed"]
+
+
+def test_json_maps_each_id_to_cancelled(emu: Emulator,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    ids = emu.store.add_jobs(4)
+
+    assert main(["--json", *ids]) == 0
+
+    data = json.loads(capsys.readouterr().out)
+    assert {job["id"]: job["status"] for job in data["jobs"]} == dict.fromkeys(ids, "CANCELLED")
+    assert data["errors"] == []
+    assert data["counts"]["cancelled"] == 4
+
+
+def test_a_malformed_id_stops_everything(emu: Emulator,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    ids = emu.store.add_jobs(2)
+
+    assert main([ids[0], "not-a-uuid", ids[1], ids[0].upper()]) == 2
+
+    err = capsys.readouterr().err
+    assert "'not-a-uuid'" in err
+    assert repr(ids[0].upper()) in err
+    assert "nothing was sent" in err
+    assert puts(emu) == []
+    assert len(emu.log) == 0
+    assert statuses(emu, ids) == ["ready", "ready"]
+
+
+def test_an_unknown_id_exits_1(emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    ids = emu.store.add_jobs(1)
+    missing = str(uuid.uuid4())
+
+    assert main(["--json", ids[0], missing]) == 1
+
+    data = json.loads(capsys.readouterr().out)
+    assert [job["id"] for job in data["jobs"]] == ids
+    assert [(e["id"], e["error"]) for e in data["errors"]] == [(missing, "JobNotFoundError")]
+    assert statuses(emu, ids) == ["canceled"]
+
+
+def test_ids_from_a_file(emu: Emulator, capsys: pytest.CaptureFixture[str],
+                         tmp_path: Path) -> None:
+    ids = emu.store.add_jobs(3)
+    untouched = emu.store.add_jobs(1)
+    path = tmp_path / "ids.txt"
+    path.write_text(f"# jobs to stop\n{ids[0]}\n\n  {ids[1]}  # the second\n{ids[2]}\n{ids[0]}\n")
+
+    assert main(["--from-file", str(path)]) == 0
+
+    assert "3 jobs: 3 cancelled" in capsys.readouterr().out
+    assert statuses(emu, ids) == ["canceled"] * 3
+    assert statuses(emu, untouched) == ["ready"]
+
+
+def test_a_malformed_line_in_the_file_is_named(emu: Emulator,
+                                               capsys: pytest.CaptureFixture[str],
+                                               tmp_path: Path) -> None:
+    ids = emu.store.add_jobs(1)
+    path = tmp_path / "ids.txt"
+    path.write_text(f"{ids[0]}\n# fine\nbad id\n")
+
+    assert main(["--from-file", str(path)]) == 2
+
+    assert f"{path} line 3: 'bad id'" in capsys.readouterr().err
+    assert len(emu.log) == 0
+
+
+def test_ids_from_stdin(emu: Emulator, capsys: pytest.CaptureFixture[str],
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = emu.store.add_jobs(2)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(ids) + "\n"))
+
+    assert main(["--from-file", "-", "--json"]) == 0
+
+    data = json.loads(capsys.readouterr().out)
+    assert {job["id"]: job["status"] for job in data["jobs"]} == dict.fromkeys(ids, "CANCELLED")
+    assert statuses(emu, ids) == ["canceled", "canceled"]
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["cancel"], "no job ids and no filter"),
+    (["status"], "no job ids"),
+    (["--from-file", "/nonexistent/ids.txt"], "cannot read ids"),
+    (["--status", "ready", "617a1f8b-59d4-435d-aa33-695433d7155e"], "not both"),
+    (["--session", "not-a-session", "--yes"], "'not-a-session'"),
+    (["status", "--url", "http://example.com/v0.4", "617a1f8b-59d4-435d-aa33-695433d7155e"],
+     "Refusing plain http://"),
+])
+def test_usage_errors_exit_2(emu: Emulator, capsys: pytest.CaptureFixture[str],
+                             args: list[str], words: str) -> None:
+    assert main(args) == 2
+    assert words in capsys.readouterr().err
+    assert len(emu.log) == 0
+
+
+@pytest.mark.parametrize(("json_output", "bar"), [(False, True), (True, False)])
+def test_progress_bar_only_on_a_terminal_without_json(
+        emu: Emulator, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        json_output: bool, bar: bool) -> None:
+    ids = emu.store.add_jobs(1)
+    seen: list[bool] = []
+
+    def spy(*args: Any, **kwargs: Any) -> CancelReport:
+        seen.append(kwargs["progress"])
+        return cancel_jobs(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "cancel_jobs", spy)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+
+    assert main([*ids, *(["--json"] if json_output else [])]) == 0
+
+    assert seen == [bar]
+    assert statuses(emu, ids) == ["canceled"]
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(
+        emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+
+    def spy(*args: Any, **kwargs: Any) -> CancelReport:
+        seen.append(kwargs["progress"])
+        return cancel_jobs(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "cancel_jobs", spy)
+
+    assert main(emu.store.add_jobs(1)) == 0
+    assert seen == [False]
+
+
+# -- dry run ------------------------------------------------------------------------------
+def test_dry_run_with_ids_reads_in_chunks_and_changes_nothing(
+        emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    ids = emu.store.add_jobs(MAX_IDS_PER_READ + 10)
+    emu.store.fail(ids[0])
+
+    assert main(["--dry-run", "--json", *ids]) == 0
+
+    data = json.loads(capsys.readouterr().out)
+    assert data["dry_run"] is True
+    assert data["counts"] == {"would_cancel": len(ids) - 1, "already_final": 1,
+                              "not_found": 0, "total": len(ids)}
+    shown = {job["id"]: (job["status"], job["would_cancel"]) for job in data["jobs"]}
+    assert shown[ids[0]] == ("ERROR", False)
+    assert shown[ids[1]] == ("QUEUED", True)
+    assert puts(emu) == []
+    reads = [e for e in emu.log.entries if e.method == "GET" and e.path == "/v0.4/jobs"]
+    assert len(reads) == 2
+    assert all(e.query.count("ids=") <= MAX_IDS_PER_READ for e in reads)
+    assert set(statuses(emu, ids[1:])) == {"ready"}
+
+
+def test_dry_run_table_marks_unknown_ids(emu: Emulator,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    ids = emu.store.add_jobs(1)
+    missing = str(uuid.uuid4())
+
+    assert main(["--dry-run", ids[0], missing]) == 1
+
+    out = capsys.readouterr().out
+    assert out.startswith("Dry run, nothing was changed")
+    assert f"{ids[0]}  QUEUED" in out and "would cancel" in out
+    assert f"{missing}  NOT FOUND" in out
+    assert puts(emu) == []
+
+
+def test_dry_run_with_a_filter_lists_the_matching_jobs(
+        emu: Emulator, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    qpu = emu.store.add_jobs(2, backend="qpu.aria-1")
+    sim = emu.store.add_jobs(1)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no --yes needed for a dry run
+
+    assert main(["--target", "qpu.aria-1", "--dry-run", "--json"]) == 0
+
+    data = json.loads(capsys.readouterr().out)
+    assert sorted(job["id"] for job in data["jobs"]) == sorted(qpu)
+    assert puts(emu) == []
+    assert statuses(emu, qpu + sim) == ["ready"] * 3
+
+
+# -- cancel by filter ---------------------------------------------------------------------
+def test_filter_with_yes_cancels_only_the_matching_jobs(
+        emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    qpu = emu.store.add_jobs(2, backend="qpu.aria-1")
+    sim = emu.store.add_jobs(3)
+
+    assert main(["--target", "qpu.aria-1", "--yes"]) == 0
+
+    assert "2 jobs: 2 cancelled" in capsys.readouterr().out
+    assert statuses(emu, qpu) == ["canceled", "canceled"]
+    assert statuses(emu, sim) == ["ready"] * 3
+
+
+def test_filter_without_yes_refuses_a_stdin_that_is_not_a_terminal(
+        emu: Emulator, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = emu.store.add_jobs(2)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))
+
+    assert main(["--status", "ready"]) == 2
+
+    err = capsys.readouterr().err
+    assert "not a terminal" in err and "--yes" in err
+    assert len(emu.log) == 0
+    assert statuses(emu, ids) == ["ready", "ready"]
+
+
+def test_filter_asks_and_cancels_on_yes(emu: Emulator, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = emu.store.add_jobs(2)
+    session = str(uuid.uuid4())
+    other = emu.store.add_jobs(1, session_id=session)
+    emu.store.fail(other[0])  # not cancellable: not counted, not asked about
+    stdin = TtyStdin("y\n")
+    monkeypatch.setattr(sys, "stdin", stdin)
+
+    assert main(["--status", "ready"]) == 0
+
+    captured = capsys.readouterr()
+    assert "Cancel 2 jobs matching status=ready? [y/N]" in captured.err
+    assert stdin.asked == 1
+    assert "2 jobs: 2 cancelled" in captured.out
+    assert statuses(emu, ids) == ["canceled", "canceled"]
+
+
+def test_filter_asks_and_does_nothing_on_no(emu: Emulator,
+                                            capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    session = str(uuid.uuid4())
+    ids = emu.store.add_jobs(2, session_id=session)
+    monkeypatch.setattr(sys, "stdin", TtyStdin("\n"))
+
+    assert main(["--session", session]) == 1
+
+    err = capsys.readouterr().err
+    assert f"Cancel 2 jobs matching session_id={session}? [y/N]" in err
+    assert "Nothing cancelled" in err
+    assert puts(emu) == []
+    assert statuses(emu, ids) == ["ready", "ready"]
+
+
+# -- credentials --------------------------------------------------------------------------
+def test_api_key_file(emu: Emulator, capsys: pytest.CaptureFixture[str],
+                      monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("IONQ_API_KEY", WRONG_KEY)  # the file wins over the environment
+    path = tmp_path / "key"
+    path.write_text(f"  {KEY}  \nsecond line is ignored\n")
+    ids = emu.store.add_jobs(1)
+
+    assert main([ids[0], "--api-key-file", str(path)]) == 0
+
+    assert statuses(emu, ids) == ["canceled"]
+    assert KEY not in capsys.readouterr().out
+
+
+def test_an_unreadable_key_file_exits_2(emu: Emulator, capsys: pytest.CaptureFixture[str],
+                                        tmp_path: Path) -> None:
+    ids = emu.store.add_jobs(1)
+
+    assert main(["status", ids[0], "--api-key-file", str(tmp_path / "missing")]) == 2
+
+    assert "cannot read the API key file" in capsys.readouterr().err
+    assert len(emu.log) == 0
+
+
+def test_missing_key_exits_2(emu: Emulator, capsys: pytest.CaptureFixture[str],
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IONQ_API_KEY")
+    ids = emu.store.add_jobs(1)
+
+    assert main(ids) == 2
+
+    assert "IONQ_API_KEY" in capsys.readouterr().err
+    assert len(emu.log) == 0
+    assert statuses(emu, ids) == ["ready"]
+
+
+@pytest.mark.parametrize("option", [["--api-key", KEY], [f"--api-key={KEY}"], ["--token", KEY]])
+def test_a_key_on_the_command_line_is_refused(emu: Emulator,
+                                              capsys: pytest.CaptureFixture[str],
+                                              option: list[str]) -> None:
+    ids = emu.store.add_jobs(1)
+
+    assert main([ids[0], *option]) == 2
+
+    captured = capsys.readouterr()
+    assert "refusing an API key on the command line" in captured.err
+    assert KEY not in captured.out + captured.err
+    assert len(emu.log) == 0
+
+
+def test_the_key_appears_in_no_output(emu: Emulator, capsys: pytest.CaptureFixture[str],
+                                      caplog: pytest.LogCaptureFixture,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    caplog.set_level(logging.DEBUG)
+    ids = emu.store.add_jobs(3)
+    texts: list[str] = []
+
+    def run(args: list[str]) -> int:
+        code = main(args)
+        captured = capsys.readouterr()
+        texts.extend([captured.out, captured.err])
+        return code
+
+    assert run(["-vv", ids[0]]) == 0
+    assert run(["status", "-vv", "--json", ids[0]]) == 0
+    assert run(["-vv", "--dry-run", ids[1]]) == 0
+    assert run([KEY, ids[2]]) == 2  # the key pasted as an id is not echoed
+    assert "'***'" in texts[-1]
+    monkeypatch.setenv("IONQ_API_KEY", WRONG_KEY)
+    assert run(["-vv", ids[1]]) == 2  # IonQ answers 401
+    assert "refused the API key" in texts[-1]
+    assert run(["status", "-vv", ids[1]]) == 2
+    assert "refused the API key" in texts[-1]
+    assert run(["-vv", "--target", "simulator", "--yes"]) == 2
+
+    assert statuses(emu, ids) == ["canceled", "ready", "ready"]
+    assert any("401" in e for e in [caplog.text, *texts])  # the failures were seen
+    for text in [caplog.text, *texts]:
+        assert KEY not in text
+        assert WRONG_KEY not in text
+
+
+# -- status -------------------------------------------------------------------------------
+def test_status_shows_jobs_without_changing_them(emu: Emulator,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    ids = emu.store.add_jobs(2)
+    emu.store.fail(ids[1])
+
+    assert main(["status", *ids]) == 0
+
+    out = capsys.readouterr().out
+    assert out.startswith("2 jobs: 2 found, 0 not found")
+    assert f"{ids[0]}  QUEUED" in out
+    assert f"{ids[1]}  ERROR" in out
+    assert puts(emu) == []
+    assert statuses(emu, ids) == ["ready", "failed"]
+
+
+def test_status_json_and_not_found(emu: Emulator, capsys: pytest.CaptureFixture[str],
+                                   tmp_path: Path) -> None:
+    ids = emu.store.add_jobs(1)
+    missing = str(uuid.uuid4())
+    path = tmp_path / "ids"
+    path.write_text(f"{missing}\n")
+
+    assert main(["status", "--json", ids[0], "--from-file", str(path)]) == 1
+
+    data = json.loads(capsys.readouterr().out)
+    assert data["counts"] == {"found": 1, "not_found": 1, "total": 2}
+    assert data["not_found"] == [missing]
+    by_id = {job["id"]: job for job in data["jobs"]}
+    assert (by_id[ids[0]]["status"], by_id[ids[0]]["ionq_status"]) == ("QUEUED", "ready")
+    assert (by_id[missing]["found"], by_id[missing]["status"]) == (False, None)
+    assert puts(emu) == []
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("cancel", "status", "demo", "emulator"):
+        assert f"    {command} " in out
+
+
+# -- the installed command ----------------------------------------------------------------
+def test_the_console_script(emu: Emulator) -> None:
+    script = Path(sys.executable).with_name("ionq-cancel")
+    assert script.exists(), f"{script} is not installed: pip install -e ."
+    ids = emu.store.add_jobs(2)
+
+    done = subprocess.run([str(script), *ids, "--json"], capture_output=True, text=True,
+                          env=dict(os.environ), timeout=PROCESS_GUARD, check=False)
+
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert {job["id"]: job["status"] for job in data["jobs"]} == dict.fromkeys(ids, "CANCELLED")
+    assert statuses(emu, ids) == ["canceled", "canceled"]
+    assert KEY not in done.stdout + done.stderr
