@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sized
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
 from qiskit.providers import JobStatus
@@ -45,12 +45,14 @@ __all__ = ["BULK_CHUNK", "CONCURRENCY", "VERIFY_CHUNK", "cancel_jobs"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
-#: Ids per bulk cancel request. IonQ publishes no limit; 500 keeps a body near 20 kB.
-BULK_CHUNK = 500
+#: Ids per bulk cancel request (a 37 kB body). IonQ publishes no limit: a chunk it refuses
+#: is split in halves, down to SPLIT_MIN ids, below which its jobs are cancelled one by one.
+BULK_CHUNK = 1000
+SPLIT_MIN = 16
 #: Ids per read-back ``GET /jobs?ids=...``: about 6 kB of URL, under common 8 kB limits.
 VERIFY_CHUNK = 150
 #: Requests in flight at once.
-CONCURRENCY = 8
+CONCURRENCY = 16
 #: Ids handled per window: bounds memory for very long inputs.
 WINDOW = 20_000
 _CANCELLABLE_FILTERS = ("submitted", "ready", "started")
@@ -114,8 +116,11 @@ def cancel_jobs(
             listed = [job["id"] for job in client.iter_jobs(
                 status=status, target=target, session_id=session_id, policy=batch.policy())
                 if job.get("status") in _CANCELLABLE_FILTERS]
+            batch.expect(len(listed))
             batch.run(listed)
         else:
+            if isinstance(jobs_or_ids, Sized):
+                batch.expect(len(jobs_or_ids))
             batch.run(items)
     finally:
         batch.close()
@@ -155,6 +160,7 @@ class _Batch:
         self._requests_before = client.requests_sent
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="ionq-cancel")
         self._bar = _progress_bar(progress)
+        self._order: list[str] = []  # every key of the report, in input order
 
     # -- bookkeeping ----------------------------------------------------------------------
     def policy(self) -> RetryPolicy:
@@ -177,9 +183,18 @@ class _Batch:
         self.report.errors[key] = error
         self._bar.update(1)
 
+    def expect(self, total: int) -> None:
+        """Tell the progress bar how many jobs to expect (at most: duplicates count once)."""
+        self._bar.total = total
+        self._bar.refresh()
+
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self._bar.close()
+        # Rows in the order the jobs were given, not the order threads finished them.
+        report = self.report
+        report.statuses = {k: report.statuses[k] for k in self._order if k in report.statuses}
+        report.errors = {k: report.errors[k] for k in self._order if k in report.errors}
         self.report.elapsed = self._clock() - self._started
         self.report.requests = self.client.requests_sent - self._requests_before
 
@@ -194,7 +209,9 @@ class _Batch:
                 local, raw = item, item._job_id
                 if not raw:
                     unsubmitted += 1
-                    self.fail(f"<job without id #{unsubmitted}>", JobNotSubmittedError(
+                    key = f"<job without id #{unsubmitted}>"
+                    self._order.append(key)
+                    self.fail(key, JobNotSubmittedError(
                         "This job was never submitted, so there is nothing to cancel."))
                     continue
             else:
@@ -204,6 +221,7 @@ class _Batch:
             except InvalidJobIdError as exc:
                 key = raw if isinstance(raw, str) else repr(raw)
                 if key not in self.report.errors:
+                    self._order.append(key)
                     self.fail(key, exc)
                 continue
             if local is not None:
@@ -211,6 +229,7 @@ class _Batch:
             if job_id in seen:
                 continue
             seen.add(job_id)
+            self._order.append(job_id)
             if local is not None and local._status in JOB_FINAL_STATES:
                 self.settle(job_id, local._status)  # final locally: no request, as cancel()
                 continue
@@ -223,27 +242,36 @@ class _Batch:
             if self._out_of_time():
                 self._give_up(window)
                 continue
-            chunks = [window[i:i + self.chunk_size]
-                      for i in range(0, len(window), self.chunk_size)]
-            singles: list[str] = []
-            to_verify: list[str] = []
-            refusals: list[bool] = []
-            if not self.bulk_tried:  # the first chunk alone tells whether bulk exists at all
-                self.bulk_tried = True
-                refusals.append(self._bulk(chunks[0]))
-            refusals += self._pool.map(self._bulk, chunks[len(refusals):])
-            for chunk, refused in zip(chunks, refusals, strict=True):
-                (singles if refused else to_verify).extend(chunk)
-            verify_chunks = [to_verify[i:i + VERIFY_CHUNK]
-                             for i in range(0, len(to_verify), VERIFY_CHUNK)]
-            for unsettled in self._pool.map(self._verify, verify_chunks):
-                singles.extend(unsettled)
-            list(self._pool.map(self._single, singles))
+            self._window(window)
 
-    def _bulk(self, chunk: list[str]) -> bool:
-        """Bulk-cancel a chunk; True when it must go to single cancels instead."""
+    def _window(self, window: list[str]) -> None:
+        chunks = [window[i:i + self.chunk_size] for i in range(0, len(window), self.chunk_size)]
+        singles: list[str] = []
+        verifying: list[Future[list[str]]] = []
+
+        def read_back(chunk: list[str], refused: list[str]) -> None:
+            # Each chunk is read back as soon as its own bulk answer is in.
+            singles.extend(refused)
+            taken = set(refused)
+            rest = [i for i in chunk if i not in taken]
+            verifying.extend(self._pool.submit(self._verify, rest[i:i + VERIFY_CHUNK])
+                             for i in range(0, len(rest), VERIFY_CHUNK))
+
+        if not self.bulk_tried:  # the first chunk alone tells whether bulk exists at all
+            self.bulk_tried = True
+            read_back(chunks[0], self._bulk(chunks[0]))
+            chunks = chunks[1:]
+        cancelling = {self._pool.submit(self._bulk, chunk): chunk for chunk in chunks}
+        for done in as_completed(cancelling):
+            read_back(cancelling[done], done.result())
+        for unsettled in verifying:
+            singles.extend(unsettled.result())
+        list(self._pool.map(self._single, singles))
+
+    def _bulk(self, chunk: list[str]) -> list[str]:
+        """Bulk-cancel a chunk; return the ids that must go to single cancels instead."""
         if not self.bulk_available:
-            return True
+            return chunk
         try:
             self.client.bulk_cancel(chunk, policy=self.policy())
         except IonQRequestError as exc:
@@ -252,14 +280,17 @@ class _Batch:
                     logger.info("The bulk cancel endpoint is not available (HTTP %s); "
                                 "cancelling job by job", exc.status_code)
                 self.bulk_available = False
-                return True
+                return chunk
             if exc.status_code is not None and 400 <= exc.status_code < 500:
+                if len(chunk) > SPLIT_MIN:  # too many ids, or one it dislikes: halve it
+                    half = len(chunk) // 2
+                    return self._bulk(chunk[:half]) + self._bulk(chunk[half:])
                 logger.info("Bulk cancel of %d jobs refused (%s); cancelling them one by one",
                             len(chunk), exc)
-                return True
+                return chunk
             # No clear answer (retries ran out): the read-back tells what happened.
             logger.info("Bulk cancel of %d jobs got no clear answer: %s", len(chunk), exc)
-        return False
+        return []
 
     def _verify(self, chunk: list[str]) -> list[str]:
         """Read a chunk back; settle the final jobs; return those still to cancel."""
@@ -311,6 +342,11 @@ class _Batch:
 
 
 class _NoBar:
+    total: int | None = None
+
+    def refresh(self) -> None:
+        """Nothing to show."""
+
     def update(self, n: int) -> None:
         """Nothing to show."""
 

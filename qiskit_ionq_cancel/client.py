@@ -12,10 +12,10 @@ import logging
 import os
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import requests
 from qiskit.providers import JobStatus
@@ -192,7 +192,7 @@ class IonQCancelClient(IonQClient):
                     return response
                 else:
                     try:
-                        return json.loads(response.text, object_pairs_hook=OrderedDict)
+                        return json.loads(response.text)
                     except ValueError:
                         # A 2xx that is not JSON comes from a proxy, not from IonQ: retry.
                         last = (f"HTTP {response.status_code} with a non-JSON body "
@@ -297,7 +297,7 @@ class IonQCancelClient(IonQClient):
         if isinstance(answer, dict) and answer == {"id": job_id, "status": "canceled"}:
             return CancelOutcome(job_id, JobStatus.CANCELLED)
         logger.info("Cancel of job %s answered %s; reading the job back", job_id,
-                    f"HTTP {refused.status_code}" if refused else repr(answer)[:80])
+                    f"HTTP {refused.status_code}" if refused else repr(answer)[:300])
         job = self.retrieve_job(job_id, policy=policy)
         status = to_job_status(job.get("status"), job_id)
         if status not in JOB_FINAL_STATES:
@@ -320,13 +320,16 @@ class IonQCancelClient(IonQClient):
                   limit: int | None = None, cursor: str | None = None,
                   policy: RetryPolicy | None = None) -> dict[str, Any]:
         """One page of ``GET /jobs``: ``{"jobs": [...], "next": cursor or None}``."""
-        params: list[tuple[str, str]] = [("ids", validate_job_id(i)) for i in ids or []]
+        # Validated ids need no escaping: joining them by hand is much cheaper than urlencode
+        # for the 150 ids of a read-back.
+        query = [f"ids={validate_job_id(i)}" for i in ids or []]
         if session_id is not None:
-            params.append(("session_id", validate_job_id(session_id)))
-        params += [(k, str(v)) for k, v in (("status", status), ("target", target),
-                                            ("limit", limit), ("next", cursor))
-                   if v is not None]
-        page = self._send("GET", "jobs", what="Listing jobs", params=params, policy=policy)
+            query.append(f"session_id={validate_job_id(session_id)}")
+        query += [urlencode({k: v}) for k, v in (("status", status), ("target", target),
+                                                 ("limit", limit), ("next", cursor))
+                  if v is not None]
+        page = self._send("GET", "jobs", what="Listing jobs", params="&".join(query),
+                          policy=policy)
         if not isinstance(page, dict) or not isinstance(page.get("jobs"), list):
             raise IonQRequestError("Listing jobs: the answer is not a page of jobs",
                                    body=str(page)[:200])

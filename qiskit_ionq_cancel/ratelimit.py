@@ -2,9 +2,10 @@
 
 Hand-written because it has to be shared across threads and adapt to a limit nobody
 publishes (IonQ documents 429 but no numbers and no headers): it is the "adaptive" idea of
-the AWS SDKs' retry mode, kept small. After a 429 the allowed rate drops to 80 % of what was
-getting through; each success raises it again by 2 %, and a ``Retry-After`` closes the gate
-for everyone until then. Five seconds without a 429 and the gate runs free again.
+the AWS SDKs' retry mode, kept small. The first 429 sets the allowed rate to 80 % of what was
+getting through, each later burst of 429s cuts it by 15 %, each success raises it by 1 % (up
+to 1.25 times what gets through), and a ``Retry-After`` closes the gate for everyone until
+then. Five seconds without a 429 and the gate runs free again.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ __all__ = ["RateGate"]
 
 #: Seconds without a 429 after which the gate forgets the limit and runs free again.
 FORGET_AFTER = 5.0
+#: 429s that arrive together (several requests were in flight) cut the rate only once.
+CUT_EVERY = 0.2
 
 
 class RateGate:
@@ -57,7 +60,10 @@ class RateGate:
             while self._successes and self._successes[0] < now - 1.0:
                 self._successes.popleft()
             if self._rate is not None:
-                self._rate *= 1.02
+                # Probe upwards, but not far past what actually gets through.
+                span = max(now - self._successes[0], 0.1)
+                self._rate = min(self._rate * 1.01, 1.25 * len(self._successes) / span)
+                self._rate = max(self._rate, 1.0)
 
     def throttled(self, retry_after: float | None) -> None:
         """The server answered 429: slow everyone down, and hold off until ``retry_after``."""
@@ -69,8 +75,10 @@ class RateGate:
             # the very start does not read as a huge rate).
             span = now - self._successes[0] if self._successes else 1.0
             recent = len(self._successes) / max(span, 0.1)
-            ceiling = recent if self._rate is None else min(self._rate, max(recent, 1.0))
-            self._rate = max(1.0, 0.8 * ceiling)
+            if self._rate is None:
+                self._rate = max(1.0, 0.8 * recent)
+            elif now - self._throttled_at > CUT_EVERY:  # one cut per burst of 429s
+                self._rate = max(1.0, 0.85 * self._rate)
             self._throttled_at = now
             self._next_slot = max(self._next_slot, now + 1.0 / self._rate)
             if retry_after is not None:

@@ -234,4 +234,25 @@ def test_progress_bar(emu: Emulator, provider: IonQProvider,
                       capsys: pytest.CaptureFixture[str]) -> None:
     ids = emu.store.add_jobs(5)
     cancel_jobs(ids, provider=provider, progress=True)
-    assert "Cancelling IonQ jobs" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "Cancelling IonQ jobs" in err
+    assert "5/5" in err  # the bar knows the total of a list
+
+
+def test_a_chunk_too_big_for_the_server_is_halved_until_it_fits(clock: ManualClock) -> None:
+    with Emulator(api_keys=[KEY], queue_time=100, clock=clock, bulk_max_ids=10) as emu:
+        ids = emu.store.add_jobs(40)
+        report = cancel_jobs(ids, provider=IonQProvider(KEY, url=emu.url), chunk_size=40)
+        assert report.ok and sorted(report.cancelled) == sorted(ids)
+        assert paths(emu, "PUT") == [BULK] * paths(emu, "PUT").count(BULK)  # no single cancels
+        statuses = [e.status for e in emu.log.entries if e.path == BULK]
+        assert statuses.count(400) == 3  # 40 -> 20 + 20 -> four chunks of 10
+        assert statuses.count(200) == 4
+
+
+def test_report_rows_follow_the_input_order(emu: Emulator, provider: IonQProvider) -> None:
+    ids = emu.store.add_jobs(40)
+    given = [*reversed(ids[:20]), "bad-1", *ids[20:], "bad-2"]
+    report = cancel_jobs(given, provider=provider, chunk_size=7)
+    assert list(report.statuses) == [i for i in given if not i.startswith("bad")]
+    assert list(report.errors) == ["bad-1", "bad-2"]

@@ -11,6 +11,7 @@ import base64
 import binascii
 import contextlib
 import random
+import re
 import threading
 import time
 import uuid
@@ -82,15 +83,19 @@ class Lifecycle:
     run_time: float = 0.5
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def parse_job_id(raw: str) -> str:
     """Return ``raw`` if it is a canonical lower-case UUID string, else raise a 400."""
+    if isinstance(raw, str) and _CANONICAL_UUID.fullmatch(raw):
+        return raw
+    shown = raw[:80] if isinstance(raw, str) else raw
     try:
-        canonical = str(uuid.UUID(raw))
+        uuid.UUID(raw)
     except (ValueError, AttributeError, TypeError):
-        raise ApiError(400, f"Invalid job id {raw[:80]!r}: expected a UUID") from None
-    if canonical != raw:
-        raise ApiError(400, f"Invalid job id {raw[:80]!r}: expected a canonical UUID")
-    return canonical
+        raise ApiError(400, f"Invalid job id {shown!r}: expected a UUID") from None
+    raise ApiError(400, f"Invalid job id {shown!r}: expected a canonical UUID")
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -164,6 +169,7 @@ class JobStore:
         self._epoch_clock = self.clock()
         self._epoch_wall = datetime.now(timezone.utc)
         self._rng = random.Random(seed)
+        self._iso_cache: dict[float, str | None] = {}
         self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
         self._order: list[str] = []  # ids by submission; deleted ids stay, skipped on read
@@ -172,6 +178,15 @@ class JobStore:
     # -- time ---------------------------------------------------------------------------
     def _wall(self, at: float) -> datetime:
         return self._epoch_wall + timedelta(seconds=at - self._epoch_clock)
+
+    def _iso_at(self, at: float) -> str | None:
+        """ISO-8601 wall time of clock time ``at``; memoised, since listings repeat them."""
+        text = self._iso_cache.get(at)
+        if text is None:
+            text = _iso(self._wall(at))
+            if len(self._iso_cache) < 1_000_000:
+                self._iso_cache[at] = text
+        return text
 
     # -- creation -----------------------------------------------------------------------
     def submit(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -300,12 +315,12 @@ class JobStore:
         if job.fixed_status is not None:
             assert job.fixed_at is not None
             if job.fixed_at >= start:
-                started_at = self._wall(start)
-            completed_at = self._wall(job.fixed_at)
+                started_at = self._iso_at(start)
+            completed_at = self._iso_at(job.fixed_at)
         elif status in ("started", "completed", "failed"):
-            started_at = self._wall(start)
+            started_at = self._iso_at(start)
             if status != "started":
-                completed_at = self._wall(end)
+                completed_at = self._iso_at(end)
         failure = job.failure
         if status == "failed" and failure is None:
             failure = job.will_fail
@@ -320,9 +335,9 @@ class JobStore:
             "dry_run": job.dry_run,
             "session_id": job.session_id,
             "parent_job_id": job.parent_job_id,
-            "submitted_at": _iso(self._wall(job.created)),
-            "started_at": _iso(started_at),
-            "completed_at": _iso(completed_at),
+            "submitted_at": self._iso_at(job.created),
+            "started_at": started_at,
+            "completed_at": completed_at,
             "predicted_wait_time_ms": (
                 max(0, int((start - now) * 1000)) if status in ("submitted", "ready") else None
             ),
@@ -362,9 +377,17 @@ class JobStore:
             start = len(self._order) if cursor is None else _decode_cursor(cursor)
             page: list[dict[str, Any]] = []
             position = start
-            for position in range(min(start, len(self._order)) - 1, -1, -1):
+            positions: Iterable[int]
+            if wanted:  # only the wanted jobs, not a scan of all (read-backs do this a lot)
+                positions = sorted((j.seq - 1 for i in wanted if (j := self._jobs.get(i))
+                                    and j.seq - 1 < start), reverse=True)
+                last = positions[-1] if positions else 0
+            else:
+                positions = range(min(start, len(self._order)) - 1, -1, -1)
+                last = 0
+            for position in positions:
                 job = self._jobs.get(self._order[position])
-                if job is None or (wanted and job.id not in wanted):
+                if job is None:
                     continue
                 if target is not None and job.backend != target:
                     continue
@@ -377,7 +400,7 @@ class JobStore:
                 page.append(self._view(job, now))
                 if len(page) == limit:
                     break
-            more = len(page) == limit and position > 0
+            more = len(page) == limit and position > last
             return {"jobs": page, "next": _encode_cursor(position) if more else None}
 
     def iter_ids(self) -> Iterator[str]:
