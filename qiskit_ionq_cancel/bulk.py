@@ -159,7 +159,8 @@ class _Batch:
         self._deadline_at = None if deadline is None else self._started + deadline
         self._requests_before = client.requests_sent
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="ionq-cancel")
-        self._bar = _progress_bar(progress)
+        self._progress = progress
+        self._bar: Any = None  # made on first use, so that it knows its total when there is one
         self._order: list[str] = []  # every key of the report, in input order
 
     # -- bookkeeping ----------------------------------------------------------------------
@@ -177,20 +178,26 @@ class _Batch:
         self.report.statuses[job_id] = status
         for local in self.jobs.get(job_id, ()):
             _apply(local, CancelOutcome(job_id, status, job))
-        self._bar.update(1)
+        self._tick()
 
     def fail(self, key: str, error: Exception) -> None:
         self.report.errors[key] = error
+        self._tick()
+
+    def _tick(self) -> None:
+        if self._bar is None:
+            self._bar = _progress_bar(self._progress, None)
         self._bar.update(1)
 
     def expect(self, total: int) -> None:
         """Tell the progress bar how many jobs to expect (at most: duplicates count once)."""
-        self._bar.total = total
-        self._bar.refresh()
+        if self._bar is None:
+            self._bar = _progress_bar(self._progress, total)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
-        self._bar.close()
+        if self._bar is not None:
+            self._bar.close()
         # Rows in the order the jobs were given, not the order threads finished them.
         report = self.report
         report.statuses = {k: report.statuses[k] for k in self._order if k in report.statuses}
@@ -342,11 +349,6 @@ class _Batch:
 
 
 class _NoBar:
-    total: int | None = None
-
-    def refresh(self) -> None:
-        """Nothing to show."""
-
     def update(self, n: int) -> None:
         """Nothing to show."""
 
@@ -354,9 +356,9 @@ class _NoBar:
         """Nothing to close."""
 
 
-def _progress_bar(enabled: bool) -> Any:
+def _progress_bar(enabled: bool, total: int | None) -> Any:
     if not enabled:
         return _NoBar()
     from tqdm.auto import tqdm  # the notebook widget inside Jupyter, text elsewhere
 
-    return tqdm(desc="Cancelling IonQ jobs", unit="job")
+    return tqdm(desc="Cancelling IonQ jobs", unit="job", total=total)
