@@ -140,7 +140,6 @@ class IonQCancelClient(IonQClient):
         retry_statuses: frozenset[int] | None = None,
         retry_connection_errors: bool = True,
         auth: bool = True,
-        parse: bool = True,
     ) -> Any:
         """Send one request (retrying transient failures) and return its JSON answer.
 
@@ -178,18 +177,15 @@ class IonQCancelClient(IonQClient):
                                            hint=_NETWORK_HINT) from None
                 last = _describe(exc)
             else:
+                retry_after = response.headers.get("Retry-After")
                 if response.status_code == 429:
-                    retry_after = response.headers.get("Retry-After")
                     self.gate.throttled(parse_retry_after(retry_after))
                 else:
                     self.gate.success()
                 if response.status_code in statuses:
                     last = f"HTTP {response.status_code}: {_ionq_message(response)}"
-                    retry_after = response.headers.get("Retry-After")
                 elif response.status_code >= 400:
                     raise self._error(response, what=what, job_id=job_id)
-                elif not parse:
-                    return response
                 else:
                     try:
                         return json.loads(response.text)
