@@ -10,7 +10,6 @@ from qiskit_ionq import ionq_backend
 from .client import IonQCancelClient
 from .job import IonQJob
 from .safety import track_submitted
-from .validation import validate_job_id
 
 if TYPE_CHECKING:
     from .provider import IonQProvider
@@ -38,12 +37,13 @@ class _CancelBackend:
 
     def retrieve_job(self, job_id: str) -> IonQJob:
         """Fetch an existing job by id (checked before any request)."""
-        return IonQJob(self, validate_job_id(job_id), self._create_client())  # type: ignore[arg-type]
+        client = self._create_client()
+        return IonQJob(self, client.check_id(job_id), client)  # type: ignore[arg-type]
 
     def retrieve_jobs(self, job_ids: Sequence[str]) -> list[IonQJob]:
         """Fetch several jobs; every id is checked before the first request."""
-        checked = [validate_job_id(job_id) for job_id in job_ids]
         client = self._create_client()
+        checked = [client.check_id(job_id) for job_id in job_ids]
         return [IonQJob(self, job_id, client) for job_id in checked]  # type: ignore[arg-type]
 
 

@@ -28,6 +28,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 from .cancel import _apply
 from .client import CancelOutcome, IonQCancelClient
 from .exceptions import (
+    AuthenticationError,
     InvalidJobIdError,
     IonQRequestError,
     JobNotSubmittedError,
@@ -36,7 +37,7 @@ from .exceptions import (
 from .report import CancelReport
 from .retry import RetryPolicy
 from .status import to_job_status
-from .validation import validate_job_id
+from .validation import redact, validate_job_id
 
 if TYPE_CHECKING:
     from .provider import IonQProvider
@@ -95,7 +96,7 @@ def cancel_jobs(
         raise ValueError(f"status must be one of {_CANCELLABLE_FILTERS}: only those jobs "
                          "can be cancelled")
     if session_id is not None:
-        validate_job_id(session_id)
+        validate_job_id(session_id, provider.client._token if provider else None)
 
     items: Iterable[StockIonQJob | str]
     if jobs_or_ids is None:
@@ -104,10 +105,12 @@ def cancel_jobs(
         items = [jobs_or_ids]
     else:
         items = jobs_or_ids
+    # Peek at the first item (its client may serve the batch) without losing it, even if
+    # it is a falsy id such as None or "" (those are reported as invalid, like any other).
     peek = iter(items)
-    first = next(peek, None)
-    items = itertools.chain([first], peek) if first is not None else ()
-    client, own = _client_for(provider, first)
+    head = list(itertools.islice(peek, 1))
+    items = itertools.chain(head, peek)
+    client, own = _client_for(provider, head[0] if head else None)
     batch = _Batch(client, deadline, concurrency, chunk_size, progress)
     try:
         if filtering:
@@ -154,6 +157,7 @@ class _Batch:
         self.jobs: dict[str, list[StockIonQJob]] = {}
         self.bulk_available = True
         self.bulk_tried = False
+        self.refused: AuthenticationError | None = None  # the key was refused: stop sending
         self._clock = client.retry_policy.clock
         self._started = self._clock()
         self._deadline_at = None if deadline is None else self._started + deadline
@@ -169,7 +173,8 @@ class _Batch:
         policy = self.client.retry_policy
         if self._deadline_at is None:
             return policy
-        return policy.with_deadline(max(0.001, self._deadline_at - self._clock()))
+        left = self._deadline_at - self._clock()
+        return policy.with_deadline(max(0.001, min(policy.deadline, left)))
 
     def _out_of_time(self) -> bool:
         return self._deadline_at is not None and self._clock() >= self._deadline_at
@@ -224,9 +229,9 @@ class _Batch:
             else:
                 raw = item
             try:
-                job_id = validate_job_id(raw)
+                job_id = self.client.check_id(raw)
             except InvalidJobIdError as exc:
-                key = raw if isinstance(raw, str) else repr(raw)
+                key = redact(raw if isinstance(raw, str) else repr(raw), self.client._token)
                 if key not in self.report.errors:
                     self._order.append(key)
                     self.fail(key, exc)
@@ -277,10 +282,13 @@ class _Batch:
 
     def _bulk(self, chunk: list[str]) -> list[str]:
         """Bulk-cancel a chunk; return the ids that must go to single cancels instead."""
-        if not self.bulk_available:
+        if not self.bulk_available or self.refused is not None:
             return chunk
         try:
             self.client.bulk_cancel(chunk, policy=self.policy())
+        except AuthenticationError as exc:
+            self.refused = exc  # every other request would be refused too: send no more
+            return chunk
         except IonQRequestError as exc:
             if exc.status_code in (404, 405):
                 if self.bulk_available:
@@ -304,6 +312,8 @@ class _Batch:
         if self._out_of_time():
             self._give_up(chunk)
             return []
+        if self.refused is not None:
+            return chunk
         try:
             page = self.client.list_jobs(ids=chunk, limit=len(chunk), policy=self.policy())
         except IonQRequestError as exc:
@@ -332,8 +342,14 @@ class _Batch:
         if self._out_of_time():
             self._give_up([job_id])
             return
+        if self.refused is not None:
+            self.fail(job_id, self.refused)
+            return
         try:
             outcome = self.client.cancel(job_id, deadline=self.policy().deadline)
+        except AuthenticationError as exc:
+            self.refused = exc
+            self.fail(job_id, exc)
         except Exception as exc:  # one job's failure must not sink the batch
             self.fail(job_id, exc)
         else:

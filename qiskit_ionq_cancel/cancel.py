@@ -34,13 +34,13 @@ def cancel(job_or_id: StockIonQJob | str, *, provider: IonQProvider | None = Non
     """
     if isinstance(job_or_id, StockIonQJob):
         return _cancel_job(job_or_id, deadline)
-    job_id = validate_job_id(job_or_id)
     if provider is not None:
-        return provider.client.cancel(job_id, deadline=deadline).cancelled
+        return provider.client.cancel(job_or_id, deadline=deadline).cancelled
     creds = resolve_credentials()
+    validate_job_id(job_or_id, creds["token"])  # before anything else, even the URL check
     client = IonQCancelClient(creds["token"], creds["url"])
     try:
-        return client.cancel(job_id, deadline=deadline).cancelled
+        return client.cancel(job_or_id, deadline=deadline).cancelled
     finally:
         client.close()
 

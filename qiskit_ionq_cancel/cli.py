@@ -32,7 +32,7 @@ from .emulator.faults import RANDOM_KINDS
 from .exceptions import AuthenticationError, InsecureURLError, InvalidJobIdError
 from .provider import IonQProvider
 from .report import CancelReport
-from .validation import check_base_url, validate_job_id
+from .validation import check_base_url, redact, validate_job_id
 
 #: Ids per ``GET /jobs?ids=...`` (about 6 kB of URL), as the read-back of ``cancel_jobs``.
 LOOKUP_CHUNK = VERIFY_CHUNK
@@ -184,7 +184,7 @@ def _jobs_command(args: argparse.Namespace) -> int:
     try:
         key = _api_key(args.api_key_file)
         console.hide(key)
-        ids = _read_ids(args.ids, args.from_file)
+        ids = _read_ids(args.ids, args.from_file, key)
         if args.command == "status":
             if not ids:
                 raise UsageError("no job ids: give IDs or --from-file FILE")
@@ -219,7 +219,7 @@ def _cancel(args: argparse.Namespace, console: Console, key: str | None,
         raise UsageError("no job ids and no filter: give IDs, --from-file FILE, or --status/"
                          "--target/--session (nothing is cancelled by default)")
     if args.session is not None:
-        _check_ids([(args.session, "--session")])
+        _check_ids([(args.session, "--session")], key)
     if args.target is not None and not args.target.strip():
         raise UsageError("--target must not be empty")
     if described and not (args.yes or args.dry_run) and not _interactive():
@@ -296,7 +296,7 @@ def _api_key(path: str | None) -> str | None:
     return str(token) if token else None
 
 
-def _read_ids(given: Sequence[str], path: str | None) -> list[str]:
+def _read_ids(given: Sequence[str], path: str | None, key: str | None) -> list[str]:
     """Every id (arguments first, then the file), checked, duplicates dropped."""
     items: list[tuple[str, str]] = [(i, f"argument {n}") for n, i in enumerate(given, 1)]
     if path is not None:
@@ -314,17 +314,17 @@ def _read_ids(given: Sequence[str], path: str | None) -> list[str]:
             line = raw.split("#", 1)[0].strip()
             if line:
                 items.append((line, f"{shown} line {number}"))
-    _check_ids(items)
+    _check_ids(items, key)
     return list(dict.fromkeys(i for i, _ in items))
 
 
-def _check_ids(items: list[tuple[str, str]]) -> None:
+def _check_ids(items: list[tuple[str, str]], key: str | None = None) -> None:
     bad: list[str] = []
     for job_id, where in items:
         try:
-            validate_job_id(job_id)
+            validate_job_id(job_id, key)
         except InvalidJobIdError:
-            bad.append(f"  {where}: {job_id[:80]!r}")
+            bad.append(f"  {where}: {redact(job_id, key)[:80]!r}")  # redact, then shorten
     if bad:
         raise UsageError("\n".join([
             f"{len(bad)} malformed job id(s); nothing was sent. A job id is a lower-case "

@@ -43,7 +43,7 @@ __all__ = ["DEFAULT_TIMEOUT", "CancelOutcome", "IonQCancelClient"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
-#: (connect, read) seconds for every request; the read part is cut to the deadline's rest.
+#: (connect, read) seconds for every request; both are cut to what is left of the deadline.
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 _VERSION = "0.1.0"
 
@@ -126,6 +126,10 @@ class IonQCancelClient(IonQClient):
         """Close the pooled connections."""
         self._session.close()
 
+    def check_id(self, job_id: object) -> str:
+        """:func:`validate_job_id`, keeping this client's key out of the error."""
+        return validate_job_id(job_id, self._token)
+
     # -- the one request path -----------------------------------------------------------
     def _send(
         self,
@@ -153,12 +157,18 @@ class IonQCancelClient(IonQClient):
         statuses = policy.retry_statuses if retry_statuses is None else retry_statuses
         url = f"{self._url}/{path}"
         attempts = policy.begin()
+        last = ""
         while True:
             paced = self.gate.delay()
             if paced > 0:
-                if paced >= attempts.remaining:
-                    paced = max(0.0, attempts.remaining)
-                policy.sleep(paced)
+                policy.sleep(min(paced, max(0.0, attempts.remaining)))
+            if attempts.remaining <= 0 and attempts.count:  # no time left to send anything
+                raise RetriesExhaustedError(
+                    what, attempts=attempts.count, elapsed=attempts.elapsed,
+                    last=f"{last}; stopped because the {policy.deadline:g} s deadline passed",
+                    job_id=job_id, method=method, url=url, hint=_DEADLINE_HINT)
+            # Both timeouts are cut to what is left of the deadline.
+            connect_timeout = max(0.001, min(self.timeout[0], attempts.remaining))
             read_timeout = max(0.001, min(self.timeout[1], attempts.remaining))
             retry_after: str | None = None
             response: requests.Response | None = None
@@ -167,7 +177,7 @@ class IonQCancelClient(IonQClient):
             try:
                 response = self._session.request(
                     method, url, params=params, data=body,
-                    timeout=(self.timeout[0], read_timeout),
+                    timeout=(connect_timeout, read_timeout),
                     headers=None if auth else {"Authorization": None},
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -199,8 +209,7 @@ class IonQCancelClient(IonQClient):
                 raise RetriesExhaustedError(
                     what, attempts=attempts.count, elapsed=attempts.elapsed,
                     last=f"{last}; stopped because {reason}", job_id=job_id, method=method,
-                    url=url, hint="IonQ may be overloaded or down (see status.ionq.co); try "
-                                  "again later or raise the deadline (RetryPolicy(deadline=...))",
+                    url=url, hint=_DEADLINE_HINT,
                 )
             logger.warning("%s%s: %s; retrying in %s (attempt %d)", what,
                            f" (job {job_id})" if job_id else "", last,
@@ -243,7 +252,7 @@ class IonQCancelClient(IonQClient):
         API v0.3's ``running`` is rewritten to ``started`` so qiskit-ionq's own status code
         understands it.
         """
-        job_id = validate_job_id(job_id)
+        job_id = self.check_id(job_id)
         job: dict[str, Any] = self._send("GET", f"jobs/{job_id}", what="Reading job",
                                          job_id=job_id, policy=policy)
         if not isinstance(job, dict):
@@ -260,14 +269,14 @@ class IonQCancelClient(IonQClient):
         A cancel is idempotent (cancelling twice leaves the job as cancelling once does), so
         retrying one after a dropped connection or a 5xx is safe.
         """
-        job_id = validate_job_id(job_id)
+        job_id = self.check_id(job_id)
         answer: dict[str, Any] = self._send("PUT", f"jobs/{job_id}/status/cancel",
                                             what="Cancelling job", job_id=job_id)
         return answer
 
     def cancel_jobs(self, job_ids: list[str]) -> list[dict[str, Any]]:
         """qiskit-ionq's signature: cancel each job (all ids are checked first)."""
-        checked = [validate_job_id(job_id) for job_id in job_ids]
+        checked = [self.check_id(job_id) for job_id in job_ids]
         return [self.cancel_job(job_id) for job_id in checked]
 
     def cancel(self, job_id: str, *, deadline: float | None = None) -> CancelOutcome:
@@ -277,7 +286,7 @@ class IonQCancelClient(IonQClient):
         (another body, or a 400/409 because the job had just finished) is not trusted: the
         job is read back once and its true status reported.
         """
-        job_id = validate_job_id(job_id)
+        job_id = self.check_id(job_id)
         policy = self.retry_policy.with_deadline(deadline)
         refused: IonQRequestError | None = None
         answer: Any = None
@@ -307,7 +316,7 @@ class IonQCancelClient(IonQClient):
 
         Its echo of ids proves nothing about any one job: read them back to know.
         """
-        checked = [validate_job_id(job_id) for job_id in job_ids]
+        checked = [self.check_id(job_id) for job_id in job_ids]
         return self._send("PUT", "jobs/status/cancel", what=f"Cancelling {len(checked)} jobs",
                           body=json.dumps({"ids": checked}), policy=policy)
 
@@ -318,9 +327,9 @@ class IonQCancelClient(IonQClient):
         """One page of ``GET /jobs``: ``{"jobs": [...], "next": cursor or None}``."""
         # Validated ids need no escaping: joining them by hand is much cheaper than urlencode
         # for the 150 ids of a read-back.
-        query = [f"ids={validate_job_id(i)}" for i in ids or []]
+        query = [f"ids={self.check_id(i)}" for i in ids or []]
         if session_id is not None:
-            query.append(f"session_id={validate_job_id(session_id)}")
+            query.append(f"session_id={self.check_id(session_id)}")
         query += [urlencode({k: v}) for k, v in (("status", status), ("target", target),
                                                  ("limit", limit), ("next", cursor))
                   if v is not None]
@@ -356,7 +365,7 @@ class IonQCancelClient(IonQClient):
 
     def delete_job(self, job_id: str) -> dict[str, Any]:
         """``DELETE /jobs/{id}``."""
-        job_id = validate_job_id(job_id)
+        job_id = self.check_id(job_id)
         answer: dict[str, Any] = self._send("DELETE", f"jobs/{job_id}", what="Deleting job",
                                             job_id=job_id)
         return answer
@@ -387,6 +396,8 @@ class IonQCancelClient(IonQClient):
 
 
 _NETWORK_HINT = "Check the network and the URL, then try again"
+_DEADLINE_HINT = ("IonQ may be overloaded or down (see status.ionq.co); try again later or "
+                  "raise the deadline (RetryPolicy(deadline=...))")
 _HINTS = {
     400: "The request was malformed; check the job id and arguments",
     409: "The job's state does not allow this now; read its status",

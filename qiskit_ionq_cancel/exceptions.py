@@ -46,7 +46,9 @@ class _Plain(IonQError):
 class InvalidJobIdError(_Plain, IonQJobError, ValueError):
     """Raised before any request is sent, when a job id is not a canonical UUID."""
 
-    def __init__(self, job_id: object) -> None:
+    def __init__(self, job_id: object, secret: str | None = None) -> None:
+        if secret and isinstance(job_id, str) and secret in job_id:
+            job_id = job_id.replace(secret, "***")  # the key pasted as (part of) an id
         shown = repr(job_id) if len(repr(job_id)) <= 80 else repr(job_id)[:77] + "..."
         super().__init__(
             f"Invalid IonQ job id {shown}: expected a lower-case UUID such as "

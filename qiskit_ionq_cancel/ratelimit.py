@@ -34,6 +34,7 @@ class RateGate:
         self._next_slot = 0.0
         self._successes: deque[float] = deque()
         self._throttled_at = -FORGET_AFTER
+        self._cut_at = -FORGET_AFTER
 
     @property
     def rate(self) -> float | None:
@@ -77,8 +78,10 @@ class RateGate:
             recent = len(self._successes) / max(span, 0.1)
             if self._rate is None:
                 self._rate = max(1.0, 0.8 * recent)
-            elif now - self._throttled_at > CUT_EVERY:  # one cut per burst of 429s
+                self._cut_at = now
+            elif now - self._cut_at > CUT_EVERY:  # one cut per burst of 429s
                 self._rate = max(1.0, 0.85 * self._rate)
+                self._cut_at = now
             self._throttled_at = now
             self._next_slot = max(self._next_slot, now + 1.0 / self._rate)
             if retry_after is not None:

@@ -11,15 +11,21 @@ from .exceptions import InsecureURLError, InvalidJobIdError
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def validate_job_id(job_id: object) -> str:
+def validate_job_id(job_id: object, secret: str | None = None) -> str:
     """Return ``job_id`` if it is a canonical (lower-case, hyphenated) UUID string.
 
     Anything else (``"../x"``, ``"a/b"``, blanks, ``""``, upper case, ``None``) raises
-    :class:`InvalidJobIdError`, so no malformed id ever reaches a URL.
+    :class:`InvalidJobIdError`, so no malformed id ever reaches a URL. ``secret`` (the API
+    key) is blanked out of the error, in case it was pasted where an id belongs.
     """
     if isinstance(job_id, str) and _CANONICAL_UUID.fullmatch(job_id):
         return job_id
-    raise InvalidJobIdError(job_id)
+    raise InvalidJobIdError(job_id, secret)
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` with ``secret`` replaced by ``***``."""
+    return text.replace(secret, "***") if secret else text
 
 
 def is_loopback(host: str) -> bool:
@@ -40,9 +46,11 @@ def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
     """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        # Not echoed: a value that is not a URL may be the key, passed in the wrong place.
         raise InsecureURLError(
-            f"IonQ API URL {url!r} is not an http(s) URL; expected something like "
-            "'https://api.ionq.co/v0.4'."
+            f"The IonQ API URL given ({len(url)} characters) is not an http(s) URL; expected "
+            "something like 'https://api.ionq.co/v0.4'. Did you swap the token and url "
+            "arguments?"
         )
     if parts.username or parts.password:
         raise InsecureURLError("IonQ API URL must not carry credentials; pass the key as token.")

@@ -141,3 +141,41 @@ def api_for() -> Iterator[Callable[..., Api]]:
 def api(ionq_emulator: Emulator, api_for: Callable[..., Api]) -> Api:
     """An :class:`Api` for the plugin's ``ionq_emulator``."""
     return api_for(ionq_emulator)
+
+
+# -- the API contract, checked on every message of every test --------------------------------
+
+@pytest.fixture(autouse=True)
+def api_contract(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Check every message of the test against the API contract; fail the test at teardown
+    when one broke it. Yields the :class:`~qiskit_ionq_cancel.contract.ContractMonitor`.
+
+    - Answers: every answer of every emulator started in this process (the emulator's
+      ``answer_observer`` hook), whoever asked; answers to deliberately malformed requests
+      too (they must be IonQ's error body). Emulators run as a separate process (the CLI's
+      tests) are not seen.
+    - Requests: every request *this package's client* sends, checked as ``requests`` is
+      about to send it (``requests.Session.send``, so the headers and body are the ones on
+      the wire, whatever the target). Chosen by the client's User-Agent, which ends in
+      ``qiskit-ionq-cancel/<version>``: the emulator's own tests send malformed requests on
+      purpose with plain ``requests`` or ``http.client``, and the stock qiskit-ionq client
+      has its own User-Agent; neither is this package's client. Wrapping
+      ``IonQCancelClient._send`` instead would miss the session's headers.
+    """
+    import requests  # local imports: this block is appended to the conftest
+
+    from qiskit_ionq_cancel.contract import Contract, ContractMonitor
+    from qiskit_ionq_cancel.emulator import http as emulator_http
+
+    monitor = ContractMonitor(Contract.load())
+    monkeypatch.setattr(emulator_http, "answer_observer", monitor.observe_answer)
+    send = requests.Session.send
+
+    def checked_send(self: requests.Session, request: requests.PreparedRequest,
+                     **kwargs: Any) -> requests.Response:
+        monitor.observe_request(request)
+        return send(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", checked_send)
+    yield monitor
+    monitor.assert_clean()

@@ -29,6 +29,14 @@ logger = logging.getLogger("qiskit_ionq_cancel.emulator")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # IonQ answers 413 above 10 MB
 _UUIDISH = r"[^/]+"
 
+AnswerObserver = Callable[[str, str, int, dict[str, str], bytes, Fault | None], None]
+#: Off (``None``) by default. When set, called in the handler's thread with every answer just
+#: before it is sent: ``answer_observer(method, target, status, headers, payload, fault)``,
+#: ``target`` being the request's path and query, ``fault`` the injected fault this answer
+#: commits (``None`` for an honest answer). The test suite sets it to check every answer
+#: against the API contract (``qiskit_ionq_cancel.contract``).
+answer_observer: AnswerObserver | None = None
+
 
 @dataclass(frozen=True)
 class LogEntry:
@@ -219,6 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: EmulatorServer
     timeout = 120  # idle keep-alive connections end after this
+    fault: Fault | None = None  # the fault the current answer commits (for answer_observer)
 
     def setup(self) -> None:
         super().setup()
@@ -242,6 +251,22 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._handle("PATCH")
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (OPTIONS, TRACE, HEAD, ...) is routed like the five above: a 405
+        # with Allow on an API path, a 404 elsewhere, in IonQ's error body; not the stdlib's
+        # HTML "501 Not Implemented", a 5xx no fault was injected for.
+        if name.startswith("do_"):
+            return lambda: self._handle(name[3:])
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """The stdlib's own error answers (a malformed request line, a request line or
+        headers too long) in IonQ's error body too; the connection is closed after them."""
+        self.close_connection = True
+        self.fault = None
+        self._send(Answer(code, error_body(code, message or HTTPStatus(code).phrase)))
+
     def _handle(self, method: str) -> None:
         arrived = time.time()
         started = time.monotonic()
@@ -256,6 +281,7 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(fault.delay)
             answer = self._answer(method, split.path, split.query)
         shown = fault if fault is not None and fault.kind != "hang" else None
+        self.fault = shown
         status = _fault_status(shown) if shown is not None else answer.status if answer else None
         # Logged before the answer goes out, so a client that has its answer always finds
         # its request in the log (no race for tests to paper over).
@@ -369,7 +395,11 @@ class _Handler(BaseHTTPRequestHandler):
         lines += [f"{name}: {value}" for name, value in headers.items()]
         lines.append(f"Content-Length: {len(payload)}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if answer_observer is not None:
+            answer_observer(self.command or "", getattr(self, "path", ""), answer.status,
+                            headers, payload, self.fault)
         try:
-            self.wfile.write(head + payload)  # one write: see the module docstring
+            # one write: see the module docstring; an answer to HEAD has no body
+            self.wfile.write(head + (payload if self.command != "HEAD" else b""))
         except OSError:
             self.close_connection = True
