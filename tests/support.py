@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from qiskit import QuantumCircuit
+
 GOOD_ID = "617a1f8b-59d4-435d-aa33-695433d7155e"
 BAD_IDS = ["", " ", "../x", "a/b", f" {GOOD_ID}", f"{GOOD_ID} ", GOOD_ID.upper(),
            GOOD_ID.replace("-", ""), f"{{{GOOD_ID}}}", f"{GOOD_ID}/status", "x" * 1000,
@@ -88,3 +90,12 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 10.0) ->
         if time.monotonic() > end:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.01)
+
+
+def bell() -> QuantumCircuit:
+    """A Bell circuit measuring both qubits: counts only ever 00 and 11."""
+    circuit = QuantumCircuit(2, 2, name="bell")
+    circuit.h(0)
+    circuit.cx(0, 1)
+    circuit.measure([0, 1], [0, 1])
+    return circuit

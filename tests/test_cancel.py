@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus
 from qiskit_ionq import IonQProvider as StockProvider
 from qiskit_ionq.exceptions import (
@@ -17,7 +16,7 @@ from qiskit_ionq.exceptions import (
     IonQJobError,
     IonQJobStateError,
 )
-from support import BAD_IDS, FakeTime
+from support import BAD_IDS, FakeTime, bell
 
 from qiskit_ionq_cancel import (
     AuthenticationError,
@@ -36,13 +35,6 @@ from qiskit_ionq_cancel.emulator import Emulator, Fault, ManualClock
 KEY = "test-key-3f9a1c0d7e"
 CANCEL_PATH = r"/status/cancel$"
 
-
-def bell() -> QuantumCircuit:
-    circuit = QuantumCircuit(2, 2, name="bell")
-    circuit.h(0)
-    circuit.cx(0, 1)
-    circuit.measure([0, 1], [0, 1])
-    return circuit
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from typing import Any
 import jsonschema
 import pytest
 import requests
-from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus
+from support import bell
 
 from qiskit_ionq_cancel import IonQProvider, RetryPolicy
 from qiskit_ionq_cancel.client import IonQCancelClient
@@ -418,13 +418,6 @@ def test_injected_faults_are_checked(emu: Emulator, client: IonQCancelClient,
     assert api_contract.answers_checked == 4 and api_contract.requests_checked == 4
     assert api_contract.problems == []
 
-
-def bell() -> QuantumCircuit:
-    circuit = QuantumCircuit(2, 2, name="bell")
-    circuit.h(0)
-    circuit.cx(0, 1)
-    circuit.measure([0, 1], [0, 1])
-    return circuit
 
 
 def test_a_whole_client_session_keeps_the_contract(api_contract: ContractMonitor,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from conftest import KEY
-from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus
 from qiskit_ionq import IonQProvider
+from support import bell
 
 from qiskit_ionq_cancel.emulator import Emulator, ManualClock
 
@@ -28,13 +28,6 @@ def stock_env(monkeypatch: pytest.MonkeyPatch) -> Any:
 
     return point
 
-
-def bell() -> QuantumCircuit:
-    circuit = QuantumCircuit(2, 2)
-    circuit.h(0)
-    circuit.cx(0, 1)
-    circuit.measure([0, 1], [0, 1])
-    return circuit
 
 
 def test_stock_provider_runs_a_bell_circuit(start_emulator: Any, stock_env: Any) -> None:

@@ -25,8 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from qiskit import QuantumCircuit
-from support import FakeTime
+from support import FakeTime, bell
 
 from qiskit_ionq_cancel import (
     AuthenticationError,
@@ -144,13 +143,6 @@ def finish(found: Surfaces, capsys: pytest.CaptureFixture[str],
         found.add("warning", str(warning.message))
     found.assert_clean(*keys)
 
-
-def bell() -> QuantumCircuit:
-    circuit = QuantumCircuit(2, 2)
-    circuit.h(0)
-    circuit.cx(0, 1)
-    circuit.measure([0, 1], [0, 1])
-    return circuit
 
 
 @pytest.fixture
