@@ -26,7 +26,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
-from emulator_process import KEY, emulator_process
+from shared import KEY, Targets, emulator_process
 
 LATENCY = 0.05
 
@@ -53,12 +53,8 @@ def main() -> int:
 
     from qiskit_ionq_cancel import CONCURRENCY, IonQProvider, cancel_jobs
 
-    misses: list[str] = []
-
-    def verdict(ok: bool, name: str) -> str:
-        if not ok:
-            misses.append(name)
-        return "meets" if ok else "MISSES"
+    targets = Targets()
+    verdict = targets.check
 
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores; emulator in its own "
           f"process on 127.0.0.1; cancel_jobs concurrency {CONCURRENCY}")
@@ -132,11 +128,7 @@ def main() -> int:
               f"{seconds:.1f} s under tracing  target <= 100 MB: "
               f"{verdict(growth <= 100 and report.ok, 'memory')}")
 
-    if misses:
-        print(f"\nMISSED: {', '.join(misses)}")
-        return 1
-    print("\nAll targets met.")
-    return 0
+    return targets.exit_code()
 
 
 if __name__ == "__main__":

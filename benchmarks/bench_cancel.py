@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import requests
-from emulator_process import KEY, emulator_process
+from shared import KEY, Targets, emulator_process
 
 BELL = {
     "type": "ionq.circuit.v1", "backend": "simulator", "shots": 100, "name": "bell",
@@ -138,12 +138,8 @@ def main() -> int:
     parser.add_argument("--rate-jobs", type=int, default=4000)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    misses: list[str] = []
-
-    def verdict(ok: bool, target: str) -> str:
-        if not ok:
-            misses.append(target)
-        return "meets" if ok else "MISSES"
+    targets = Targets()
+    verdict = targets.check
 
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores; emulator in its own "
           "process on 127.0.0.1")
@@ -169,11 +165,7 @@ def main() -> int:
     print(f"\nimport qiskit_ionq: {base * 1e3:.0f} ms; import qiskit_ionq_cancel adds "
           f"{extra * 1e3:.1f} ms (median of 7 fresh processes, bytecode cached)")
     print(f"  target <= 50 ms: {verdict(extra <= 0.050, 'import time')}")
-    if misses:
-        print(f"\nMISSED: {', '.join(misses)}")
-        return 1
-    print("\nAll targets met.")
-    return 0
+    return targets.exit_code()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The emulator as a separate process, for the benchmarks (so it does not share their GIL)."""
+"""What both benchmarks share: the emulator as a separate process (so it does not share
+their GIL), and the tally of targets met or missed."""
 
 from __future__ import annotations
 
@@ -27,3 +28,24 @@ def emulator_process(*extra: str) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+class Targets:
+    """Targets met or missed; the exit code says which."""
+
+    def __init__(self) -> None:
+        self.missed: list[str] = []
+
+    def check(self, ok: bool, name: str) -> str:
+        """Record one target; the word to print."""
+        if not ok:
+            self.missed.append(name)
+        return "meets" if ok else "MISSES"
+
+    def exit_code(self) -> int:
+        """Print the verdict; 1 if any target was missed."""
+        if self.missed:
+            print(f"\nMISSED: {', '.join(self.missed)}")
+            return 1
+        print("\nAll targets met.")
+        return 0
