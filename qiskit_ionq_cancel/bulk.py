@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from qiskit.providers import JobStatus
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
-from qiskit_ionq.helpers import resolve_credentials
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
-from .cancel import _apply
+from .cancel import _apply, client_for
 from .client import CancelOutcome, IonQCancelClient
 from .exceptions import (
     AuthenticationError,
@@ -110,7 +109,7 @@ def cancel_jobs(
     peek = iter(items)
     head = list(itertools.islice(peek, 1))
     items = itertools.chain(head, peek)
-    client, own = _client_for(provider, head[0] if head else None)
+    client, own = client_for(provider, head[0] if head else None)
     batch = _Batch(client, deadline, concurrency, chunk_size, progress)
     try:
         if filtering:
@@ -130,20 +129,6 @@ def cancel_jobs(
         if own:
             client.close()
     return batch.report
-
-
-def _client_for(provider: IonQProvider | None,
-                first: StockIonQJob | str | None) -> tuple[IonQCancelClient, bool]:
-    """The client to use, and whether this call made it (and must close it)."""
-    if provider is not None:
-        return provider.client, False
-    if isinstance(first, StockIonQJob):
-        client = first._client
-        if isinstance(client, IonQCancelClient):
-            return client, False
-        return IonQCancelClient(client._token, client._url, client._custom_headers), True
-    creds = resolve_credentials()
-    return IonQCancelClient(creds["token"], creds["url"]), True
 
 
 class _Batch:

@@ -34,15 +34,30 @@ def cancel(job_or_id: StockIonQJob | str, *, provider: IonQProvider | None = Non
     """
     if isinstance(job_or_id, StockIonQJob):
         return _cancel_job(job_or_id, deadline)
-    if provider is not None:
-        return provider.client.cancel(job_or_id, deadline=deadline).cancelled
-    creds = resolve_credentials()
-    validate_job_id(job_or_id, creds["token"])  # before anything else, even the URL check
-    client = IonQCancelClient(creds["token"], creds["url"])
+    if provider is None:  # checked before anything else, even the URL
+        validate_job_id(job_or_id, resolve_credentials()["token"])
+    client, own = client_for(provider, None)
     try:
         return client.cancel(job_or_id, deadline=deadline).cancelled
     finally:
-        client.close()
+        if own:
+            client.close()
+
+
+def client_for(provider: IonQProvider | None,
+               job: StockIonQJob | str | None) -> tuple[IonQCancelClient, bool]:
+    """The client to use, and whether it was made here (and must be closed): the provider's,
+    else the job's own (ours as it is, a stock one rebuilt with the same URL, key and
+    headers), else one from the environment (``IONQ_API_KEY`` / ``IONQ_API_URL``)."""
+    if provider is not None:
+        return provider.client, False
+    if isinstance(job, StockIonQJob):
+        stock = job._client
+        if isinstance(stock, IonQCancelClient):
+            return stock, False
+        return IonQCancelClient(stock._token, stock._url, stock._custom_headers), True
+    creds = resolve_credentials()
+    return IonQCancelClient(creds["token"], creds["url"]), True
 
 
 def _cancel_job(job: StockIonQJob, deadline: float | None) -> bool:
@@ -56,13 +71,11 @@ def _cancel_job(job: StockIonQJob, deadline: float | None) -> bool:
     if local in JOB_FINAL_STATES:
         logger.debug("Job %s is already %s locally; no request sent", job_id, local)
         return local is JobStatus.CANCELLED
-    stock = job._client
-    client = stock if isinstance(stock, IonQCancelClient) else IonQCancelClient(
-        stock._token, stock._url, stock._custom_headers)
+    client, own = client_for(None, job)
     try:
         outcome = client.cancel(job_id, deadline=deadline)
     finally:
-        if client is not stock:
+        if own:
             client.close()
     _apply(job, outcome)
     return outcome.cancelled

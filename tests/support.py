@@ -99,3 +99,11 @@ def bell() -> QuantumCircuit:
     circuit.cx(0, 1)
     circuit.measure([0, 1], [0, 1])
     return circuit
+
+
+def point_env_at(monkeypatch: Any, url: str, key: str) -> None:
+    """Make qiskit-ionq's credential lookup find only ``key`` and ``url``."""
+    for name in ("QISKIT_IONQ_API_TOKEN", "IONQ_API_TOKEN", "QISKIT_IONQ_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IONQ_API_KEY", key)
+    monkeypatch.setenv("IONQ_API_URL", url)

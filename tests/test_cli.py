@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import point_env_at
 
 from qiskit_ionq_cancel import CancelReport, cancel_jobs, cli
 from qiskit_ionq_cancel.cli import main
@@ -35,10 +36,7 @@ pytestmark = pytest.mark.ionq_emulator(api_keys=[KEY], queue_time=100)
 @pytest.fixture
 def emu(ionq_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     """The emulator, with ``IONQ_API_KEY`` / ``IONQ_API_URL`` pointing at it."""
-    for name in ("QISKIT_IONQ_API_TOKEN", "IONQ_API_TOKEN", "QISKIT_IONQ_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("IONQ_API_KEY", KEY)
-    monkeypatch.setenv("IONQ_API_URL", ionq_emulator.url)
+    point_env_at(monkeypatch, ionq_emulator.url, KEY)
     return ionq_emulator
 
 

@@ -25,7 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from support import FakeTime, bell
+from support import FakeTime, bell, point_env_at
 
 from qiskit_ionq_cancel import (
     AuthenticationError,
@@ -177,10 +177,7 @@ def test_the_demo_never_shows_its_key(surfaces: Surfaces, monkeypatch: pytest.Mo
 # == the CLI ====================================================================================
 @pytest.fixture
 def cli_env(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
-    for name in ("QISKIT_IONQ_API_TOKEN", "IONQ_API_TOKEN", "QISKIT_IONQ_API_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("IONQ_API_KEY", KEY)
-    monkeypatch.setenv("IONQ_API_URL", emu.url)
+    point_env_at(monkeypatch, emu.url, KEY)
     # the CLI's own retry policy, made quick: exhausted retries are among the error paths
     quick = {"deadline": 5, "max_attempts": 2, "backoff_initial": 0.01, "backoff_max": 0.01}
     monkeypatch.setattr(client_module, "RetryPolicy",
