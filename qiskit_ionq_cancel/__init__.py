@@ -37,9 +37,11 @@ from .report import CancelReport
 from .retry import RetryPolicy
 from .safety import CancelScope, cancel_on_exit
 from .status import IONQ_TO_QISKIT, to_job_status
+from .upstream import check_qiskit_ionq_version
 from .validation import validate_job_id
+from .version import __version__
 
-__version__ = "0.1.0"
+check_qiskit_ionq_version()
 
 __all__ = [
     "BULK_CHUNK",

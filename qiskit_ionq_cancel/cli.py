@@ -23,16 +23,18 @@ from concurrent.futures import ThreadPoolExecutor
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
 from qiskit_ionq.helpers import resolve_credentials
 
-from . import __version__
 from .bulk import VERIFY_CHUNK, cancel_jobs
-from .cli_output import CANCELLABLE, Console, JobLine, jobs_json, jobs_table, report_table
+from .cli_output import Console, JobLine, jobs_json, jobs_table, report_table
 from .client import IonQCancelClient
 from .emulator import FINISHED_CANCEL_MODES, Emulator
 from .emulator.faults import RANDOM_KINDS
 from .exceptions import AuthenticationError, InsecureURLError, InvalidJobIdError
 from .provider import IonQProvider
 from .report import CancelReport
-from .validation import check_base_url, redact, validate_job_id
+from .secrets import shown
+from .status import CANCELLABLE
+from .validation import check_base_url, validate_job_id
+from .version import __version__
 
 #: Ids per ``GET /jobs?ids=...`` (about 6 kB of URL), as the read-back of ``cancel_jobs``.
 LOOKUP_CHUNK = VERIFY_CHUNK
@@ -324,7 +326,7 @@ def _check_ids(items: list[tuple[str, str]], key: str | None = None) -> None:
         try:
             validate_job_id(job_id, key)
         except InvalidJobIdError:
-            bad.append(f"  {where}: {redact(job_id, key)[:80]!r}")  # redact, then shorten
+            bad.append(f"  {where}: {shown(job_id, key)}")
     if bad:
         raise UsageError("\n".join([
             f"{len(bad)} malformed job id(s); nothing was sent. A job id is a lower-case "

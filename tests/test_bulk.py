@@ -183,9 +183,9 @@ def test_a_429_storm_slows_the_batch_without_losing_a_job(ionq_emulator: Emulato
     report = cancel_jobs(ids, provider=IonQProvider(KEY, url=ionq_emulator.url))
     assert report.ok, report.errors
     assert sorted(report.cancelled) == sorted(ids)
-    statuses = [e.status for e in ionq_emulator.log.entries]
+    statuses = [e.status for e in ionq_emulator.log.entries if e.path.endswith("/cancel")]
     assert 429 in statuses  # the limit was hit ...
-    assert statuses.count(200) == 1 + 60  # ... and every job was cancelled exactly once
+    assert statuses.count(200) == 60  # ... and every job was cancelled exactly once
 
 
 def test_job_objects_get_their_status_and_final_ones_send_nothing(

@@ -390,7 +390,7 @@ def test_every_request_of_the_client_is_checked(emu: Emulator, client: IonQCance
                                                 api_contract: ContractMonitor) -> None:
     client.list_jobs(limit=5)
     assert api_contract.requests_checked == 1 and api_contract.problems == []
-    del client._session.headers["Authorization"]  # a client bug: the key is not sent
+    del client.session.headers["Authorization"]  # a client bug: the key is not sent
     with pytest.raises(Exception, match="refused the API key"):
         client.list_jobs(limit=5)
     assert api_contract.requests_checked == 2

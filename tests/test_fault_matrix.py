@@ -132,7 +132,7 @@ def make_provider(emu: Emulator, fake: Clock, key: str = KEY,
     settings: dict[str, Any] = {"deadline": DEADLINE, "max_attempts": MAX_ATTEMPTS, **policy}
     provider = IonQProvider(key, url=emu.url, timeout=timeout, retry_policy=RetryPolicy(
         clock=fake.clock, sleep=fake.sleep, rng=random.Random(0), **settings))
-    session = provider.client._session
+    session = provider.client.session
     send = session.request
 
     def recorded(method: str, url: str, **kwargs: Any) -> Any:
