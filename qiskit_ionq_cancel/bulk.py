@@ -27,7 +27,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from . import upstream
 from .cancel import HasClient, apply_outcome, client_for
-from .client import CancelOutcome, IonQCancelClient
+from .client import READ_CHUNK, CancelOutcome, IonQCancelClient
 from .deadline import Deadline
 from .exceptions import (
     AuthenticationError,
@@ -51,8 +51,8 @@ logger = logging.getLogger("qiskit_ionq_cancel")
 #: is split in halves, down to SPLIT_MIN ids, below which its jobs are cancelled one by one.
 BULK_CHUNK = 1000
 SPLIT_MIN = 16
-#: Ids per read-back ``GET /jobs?ids=...``: about 6 kB of URL, under common 8 kB limits.
-VERIFY_CHUNK = 150
+#: Ids per read-back ``GET /jobs?ids=...``.
+VERIFY_CHUNK = READ_CHUNK
 #: Requests in flight at once.
 CONCURRENCY = 16
 #: Ids handled per window: bounds memory for very long inputs.
@@ -116,9 +116,8 @@ def cancel_jobs(
         if filtering:
             # All ids are listed before any is cancelled: cancelling while paging could make
             # a cursor skip jobs, depending on how IonQ's cursors work (undocumented).
-            listed = [job["id"] for job in client.iter_jobs(
-                status=status, target=target, session_id=session_id, policy=batch.policy())
-                if job.get("status") in CANCELLABLE]
+            listed = [job["id"] for job in client.cancellable_jobs(
+                status=status, target=target, session_id=session_id, policy=batch.policy())]
             batch.progress.start(len(listed))
             batch.run(listed)
         else:
@@ -309,12 +308,11 @@ class _Batch:
         if self.refused is not None:
             return chunk
         try:
-            page = self.client.list_jobs(ids=chunk, limit=len(chunk), policy=self.policy())
+            found = self.client.read_jobs(chunk, policy=self.policy())
         except IonQRequestError as exc:
             logger.info("Reading back %d jobs failed (%s); cancelling them one by one",
                         len(chunk), exc)
             return chunk
-        found = {job.get("id"): job for job in page["jobs"] if isinstance(job, dict)}
         unsettled: list[str] = []
         for job_id in chunk:
             job = found.get(job_id)

@@ -18,12 +18,11 @@ import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
 from qiskit_ionq.helpers import resolve_credentials
 
-from .bulk import VERIFY_CHUNK, cancel_jobs
+from .bulk import cancel_jobs
 from .cli_output import Console, JobLine, jobs_json, jobs_table, report_table
 from .client import IonQCancelClient
 from .emulator import FINISHED_CANCEL_MODES, Emulator
@@ -32,12 +31,10 @@ from .exceptions import AuthenticationError, InsecureURLError, InvalidJobIdError
 from .provider import IonQProvider
 from .report import CancelReport
 from .secrets import shown
-from .status import CANCELLABLE
 from .validation import check_base_url, validate_job_id
 from .version import __version__
 
 #: Ids per ``GET /jobs?ids=...`` (about 6 kB of URL), as the read-back of ``cancel_jobs``.
-LOOKUP_CHUNK = VERIFY_CHUNK
 _COMMANDS = frozenset({"cancel", "status", "demo", "emulator"})
 _GLOBAL_OPTION = re.compile(r"-v+|--verbose")
 _KEY_OPTION = re.compile(r"--(api[-_]?key|token|key)(=.*)?", re.IGNORECASE)
@@ -367,26 +364,15 @@ def _provider(key: str | None, url: str | None) -> Iterator[IonQProvider]:
 
 
 def _lookup(client: IonQCancelClient, ids: list[str]) -> list[JobLine]:
-    """Every id with its job as ``GET /jobs?ids=...`` returns it (``None``: not returned)."""
-    chunks = [ids[i:i + LOOKUP_CHUNK] for i in range(0, len(ids), LOOKUP_CHUNK)]
-
-    def read(chunk: list[str]) -> list[object]:
-        jobs: list[object] = client.list_jobs(ids=chunk, limit=len(chunk))["jobs"]
-        return jobs
-
-    found: dict[str, dict[str, object]] = {}
-    with ThreadPoolExecutor(min(8, max(1, len(chunks)))) as pool:
-        for jobs in pool.map(read, chunks):
-            found.update((str(j["id"]), j) for j in jobs if isinstance(j, dict) and "id" in j)
+    """Every id with its job as IonQ returns it (``None``: not returned)."""
+    found = client.lookup_jobs(ids)
     return [JobLine(job_id, found.get(job_id)) for job_id in ids]
 
 
 def _matching(client: IonQCancelClient, filters: dict[str, str | None]) -> list[JobLine]:
     """The jobs a filter matches that can still be cancelled (listed before any cancel)."""
-    listed = client.iter_jobs(status=filters["status"], target=filters["target"],
-                              session_id=filters["session_id"])
-    return [JobLine(str(job["id"]), job) for job in listed
-            if isinstance(job, dict) and job.get("status") in CANCELLABLE and job.get("id")]
+    return [JobLine(job["id"], job) for job in client.cancellable_jobs(
+        status=filters["status"], target=filters["target"], session_id=filters["session_id"])]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -34,14 +35,17 @@ from .exceptions import (
 from .ratelimit import RateGate
 from .retry import RetryPolicy
 from .secrets import Secret
-from .status import to_job_status
+from .status import CANCELLABLE, to_job_status
 from .transport import DEFAULT_TIMEOUT, Request, Transport
 from .validation import check_base_url, validate_job_id
 from .version import __version__
 
-__all__ = ["DEFAULT_TIMEOUT", "CancelOutcome", "IonQCancelClient"]
+__all__ = ["DEFAULT_TIMEOUT", "READ_CHUNK", "CancelOutcome", "IonQCancelClient"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
+
+#: Ids per read-back ``GET /jobs?ids=...``: about 6 kB of URL, under common 8 kB limits.
+READ_CHUNK = 150
 
 
 @dataclass(frozen=True)
@@ -281,6 +285,35 @@ class IonQCancelClient(IonQClient):
             cursor = page.get("next")
             if not cursor:
                 return
+
+    def read_jobs(self, ids: list[str], *, policy: RetryPolicy | None = None
+                  ) -> dict[str, dict[str, Any]]:
+        """The jobs among ``ids`` that ``GET /jobs?ids=...`` returns, by id (one request:
+        give at most :data:`READ_CHUNK` ids)."""
+        page = self.list_jobs(ids=ids, limit=len(ids), policy=policy)
+        return {job["id"]: job for job in page["jobs"]
+                if isinstance(job, dict) and isinstance(job.get("id"), str)}
+
+    def lookup_jobs(self, ids: list[str], *, concurrency: int = 8
+                    ) -> dict[str, dict[str, Any]]:
+        """Every job among ``ids`` that IonQ returns, by id, read :data:`READ_CHUNK` at a
+        time, ``concurrency`` requests in flight."""
+        chunks = [ids[i:i + READ_CHUNK] for i in range(0, len(ids), READ_CHUNK)]
+        found: dict[str, dict[str, Any]] = {}
+        with ThreadPoolExecutor(min(concurrency, max(1, len(chunks)))) as pool:
+            for jobs in pool.map(self.read_jobs, chunks):
+                found.update(jobs)
+        return found
+
+    def cancellable_jobs(self, *, status: str | None = None, target: str | None = None,
+                         session_id: str | None = None, policy: RetryPolicy | None = None
+                         ) -> list[dict[str, Any]]:
+        """Every job matching the filters that can still be cancelled, all listed before
+        any is cancelled (how IonQ's cursors behave while the set changes is undocumented)."""
+        return [job for job in self.iter_jobs(status=status, target=target,
+                                              session_id=session_id, policy=policy)
+                if isinstance(job, dict) and job.get("status") in CANCELLABLE
+                and isinstance(job.get("id"), str)]
 
     def submit_job(self, job: StockIonQJob) -> dict[str, Any]:
         """``POST /jobs``. Only a 429 is retried: a submission is not idempotent, and any
