@@ -114,8 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--fault-kinds", default=",".join(RANDOM_KINDS),
                      help=f"comma-separated faults to draw from (default {','.join(RANDOM_KINDS)})")
     emu.add_argument("--seed", type=int, default=None, help="seed for ids and faults")
-    emu.add_argument("--finished-cancel", choices=FINISHED_CANCEL_MODES, default="noop",
-                     help="what cancelling a finished job answers (default noop)")
+    emu.add_argument("--finished-cancel", choices=FINISHED_CANCEL_MODES, default="conflict",
+                     help="what cancelling a finished job answers (default conflict: a 409)")
     emu.add_argument("--preload", type=int, default=0, metavar="N",
                      help="start with N queued one-qubit jobs (for benchmarks)")
     emu.add_argument("--no-bulk", action="store_true",

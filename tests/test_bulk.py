@@ -22,7 +22,8 @@ from qiskit_ionq_cancel import (
     RetryPolicy,
     cancel_jobs,
 )
-from qiskit_ionq_cancel.emulator import Emulator, Fault, ManualClock
+from qiskit_ionq_cancel.emulator import Fault, ManualClock
+from contract.observed import Emulator
 
 KEY = "bulk-test-key-51c0ffee"
 BULK = "/v0.4/jobs/status/cancel"
@@ -158,11 +159,11 @@ def test_a_filter_lists_every_page_then_cancels(emu: Emulator, provider: IonQPro
 def test_filters_by_target_and_session(emu: Emulator, provider: IonQProvider) -> None:
     session = str(uuid.uuid4())
     in_session = emu.store.add_jobs(3, session_id=session)
-    on_qpu = emu.store.add_jobs(2, backend="qpu.aria-1")
+    on_qpu = emu.store.add_jobs(2, backend="qpu.forte-1")
     other = emu.store.add_jobs(2)
     assert sorted(cancel_jobs(session_id=session, provider=provider).cancelled) == \
         sorted(in_session)
-    assert sorted(cancel_jobs(target="qpu.aria-1", provider=provider).cancelled) == \
+    assert sorted(cancel_jobs(target="qpu.forte-1", provider=provider).cancelled) == \
         sorted(on_qpu)
     assert [emu.store.status_of(i) for i in other] == ["ready", "ready"]
 

@@ -30,7 +30,8 @@ from qiskit_ionq_cancel import (
     RetryPolicy,
     cancel,
 )
-from qiskit_ionq_cancel.emulator import Emulator, Fault, ManualClock
+from qiskit_ionq_cancel.emulator import Fault, ManualClock
+from contract.observed import Emulator
 
 KEY = "test-key-3f9a1c0d7e"
 CANCEL_PATH = r"/status/cancel$"

@@ -35,8 +35,9 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from qiskit_ionq_cancel.contract import Contract, load_spec
-from qiskit_ionq_cancel.emulator import BACKENDS, Emulator, ManualClock
+from contract import Contract, load_spec
+from qiskit_ionq_cancel.emulator import BACKENDS, ManualClock
+from contract.observed import Emulator
 
 KEY = "schemathesis-key"
 AUTH = {"Authorization": f"apiKey {KEY}"}

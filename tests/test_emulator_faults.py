@@ -9,7 +9,8 @@ import pytest
 import requests
 from conftest import TIMEOUT, assert_ionq_error, auth, job_body
 
-from qiskit_ionq_cancel.emulator import Emulator, Fault, FaultConfig, ManualClock
+from qiskit_ionq_cancel.emulator import Fault, FaultConfig, ManualClock
+from contract.observed import Emulator
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from qiskit.providers import JobStatus
 from qiskit_ionq import IonQProvider
 from support import bell
 
-from qiskit_ionq_cancel.emulator import Emulator, ManualClock
+from qiskit_ionq_cancel.emulator import ManualClock
+from contract.observed import Emulator
 
 SHOTS = 1000
 

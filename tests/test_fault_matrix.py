@@ -51,7 +51,8 @@ from qiskit_ionq_cancel import (
     cancel,
     cancel_jobs,
 )
-from qiskit_ionq_cancel.emulator import Emulator, Fault, LogEntry, ManualClock
+from qiskit_ionq_cancel.emulator import Fault, LogEntry, ManualClock
+from contract.observed import Emulator
 
 KEY = "matrix-key-6a1f0c93d2"
 WRONG_KEY = "matrix-wrong-key-02bd77"

@@ -43,7 +43,8 @@ from qiskit_ionq_cancel import (
 )
 from qiskit_ionq_cancel import client as client_module
 from qiskit_ionq_cancel.cli import main
-from qiskit_ionq_cancel.emulator import Emulator, Fault, ManualClock
+from qiskit_ionq_cancel.emulator import Fault, ManualClock
+from contract.observed import Emulator
 
 KEY = "k3Yq9ZtR7vWm2XpL8sNd4HfJ6gBc1AeU"
 WRONG_KEY = "Wq7Lm2Zp9Xr4Tn8Vb3Hc6Jd1Kf5Gs0Ya"

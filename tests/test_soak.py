@@ -40,7 +40,8 @@ from qiskit_ionq_cancel import (
     RetryPolicy,
     cancel_jobs,
 )
-from qiskit_ionq_cancel.emulator import Emulator, ManualClock
+from qiskit_ionq_cancel.emulator import ManualClock
+from contract.observed import Emulator
 
 KEY = "soak-key-84c2e1f7a9"
 JOBS = 3000
