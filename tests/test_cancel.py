@@ -157,7 +157,7 @@ def test_race_job_completes_just_before_the_cancel(clock: ManualClock, fake_time
 def test_race_job_failed_just_before_the_cancel(emu: Emulator, provider: IonQProvider) -> None:
     job = provider.get_backend("simulator").run(bell())
     assert job.status() is JobStatus.QUEUED
-    emu.store.fail(job.job_id(), "SystemError", "the trap lost an ion")
+    emu.store.fail(job.job_id(), "QuantumComputerError", "the trap lost an ion")
     assert job.cancel() is False
     assert job.status() is JobStatus.ERROR
 
