@@ -12,6 +12,9 @@ Use it in any test suite that runs IonQ code::
         ...
 
 The marker's keyword arguments are :class:`~qiskit_ionq_cancel.emulator.Emulator`'s.
+Loading the plugin costs every pytest run of the environment, so it imports no qiskit (the
+package and the emulator import it only when a job is simulated or a provider is made).
+Switch it off with ``pytest -p no:ionq_emulator``.
 """
 
 from __future__ import annotations
