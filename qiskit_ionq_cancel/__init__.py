@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
         MissingCredentialsError,
         RetriesExhaustedError,
         UnknownJobStatusError,
+        WrongBaseURLError,
     )
     from .job import IonQJob
     from .provider import IonQProvider
@@ -59,7 +60,7 @@ _LAZY = {
         "AuthenticationError", "BatchCancelError", "CancelNotConfirmedError",
         "InsecureURLError", "InvalidJobIdError", "IonQRequestError", "JobNotFoundError",
         "JobNotSubmittedError", "MissingCredentialsError", "RetriesExhaustedError",
-        "UnknownJobStatusError"), "exceptions"),
+        "UnknownJobStatusError", "WrongBaseURLError"), "exceptions"),
     "IonQJob": "job",
     "IonQProvider": "provider",
     "CancelReport": "report",
@@ -122,6 +123,7 @@ __all__ = [
     "RetriesExhaustedError",
     "RetryPolicy",
     "UnknownJobStatusError",
+    "WrongBaseURLError",
     "__version__",
     "cancel",
     "cancel_jobs",

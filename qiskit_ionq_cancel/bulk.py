@@ -184,6 +184,14 @@ class _Batch:
         if self._bar is None:
             self._bar = _progress_bar(self._progress, total)
 
+    def _all_read(self, distinct: int) -> None:
+        """The input is all read: the bar's total is the number of distinct jobs in it."""
+        if self._bar is None:
+            self._bar = _progress_bar(self._progress, distinct)
+        elif self._bar.total != distinct:
+            self._bar.total = distinct
+            self._bar.refresh()
+
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         if self._bar is not None:
@@ -231,6 +239,7 @@ class _Batch:
                 self.settle(job_id, local._status)  # final locally: no request, as cancel()
                 continue
             yield job_id
+        self._all_read(len(self._order))
 
     # -- the three steps ------------------------------------------------------------------
     def run(self, items: Iterable[StockIonQJob | str]) -> None:
@@ -350,6 +359,11 @@ class _Batch:
 
 
 class _NoBar:
+    total: int | None = None
+
+    def refresh(self) -> None:
+        """Nothing to show."""
+
     def update(self, n: int) -> None:
         """Nothing to show."""
 

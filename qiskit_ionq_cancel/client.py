@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
 from qiskit.providers import JobStatus
@@ -30,6 +30,7 @@ from .exceptions import (
     JobNotFoundError,
     MissingCredentialsError,
     RetriesExhaustedError,
+    WrongBaseURLError,
 )
 from .ratelimit import RateGate
 from .retry import RetryPolicy, parse_retry_after
@@ -236,6 +237,13 @@ class IonQCancelClient(IonQClient):
                 hint=f"Check the key for {self._url} (IONQ_API_KEY, or token= of IonQProvider) "
                      "and that it has access to this project",
             )
+        if code == 404 and not _names_a_job(response):
+            return WrongBaseURLError(  # not IonQ's words: the message goes in ``what``
+                f"{what}: the server has no such endpoint ({message})",
+                **{**common, "ionq_message": None},
+                hint=f"The API base URL {self.url} is probably wrong; "
+                     f"{_suggest_base_url(self.url)}",
+            )
         if code == 404 and job_id is not None:
             return JobNotFoundError(
                 f"{what}: no such job", **common,
@@ -420,6 +428,26 @@ def _ionq_field(response: requests.Response, name: str) -> str | None:
         return None
     value = data.get(name) if isinstance(data, dict) else None
     return value if isinstance(value, str) else None
+
+
+def _names_a_job(response: requests.Response) -> bool:
+    """A 404's body is IonQ's error JSON and its message names a job (the word or an id),
+    leaving out any path it echoes: ``Cannot PUT /jobs/<id>/...`` is a router's miss."""
+    message = _ionq_field(response, "message")
+    if message is None:
+        return False
+    words = " ".join(word for word in message.split() if "/" not in word)
+    return re.search(r"\bjobs?\b|[0-9a-f]{8}-[0-9a-f]{4}-", words, re.IGNORECASE) is not None
+
+
+def _suggest_base_url(url: str) -> str:
+    """What the base URL should probably be: IonQ's API lives under ``/v0.4``."""
+    parts = urlsplit(url)
+    path = re.sub(r"/v\d+(\.\d+)?$", "", parts.path.rstrip("/"))
+    if parts.path.rstrip("/").endswith("/v0.4"):
+        return ("it ends in /v0.4 as it should, so check the host and any path before "
+                "/v0.4 (IonQ's is https://api.ionq.co/v0.4)")
+    return f"try {urlunsplit((parts.scheme, parts.netloc, path + '/v0.4', '', ''))}"
 
 
 def _ionq_message(response: requests.Response) -> str:

@@ -165,7 +165,10 @@ def test_ids_from_stdin(emu: Emulator, capsys: pytest.CaptureFixture[str],
     (["status"], "no job ids"),
     (["--from-file", "/nonexistent/ids.txt"], "cannot read ids"),
     (["--status", "ready", "617a1f8b-59d4-435d-aa33-695433d7155e"], "not both"),
-    (["--session", "not-a-session", "--yes"], "'not-a-session'"),
+    (["--session", "not-a-session", "--yes"], "--session 'not-a-session' is not a session id"),
+    (["status", "--session", "not-a-session"], "--session 'not-a-session' is not a session id"),
+    (["--url", "not-a-url", "617a1f8b-59d4-435d-aa33-695433d7155e"],
+     "--url is not an http(s) URL"),
     (["status", "--url", "http://example.com/v0.4", "617a1f8b-59d4-435d-aa33-695433d7155e"],
      "Refusing plain http://"),
 ])
@@ -220,8 +223,8 @@ def test_dry_run_with_ids_reads_in_chunks_and_changes_nothing(
 
     data = json.loads(capsys.readouterr().out)
     assert data["dry_run"] is True
-    assert data["counts"] == {"would_cancel": len(ids) - 1, "already_final": 1,
-                              "not_found": 0, "total": len(ids)}
+    assert data["counts"] == {"would_cancel": len(ids) - 1, "already_cancelled": 0,
+                              "already_final": 1, "not_found": 0, "total": len(ids)}
     shown = {job["id"]: (job["status"], job["would_cancel"]) for job in data["jobs"]}
     assert shown[ids[0]] == ("ERROR", False)
     assert shown[ids[1]] == ("QUEUED", True)
@@ -313,11 +316,11 @@ def test_filter_asks_and_does_nothing_on_no(emu: Emulator,
     ids = emu.store.add_jobs(2, session_id=session)
     monkeypatch.setattr(sys, "stdin", TtyStdin("\n"))
 
-    assert main(["--session", session]) == 1
+    assert main(["--session", session]) == 0  # answering no is not a failure
 
     err = capsys.readouterr().err
     assert f"Cancel 2 jobs matching session_id={session}? [y/N]" in err
-    assert "Nothing cancelled" in err
+    assert "Nothing cancelled (answered no); nothing to do." in err
     assert puts(emu) == []
     assert statuses(emu, ids) == ["ready", "ready"]
 

@@ -508,7 +508,7 @@ class Batch:
         assert report.already_final == self.failed
         assert report.statuses[self.failed[0]] is JobStatus.ERROR
         assert report.not_found == [self.missing]
-        assert report.failed == [self.invalid]
+        assert report.invalid == [self.invalid] and report.failed == []
         assert all(server_status(emu, i) == "canceled" for i in self.queued)
 
 
@@ -611,7 +611,8 @@ def test_bulk_refused_key_reports_every_job(status: int, emu: Emulator, fake: Cl
     for job_id in batch.valid:
         error = report.errors[job_id]
         assert isinstance(error, AuthenticationError) and error.status_code == status
-    assert report.failed == batch.ids and report.not_found == []
+    assert report.failed == batch.valid and report.invalid == [batch.invalid]
+    assert report.not_found == []
     assert all(server_status(emu, i) == "ready" for i in batch.queued)
     # one bulk request, refused: nothing more is sent, since every request would be refused
     assert m.calls() == [f"PUT {BULK}"]

@@ -378,6 +378,9 @@ class _Handler(BaseHTTPRequestHandler):
         message = {
             429: "Too Many Requests. To get a higher rate limit, please reach out to "
                  "support@ionq.co",
+            # as IonQ's own 404 for an unknown job, which names the job (a 404 naming none
+            # tells clients the base URL is wrong)
+            404: "Injected fault: job not found",
         }.get(fault.status, f"Injected fault: {HTTPStatus(fault.status).phrase}")
         self._send(Answer(fault.status, error_body(fault.status, message), headers))
 
