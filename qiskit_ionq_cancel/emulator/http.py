@@ -14,7 +14,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,6 +78,10 @@ class RequestLog:
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+    def __iter__(self) -> Iterator[LogEntry]:
+        """Iterate over a snapshot of the log (``entries``)."""
+        return iter(self.entries)
 
 
 @dataclass
