@@ -239,6 +239,7 @@ class _Batch:
                 self.settle(job_id, local)  # final locally: no request, as cancel()
                 continue
             yield job_id
+        self.progress.set_total(len(self._order))  # the input is all read: distinct jobs
 
     # -- the three steps ------------------------------------------------------------------
     def run(self, items: Iterable[StockIonQJob | str]) -> None:

@@ -34,6 +34,7 @@ __all__ = [
     "MissingCredentialsError",
     "RetriesExhaustedError",
     "UnknownJobStatusError",
+    "WrongBaseURLError",
 ]
 
 
@@ -133,7 +134,7 @@ class IonQRequestError(_Plain, IonQAPIError):
         if ionq_message:
             text += f". IonQ says: {ionq_message}"
         if hint:
-            text += f". {hint}"
+            text += f"{'' if text.endswith('.') else '.'} {hint}"
         super().__init__(  # type: ignore[no-untyped-call]
             text, status_code, headers, body, error_type or ""
         )
@@ -157,6 +158,11 @@ def _rebuild(cls: type[IonQRequestError], state: dict[str, Any], message: str) -
 
 class JobNotFoundError(IonQRequestError):
     """Raised when IonQ answers 404 for a job: it does not exist for this key, or was deleted."""
+
+
+class WrongBaseURLError(IonQRequestError):
+    """Raised on a 404 that did not come from IonQ's jobs API (its body is not IonQ's error
+    JSON, or names no job): the API base URL is probably wrong (it must end in ``/v0.4``)."""
 
 
 class AuthenticationError(IonQRequestError, IonQCredentialsError):
@@ -198,10 +204,12 @@ class BatchCancelError(_Plain, IonQError):
 
     def __init__(self, report: Any) -> None:
         errors = report.errors
-        shown = "; ".join(f"{job_id}: {error}" for job_id, error in list(errors.items())[:3])
+        shown = "; ".join(f"{job_id}: {str(error).rstrip('.')}"
+                          for job_id, error in list(errors.items())[:3])
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
         super().__init__(
-            f"{len(errors)} of {report.total} jobs could not be confirmed cancelled or "
-            f"finished: {shown}{more}. See report.errors; jobs in report.statuses are settled."
+            f"{len(errors)} of {report.total} job(s) not confirmed cancelled or already "
+            f"finished (not found, invalid, or outcome unknown): {shown}{more}. See "
+            "report.errors; jobs in report.statuses are settled."
         )
         self.report = report

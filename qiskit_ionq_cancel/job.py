@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from qiskit.providers import JobTimeoutError
+from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from .cancel import cancel
@@ -63,7 +65,7 @@ class IonQJob(StockIonQJob):
         on_timeout = self._option("cancel_on_timeout", cancel_on_timeout, from_result[0])
         on_interrupt = self._option("cancel_on_interrupt", cancel_on_interrupt, from_result[1])
         try:
-            super().wait_for_final_state(timeout=timeout, wait=wait, callback=callback)
+            self._poll(timeout, wait, callback)
         except JobTimeoutError:
             if on_timeout:
                 self._cancel_because("the wait timed out")
@@ -72,6 +74,21 @@ class IonQJob(StockIonQJob):
             if on_interrupt:
                 self._cancel_because("the wait was interrupted")
             raise
+
+    def _poll(self, timeout: float | None, wait: float,
+              callback: Callable[..., Any] | None) -> None:
+        """Qiskit's ``JobV1.wait_for_final_state`` loop, except that no sleep goes past the
+        timeout: ``result(timeout=3)`` with the default 5 s between polls returns at 3 s."""
+        start = time.monotonic()
+        status = self.status()
+        while status not in JOB_FINAL_STATES:
+            left = None if timeout is None else timeout - (time.monotonic() - start)
+            if left is not None and left <= 0:
+                raise JobTimeoutError(f"Timeout while waiting for job {self.job_id()}.")
+            if callback:
+                callback(self.job_id(), status, self)
+            time.sleep(wait if left is None else min(wait, left))
+            status = self.status()
 
     def _option(self, name: str, *choices: bool | None) -> bool:
         for choice in choices:

@@ -23,6 +23,14 @@ class Progress:
         with self._lock:
             self._make(total)
 
+    def set_total(self, total: int) -> None:
+        """Correct the total (duplicates in the input count once)."""
+        with self._lock:
+            self._make(total)
+            if self._bar is not None and self._bar.total != total:
+                self._bar.total = total
+                self._bar.refresh()
+
     def update(self, n: int = 1) -> None:
         """Count ``n`` steps done."""
         with self._lock:

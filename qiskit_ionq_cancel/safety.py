@@ -88,7 +88,7 @@ class CancelScope:
             f"the block ended with {exc_type.__name__}"
         logger.warning("Cancelling %d unfinished IonQ job(s): %s", len(unfinished), why)
         self.report = _cancel_grouped(unfinished, self.deadline)
-        logger.warning("%s", self.report.counts)
+        logger.warning("cancel_on_exit: %s", self.report.summary())
 
 
 def cancel_on_exit(*, on_success: bool = False, deadline: float | None = 60.0,

@@ -21,9 +21,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -34,6 +36,7 @@ from .exceptions import (
     JobNotFoundError,
     MissingCredentialsError,
     RetriesExhaustedError,
+    WrongBaseURLError,
 )
 from .ratelimit import RateGate
 from .retry import RetryPolicy, parse_retry_after
@@ -233,6 +236,12 @@ def error_for(response: requests.Response, *, what: str, job_id: str | None,
             hint=f"Check the key for {base_url} (IONQ_API_KEY, or token= of IonQProvider) "
                  "and that it has access to this project",
         )
+    if code == 404 and not _names_a_job(response):
+        return WrongBaseURLError(  # not IonQ's words: the message goes in ``what``
+            f"{what}: the server has no such endpoint ({common['ionq_message']})",
+            **{**common, "ionq_message": None},
+            hint=f"The API base URL {base_url} is probably wrong; {_suggest_base_url(base_url)}",
+        )
     if code == 404 and job_id is not None:
         return JobNotFoundError(
             f"{what}: no such job", **common,
@@ -252,6 +261,26 @@ def _describe(exc: BaseException) -> str:
             else "connection failed")
     reason = str(exc)
     return f"{kind}: {type(exc).__name__}" + (f" ({reason[:120]})" if reason else "")
+
+
+def _names_a_job(response: requests.Response) -> bool:
+    """A 404's body is IonQ's error JSON and its message names a job (the word or an id),
+    leaving out any path it echoes: ``Cannot PUT /jobs/<id>/...`` is a router's miss."""
+    message = ionq_field(response, "message")
+    if message is None:
+        return False
+    words = " ".join(word for word in message.split() if "/" not in word)
+    return re.search(r"\bjobs?\b|[0-9a-f]{8}-[0-9a-f]{4}-", words, re.IGNORECASE) is not None
+
+
+def _suggest_base_url(url: str) -> str:
+    """What the base URL should probably be: IonQ's API lives under ``/v0.4``."""
+    parts = urlsplit(url)
+    path = re.sub(r"/v\d+(\.\d+)?$", "", parts.path.rstrip("/"))
+    if parts.path.rstrip("/").endswith("/v0.4"):
+        return ("it ends in /v0.4 as it should, so check the host and any path before "
+                "/v0.4 (IonQ's is https://api.ionq.co/v0.4)")
+    return f"try {urlunsplit((parts.scheme, parts.netloc, path + '/v0.4', '', ''))}"
 
 
 def ionq_field(response: requests.Response, name: str) -> str | None:

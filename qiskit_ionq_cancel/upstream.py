@@ -197,3 +197,6 @@ def fill_catalog(provider: Any, fetch: Callable[[], dict[str, dict[str, Any]]]) 
     (our client) instead of by qiskit-ionq's own ``requests.get``. No-op on 1.1.1."""
     if hasattr(provider, "_catalog") and provider._catalog is None:
         provider._catalog = fetch()
+
+
+check_qiskit_ionq_version()  # once, when anything of the package that uses qiskit-ionq loads

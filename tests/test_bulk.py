@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from contract.observed import Emulator
 from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus
 from support import FakeTime
@@ -23,7 +24,6 @@ from qiskit_ionq_cancel import (
     cancel_jobs,
 )
 from qiskit_ionq_cancel.emulator import Fault, ManualClock
-from contract.observed import Emulator
 
 KEY = "bulk-test-key-51c0ffee"
 BULK = "/v0.4/jobs/status/cancel"
@@ -77,7 +77,8 @@ def test_mixed_batch_is_accounted_job_by_job(emu: Emulator, provider: IonQProvid
     assert report.not_found == [missing]
     assert isinstance(report.errors[missing], JobNotFoundError)
     assert all(isinstance(report.errors[b], InvalidJobIdError) for b in bad)
-    assert sorted(report.failed) == sorted(bad)
+    assert sorted(report.invalid) == sorted(bad)
+    assert report.failed == []
     for job_id in queued:
         assert emu.store.status_of(job_id) == "canceled"
     assert [emu.store.status_of(j) for j in done] == ["completed", "completed"]
@@ -211,7 +212,8 @@ def test_the_report_renders_as_a_table_and_as_json(emu: Emulator,
     ids = emu.store.add_jobs(3)
     report = cancel_jobs([*ids, "bogus"], provider=provider)
     text = str(report)
-    assert text.startswith("4 jobs: 3 cancelled, 0 already finished, 0 not found, 1 unknown")
+    assert text.startswith("4 jobs: 3 cancelled, 0 already finished, 0 not found, 1 invalid, "
+                           "0 unknown")
     assert all(i in text for i in ids) and "InvalidJobIdError" in text
     data = json.loads(json.dumps(report.to_dict()))
     assert data["counts"]["cancelled"] == 3

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from contract.observed import Emulator
 from qiskit.providers import JobStatus
 from qiskit_ionq import IonQProvider as StockProvider
 from qiskit_ionq.exceptions import (
@@ -31,7 +32,6 @@ from qiskit_ionq_cancel import (
     cancel,
 )
 from qiskit_ionq_cancel.emulator import Fault, ManualClock
-from contract.observed import Emulator
 
 KEY = "test-key-3f9a1c0d7e"
 CANCEL_PATH = r"/status/cancel$"

@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from contract.observed import Emulator
 from qiskit.providers import JobStatus
 from qiskit_ionq.exceptions import IonQAPIError, IonQCredentialsError
 from support import CANONICAL_UUID, FakeTime, assert_report_agrees, server_status, wait_for
@@ -52,7 +53,6 @@ from qiskit_ionq_cancel import (
     cancel_jobs,
 )
 from qiskit_ionq_cancel.emulator import Fault, LogEntry, ManualClock
-from contract.observed import Emulator
 
 KEY = "matrix-key-6a1f0c93d2"
 WRONG_KEY = "matrix-wrong-key-02bd77"
@@ -509,7 +509,7 @@ class Batch:
         assert report.already_final == self.failed
         assert report.statuses[self.failed[0]] is JobStatus.ERROR
         assert report.not_found == [self.missing]
-        assert report.failed == [self.invalid]
+        assert report.invalid == [self.invalid] and report.failed == []
         assert all(server_status(emu, i) == "canceled" for i in self.queued)
 
 
@@ -612,7 +612,8 @@ def test_bulk_refused_key_reports_every_job(status: int, emu: Emulator, fake: Cl
     for job_id in batch.valid:
         error = report.errors[job_id]
         assert isinstance(error, AuthenticationError) and error.status_code == status
-    assert report.failed == batch.ids and report.not_found == []
+    assert report.failed == batch.valid and report.invalid == [batch.invalid]
+    assert report.not_found == []
     assert all(server_status(emu, i) == "ready" for i in batch.queued)
     # one bulk request, refused: nothing more is sent, since every request would be refused
     assert m.calls() == [f"PUT {BULK}"]
