@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from contract.observed import Emulator
 from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus
 from support import FakeTime
@@ -23,7 +24,6 @@ from qiskit_ionq_cancel import (
     cancel_jobs,
 )
 from qiskit_ionq_cancel.emulator import Fault, ManualClock
-from contract.observed import Emulator
 
 KEY = "bulk-test-key-51c0ffee"
 BULK = "/v0.4/jobs/status/cancel"

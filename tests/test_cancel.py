@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from contract.observed import Emulator
 from qiskit.providers import JobStatus
 from qiskit_ionq import IonQProvider as StockProvider
 from qiskit_ionq.exceptions import (
@@ -31,7 +32,6 @@ from qiskit_ionq_cancel import (
     cancel,
 )
 from qiskit_ionq_cancel.emulator import Fault, ManualClock
-from contract.observed import Emulator
 
 KEY = "test-key-3f9a1c0d7e"
 CANCEL_PATH = r"/status/cancel$"
@@ -157,7 +157,7 @@ def test_race_job_completes_just_before_the_cancel(clock: ManualClock, fake_time
 def test_race_job_failed_just_before_the_cancel(emu: Emulator, provider: IonQProvider) -> None:
     job = provider.get_backend("simulator").run(bell())
     assert job.status() is JobStatus.QUEUED
-    emu.store.fail(job.job_id(), "SystemError", "the trap lost an ion")
+    emu.store.fail(job.job_id(), "QuantumComputerError", "the trap lost an ion")
     assert job.cancel() is False
     assert job.status() is JobStatus.ERROR
 

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from contract.observed import Emulator
 from support import point_env_at
 
 from qiskit_ionq_cancel import CancelReport, cancel_jobs, cli
 from qiskit_ionq_cancel.cli import main
-from contract.observed import Emulator
 
 KEY = "cli-test-key-4d1e8b0c9a"
 WRONG_KEY = "cli-wrong-key-77aa21f3"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import requests
 from conftest import TIMEOUT, assert_ionq_error, auth
+from contract.observed import Emulator
 
 from qiskit_ionq_cancel.emulator import FINISHED_CANCEL_MODES, ManualClock
-from contract.observed import Emulator
 
 UNKNOWN = "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 # Lifecycle of every emulator here: submitted 1 s, ready 10 s, started 5 s.

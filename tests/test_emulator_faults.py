@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import requests
 from conftest import TIMEOUT, assert_ionq_error, auth, job_body
+from contract.observed import Emulator
 
 from qiskit_ionq_cancel.emulator import Fault, FaultConfig, ManualClock
-from contract.observed import Emulator
 
 
 @pytest.fixture

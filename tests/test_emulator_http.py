@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import requests
 from conftest import KEY, TIMEOUT, Api, assert_ionq_error, auth, job_body
+from contract.observed import Emulator, running
 
 from qiskit_ionq_cancel.emulator import BACKENDS, Fault
-from contract.observed import Emulator, running
 
 UNKNOWN = "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import requests
 from conftest import BELL_INPUT, TIMEOUT, assert_ionq_error, auth, job_body
+from contract.observed import Emulator
 
 from qiskit_ionq_cancel.emulator import BACKENDS, ManualClock
-from contract.observed import Emulator
 
 JOB_KEYS = {
     "id", "status", "type", "backend", "name", "metadata", "dry_run", "session_id",

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from conftest import Api, assert_ionq_error
+from contract.observed import Emulator
 
 from qiskit_ionq_cancel.emulator import ManualClock
-from contract.observed import Emulator
 
 SESSION_A = "11111111-2222-4333-8444-555555555555"
 SESSION_B = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"

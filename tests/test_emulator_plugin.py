@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 import requests
 from conftest import TIMEOUT, assert_ionq_error, auth
+from contract.observed import Emulator
 
 from qiskit_ionq_cancel.emulator import Lifecycle, ManualClock
-from contract.observed import Emulator
 
 pytest_plugins = ["pytester"]
 

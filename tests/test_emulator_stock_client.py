@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 from conftest import KEY
+from contract.observed import Emulator
 from qiskit.providers import JobStatus
 from qiskit_ionq import IonQProvider
 from support import bell
 
 from qiskit_ionq_cancel.emulator import ManualClock
-from contract.observed import Emulator
 
 SHOTS = 1000
 

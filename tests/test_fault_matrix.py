@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from contract.observed import Emulator
 from qiskit.providers import JobStatus
 from qiskit_ionq.exceptions import IonQAPIError, IonQCredentialsError
 from support import CANONICAL_UUID, FakeTime, assert_report_agrees, server_status, wait_for
@@ -52,7 +53,6 @@ from qiskit_ionq_cancel import (
     cancel_jobs,
 )
 from qiskit_ionq_cancel.emulator import Fault, LogEntry, ManualClock
-from contract.observed import Emulator
 
 KEY = "matrix-key-6a1f0c93d2"
 WRONG_KEY = "matrix-wrong-key-02bd77"

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
+from contract.observed import Emulator
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from support import CANONICAL_UUID
@@ -39,7 +40,6 @@ from qiskit_ionq_cancel import (
     cancel_jobs,
 )
 from qiskit_ionq_cancel.emulator import ManualClock
-from contract.observed import Emulator
 
 KEY = "fuzz-key-5be0c2d94f"
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None,

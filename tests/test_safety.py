@@ -10,11 +10,11 @@ import textwrap
 from collections.abc import Iterator
 
 import pytest
+from contract.observed import Emulator
 from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus, JobTimeoutError
 
 from qiskit_ionq_cancel import IonQProvider, cancel_on_exit
-from contract.observed import Emulator
 
 KEY = "safety-test-key-9d8c7b"
 

@@ -30,6 +30,7 @@ import uuid
 from typing import Any
 
 import pytest
+from contract.observed import Emulator
 from support import CANCELLABLE, assert_report_agrees, server_status
 
 from qiskit_ionq_cancel import (
@@ -41,7 +42,6 @@ from qiskit_ionq_cancel import (
     cancel_jobs,
 )
 from qiskit_ionq_cancel.emulator import ManualClock
-from contract.observed import Emulator
 
 KEY = "soak-key-84c2e1f7a9"
 JOBS = 3000
