@@ -32,6 +32,7 @@ from .exceptions import (
     RetriesExhaustedError,
 )
 from .ratelimit import RateGate
+from .results import add_legacy_result_urls
 from .retry import RetryPolicy, parse_retry_after
 from .status import to_job_status
 from .validation import check_base_url, validate_job_id
@@ -231,8 +232,9 @@ class IonQCancelClient(IonQClient):
             "body": response.text[:2000], "error_type": _ionq_field(response, "error"),
         }
         if code in (401, 403):
-            return AuthenticationError(
-                f"{what}: IonQ refused the API key", **common,
+            return AuthenticationError(  # IonQ's 403: "failed authorization for the resource"
+                f"{what}: IonQ refused {'the API key' if code == 401 else 'access to it'}",
+                **common,
                 hint=f"Check the key for {self._url} (IONQ_API_KEY, or token= of IonQProvider) "
                      "and that it has access to this project",
             )
@@ -261,6 +263,7 @@ class IonQCancelClient(IonQClient):
         to_job_status(job.get("status"), job_id)
         if job.get("status") == "running":
             job["status"] = "started"
+        add_legacy_result_urls(job)  # format-keyed results, for qiskit-ionq's result()
         return job
 
     def cancel_job(self, job_id: str) -> dict[str, Any]:

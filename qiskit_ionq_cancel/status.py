@@ -10,6 +10,8 @@ from qiskit.providers import JobStatus
 from .exceptions import UnknownJobStatusError
 
 #: IonQ status string -> Qiskit status. ``running`` is API v0.3's name for ``started``.
+#: ``deleted`` (the answer to ``DELETE /jobs/{id}``; cirq-ionq treats it as final) is
+#: CANCELLED: the job is final, will not run and has no results; Qiskit has no closer status.
 IONQ_TO_QISKIT: Mapping[str, JobStatus] = MappingProxyType({
     "submitted": JobStatus.INITIALIZING,
     "ready": JobStatus.QUEUED,
@@ -18,6 +20,7 @@ IONQ_TO_QISKIT: Mapping[str, JobStatus] = MappingProxyType({
     "canceled": JobStatus.CANCELLED,
     "completed": JobStatus.DONE,
     "failed": JobStatus.ERROR,
+    "deleted": JobStatus.CANCELLED,
 })
 
 
