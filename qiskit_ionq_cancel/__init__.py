@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
         MissingCredentialsError,
         RetriesExhaustedError,
         UnknownJobStatusError,
+        UnreachableError,
         WrongBaseURLError,
     )
     from .job import IonQJob
@@ -60,7 +61,7 @@ _LAZY = {
         "AuthenticationError", "BatchCancelError", "CancelNotConfirmedError",
         "InsecureURLError", "InvalidJobIdError", "IonQRequestError", "JobNotFoundError",
         "JobNotSubmittedError", "MissingCredentialsError", "RetriesExhaustedError",
-        "UnknownJobStatusError", "WrongBaseURLError"), "exceptions"),
+        "UnknownJobStatusError", "UnreachableError", "WrongBaseURLError"), "exceptions"),
     "IonQJob": "job",
     "IonQProvider": "provider",
     "CancelReport": "report",
@@ -123,6 +124,7 @@ __all__ = [
     "RetriesExhaustedError",
     "RetryPolicy",
     "UnknownJobStatusError",
+    "UnreachableError",
     "WrongBaseURLError",
     "__version__",
     "cancel",

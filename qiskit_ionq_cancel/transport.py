@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from .exceptions import (
     AttemptRecord,
@@ -36,8 +37,10 @@ from .exceptions import (
     JobNotFoundError,
     MissingCredentialsError,
     RetriesExhaustedError,
+    UnreachableError,
     WrongBaseURLError,
 )
+from .limiter import ConcurrencyLimit
 from .ratelimit import RateGate
 from .retry import RetryPolicy, parse_retry_after
 from .secrets import redact
@@ -52,6 +55,14 @@ DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 NETWORK_HINT = "Check the network and the URL, then try again"
 DEADLINE_HINT = ("IonQ may be overloaded or down (see status.ionq.co); try again later or "
                  "raise the deadline (RetryPolicy(deadline=...))")
+#: Attempts at most when the server cannot be reached at all (connection refused, unknown
+#: host, connect timeout): nothing was sent, and waiting rarely brings a server back.
+CONNECT_ATTEMPTS = 3
+#: Seconds during which, once the server could not be reached, other requests of the same
+#: client fail at once with the same error instead of each trying again.
+UNREACHABLE_FOR = 10.0
+#: Answers that say "too much at once": the concurrency limit drops on them.
+OVERLOAD_STATUSES = frozenset({429, 503})
 _HINTS = {
     400: "The request was malformed; check the job id and arguments",
     409: "The job's state does not allow this now; read its status",
@@ -123,7 +134,9 @@ class Transport:
         self.retry_policy = retry_policy
         self.timeout = timeout
         self.gate = RateGate(retry_policy.clock)
+        self.limit = ConcurrencyLimit(min(16, pool_size), pool_size)
         self.requests_sent = 0
+        self._unreachable: tuple[float, UnreachableError] | None = None
         self._key = key
         self._counter_lock = threading.Lock()
         self.session = requests.Session()
@@ -165,6 +178,8 @@ class Transport:
         statuses = policy.retry_statuses if retry_statuses is None else retry_statuses
         attempts = policy.begin()
         history: list[AttemptRecord] = []
+        unreached = 0
+        self._fail_if_unreachable(policy)
         while True:
             paced = self.gate.delay()
             if paced > 0:
@@ -176,14 +191,27 @@ class Transport:
                 self.requests_sent += 1
             timeouts = (max(0.001, min(self.timeout[0], attempts.remaining)),
                         max(0.001, min(self.timeout[1], attempts.remaining)))
-            outcome = attempt(self.session, request, timeouts)
+            started = self.limit.acquire()
+            try:
+                outcome = attempt(self.session, request, timeouts)
+            except BaseException:
+                self.limit.release(started, measured=False)
+                raise
             code = outcome.status
+            self.limit.release(started, overloaded=code is None or code in OVERLOAD_STATUSES,
+                               measured=code is not None and code < 500)
             if code == 429:
                 self.gate.throttled(parse_retry_after(_header(outcome, "Retry-After")))
             elif code is not None:
                 self.gate.success()
             if not outcome.problem:
                 return outcome
+            if code is None and _unreachable(outcome.error):
+                unreached += 1
+                if unreached >= CONNECT_ATTEMPTS:
+                    raise self._mark_unreachable(request, outcome, policy)
+            elif code is not None:
+                self._unreachable = None
             if code is None and not retry_connection_errors:
                 error = IonQRequestError(
                     f"{request.what}: no answer ({outcome.problem})", job_id=request.job_id,
@@ -208,6 +236,21 @@ class Transport:
                            attempts.count + 1)
             if not throttled:  # after a 429 the shared gate holds everyone off
                 policy.sleep(wait)
+
+    def _fail_if_unreachable(self, policy: RetryPolicy) -> None:
+        marked = self._unreachable
+        if marked is not None and policy.clock() - marked[0] < UNREACHABLE_FOR:
+            raise marked[1]
+
+    def _mark_unreachable(self, request: Request, outcome: Outcome,
+                          policy: RetryPolicy) -> UnreachableError:
+        error = UnreachableError(
+            f"{request.what}: could not reach {self.base_url} ({outcome.problem})",
+            job_id=request.job_id, method=request.method, url=request.url,
+            hint=f"Check the URL ({self.base_url}: --url or IONQ_API_URL) and the network")
+        error.__context__ = outcome.error  # kept for debugging, not shown
+        self._unreachable = (policy.clock(), error)
+        return error
 
     def _exhausted(self, request: Request, count: int, elapsed: float,
                    history: list[AttemptRecord], reason: str) -> RetriesExhaustedError:
@@ -250,6 +293,14 @@ def error_for(response: requests.Response, *, what: str, job_id: str | None,
         )
     return IonQRequestError(f"{what}: IonQ answered with an error", **common,
                             hint=_HINTS.get(code, "See IonQ's message above"))
+
+
+def _unreachable(error: BaseException | None) -> bool:
+    """The request never reached a server: refused, no such host, or no answer to connect."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error is not None and error.args else None
+    return isinstance(reason, NewConnectionError)
 
 
 def _header(outcome: Outcome, name: str) -> str | None:

@@ -331,6 +331,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(Answer(code, error_body(code, message or HTTPStatus(code).phrase)))
 
     def _handle(self, method: str) -> None:
+        self.server.faults.enter()
+        try:
+            self._handle_counted(method)
+        finally:
+            self.server.faults.leave()
+
+    def _handle_counted(self, method: str) -> None:
         arrived = time.time()
         started = time.monotonic()
         split = urlsplit(self.path)
