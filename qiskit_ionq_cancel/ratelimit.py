@@ -2,16 +2,21 @@
 
 Hand-written because it has to be shared across threads and adapt to a limit nobody
 publishes (IonQ documents 429 but no numbers and no headers). It learns the allowed rate
-from what gets through, the way a token bucket behaves: once a 429 has said the bucket is
-empty, every answer that still gets through used a token that came in since, so the answers
-a second just before a 429 *are* the rate.
+from what gets through, the way a token bucket behaves: a 429 says the bucket is empty, so
+between two 429s every answer that got through used a token that came in meanwhile, and
+the answers between them divided by the time between them *are* the rate.
 
-- Free-running until the first 429. Then the rate starts at what got through in the last
-  second (a whole second's count: a 1 s burst then reads as about the rate itself).
-- Each later 429 (one per burst of them) sets the rate to 95 % of what got through over
-  the last quarter second, when that was measured while being paced.
-- Without a 429 the rate is probed upwards, slowly at first and faster the longer it stays
-  quiet (so a low first guess is outgrown within seconds, and a good one costs few 429s).
+- Free-running until the first 429. Then the rate starts at half of what got through in the
+  last second (a whole second's count: a burst at the very start must not read as a huge
+  rate), and doubles every quarter second until the next 429.
+- Each later 429 (one per burst of them) sets the rate to 95 % of what got through since
+  the previous one. (Except at the end of the doubling, when the pace has outrun that
+  average more than twice: the bucket overflowed while the pace was low, so the last
+  quarter second is the better measure.)
+- From then on, without a 429, the rate is probed upwards, slowly at first and faster the
+  longer it stays quiet (so a good estimate costs few 429s, and a rising limit is found).
+- A slot is reserved only when it is near: a request told to wait longer asks again after
+  the wait, so a rate cut meanwhile applies to it too.
 - ``Retry-After`` is an upper bound when it is in whole seconds (servers round up: "1"
   means "within a second"), so it holds everyone off only for what the learned rate says
   the next token needs, and at least its value minus one second. A fractional value is
@@ -32,17 +37,19 @@ __all__ = ["RateGate"]
 #: Seconds without a 429 after which the gate forgets the limit and runs free again.
 FORGET_AFTER = 5.0
 #: 429s that arrive together (several requests were in flight) count as one.
-CUT_EVERY = 0.2
-#: The window over which what gets through is measured at a 429, in seconds.
-MEASURE = 0.25
+CUT_EVERY = 0.1
 #: Share of the measured rate paced at after a 429.
 BACKOFF = 0.95
 #: Probing: after q quiet seconds, each answer raises the rate by PROBE * q / rate of itself
 #: (so about PROBE * q per second, compounding: 5 % after 1 s, 22 % after 2 s).
 PROBE = 0.1
-#: Before the rate was ever measured under pacing (only the first guess), probe this much
-#: faster: the first guess may be far below the limit.
-FIRST_GUESS_PROBE = 8.0
+#: Before the rate was ever measured under pacing (only the first guess), it doubles every
+#: this many seconds.
+DOUBLE_EVERY = 0.25
+#: The window (seconds) of "the last quarter second".
+RECENT = 0.25
+#: A slot this near (seconds) is reserved; a later one is only waited for, then asked again.
+HORIZON = 0.05
 
 
 class RateGate:
@@ -55,7 +62,7 @@ class RateGate:
         self._rate: float | None = None  # requests a second allowed; None: no limit seen yet
         self._measured = False
         self._next_slot = 0.0
-        self._paced_since = 0.0
+        self._since_cut = 0  # answers since the last counted 429
         self._successes: deque[float] = deque()
         self._throttled_at = -FORGET_AFTER
         self._cut_at = -FORGET_AFTER
@@ -66,7 +73,13 @@ class RateGate:
         return self._rate
 
     def delay(self) -> float:
-        """Reserve the next slot; return the seconds to wait before sending."""
+        """The seconds to wait before sending (see :meth:`turn`)."""
+        return self.turn()[0]
+
+    def turn(self) -> tuple[float, bool]:
+        """The seconds to wait, and whether a slot was reserved for then: it is when it is
+        within :data:`HORIZON` (or the next one at the current rate); if not, wait, then
+        ask again."""
         with self._lock:
             now = self._clock()
             start = max(now, self._open_at)
@@ -74,20 +87,25 @@ class RateGate:
                 self._rate = None
             if self._rate is not None:
                 start = max(start, self._next_slot)
+                if start - now > max(HORIZON, 1.0 / self._rate):
+                    return start - now, False
                 self._next_slot = start + 1.0 / self._rate
-            return start - now
+            return start - now, True
 
     def success(self) -> None:
         """Count an answered request; probe the allowed rate upwards."""
         with self._lock:
             now = self._clock()
             self._successes.append(now)
+            self._since_cut += 1
             while self._successes and self._successes[0] < now - 1.0:
                 self._successes.popleft()
             if self._rate is not None:
-                quiet = min(now - self._throttled_at, FORGET_AFTER)
-                probe = PROBE * (1.0 if self._measured else FIRST_GUESS_PROBE)
-                self._rate *= 1.0 + probe * quiet / self._rate
+                if self._measured:
+                    quiet = min(now - self._throttled_at, FORGET_AFTER)
+                    self._rate += PROBE * quiet
+                else:
+                    self._rate += math.log(2) / DOUBLE_EVERY
 
     def throttled(self, retry_after: float | None) -> None:
         """The server answered 429: slow everyone down, and hold off until the next token."""
@@ -98,18 +116,17 @@ class RateGate:
             if self._rate is None:
                 # The answers of the last second (a count, not divided by a shorter span:
                 # a burst at the very start must not read as a huge rate).
-                self._rate = max(1.0, float(len(self._successes)))
+                self._rate = max(1.0, 0.5 * len(self._successes))
                 self._measured = False
-                self._cut_at = self._paced_since = now
+                self._cut_at, self._since_cut = now, 0
             elif now - self._cut_at > CUT_EVERY:  # one cut per burst of 429s
-                window = min(MEASURE, now - self._paced_since)
-                if window >= 0.1:
-                    got = sum(1 for t in self._successes if t >= now - window) / window
-                    self._rate = max(1.0, BACKOFF * got)
-                    self._measured = True
-                else:
-                    self._rate = max(1.0, BACKOFF * self._rate)
-                self._cut_at = now
+                got = self._since_cut / (now - self._cut_at)
+                if not self._measured and self._rate > 2 * got:
+                    recent = sum(1 for t in self._successes if t > now - RECENT) / RECENT
+                    got = max(got, recent)
+                self._rate = max(1.0, BACKOFF * got)
+                self._measured = True
+                self._cut_at, self._since_cut = now, 0
             self._throttled_at = now
             self._next_slot = max(self._next_slot, now + 1.0 / self._rate)
             if retry_after is not None:

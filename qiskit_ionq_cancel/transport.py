@@ -42,7 +42,7 @@ from .exceptions import (
 )
 from .limiter import ConcurrencyLimit
 from .ratelimit import RateGate
-from .retry import RetryPolicy, parse_retry_after
+from .retry import Attempts, RetryPolicy, parse_retry_after
 from .secrets import redact
 
 __all__ = ["DEFAULT_TIMEOUT", "Outcome", "Request", "Transport", "attempt", "error_for"]
@@ -61,8 +61,9 @@ CONNECT_ATTEMPTS = 3
 #: Seconds during which, once the server could not be reached, other requests of the same
 #: client fail at once with the same error instead of each trying again.
 UNREACHABLE_FOR = 10.0
-#: Answers that say "too much at once": the concurrency limit drops on them.
-OVERLOAD_STATUSES = frozenset({429, 503})
+#: Answers that say "too much at once": the concurrency limit drops on them. (A 429 says
+#: "too many a second": the rate gate's business, and no measure of load either.)
+OVERLOAD_STATUSES = frozenset({503})
 _HINTS = {
     400: "The request was malformed; check the job id and arguments",
     409: "The job's state does not allow this now; read its status",
@@ -181,25 +182,11 @@ class Transport:
         unreached = 0
         self._fail_if_unreachable(policy)
         while True:
-            paced = self.gate.delay()
-            if paced > 0:
-                policy.sleep(min(paced, max(0.0, attempts.remaining)))
-            if attempts.remaining <= 0 and attempts.count:  # no time left to send anything
+            outcome = self._paced_attempt(request, attempts, policy)
+            if outcome is None:  # no time left to send anything
                 raise self._exhausted(request, attempts.count, attempts.elapsed, history,
                                       f"the {policy.deadline:g} s deadline passed")
-            with self._counter_lock:
-                self.requests_sent += 1
-            timeouts = (max(0.001, min(self.timeout[0], attempts.remaining)),
-                        max(0.001, min(self.timeout[1], attempts.remaining)))
-            started = self.limit.acquire()
-            try:
-                outcome = attempt(self.session, request, timeouts)
-            except BaseException:
-                self.limit.release(started, measured=False)
-                raise
             code = outcome.status
-            self.limit.release(started, overloaded=code is None or code in OVERLOAD_STATUSES,
-                               measured=code is not None and code < 500)
             if code == 429:
                 self.gate.throttled(parse_retry_after(_header(outcome, "Retry-After")))
             elif code is not None:
@@ -236,6 +223,36 @@ class Transport:
                            attempts.count + 1)
             if not throttled:  # after a 429 the shared gate holds everyone off
                 policy.sleep(wait)
+
+    def _paced_attempt(self, request: Request, attempts: Attempts,
+                       policy: RetryPolicy) -> Outcome | None:
+        """One attempt within the concurrency limit, once the rate gate lets it go (the gate
+        is waited for inside the limit, so no crowd that passed it early goes at once);
+        ``None`` when the deadline passed first."""
+        slot = self.limit.acquire()
+        try:
+            while True:  # until the gate reserves a slot (or no time is left)
+                paced, reserved = self.gate.turn()
+                if paced > 0:
+                    policy.sleep(min(paced, max(0.0, attempts.remaining)))
+                if reserved or attempts.remaining <= 0:
+                    break
+            if attempts.remaining <= 0 and attempts.count:
+                self.limit.release(slot, measured=False)
+                return None
+            with self._counter_lock:
+                self.requests_sent += 1
+            timeouts = (max(0.001, min(self.timeout[0], attempts.remaining)),
+                        max(0.001, min(self.timeout[1], attempts.remaining)))
+            sent = self.limit.clock()
+            outcome = attempt(self.session, request, timeouts)
+        except BaseException:
+            self.limit.release(slot, measured=False)
+            raise
+        code = outcome.status
+        self.limit.release(sent, overloaded=code is None or code in OVERLOAD_STATUSES,
+                           measured=code is not None and code < 500 and code != 429)
+        return outcome
 
     def _fail_if_unreachable(self, policy: RetryPolicy) -> None:
         marked = self._unreachable

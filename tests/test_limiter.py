@@ -43,10 +43,19 @@ def test_queueing_answers_shrink_it_but_not_below_the_floor() -> None:
     answer(limit, clock, 0.001)
     for _ in range(100):
         answer(limit, clock, 0.01)  # ten times the fastest: requests are queueing
-    assert LATENCY_FLOOR <= limit.limit <= 7
-    for _ in range(20):
+    assert limit.limit == LATENCY_FLOOR
+    for _ in range(40):
         answer(limit, clock, 0.001)  # fast again: it grows back, one per round trip
-    assert limit.limit > 7
+    assert limit.limit >= 2 * LATENCY_FLOOR
+
+
+def test_near_the_last_overload_it_grows_slowly() -> None:
+    clock = Clock()
+    limit = ConcurrencyLimit(10, 64, clock)
+    answer(limit, clock, 0.05, overloaded=True)  # overload at 10: 9 now, ceiling 10
+    for _ in range(9):  # one round trip's answers at 9 in flight
+        answer(limit, clock, 0.05)
+    assert limit.limit == 9  # a ninth of a step, not a whole one
 
 
 def test_each_overload_answer_cuts_a_tenth() -> None:

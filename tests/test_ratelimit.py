@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qiskit_ionq_cancel.ratelimit import BACKOFF, CUT_EVERY, FORGET_AFTER, RateGate
+from qiskit_ionq_cancel.ratelimit import BACKOFF, CUT_EVERY, FORGET_AFTER, HORIZON, RateGate
 
 
 class Clock:
@@ -33,14 +33,35 @@ def test_runs_free_until_the_first_429(clock: Clock) -> None:
     assert gate.rate is None
 
 
-def test_the_first_429_paces_at_the_count_of_the_last_second(clock: Clock) -> None:
+def test_the_first_429_paces_at_half_the_count_of_the_last_second(clock: Clock) -> None:
     # a burst of 100 answers in 0.1 s is not 1,000 a second: it reads as 100 a second
     gate = RateGate(clock)
     answers(gate, clock, 100, 0.001)
     gate.throttled(None)
-    assert gate.rate == 100
-    waits = [gate.delay() for _ in range(10)]
-    assert waits == sorted(waits) and waits[-1] == pytest.approx(0.1)  # 10 slots of 10 ms
+    assert gate.rate == 50
+    turns = [gate.turn() for _ in range(5)]
+    reserved = [wait for wait, taken in turns if taken]
+    assert reserved == [pytest.approx(0.02), pytest.approx(0.04)]  # near slots, 20 ms apart
+    far, taken = turns[-1]
+    assert not taken and far > HORIZON  # a far one is only waited for, then asked again
+
+
+def test_the_first_guess_doubles_every_quarter_second(clock: Clock) -> None:
+    gate = RateGate(clock)
+    answers(gate, clock, 20, 0.001)
+    gate.throttled(None)
+    assert gate.rate == 10
+    answers(gate, clock, 3, 0.1)  # about a quarter second's answers at the pace
+    assert gate.rate == pytest.approx(20, rel=0.15)
+
+
+def test_the_rate_between_two_429s_is_what_got_through(clock: Clock) -> None:
+    gate = RateGate(clock)
+    answers(gate, clock, 100, 0.001)
+    gate.throttled(None)
+    answers(gate, clock, 30, 0.01)  # 100 a second got through for 0.3 s
+    gate.throttled(None)
+    assert gate.rate == pytest.approx(BACKOFF * 100, rel=0.05)
 
 
 def test_a_later_429_sets_the_rate_to_what_got_through_while_paced(clock: Clock) -> None:
