@@ -31,7 +31,7 @@ LATENCY_FLOOR = 4
 #: Answers within this many times the fastest one let the limit grow.
 TOLERANCE = 1.5
 #: Answers slower than this many times the fastest one shrink it.
-QUEUEING = 3.0
+QUEUEING = 5.0
 
 
 class ConcurrencyLimit:
@@ -46,7 +46,7 @@ class ConcurrencyLimit:
         self._cond = threading.Condition()
         self._limit = float(initial)
         self._in_flight = 0
-        self._min_rtt = math.inf
+        self._min_rtt: dict[str, float] = {}  # the fastest answer of each kind of request
         self._slow_start = True
         self._ceiling = math.inf
 
@@ -69,9 +69,11 @@ class ConcurrencyLimit:
             return self.clock()
 
     def release(self, started: float, *, overloaded: bool = False,
-                measured: bool = True) -> None:
-        """Give the slot back. ``overloaded``: the answer said "too much" (503, 429, none);
-        ``measured=False``: the answer says nothing about load (its time is not used)."""
+                measured: bool = True, kind: str = "") -> None:
+        """Give the slot back. ``overloaded``: the answer said "too much" (503, none);
+        ``measured=False``: the answer says nothing about load (its time is not used);
+        ``kind``: requests of one kind are compared with each other only (a bulk cancel
+        of 1,000 ids is not a queued single cancel)."""
         with self._cond:
             self._in_flight -= 1
             now = self.clock()
@@ -80,16 +82,16 @@ class ConcurrencyLimit:
                 self._limit = max(1.0, self._limit * 0.9)
                 self._slow_start = False
             elif measured:
-                self._adapt(now - started)
+                self._adapt(now - started, kind)
             self._cond.notify_all()
 
-    def _adapt(self, rtt: float) -> None:
+    def _adapt(self, rtt: float, kind: str) -> None:
         """Grow or shrink by how this answer's time compares with the fastest one's."""
         if rtt <= 0:
             return
-        self._min_rtt = min(self._min_rtt, rtt)
+        fastest = self._min_rtt[kind] = min(self._min_rtt.get(kind, rtt), rtt)
         limit = self._limit
-        ratio = rtt / self._min_rtt
+        ratio = rtt / fastest
         if ratio <= TOLERANCE:
             if self._slow_start:
                 limit += 1.0

@@ -251,7 +251,8 @@ class Transport:
             raise
         code = outcome.status
         self.limit.release(sent, overloaded=code is None or code in OVERLOAD_STATUSES,
-                           measured=code is not None and code < 500 and code != 429)
+                           measured=code is not None and code < 500 and code != 429,
+                           kind=request.what)
         return outcome
 
     def _fail_if_unreachable(self, policy: RetryPolicy) -> None:
