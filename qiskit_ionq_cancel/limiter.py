@@ -9,7 +9,8 @@ small, with an AIMD response to overload:
   :data:`LATENCY_FLOOR`) when they take more than :data:`QUEUEING` times as long;
 - it drops by a tenth on each overload answer (503, no answer: as many cuts as requests
   went past what the server takes, so a limit far too high comes down within one round
-  trip), and remembers that level as its ceiling;
+  trip, but not below half of where that burst of them began), and remembers where the
+  burst began as its ceiling;
 - it starts in "slow start" (one more per good answer: it doubles every round trip) until
   the first sign of queueing or overload; then it grows by about one per round trip up to
   a step below the ceiling, and near the ceiling by one per ``limit`` round trips (so a
@@ -49,6 +50,7 @@ class ConcurrencyLimit:
         self._min_rtt: dict[str, float] = {}  # the fastest answer of each kind of request
         self._slow_start = True
         self._ceiling = math.inf
+        self._dropped_at = -math.inf  # when the last overload answer came
 
     @property
     def limit(self) -> int:
@@ -78,8 +80,10 @@ class ConcurrencyLimit:
             self._in_flight -= 1
             now = self.clock()
             if overloaded:
-                self._ceiling = self._limit
-                self._limit = max(1.0, self._limit * 0.9)
+                if started > self._dropped_at:  # sent after the last one: a new burst
+                    self._ceiling = self._limit
+                self._dropped_at = now
+                self._limit = max(1.0, self._limit * 0.9, self._ceiling / 2)
                 self._slow_start = False
             elif measured:
                 self._adapt(now - started, kind)
