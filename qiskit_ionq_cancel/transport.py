@@ -137,7 +137,7 @@ class Transport:
         self.gate = RateGate(retry_policy.clock)
         self.limit = ConcurrencyLimit(min(16, pool_size), pool_size)
         self.requests_sent = 0
-        self._unreachable: tuple[float, UnreachableError] | None = None
+        self._unreachable: tuple[float, str] | None = None  # when, and why
         self._key = key
         self._counter_lock = threading.Lock()
         self.session = requests.Session()
@@ -180,7 +180,7 @@ class Transport:
         attempts = policy.begin()
         history: list[AttemptRecord] = []
         unreached = 0
-        self._fail_if_unreachable(policy)
+        self._fail_if_unreachable(request, policy)
         while True:
             outcome = self._paced_attempt(request, attempts, policy)
             if outcome is None:  # no time left to send anything
@@ -196,7 +196,8 @@ class Transport:
             if code is None and _unreachable(outcome.error):
                 unreached += 1
                 if unreached >= CONNECT_ATTEMPTS:
-                    raise self._mark_unreachable(request, outcome, policy)
+                    self._unreachable = (policy.clock(), outcome.problem)
+                    raise self._unreachable_error(request, outcome.problem) from None
             elif code is not None:
                 self._unreachable = None
             if code is None and not retry_connection_errors:
@@ -255,20 +256,18 @@ class Transport:
                            kind=request.what)
         return outcome
 
-    def _fail_if_unreachable(self, policy: RetryPolicy) -> None:
+    def _fail_if_unreachable(self, request: Request, policy: RetryPolicy) -> None:
+        """Fail at once while the server was found unreachable moments ago."""
         marked = self._unreachable
         if marked is not None and policy.clock() - marked[0] < UNREACHABLE_FOR:
-            raise marked[1]
+            raise self._unreachable_error(request, marked[1])
 
-    def _mark_unreachable(self, request: Request, outcome: Outcome,
-                          policy: RetryPolicy) -> UnreachableError:
-        error = UnreachableError(
-            f"{request.what}: could not reach {self.base_url} ({outcome.problem})",
-            job_id=request.job_id, method=request.method, url=request.url,
+    def _unreachable_error(self, request: Request, problem: str) -> UnreachableError:
+        return UnreachableError(
+            f"{request.what}: could not reach {self.base_url} "
+            f"({redact(problem, self._key)})", job_id=request.job_id,
+            method=request.method, url=request.url,
             hint=f"Check the URL ({self.base_url}: --url or IONQ_API_URL) and the network")
-        error.__context__ = outcome.error  # kept for debugging, not shown
-        self._unreachable = (policy.clock(), error)
-        return error
 
     def _exhausted(self, request: Request, count: int, elapsed: float,
                    history: list[AttemptRecord], reason: str) -> RetriesExhaustedError:
