@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from contract.observed import Emulator
@@ -43,16 +42,7 @@ def fake_time() -> FakeTime:
     return FakeTime()
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def emu(clock: ManualClock) -> Iterator[Emulator]:
-    """An emulator whose jobs stay queued until the test moves the clock."""
-    with Emulator(api_keys=[KEY], queue_time=10.0, run_time=5.0, clock=clock, seed=7) as e:
-        yield e
+pytestmark = pytest.mark.emu(api_keys=[KEY], seed=7)
 
 
 @pytest.fixture
@@ -63,7 +53,7 @@ def provider(emu: Emulator, fake_time: FakeTime) -> IonQProvider:
 
 
 def requests_since(emu: Emulator, mark: int) -> list[str]:
-    return [f"{e.method} {e.path}" for e in emu.log.entries[mark:]]
+    return [f"{e.method} {e.path}" for e in emu.log.since(mark)]
 
 
 def test_run_then_cancel_a_queued_job(emu: Emulator, provider: IonQProvider) -> None:
@@ -74,7 +64,7 @@ def test_run_then_cancel_a_queued_job(emu: Emulator, provider: IonQProvider) -> 
     assert job.cancel() is True
     assert emu.store.status_of(job.job_id()) == "canceled"
 
-    mark = len(emu.log)
+    mark = emu.log.mark()
     assert job.status() is JobStatus.CANCELLED
     assert job.cancelled() and job.done() is False and job.in_final_state()
     with pytest.raises(IonQJobStateError):
@@ -85,9 +75,9 @@ def test_run_then_cancel_a_queued_job(emu: Emulator, provider: IonQProvider) -> 
 def test_cancel_sends_one_put_with_the_api_key_header(emu: Emulator,
                                                       provider: IonQProvider) -> None:
     job = provider.get_backend("simulator").run(bell())
-    mark = len(emu.log)
+    mark = emu.log.mark()
     job.cancel()
-    entries = emu.log.entries[mark:]
+    entries = emu.log.since(mark)
     assert [(e.method, e.path, e.auth) for e in entries] == [
         ("PUT", f"/v0.4/jobs/{job.job_id()}/status/cancel", "apiKey ***")]
 
@@ -104,7 +94,7 @@ def test_a_running_job_can_be_cancelled(emu: Emulator, provider: IonQProvider,
 def test_cancel_again_sends_nothing(emu: Emulator, provider: IonQProvider) -> None:
     job = provider.get_backend("simulator").run(bell())
     assert job.cancel() is True
-    mark = len(emu.log)
+    mark = emu.log.mark()
     assert job.cancel() is True
     assert requests_since(emu, mark) == []
 
@@ -115,7 +105,7 @@ def test_a_finished_job_sends_nothing_and_returns_false(emu: Emulator, provider:
     clock.advance(20.0)
     counts = job.result().get_counts()
     assert set(counts) <= {"00", "11"}
-    mark = len(emu.log)
+    mark = emu.log.mark()
     assert job.cancel() is False
     assert requests_since(emu, mark) == []
     assert job.status() is JobStatus.DONE
@@ -125,7 +115,7 @@ def test_a_job_never_submitted_is_refused_without_a_request(emu: Emulator,
                                                             provider: IonQProvider) -> None:
     backend = provider.get_backend("simulator")
     job = IonQJob(backend, None, backend.client, circuit=bell())
-    mark = len(emu.log)
+    mark = emu.log.mark()
     with pytest.raises(JobNotSubmittedError) as info:
         job.cancel()
     assert isinstance(info.value, IonQJobStateError)
@@ -145,7 +135,7 @@ def test_race_job_completes_just_before_the_cancel(clock: ManualClock, fake_time
         assert job.status() is JobStatus.QUEUED
         clock.advance(16.0)  # the job ran and completed meanwhile
 
-        mark = len(emu.log)
+        mark = emu.log.mark()
         assert job.cancel() is False
         assert job.status() is JobStatus.DONE
         # it read the job back once, and result() works from that without asking again
@@ -303,7 +293,7 @@ def test_a_wrong_key_is_a_credentials_error_that_never_shows_the_key(
 def test_malformed_ids_send_no_request(emu: Emulator, provider: IonQProvider,
                                        bad: object) -> None:
     backend = provider.get_backend("simulator")  # may read the backends catalog first
-    mark = len(emu.log)
+    mark = emu.log.mark()
     with pytest.raises(InvalidJobIdError):
         cancel(bad, provider=provider)  # type: ignore[arg-type]
     with pytest.raises(InvalidJobIdError):

@@ -14,7 +14,6 @@ so no client ever waits. The autouse contract monitor checks every answer here t
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,15 +25,7 @@ KEY = "conformance-key"
 DONE = 30.0  # seconds of the manual clock after which a job submitted at 0 is completed
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def emu(clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(api_keys=[KEY], clock=clock, queue_time=10, run_time=5, seed=3) as emulator:
-        yield emulator
+pytestmark = pytest.mark.emu(api_keys=[KEY], seed=3)
 
 
 # -- ionq-core --------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import KEY, TIMEOUT, Api, assert_ionq_error, auth, job_body
 from contract.observed import Emulator, running
+from support import KEY, TIMEOUT, Api, assert_ionq_error, auth, job_body
 
 from qiskit_ionq_cancel.emulator import BACKENDS, Fault
 

@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Api, assert_ionq_error, job_body
 from contract import Contract
 from contract.ionq_examples import (
     ANSWERS,
@@ -21,6 +20,7 @@ from contract.ionq_examples import (
     REQUESTS,
 )
 from contract.observed import Emulator
+from support import Api, assert_ionq_error, job_body
 
 from qiskit_ionq_cancel.emulator import ManualClock
 
@@ -38,15 +38,7 @@ BASE_JOB_PROPERTIES = SINGLE_CIRCUIT_JOB_REQUIRED - {"child_job_ids"} | {
     "shots", "noise", "cost_model"}
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def emu(clock: ManualClock) -> Any:
-    with Emulator(clock=clock, queue_time=10, run_time=5, seed=11) as emulator:
-        yield emulator
+pytestmark = pytest.mark.emu(api_keys=(), seed=11)
 
 
 @pytest.fixture

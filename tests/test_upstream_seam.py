@@ -30,19 +30,15 @@ from qiskit_ionq_cancel import (
     RetryPolicy,
     upstream,
 )
-from qiskit_ionq_cancel.emulator import Emulator, Fault, ManualClock
+from qiskit_ionq_cancel.emulator import Emulator, Fault
 
 PACKAGE = Path(qiskit_ionq_cancel.__file__).parent
 UPSTREAM = Path(qiskit_ionq.__file__).parent
 _HTTP_VERBS = {"get", "post", "put", "delete", "patch", "head", "request"}
-KEY = "seam-test-key-5d1e"
+KEY = "seam-test-key-5d1e"  # this module's own, so a leak would be traced here
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    """An emulator whose jobs stay queued (its clock never moves)."""
-    with Emulator(api_keys=[KEY], queue_time=10.0, clock=ManualClock(), seed=3) as e:
-        yield e
+pytestmark = pytest.mark.emu(api_keys=[KEY], seed=3)
 
 
 def _modules(root: Path) -> list[Path]:

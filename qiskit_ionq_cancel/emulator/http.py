@@ -75,12 +75,25 @@ class RequestLog:
 
     def __init__(self) -> None:
         self._entries: list[LogEntry] = []
+        self._recorded = 0  # every request ever recorded (``clear`` does not reset it)
         self._lock = threading.Lock()
 
     def append(self, entry: LogEntry) -> None:
         """Record one request."""
         with self._lock:
             self._entries.append(entry)
+            self._recorded += 1
+
+    def mark(self) -> int:
+        """A point in the log, for :meth:`since`."""
+        with self._lock:
+            return self._recorded
+
+    def since(self, mark: int) -> list[LogEntry]:
+        """The requests recorded after ``mark`` (those still in the log)."""
+        with self._lock:
+            newer = self._recorded - mark
+            return list(self._entries[-newer:]) if newer > 0 else []
 
     @property
     def entries(self) -> list[LogEntry]:
