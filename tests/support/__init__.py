@@ -2,7 +2,7 @@
 the emulator (:mod:`.api`) and the client tests' helpers (:mod:`.jobs`). Fixtures live in
 ``conftest.py``; nothing imports ``conftest``."""
 
-from qiskit_ionq_cancel.status import CANCELLABLE
+from qiskit_ionq_cancel import status
 
 from .api import BELL_INPUT, KEY, TIMEOUT, Api, assert_ionq_error, auth, job_body
 from .jobs import (
@@ -17,6 +17,9 @@ from .jobs import (
     server_status,
     wait_for,
 )
+
+#: The statuses a cancel can still act on, as a set (from the package's one table).
+CANCELLABLE = frozenset(status.CANCELLABLE)
 
 __all__ = [
     "BAD_IDS",
