@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import hypothesis
 import pytest
 import schemathesis
 from contract import Contract, load_spec
@@ -122,15 +123,33 @@ def test_the_emulator_keeps_the_contract(case: schemathesis.Case, target: Target
 
 
 def test_every_operation_was_reached_with_success_and_with_error(target: Target) -> None:
-    """The run above did reach each operation's success and error answers (so its checks
-    had something to check): runs after it, in file order."""
+    """The generated cases reach each operation's success and error answers (so the checks
+    had something to check). Whatever the order tests run in: an operation the run above
+    has not covered (yet, or at all, when this test runs alone) gets cases of its own."""
     labels = {f"{op.method} {op.template}" for op in Contract.load().operations}
-    if set(target.seen) != labels:
-        pytest.skip("needs the whole schemathesis run of this module before it")
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.label not in target.seen:
+            _reach(operation, target)
+    assert set(target.seen) >= labels
     for label in sorted(labels):
         statuses = target.seen[label]
         assert any(200 <= s < 300 for s in statuses), (label, statuses)
         assert any(400 <= s < 500 for s in statuses), (label, statuses)
+
+
+def _reach(operation: Any, target: Target) -> None:
+    """Call ``operation`` with generated cases, recording the statuses it answers."""
+
+    @hypothesis.settings(max_examples=40, derandomize=True, database=None, deadline=None,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    @hypothesis.given(case=operation.as_strategy())
+    def reach(case: schemathesis.Case) -> None:
+        target.aim(case)
+        response = case.call(base_url=target.emulator.url, headers=AUTH)
+        target.seen[operation.label].add(response.status_code)
+
+    reach()
 
 
 def test_the_checks_catch_a_wrong_answer(api_contract: Any,
