@@ -1,11 +1,12 @@
 """The ``ionq-cancel`` command: ``cancel`` (the default), ``status``, ``demo`` and ``emulator``.
 
 ``ionq-cancel ID ...`` is short for ``ionq-cancel cancel ID ...``. Exit codes of ``cancel``
-and ``status``: 0 every job cancelled, already final (``status``: found); 1 some job could
-not be cancelled (``status``: not found), or IonQ could not be reached; 2 a usage or input
-error (nothing was sent), or IonQ refused the key. The API key is read from ``IONQ_API_KEY``
-(as qiskit-ionq reads it) or ``--api-key-file``, never from the command line, and never
-printed.
+and ``status``: 0 every job cancelled, already final (``status``: found), or nothing to do
+(no job matched a filter, or the confirmation was answered no); 1 some job could not be
+cancelled (``status``: not found), or IonQ could not be reached; 2 a usage or input error
+(nothing was sent), IonQ refused the key, or the API URL is wrong. The API key is read from
+``IONQ_API_KEY`` (as qiskit-ionq reads it) or ``--api-key-file``, never from the command
+line, and never printed.
 """
 
 from __future__ import annotations
@@ -18,25 +19,33 @@ import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
 from qiskit_ionq.helpers import resolve_credentials
 
-from . import __version__
-from .bulk import VERIFY_CHUNK, cancel_jobs
-from .cli_output import CANCELLABLE, Console, JobLine, jobs_json, jobs_table, report_table
+from .bulk import cancel_jobs
+from .cli_output import Console, JobLine, jobs_json, jobs_table, report_table
 from .client import IonQCancelClient
 from .emulator import FINISHED_CANCEL_MODES, Emulator
 from .emulator.faults import RANDOM_KINDS
-from .exceptions import AuthenticationError, InsecureURLError, InvalidJobIdError
+from .exceptions import (
+    AuthenticationError,
+    InsecureURLError,
+    InvalidJobIdError,
+    InvalidSelectionError,
+    WrongBaseURLError,
+)
 from .provider import IonQProvider
-from .report import CancelReport
-from .validation import check_base_url, redact, validate_job_id
+from .report import CancelReport, plural
+from .secrets import shown
+from .validation import check_base_url, check_selection, validate_job_id
+from .version import __version__
 
 #: Ids per ``GET /jobs?ids=...`` (about 6 kB of URL), as the read-back of ``cancel_jobs``.
-LOOKUP_CHUNK = VERIFY_CHUNK
 _COMMANDS = frozenset({"cancel", "status", "demo", "emulator"})
+CANCELLABLE_STATUSES = ("ready", "submitted", "started")
+ALL_STATUSES = (*CANCELLABLE_STATUSES, "completed", "failed", "canceled")
 _GLOBAL_OPTION = re.compile(r"-v+|--verbose")
 _KEY_OPTION = re.compile(r"--(api[-_]?key|token|key)(=.*)?", re.IGNORECASE)
 _NO_KEY_HINT = ("set IONQ_API_KEY, or pass --api-key-file FILE (a key is never taken on the "
@@ -68,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
                         "https://api.ionq.co/v0.4)")
     common.add_argument("--api-key-file", metavar="FILE",
                         help="read the API key from FILE's first line (default: IONQ_API_KEY)")
+    common.add_argument("--allow-insecure-http", action="store_true",
+                        help="allow a plain http:// URL to a host other than this machine "
+                             "(the key then travels unencrypted)")
     common.add_argument("-v", "--verbose", action="count", default=0, dest="sub_verbose",
                         help="log more (-v: info, -vv: debug)")
 
@@ -76,19 +88,16 @@ def _parser() -> argparse.ArgumentParser:
         help="cancel jobs by id or by filter, then report what each one really is (default)",
         description="Cancel IonQ jobs, read each back, and report it. Give ids, or a filter "
                     "(which asks for confirmation unless --yes).")
-    found = cancel.add_argument_group("filter (instead of ids)")
-    found.add_argument("--status", choices=("ready", "submitted", "started"),
-                       help="jobs with this IonQ status")
-    found.add_argument("--target", metavar="BACKEND", help="jobs on this backend, e.g. simulator")
-    found.add_argument("--session", metavar="SESSION_ID", help="jobs of this session")
+    _filters(cancel, CANCELLABLE_STATUSES)
     cancel.add_argument("--dry-run", action="store_true",
                         help="show what would be cancelled, change nothing")
     cancel.add_argument("-y", "--yes", action="store_true",
                         help="cancel the jobs a filter matches without asking")
 
-    commands.add_parser(
+    status = commands.add_parser(
         "status", parents=[common], allow_abbrev=False, help="show jobs without changing them",
-        description="Show IonQ jobs' status without changing them.")
+        description="Show IonQ jobs' status without changing them. Give ids, or a filter.")
+    _filters(status, ALL_STATUSES)
 
     demo = commands.add_parser("demo", help="cancel jobs on the built-in emulator and show "
                                             "what cancel() returns")
@@ -122,6 +131,13 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--no-bulk", action="store_true",
                      help="answer 404 to the bulk cancel endpoint")
     return parser
+
+
+def _filters(parser: argparse.ArgumentParser, statuses: Sequence[str]) -> None:
+    found = parser.add_argument_group("filter (instead of ids)")
+    found.add_argument("--status", choices=statuses, help="jobs with this IonQ status")
+    found.add_argument("--target", metavar="BACKEND", help="jobs on this backend, e.g. simulator")
+    found.add_argument("--session", metavar="SESSION_ID", help="jobs of this session")
 
 
 def _route(argv: Sequence[str]) -> list[str]:
@@ -185,19 +201,21 @@ def _jobs_command(args: argparse.Namespace) -> int:
         key = _api_key(args.api_key_file)
         console.hide(key)
         ids = _read_ids(args.ids, args.from_file, key)
+        filters, described = _filter_args(args, ids, key)
         if args.command == "status":
-            if not ids:
-                raise UsageError("no job ids: give IDs or --from-file FILE")
-            with _client(key, args.url) as client:
-                lines = _lookup(client, ids)
+            with _client(key, args) as client:
+                lines = _lookup(client, ids) if ids else _matching(client, filters,
+                                                                   cancellable_only=False)
             console.out(jobs_json(lines, dry_run=False) if args.json
                         else jobs_table(lines, dry_run=False))
+            if not lines:
+                console.err(f"No job matches {described}.")
             return 0 if all(line.found for line in lines) else 1
-        return _cancel(args, console, key, ids)
+        return _cancel(args, console, key, ids, filters, described)
     except UsageError as exc:
         console.err(f"{name}: {exc}")
         return 2
-    except AuthenticationError as exc:
+    except (AuthenticationError, WrongBaseURLError) as exc:
         console.err(f"{name}: {exc}")
         return 2
     except KeyboardInterrupt:
@@ -209,41 +227,52 @@ def _jobs_command(args: argparse.Namespace) -> int:
         return 1
 
 
-def _cancel(args: argparse.Namespace, console: Console, key: str | None,
-            ids: list[str]) -> int:
-    filters = {"status": args.status, "target": args.target, "session_id": args.session}
+def _filter_args(args: argparse.Namespace, ids: list[str],
+                 key: str | None) -> tuple[dict[str, str | None], str]:
+    """The filter of ``--status/--target/--session`` and its description, checked by the
+    library's own rules (in the command's words)."""
+    try:
+        filters = check_selection(bool(ids), args.status, args.target, args.session,
+                                  secret=key, cancelling=args.command == "cancel")
+    except InvalidSelectionError as exc:
+        nothing = " (nothing is cancelled by default)" if args.command == "cancel" else ""
+        words = {
+            "both": "give job ids or a filter (--status, --target, --session), not both",
+            "none": "no job ids and no filter: give IDs, --from-file FILE, or --status/"
+                    f"--target/--session{nothing}",
+            "target": "--target must not be empty",
+            "session": f"--session {shown(args.session, key)} is not a session id: expected "
+                       "a lower-case UUID such as '617a1f8b-59d4-435d-aa33-695433d7155e'; "
+                       "nothing was sent",
+        }
+        raise UsageError(words.get(exc.rule, str(exc))) from None
     described = ", ".join(f"{k}={v}" for k, v in filters.items() if v is not None)
-    if ids and described:
-        raise UsageError("give job ids or a filter (--status, --target, --session), not both")
-    if not ids and not described:
-        raise UsageError("no job ids and no filter: give IDs, --from-file FILE, or --status/"
-                         "--target/--session (nothing is cancelled by default)")
-    if args.session is not None:
-        _check_ids([(args.session, "--session")], key)
-    if args.target is not None and not args.target.strip():
-        raise UsageError("--target must not be empty")
+    return filters, described
+
+
+def _cancel(args: argparse.Namespace, console: Console, key: str | None, ids: list[str],
+            filters: dict[str, str | None], described: str) -> int:
     if described and not (args.yes or args.dry_run) and not _interactive():
         raise UsageError(f"refusing to cancel the jobs matching {described} without "
                          "confirmation: stdin is not a terminal to ask on. Pass --yes to "
                          "confirm, or --dry-run to see them first.")
     if args.dry_run:
-        with _client(key, args.url) as client:
+        with _client(key, args) as client:
             lines = _lookup(client, ids) if ids else _matching(client, filters)
         console.out(jobs_json(lines, dry_run=True) if args.json
                     else jobs_table(lines, dry_run=True))
         return 0 if all(line.found for line in lines) else 1
-    with _provider(key, args.url) as provider:
+    with _provider(key, args) as provider:
         if described:
             lines = _matching(provider.client, filters)
             if not lines:
                 console.err(f"No cancellable job matches {described}; nothing to do.")
-                report = CancelReport()
-                console.out(json.dumps(report.to_dict(), indent=2) if args.json
-                            else report_table(report))
+                if args.json:
+                    console.out(json.dumps(CancelReport().to_dict(), indent=2))
                 return 0
             if not args.yes and not _confirm(console, lines, described):
-                console.err("Nothing cancelled.")
-                return 1
+                console.err("Nothing cancelled (answered no); nothing to do.")
+                return 0
             ids = [line.job_id for line in lines]
         report = cancel_jobs(ids, provider=provider,
                              progress=sys.stderr.isatty() and not args.json)
@@ -254,6 +283,11 @@ def _cancel(args: argparse.Namespace, console: Console, key: str | None,
                     f"{refused[0].status_code}) for {len(refused)} of {report.total} job(s); "
                     "check IONQ_API_KEY or the --api-key-file, and --url / IONQ_API_URL")
         if len(refused) == report.total:
+            return 2
+    wrong = [e for e in report.errors.values() if isinstance(e, WrongBaseURLError)]
+    if wrong:
+        console.err(f"ionq-cancel cancel: {wrong[0].hint} (--url or IONQ_API_URL)")
+        if len(wrong) == report.total:
             return 2
     return 0 if report.ok else 1
 
@@ -269,7 +303,7 @@ def _confirm(console: Console, lines: list[JobLine], described: str) -> bool:
                     f"{(line.job or {}).get('backend') or '-'}")
     if len(lines) > 10:
         console.err(f"  ... and {len(lines) - 10} more")
-    console.err(f"Cancel {len(lines)} jobs matching {described}? [y/N] ", end="")
+    console.err(f"Cancel {plural(len(lines), 'job')} matching {described}? [y/N] ", end="")
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
@@ -324,7 +358,7 @@ def _check_ids(items: list[tuple[str, str]], key: str | None = None) -> None:
         try:
             validate_job_id(job_id, key)
         except InvalidJobIdError:
-            bad.append(f"  {where}: {redact(job_id, key)[:80]!r}")  # redact, then shorten
+            bad.append(f"  {where}: {shown(job_id, key)}")
     if bad:
         raise UsageError("\n".join([
             f"{len(bad)} malformed job id(s); nothing was sent. A job id is a lower-case "
@@ -333,19 +367,28 @@ def _check_ids(items: list[tuple[str, str]], key: str | None = None) -> None:
 
 
 # -- IonQ -----------------------------------------------------------------------------------
-def _check_credentials(key: str | None, url: str | None) -> str:
+def _check_credentials(key: str | None, args: argparse.Namespace) -> str:
     if not key:
         raise UsageError(f"no IonQ API key: {_NO_KEY_HINT}")
-    url = url or resolve_credentials()["url"]
+    source = "--url" if args.url else "the API URL (IONQ_API_URL)"
+    url = args.url or resolve_credentials()["url"]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        # Not echoed, as the library does not: a value that is not a URL may be a key.
+        raise UsageError(f"{source} is not an http(s) URL ({len(url)} characters); expected "
+                         "something like https://api.ionq.co/v0.4")
     try:
-        return check_base_url(url)
+        return check_base_url(url, allow_insecure_http=args.allow_insecure_http)
     except InsecureURLError as exc:
-        raise UsageError(str(exc)) from None
+        # the library's advice, in the command's words
+        raise UsageError(str(exc).replace("pass allow_insecure_http=True",
+                                          "pass --allow-insecure-http")) from None
 
 
 @contextlib.contextmanager
-def _client(key: str | None, url: str | None) -> Iterator[IonQCancelClient]:
-    client = IonQCancelClient(key, _check_credentials(key, url))
+def _client(key: str | None, args: argparse.Namespace) -> Iterator[IonQCancelClient]:
+    client = IonQCancelClient(key, _check_credentials(key, args),
+                              allow_insecure_http=args.allow_insecure_http)
     try:
         yield client
     finally:
@@ -353,11 +396,11 @@ def _client(key: str | None, url: str | None) -> Iterator[IonQCancelClient]:
 
 
 @contextlib.contextmanager
-def _provider(key: str | None, url: str | None) -> Iterator[IonQProvider]:
-    base = _check_credentials(key, url)
+def _provider(key: str | None, args: argparse.Namespace) -> Iterator[IonQProvider]:
+    base = _check_credentials(key, args)
     with warnings.catch_warnings():  # qiskit-ionq's advice on transpiling: not this command's
         warnings.simplefilter("ignore", IonQTranspileLevelWarning)
-        provider = IonQProvider(key, url=base)
+        provider = IonQProvider(key, url=base, allow_insecure_http=args.allow_insecure_http)
     try:
         yield provider
     finally:
@@ -365,26 +408,21 @@ def _provider(key: str | None, url: str | None) -> Iterator[IonQProvider]:
 
 
 def _lookup(client: IonQCancelClient, ids: list[str]) -> list[JobLine]:
-    """Every id with its job as ``GET /jobs?ids=...`` returns it (``None``: not returned)."""
-    chunks = [ids[i:i + LOOKUP_CHUNK] for i in range(0, len(ids), LOOKUP_CHUNK)]
-
-    def read(chunk: list[str]) -> list[object]:
-        jobs: list[object] = client.list_jobs(ids=chunk, limit=len(chunk))["jobs"]
-        return jobs
-
-    found: dict[str, dict[str, object]] = {}
-    with ThreadPoolExecutor(min(8, max(1, len(chunks)))) as pool:
-        for jobs in pool.map(read, chunks):
-            found.update((str(j["id"]), j) for j in jobs if isinstance(j, dict) and "id" in j)
+    """Every id with its job as IonQ returns it (``None``: not returned)."""
+    found = client.lookup_jobs(ids)
     return [JobLine(job_id, found.get(job_id)) for job_id in ids]
 
 
-def _matching(client: IonQCancelClient, filters: dict[str, str | None]) -> list[JobLine]:
-    """The jobs a filter matches that can still be cancelled (listed before any cancel)."""
-    listed = client.iter_jobs(status=filters["status"], target=filters["target"],
-                              session_id=filters["session_id"])
-    return [JobLine(str(job["id"]), job) for job in listed
-            if isinstance(job, dict) and job.get("status") in CANCELLABLE and job.get("id")]
+def _matching(client: IonQCancelClient, filters: dict[str, str | None], *,
+              cancellable_only: bool = True) -> list[JobLine]:
+    """The jobs a filter matches (that can still be cancelled, unless ``cancellable_only``
+    is off), all listed before any cancel."""
+    status, target, session_id = filters["status"], filters["target"], filters["session_id"]
+    listed = client.cancellable_jobs(status=status, target=target, session_id=session_id) \
+        if cancellable_only else [
+            job for job in client.iter_jobs(status=status, target=target, session_id=session_id)
+            if isinstance(job, dict) and job.get("id")]
+    return [JobLine(str(job["id"]), job) for job in listed]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .exceptions import UnknownJobStatusError
-from .report import CancelReport
-from .status import to_job_status
+from .report import CancelReport, plural
+from .secrets import redact
+from .status import CANCELLABLE, to_job_status
 
-__all__ = ["CANCELLABLE", "Console", "JobLine", "jobs_json", "jobs_table", "report_table"]
+__all__ = ["Console", "JobLine", "jobs_json", "jobs_table", "report_table"]
 
 #: IonQ statuses a cancel can still stop.
-CANCELLABLE = frozenset({"submitted", "ready", "started"})
 _MIN_SECRET = 6  # shorter "keys" are not redacted: doing so would mangle ordinary text
 
 
@@ -33,9 +33,7 @@ class Console:
 
     def redact(self, text: str) -> str:
         """``text`` with every secret replaced by ``***``."""
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, *self.secrets)
 
     def out(self, text: str) -> None:
         """A line on stdout."""
@@ -82,10 +80,14 @@ class JobLine:
 
     @property
     def action(self) -> str:
-        """What a cancel would do with it."""
+        """What a cancel would do with it, in the words of a real cancel's report: a job
+        already cancelled counts as cancelled there, one completed or failed as already
+        finished."""
         if not self.found:
             return "not found"
-        return "would cancel" if self.cancellable else "nothing: already final"
+        if self.cancellable:
+            return "would cancel"
+        return "already cancelled" if self.ionq_status == "canceled" else "already finished"
 
     def to_dict(self, *, dry_run: bool) -> dict[str, Any]:
         """JSON-able data."""
@@ -103,7 +105,9 @@ def _counts(lines: Sequence[JobLine], *, dry_run: bool) -> dict[str, int]:
     if not dry_run:
         return {"found": len(lines) - missing, "not_found": missing, "total": len(lines)}
     would = sum(line.cancellable for line in lines)
-    return {"would_cancel": would, "already_final": len(lines) - missing - would,
+    cancelled = sum(line.ionq_status == "canceled" for line in lines)
+    return {"would_cancel": would, "already_cancelled": cancelled,
+            "already_final": len(lines) - missing - would - cancelled,
             "not_found": missing, "total": len(lines)}
 
 
@@ -121,11 +125,13 @@ def jobs_table(lines: Sequence[JobLine], *, dry_run: bool) -> str:
     """The table of ``status`` and of ``cancel --dry-run``: every job, one row each."""
     c = _counts(lines, dry_run=dry_run)
     if dry_run:
-        head = (f"Dry run, nothing was changed. {c['total']} jobs: {c['would_cancel']} would "
-                f"be cancelled, {c['already_final']} already finished, {c['not_found']} not "
-                "found")
+        head = (f"Dry run, nothing was changed. {plural(c['total'], 'job')}: "
+                f"{c['would_cancel']} would be cancelled, {c['already_cancelled']} already "
+                f"cancelled, {c['already_final']} already finished, {c['not_found']} not found")
     else:
-        head = f"{c['total']} jobs: {c['found']} found, {c['not_found']} not found"
+        head = f"{plural(c['total'], 'job')}: {c['found']} found, {c['not_found']} not found"
+    if not lines:
+        return head  # no table without rows
     rows = [(line.job_id, line.status or ("NOT FOUND" if not line.found else "?"),
              line.ionq_status or "-", str((line.job or {}).get("backend") or "-"),
              line.action if dry_run else "") for line in lines]

@@ -18,6 +18,7 @@ from qiskit_ionq.exceptions import IonQJobStateError, IonQTranspileLevelWarning
 from .emulator import Emulator
 from .job import IonQJob
 from .provider import IonQProvider
+from .report import plural
 
 
 def _status(job: IonQJob) -> str:
@@ -81,7 +82,7 @@ def run_demo(out: Callable[[str], None] = print, *, queue_time: float = 1.5,
         verdict = check(returned_b is False and sent == 0 and job_b.status() is JobStatus.DONE,
                         "B not cancelled, no request")
         out(f"job_b.cancel() -> {returned_b}   status: {_status(job_b)}   "
-            f"(already finished: {sent} request sent)  [{verdict}]")
+            f"(already finished: {plural(sent, 'request')} sent)  [{verdict}]")
         server_b = emu.store.status_of(job_b.job_id())
         out(f"The emulator has job B as {server_b!r}  "
             f"[{check(server_b == 'completed', 'B completed on the server')}]")

@@ -7,6 +7,7 @@ carries the API key.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from qiskit.providers import JobStatus
@@ -18,18 +19,23 @@ from qiskit_ionq.exceptions import (
     IonQJobStateError,
 )
 
+from .secrets import redact, shown
+
 __all__ = [
+    "AttemptRecord",
     "AuthenticationError",
     "BatchCancelError",
     "CancelNotConfirmedError",
     "InsecureURLError",
     "InvalidJobIdError",
+    "InvalidSelectionError",
     "IonQRequestError",
     "JobNotFoundError",
     "JobNotSubmittedError",
     "MissingCredentialsError",
     "RetriesExhaustedError",
     "UnknownJobStatusError",
+    "WrongBaseURLError",
 ]
 
 
@@ -47,15 +53,24 @@ class InvalidJobIdError(_Plain, IonQJobError, ValueError):
     """Raised before any request is sent, when a job id is not a canonical UUID."""
 
     def __init__(self, job_id: object, secret: str | None = None) -> None:
-        if secret and isinstance(job_id, str) and secret in job_id:
-            job_id = job_id.replace(secret, "***")  # the key pasted as (part of) an id
-        shown = repr(job_id) if len(repr(job_id)) <= 80 else repr(job_id)[:77] + "..."
+        if isinstance(job_id, str):
+            job_id = redact(job_id, secret)  # the key pasted as (part of) an id
         super().__init__(
-            f"Invalid IonQ job id {shown}: expected a lower-case UUID such as "
+            f"Invalid IonQ job id {shown(job_id, secret)}: expected a lower-case UUID such as "
             "'617a1f8b-59d4-435d-aa33-695433d7155e'. No request was sent; check where the "
             "id came from (job.job_id() gives it)."
         )
         self.job_id = job_id
+
+
+class InvalidSelectionError(_Plain, IonQError, ValueError):
+    """Raised before any request is sent, when ``cancel_jobs`` is given both jobs and a
+    filter, neither, or a filter that cannot select a cancellable job; ``rule`` names which
+    (``"both"``, ``"none"``, ``"status"``, ``"target"``, ``"session"``)."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 class JobNotSubmittedError(_Plain, IonQJobStateError):
@@ -130,7 +145,7 @@ class IonQRequestError(_Plain, IonQAPIError):
         if ionq_message:
             text += f". IonQ says: {ionq_message}"
         if hint:
-            text += f". {hint}"
+            text += f"{'' if text.endswith('.') else '.'} {hint}"
         super().__init__(  # type: ignore[no-untyped-call]
             text, status_code, headers, body, error_type or ""
         )
@@ -156,6 +171,11 @@ class JobNotFoundError(IonQRequestError):
     """Raised when IonQ answers 404 for a job: it does not exist for this key, or was deleted."""
 
 
+class WrongBaseURLError(IonQRequestError):
+    """Raised on a 404 that did not come from IonQ's jobs API (its body is not IonQ's error
+    JSON, or names no job): the API base URL is probably wrong (it must end in ``/v0.4``)."""
+
+
 class AuthenticationError(IonQRequestError, IonQCredentialsError):
     """Raised when IonQ answers 401 or 403: the API key is missing, wrong or lacks access."""
 
@@ -166,7 +186,7 @@ class RetriesExhaustedError(IonQRequestError):
     """
 
     def __init__(self, what: str, *, attempts: int, elapsed: float, last: str,
-                 **kwargs: Any) -> None:
+                 history: tuple[AttemptRecord, ...] = (), **kwargs: Any) -> None:
         super().__init__(
             f"{what} failed after {attempts} attempt{'s' if attempts != 1 else ''} over "
             f"{elapsed:.1f} s; last: {last}",
@@ -175,6 +195,19 @@ class RetriesExhaustedError(IonQRequestError):
         self.attempts = attempts
         self.elapsed = elapsed
         self.last = last
+        #: Every failed attempt, oldest first (as ``urllib3.util.Retry.history``).
+        self.history = history
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One failed attempt of a request: its method, HTTP status (``None``: no answer), what
+    went wrong, and the wait before the next attempt (``None``: there was none)."""
+
+    method: str
+    status: int | None
+    problem: str
+    wait: float | None
 
 
 class BatchCancelError(_Plain, IonQError):
@@ -182,10 +215,12 @@ class BatchCancelError(_Plain, IonQError):
 
     def __init__(self, report: Any) -> None:
         errors = report.errors
-        shown = "; ".join(f"{job_id}: {error}" for job_id, error in list(errors.items())[:3])
+        shown = "; ".join(f"{job_id}: {str(error).rstrip('.')}"
+                          for job_id, error in list(errors.items())[:3])
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
         super().__init__(
-            f"{len(errors)} of {report.total} jobs could not be confirmed cancelled or "
-            f"finished: {shown}{more}. See report.errors; jobs in report.statuses are settled."
+            f"{len(errors)} of {report.total} job(s) not confirmed cancelled or already "
+            f"finished (not found, invalid, or outcome unknown): {shown}{more}. See "
+            "report.errors; jobs in report.statuses are settled."
         )
         self.report = report

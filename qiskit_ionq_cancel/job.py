@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from qiskit.providers import JobTimeoutError
+from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from .cancel import cancel
@@ -35,24 +37,17 @@ class IonQJob(StockIonQJob):
         """
         return cancel(self, deadline=deadline)
 
-    def result(
-        self,
-        sharpen: bool | None = None,
-        timeout: float | None = None,
-        wait: float = 5,
-        callback: Callable[..., Any] | None = None,
-        extra_query_params: dict[str, Any] | None = None,
-        *,
-        cancel_on_timeout: bool | None = None,
-        cancel_on_interrupt: bool | None = None,
-    ) -> Any:
-        """qiskit-ionq's ``result()``; with ``cancel_on_timeout=True`` a timeout cancels the
-        job before ``JobTimeoutError`` is raised, and with ``cancel_on_interrupt=True`` so
-        does Ctrl-C (``KeyboardInterrupt``). ``None``: the provider's setting."""
+    def result(self, *args: Any, cancel_on_timeout: bool | None = None,
+               cancel_on_interrupt: bool | None = None, **kwargs: Any) -> Any:
+        """qiskit-ionq's ``result()``, with its arguments as the installed version has them
+        (``sharpen``, ``aggregation`` on newer versions, ``timeout``, ``wait``, ...).
+
+        With ``cancel_on_timeout=True`` a timeout cancels the job before ``JobTimeoutError``
+        is raised, and with ``cancel_on_interrupt=True`` so does Ctrl-C
+        (``KeyboardInterrupt``). ``None``: the provider's setting."""
         self._wait_options = (cancel_on_timeout, cancel_on_interrupt)
         try:
-            return super().result(sharpen=sharpen, timeout=timeout, wait=wait,
-                                  callback=callback, extra_query_params=extra_query_params)
+            return super().result(*args, **kwargs)
         finally:
             self._wait_options = (None, None)
 
@@ -70,7 +65,7 @@ class IonQJob(StockIonQJob):
         on_timeout = self._option("cancel_on_timeout", cancel_on_timeout, from_result[0])
         on_interrupt = self._option("cancel_on_interrupt", cancel_on_interrupt, from_result[1])
         try:
-            super().wait_for_final_state(timeout=timeout, wait=wait, callback=callback)
+            self._poll(timeout, wait, callback)
         except JobTimeoutError:
             if on_timeout:
                 self._cancel_because("the wait timed out")
@@ -80,11 +75,26 @@ class IonQJob(StockIonQJob):
                 self._cancel_because("the wait was interrupted")
             raise
 
+    def _poll(self, timeout: float | None, wait: float,
+              callback: Callable[..., Any] | None) -> None:
+        """Qiskit's ``JobV1.wait_for_final_state`` loop, except that no sleep goes past the
+        timeout: ``result(timeout=3)`` with the default 5 s between polls returns at 3 s."""
+        start = time.monotonic()
+        status = self.status()
+        while status not in JOB_FINAL_STATES:
+            left = None if timeout is None else timeout - (time.monotonic() - start)
+            if left is not None and left <= 0:
+                raise JobTimeoutError(f"Timeout while waiting for job {self.job_id()}.")
+            if callback:
+                callback(self.job_id(), status, self)
+            time.sleep(wait if left is None else min(wait, left))
+            status = self.status()
+
     def _option(self, name: str, *choices: bool | None) -> bool:
         for choice in choices:
             if choice is not None:
                 return choice
-        provider = getattr(self.backend(), "_provider", None)
+        provider = getattr(self.backend(), "provider", None)
         return bool(getattr(provider, name, False))
 
     def _cancel_because(self, why: str) -> None:

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
 from qiskit.providers import JobStatus
 
-from .exceptions import BatchCancelError, JobNotFoundError
+from .exceptions import (
+    BatchCancelError,
+    InvalidJobIdError,
+    JobNotFoundError,
+    JobNotSubmittedError,
+)
 
-__all__ = ["CancelReport"]
+__all__ = ["CancelReport", "plural"]
 
 _ROWS_SHOWN = 20
+_ERROR_WIDTH = 90  # error text is wrapped at words to this width, never cut
+_INPUT_ERRORS = (InvalidJobIdError, JobNotSubmittedError)  # nothing was sent for these
+
+
+def plural(count: int, noun: str) -> str:
+    """``"1 job"``, ``"2 jobs"``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 @dataclass
@@ -44,9 +57,16 @@ class CancelReport:
         return [i for i, e in self.errors.items() if isinstance(e, JobNotFoundError)]
 
     @property
+    def invalid(self) -> list[str]:
+        """Input that names no job: malformed ids, jobs never submitted (nothing was sent)."""
+        return [i for i, e in self.errors.items() if isinstance(e, _INPUT_ERRORS)]
+
+    @property
     def failed(self) -> list[str]:
-        """Jobs whose outcome could not be established (errors other than not found)."""
-        return [i for i, e in self.errors.items() if not isinstance(e, JobNotFoundError)]
+        """Jobs whose outcome is unknown: IonQ could not be asked or did not say (retries
+        or the deadline ran out, the key was refused, a wrong URL, an odd answer)."""
+        return [i for i, e in self.errors.items()
+                if not isinstance(e, (JobNotFoundError, *_INPUT_ERRORS))]
 
     @property
     def total(self) -> int:
@@ -62,11 +82,20 @@ class CancelReport:
     def counts(self) -> dict[str, int]:
         """How many jobs ended in each group."""
         return {"cancelled": len(self.cancelled), "already_final": len(self.already_final),
-                "not_found": len(self.not_found), "failed": len(self.failed),
-                "total": self.total}
+                "not_found": len(self.not_found), "invalid": len(self.invalid),
+                "failed": len(self.failed), "total": self.total}
+
+    def summary(self) -> str:
+        """One line: how many jobs ended in each group."""
+        c = self.counts
+        return (f"{plural(c['total'], 'job')}: {c['cancelled']} cancelled, "
+                f"{c['already_final']} already finished, {c['not_found']} not found, "
+                f"{c['invalid']} invalid, {c['failed']} unknown "
+                f"({plural(self.requests, 'request')}, {self.elapsed:.2f} s)")
 
     def raise_for_errors(self) -> None:
-        """Raise :class:`BatchCancelError` if any job's outcome is unknown."""
+        """Raise :class:`BatchCancelError` unless every job is cancelled or already finished:
+        for jobs not found, invalid ids and jobs whose outcome is unknown (``errors``)."""
         if self.errors:
             raise BatchCancelError(self)
 
@@ -82,19 +111,28 @@ class CancelReport:
         }
 
     def __str__(self) -> str:
-        c = self.counts
-        lines = [f"{c['total']} jobs: {c['cancelled']} cancelled, {c['already_final']} "
-                 f"already finished, {c['not_found']} not found, {c['failed']} unknown "
-                 f"({self.requests} requests, {self.elapsed:.2f} s)"]
+        lines = [self.summary()]
         rows = [(i, s.name, "") for i, s in self.statuses.items()]
-        rows += [(i, "?", f"{type(e).__name__}: {e}") for i, e in self.errors.items()]
-        width = max((len(r[0]) for r in rows), default=2)
+        rows += [(i, _group(e), f"{type(e).__name__}: {e}") for i, e in self.errors.items()]
+        if not rows:
+            return lines[0]  # no table without rows
+        width = max(len(r[0]) for r in rows)
         lines.append(f"{'job id':<{width}}  {'status':<12}  error")
-        lines += [f"{i:<{width}}  {s:<12}  {e[:100]}".rstrip()
-                  for i, s, e in rows[:_ROWS_SHOWN]]
+        for i, s, e in rows[:_ROWS_SHOWN]:
+            wrapped = textwrap.wrap(e, _ERROR_WIDTH, break_long_words=False,
+                                    break_on_hyphens=False) or [""]
+            lines.append(f"{i:<{width}}  {s:<12}  {wrapped[0]}".rstrip())
+            lines += [f"{'':<{width}}  {'':<12}  {more}" for more in wrapped[1:]]
         if len(rows) > _ROWS_SHOWN:
             lines.append(f"... and {len(rows) - _ROWS_SHOWN} more (report.to_dict() has all)")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return f"CancelReport({self.counts}, elapsed={self.elapsed:.2f}s)"
+
+
+def _group(error: Exception) -> str:
+    """The status column of a job in ``errors``."""
+    if isinstance(error, JobNotFoundError):
+        return "NOT FOUND"
+    return "INVALID" if isinstance(error, _INPUT_ERRORS) else "UNKNOWN"

@@ -7,6 +7,7 @@ them; one test runs the installed console script to prove the entry point.
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ import sys
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from contract.observed import Emulator
@@ -165,7 +167,10 @@ def test_ids_from_stdin(emu: Emulator, capsys: pytest.CaptureFixture[str],
     (["status"], "no job ids"),
     (["--from-file", "/nonexistent/ids.txt"], "cannot read ids"),
     (["--status", "ready", "617a1f8b-59d4-435d-aa33-695433d7155e"], "not both"),
-    (["--session", "not-a-session", "--yes"], "'not-a-session'"),
+    (["--session", "not-a-session", "--yes"], "--session 'not-a-session' is not a session id"),
+    (["status", "--session", "not-a-session"], "--session 'not-a-session' is not a session id"),
+    (["--url", "not-a-url", "617a1f8b-59d4-435d-aa33-695433d7155e"],
+     "--url is not an http(s) URL"),
     (["status", "--url", "http://example.com/v0.4", "617a1f8b-59d4-435d-aa33-695433d7155e"],
      "Refusing plain http://"),
 ])
@@ -220,8 +225,8 @@ def test_dry_run_with_ids_reads_in_chunks_and_changes_nothing(
 
     data = json.loads(capsys.readouterr().out)
     assert data["dry_run"] is True
-    assert data["counts"] == {"would_cancel": len(ids) - 1, "already_final": 1,
-                              "not_found": 0, "total": len(ids)}
+    assert data["counts"] == {"would_cancel": len(ids) - 1, "already_cancelled": 0,
+                              "already_final": 1, "not_found": 0, "total": len(ids)}
     shown = {job["id"]: (job["status"], job["would_cancel"]) for job in data["jobs"]}
     assert shown[ids[0]] == ("ERROR", False)
     assert shown[ids[1]] == ("QUEUED", True)
@@ -313,11 +318,11 @@ def test_filter_asks_and_does_nothing_on_no(emu: Emulator,
     ids = emu.store.add_jobs(2, session_id=session)
     monkeypatch.setattr(sys, "stdin", TtyStdin("\n"))
 
-    assert main(["--session", session]) == 1
+    assert main(["--session", session]) == 0  # answering no is not a failure
 
     err = capsys.readouterr().err
     assert f"Cancel 2 jobs matching session_id={session}? [y/N]" in err
-    assert "Nothing cancelled" in err
+    assert "Nothing cancelled (answered no); nothing to do." in err
     assert puts(emu) == []
     assert statuses(emu, ids) == ["ready", "ready"]
 
@@ -436,6 +441,81 @@ def test_status_json_and_not_found(emu: Emulator, capsys: pytest.CaptureFixture[
     assert (by_id[ids[0]]["status"], by_id[ids[0]]["ionq_status"]) == ("QUEUED", "ready")
     assert (by_id[missing]["found"], by_id[missing]["status"]) == (False, None)
     assert puts(emu) == []
+
+
+def test_status_takes_the_same_filters(emu: Emulator,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    ready = emu.store.add_jobs(2)
+    done = emu.store.add_jobs(1)
+    emu.store.fail(done[0])
+
+    assert main(["status", "--status", "ready"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("2 jobs: 2 found")
+    assert all(i in out for i in ready) and done[0] not in out
+    assert main(["status", "--status", "failed", "--json"]) == 0  # any status, for status
+    assert [job["id"] for job in json.loads(capsys.readouterr().out)["jobs"]] == done
+    assert main(["status", "--status", "started"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip() == "0 jobs: 0 found, 0 not found"  # no empty table header
+    assert "No job matches status=started." in captured.err
+    assert puts(emu) == []
+
+
+def test_dry_run_and_cancel_use_one_vocabulary(emu: Emulator,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    queued, cancelled, failed = emu.store.add_jobs(3)
+    assert main([cancelled]) == 0
+    emu.store.fail(failed)
+    capsys.readouterr()
+
+    assert main(["--dry-run", queued, cancelled, failed]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Dry run, nothing was changed. 3 jobs: 1 would be cancelled, "
+                          "1 already cancelled, 1 already finished, 0 not found")
+    assert f"{cancelled}  CANCELLED" in out and "already cancelled" in out
+
+    assert main([queued, cancelled, failed]) == 0  # the same jobs, for real
+    assert capsys.readouterr().out.startswith("3 jobs: 2 cancelled, 1 already finished")
+
+
+def test_a_filter_matching_nothing_prints_no_table(emu: Emulator,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--status", "started", "--yes"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "No cancellable job matches status=started; nothing to do." in captured.err
+
+
+def test_one_job_is_asked_about_as_one_job(emu: Emulator, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    (job_id,) = emu.store.add_jobs(1)
+    monkeypatch.setattr(sys, "stdin", TtyStdin("y\n"))
+    assert main(["--status", "ready"]) == 0
+    captured = capsys.readouterr()
+    assert "Cancel 1 job matching status=ready? [y/N]" in captured.err
+    assert captured.out.startswith("1 job: 1 cancelled")
+    assert statuses(emu, [job_id]) == ["canceled"]
+
+
+@pytest.mark.skipif(ipaddress.ip_address("::ffff:127.0.0.1").is_loopback,
+                    reason="this Python counts an IPv4-mapped loopback address as loopback")
+def test_allow_insecure_http_is_a_flag(emu: Emulator, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # The emulator, reached by an address the URL check does not count as loopback.
+    port = urlsplit(emu.url).port
+    monkeypatch.setenv("IONQ_API_URL", f"http://[::ffff:127.0.0.1]:{port}/v0.4")
+    ids = emu.store.add_jobs(1)
+
+    assert main(["status", *ids]) == 2
+    err = capsys.readouterr().err
+    assert "Refusing plain http://" in err and "pass --allow-insecure-http" in err
+    assert "allow_insecure_http=True" not in err
+    assert len(emu.log) == 0
+
+    assert main(["status", "--allow-insecure-http", *ids]) == 0
+    assert main(["--allow-insecure-http", *ids]) == 0
+    assert statuses(emu, ids) == ["canceled"]
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:

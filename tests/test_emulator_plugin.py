@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -76,3 +78,30 @@ def test_fixture_stops_the_emulator_after_each_test(pytester: pytest.Pytester) -
     )
     result = pytester.runpytest("-p", "no:cacheprovider", "--strict-markers", "-q")
     result.assert_outcomes(passed=2)
+
+
+def test_loading_the_plugin_and_the_package_imports_no_qiskit() -> None:
+    # The plugin is loaded by every pytest run of the environment: it must stay cheap
+    # (benchmarks/bench_plugin.py measures it): no qiskit, no emulator until a test asks.
+    code = ("import sys, qiskit_ionq_cancel, qiskit_ionq_cancel.pytest_plugin; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('qiskit', 'qiskit_ionq', 'requests', 'http') "
+            "or m.startswith('qiskit_ionq_cancel.emulator')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_public_names_resolve_lazily_to_the_same_objects() -> None:
+    import qiskit_ionq_cancel as package
+    from qiskit_ionq_cancel import cancel as public_cancel
+    from qiskit_ionq_cancel.cancel import cancel as module_cancel
+    from qiskit_ionq_cancel.provider import IonQProvider
+
+    assert public_cancel is module_cancel  # the function, though a submodule has its name
+    assert package.cancel is module_cancel
+    assert package.IonQProvider is IonQProvider
+    assert set(package.__all__) <= set(dir(package))
+    assert all(getattr(package, name) is not None for name in package.__all__)
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = package.no_such_name

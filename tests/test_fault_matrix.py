@@ -133,7 +133,7 @@ def make_provider(emu: Emulator, fake: Clock, key: str = KEY,
     settings: dict[str, Any] = {"deadline": DEADLINE, "max_attempts": MAX_ATTEMPTS, **policy}
     provider = IonQProvider(key, url=emu.url, timeout=timeout, retry_policy=RetryPolicy(
         clock=fake.clock, sleep=fake.sleep, rng=random.Random(0), **settings))
-    session = provider.client._session
+    session = provider.client.session
     send = session.request
 
     def recorded(method: str, url: str, **kwargs: Any) -> Any:
@@ -510,7 +510,7 @@ class Batch:
         assert report.already_final == self.failed
         assert report.statuses[self.failed[0]] is JobStatus.ERROR
         assert report.not_found == [self.missing]
-        assert report.failed == [self.invalid]
+        assert report.invalid == [self.invalid] and report.failed == []
         assert all(server_status(emu, i) == "canceled" for i in self.queued)
 
 
@@ -608,7 +608,8 @@ def test_bulk_refused_key_reports_every_job(emu: Emulator, fake: Clock) -> None:
     for job_id in batch.valid:
         error = report.errors[job_id]
         assert isinstance(error, AuthenticationError) and error.status_code == 401
-    assert report.failed == batch.ids and report.not_found == []
+    assert report.failed == batch.valid and report.invalid == [batch.invalid]
+    assert report.not_found == []
     assert all(server_status(emu, i) == "ready" for i in batch.queued)
     # one bulk request, refused: nothing more is sent, since every request would be refused
     assert m.calls() == [f"PUT {BULK}"]
@@ -645,7 +646,8 @@ def test_403_on_every_request_asks_each_job_once(emu: Emulator, fake: Clock) -> 
 
     report = run_batch(provider, batch)
 
-    assert report.statuses == {} and report.failed == batch.ids
+    assert report.statuses == {} and report.failed == batch.valid
+    assert report.invalid == [batch.invalid]
     for job_id in batch.valid:
         error = report.errors[job_id]
         assert isinstance(error, AuthenticationError) and error.status_code == 403

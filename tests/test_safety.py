@@ -10,6 +10,7 @@ import textwrap
 from collections.abc import Iterator
 
 import pytest
+import support
 from contract.observed import Emulator
 from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus, JobTimeoutError
@@ -154,3 +155,42 @@ def test_ctrl_c_during_a_wait_cancels_when_opted_in(emu: Emulator, provider: Ion
     with pytest.raises(KeyboardInterrupt):
         other.wait_for_final_state(timeout=30, wait=0.01, callback=interrupt)
     assert emu.store.status_of(other.job_id()) == "ready"
+
+
+class FakeTime(support.FakeTime):
+    """Stands in for the ``time`` module of ``qiskit_ionq_cancel.job``: sleeping moves a
+    clock instead of waiting, so the waits can be checked without measuring any."""
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_no_poll_waits_past_the_timeout(emu: Emulator, provider: IonQProvider,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import qiskit_ionq_cancel.job as job_module
+
+    fake = FakeTime()
+    monkeypatch.setattr(job_module, "time", fake)
+    job = provider.get_backend("simulator").run(circuit())
+    with pytest.raises(JobTimeoutError):
+        job.result(timeout=3, cancel_on_timeout=True)  # the default wait between polls: 5 s
+    assert fake.sleeps == [3]  # one poll, at the timeout, not at 5 s
+    fake.sleeps.clear()
+    other = provider.get_backend("simulator").run(circuit())
+    with pytest.raises(JobTimeoutError):
+        other.wait_for_final_state(timeout=12, wait=5)
+    assert fake.sleeps == [5, 5, 2]
+    assert emu.store.status_of(job.job_id()) == "canceled"
+    assert emu.store.status_of(other.job_id()) == "ready"
+
+
+def test_the_scope_logs_a_sentence_not_a_dict(emu: Emulator, provider: IonQProvider,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    backend = provider.get_backend("simulator")
+    with (caplog.at_level("WARNING", logger="qiskit_ionq_cancel"),
+          pytest.raises(RuntimeError), cancel_on_exit()):
+        backend.run(circuit())
+        raise RuntimeError("stop")
+    last = caplog.records[-1].getMessage()
+    assert last.startswith("cancel_on_exit: 1 job: 1 cancelled, 0 already finished")
+    assert "{" not in last

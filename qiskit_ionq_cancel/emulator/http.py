@@ -14,7 +14,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -98,6 +98,10 @@ class RequestLog:
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+    def __iter__(self) -> Iterator[LogEntry]:
+        """Iterate over a snapshot of the log (``entries``)."""
+        return iter(self.entries)
 
 
 @dataclass
@@ -440,6 +444,9 @@ class _Handler(BaseHTTPRequestHandler):
         message = {
             429: "Too Many Requests. To get a higher rate limit, please reach out to "
                  "support@ionq.co",
+            # as IonQ's own 404 for an unknown job, which names the job (a 404 naming none
+            # tells clients the base URL is wrong)
+            404: "Injected fault: job not found",
         }.get(fault.status, f"Injected fault: {HTTPStatus(fault.status).phrase}")
         self._send(Answer(fault.status, error_body(fault.status, message), headers))
 

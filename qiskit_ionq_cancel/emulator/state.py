@@ -259,6 +259,9 @@ class JobStore:
         session_id = body.get("session_id")
         if session_id is not None:
             parse_job_id(str(session_id))
+        # Imported here: simulating needs qiskit, and importing the emulator (as the pytest
+        # plugin does in every pytest run of an environment) must not import it.
+
         try:
             probabilities = ideal_probabilities(input_block)
         except UnsupportedCircuitError as exc:
