@@ -1,6 +1,6 @@
 """Property-based testing of the emulator against the API contract, with schemathesis.
 
-Every operation of ``qiskit_ionq_cancel/contract/ionq-v0.4.openapi.json`` is exercised with
+Every operation of ``tests/contract/ionq-v0.4.openapi.json`` is exercised with
 schemathesis's examples, coverage and fuzzing phases (valid and invalid data, at most
 ``MAX_EXAMPLES`` fuzzed cases each) against a live emulator started here on a free port.
 Each answer must pass schemathesis's checks (no 5xx: none is injected here; a documented
@@ -39,6 +39,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from qiskit_ionq_cancel.emulator import BACKENDS, ManualClock
+from qiskit_ionq_cancel.emulator.catalog import characterization_id
 
 KEY = "schemathesis-key"
 AUTH = {"Authorization": f"apiKey {KEY}"}
@@ -68,6 +69,7 @@ class Target:
     emulator: Emulator
     known: list[str]
     doomed: list[str]
+    purged: list[str]  # the ones DELETE /jobs (bulk) may take
     seen: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
 
     def pick(self, value: Any, pool: list[str] | None = None) -> Any:
@@ -81,18 +83,30 @@ class Target:
     def aim(self, case: schemathesis.Case) -> None:
         """Point some of the case's job ids (path, ``ids`` query, bulk body) at real jobs."""
         path = case.path_parameters
-        if path and "UUID" in path:
-            doomed = case.method.upper() == "DELETE"
-            path["UUID"] = self.pick(path["UUID"], self.doomed if doomed else None)
         if path and isinstance(path.get("name"), str) and len(path["name"]) % 2 == 0:
             path["name"] = sorted(BACKENDS)[len(path["name"]) % len(BACKENDS)]
+        if path and "UUID" in path and "name" in path:  # a backend's characterization
+            if isinstance(path["name"], str) and path["name"] in BACKENDS and \
+                    len(str(path["UUID"])) % 2 == 0:
+                path["UUID"] = characterization_id(path["name"])
+        elif path and "UUID" in path:
+            doomed = case.method.upper() == "DELETE"
+            path["UUID"] = self.pick(path["UUID"], self.doomed if doomed else None)
+        artifact = path.get("artifactId") if path else None
+        if isinstance(artifact, str) and artifact[:1].isdigit():
+            path["artifactId"] = "probabilities"  # the one artifact a finished job names
+            path["UUID"] = self.known[0]  # completed
+        backend = case.query.get("backend") if case.query else None
+        if isinstance(backend, str) and len(backend) % 2 == 0:  # GET /jobs/estimate
+            case.query["backend"] = sorted(BACKENDS)[len(backend) % len(BACKENDS)]
         ids = case.query.get("ids") if case.query else None
         if isinstance(ids, list):
             case.query["ids"] = [self.pick(i) for i in ids]
         elif ids is not None:
             case.query["ids"] = self.pick(ids)
         if isinstance(case.body, dict) and isinstance(case.body.get("ids"), list):
-            case.body["ids"] = [self.pick(i) for i in case.body["ids"]]
+            pool = self.purged if case.method.upper() == "DELETE" else None  # DELETE /jobs
+            case.body["ids"] = [self.pick(i, pool) for i in case.body["ids"]]
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +124,9 @@ def target() -> Iterator[Target]:
         known += store.add_jobs(3, session_id="5f0c6b0e-3f7a-4c1e-9d2b-8a4e6f1c2d3b")
         known += store.add_jobs(4)  # ready
         doomed += store.add_jobs(2)
+        purged = store.add_jobs(2)
         store.cancel(known[-1])
-        yield Target(emu, known, doomed)
+        yield Target(emu, known, doomed, purged)
 
 
 @schema.parametrize()

@@ -28,7 +28,9 @@ from .state import API_PREFIX, LIST_LIMIT_DEFAULT, OFF_CONTRACT_CANCEL_MODES, Ap
 logger = logging.getLogger("qiskit_ionq_cancel.emulator")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # IonQ answers 413 above 10 MB
-_UUIDISH = r"[^/]+"
+# A job id segment: anything but the concrete /jobs/estimate (OpenAPI: concrete paths win
+# over templated ones, for every method: DELETE /jobs/estimate is a 405, not a bad job id).
+_UUIDISH = r"(?!estimate(?:/|$))[^/]+"
 
 
 
