@@ -4,8 +4,9 @@ Load it with ``-p compat.plugin`` in a run of a suite laid out by :mod:`compat.s
 
 * before any test module is imported, every module of the installed ``qiskit_ionq`` has its
   ``IonQProvider``, ``IonQSimulatorBackend``, ``IonQQPUBackend``, ``IonQJob`` and
-  ``IonQClient`` replaced by ours, so upstream's tests (and qiskit-ionq's own code, which
-  builds jobs and clients by those names) exercise our classes;
+  ``IonQClient`` read as ours, so upstream's tests (and qiskit-ionq's own code, which
+  builds jobs and clients as ``ionq_job.IonQJob(...)``) exercise our classes; this package's
+  own code keeps seeing qiskit-ionq's classes, as it does in real use;
 * ``--compat-differences FILE`` lists the documented differences (see
   ``compat/known-differences.toml``); those of ``--compat-version`` are marked as expected
   failures. Any other failure fails the run as usual. A listed test that passes, or a listed
@@ -17,6 +18,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,10 +67,34 @@ def load_differences(path: Path, version: str) -> list[Difference]:
     return differences
 
 
-def swap_in_our_classes() -> dict[str, str]:
-    """Put this package's classes in place of qiskit-ionq's, in every qiskit_ionq module.
+# module name -> {attribute: our class}, consulted by _SwappedModule.
+_SWAPS: dict[str, dict[str, type]] = {}
 
-    Returns ``{"module.name": "our class"}`` for each replaced attribute.
+
+def _is_ours(module_name: str) -> bool:
+    return module_name == "qiskit_ionq_cancel" or module_name.startswith("qiskit_ionq_cancel.")
+
+
+class _SwappedModule(types.ModuleType):
+    """A qiskit_ionq module whose swapped attributes read as our classes, except to code of
+    this package, which subclasses and calls qiskit-ionq's and must keep seeing those (as it
+    does in real use, where only the user's import changes). qiskit-ionq's own bare-name
+    globals are untouched; its ``ionq_job.IonQJob(...)``-style look-ups see ours."""
+
+    def __getattribute__(self, name: str) -> Any:
+        value = super().__getattribute__(name)
+        ours = _SWAPS.get(super().__getattribute__("__name__"), {}).get(name)
+        if ours is None:
+            return value
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        return value if _is_ours(caller) else ours
+
+
+def swap_in_our_classes() -> dict[str, str]:
+    """Put this package's classes in place of qiskit-ionq's, in every qiskit_ionq module,
+    for every reader but this package itself (see :class:`_SwappedModule`).
+
+    Returns ``{"module.name": "our class"}`` for each swapped attribute.
     """
     import qiskit_ionq
     from qiskit_ionq import ionq_backend, ionq_client, ionq_job, ionq_provider
@@ -82,7 +108,7 @@ def swap_in_our_classes() -> dict[str, str]:
         ionq_job.IonQJob: ours.IonQJob,
         ionq_client.IonQClient: ours.IonQCancelClient,
     }
-    # Import every submodule first, so none binds a stock class after the swap.
+    # Import every submodule first, so all of them are covered.
     for info in pkgutil.walk_packages(qiskit_ionq.__path__, "qiskit_ionq."):
         importlib.import_module(info.name)
     replaced: dict[str, str] = {}
@@ -91,8 +117,10 @@ def swap_in_our_classes() -> dict[str, str]:
             continue
         for attr, value in list(vars(module).items()):
             if isinstance(value, type) and value in swaps:
-                setattr(module, attr, swaps[value])
+                _SWAPS.setdefault(name, {})[attr] = swaps[value]
                 replaced[f"{name}.{attr}"] = swaps[value].__qualname__
+        if name in _SWAPS:
+            module.__class__ = _SwappedModule
     return replaced
 
 
@@ -112,13 +140,16 @@ def _backend_mixins() -> tuple[type, ...]:
 def give_mock_backend_our_behaviour(conftest: Any) -> bool:
     """Upstream's ``conftest.MockBackend`` subclasses qiskit-ionq's generic ``IonQBackend``,
     which has no counterpart here; give it what our backends add (the provider's client, our
-    job class, id checks). Swapping ``IonQBackend`` itself would break qiskit-ionq's
-    ``isinstance(other, IonQBackend)`` in ``__eq__``. True if done."""
+    job class, id checks), keeping its own construction (``__init__``, ``with_name``).
+    Swapping ``IonQBackend`` itself would break qiskit-ionq's ``isinstance(other,
+    IonQBackend)`` in ``__eq__``. True if done."""
     mock = getattr(conftest, "MockBackend", None)
     mixins = _backend_mixins()
     if not isinstance(mock, type) or not mixins:
         return False
-    conftest.MockBackend = type("MockBackend", (*mixins, mock), {"__module__": mock.__module__})
+    own = {name: getattr(mock, name) for name in ("__init__", "with_name") if hasattr(mock, name)}
+    conftest.MockBackend = type("MockBackend", (*mixins, mock),
+                                {"__module__": mock.__module__, **own})
     return True
 
 
