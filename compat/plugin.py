@@ -30,7 +30,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["Difference", "load_differences", "swap_in_our_classes"]
+__all__ = ["Difference", "give_mock_backend_our_behaviour", "load_differences",
+           "swap_attribute", "swap_in_our_classes"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,12 @@ class _SwappedModule(types.ModuleType):
         return value if _is_ours(caller) else ours
 
 
+def swap_attribute(module: types.ModuleType, attr: str, ours: type) -> None:
+    """Make ``module.attr`` read as ``ours`` to every reader outside this package."""
+    _SWAPS.setdefault(module.__name__, {})[attr] = ours
+    module.__class__ = _SwappedModule
+
+
 def swap_in_our_classes() -> dict[str, str]:
     """Put this package's classes in place of qiskit-ionq's, in every qiskit_ionq module,
     for every reader but this package itself (see :class:`_SwappedModule`).
@@ -117,10 +124,8 @@ def swap_in_our_classes() -> dict[str, str]:
             continue
         for attr, value in list(vars(module).items()):
             if isinstance(value, type) and value in swaps:
-                _SWAPS.setdefault(name, {})[attr] = swaps[value]
+                swap_attribute(module, attr, swaps[value])
                 replaced[f"{name}.{attr}"] = swaps[value].__qualname__
-        if name in _SWAPS:
-            module.__class__ = _SwappedModule
     return replaced
 
 

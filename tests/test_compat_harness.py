@@ -9,12 +9,19 @@ from __future__ import annotations
 import io
 import tarfile
 import textwrap
+import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from compat.fake_ids import discover_fake_ids, fake_uuid, rewrite_source
-from compat.plugin import Difference, load_differences
+from compat.plugin import (
+    Difference,
+    give_mock_backend_our_behaviour,
+    load_differences,
+    swap_attribute,
+)
 from compat.suite import prepare_suite
 from qiskit_ionq_cancel import validate_job_id
 
@@ -145,3 +152,43 @@ def test_the_project_differences_file_is_valid() -> None:
         for difference in load_differences(REPO / "compat" / "known-differences.toml", version):
             assert difference.test.startswith("test/") and "::" in difference.test
             assert len(difference.reason) > 20
+
+
+class _Stock:
+    pass
+
+
+class _Ours(_Stock):
+    pass
+
+
+def test_a_swapped_attribute_reads_as_ours_except_to_this_package() -> None:
+    module = types.ModuleType("compat_test_fake_qiskit_ionq")
+    module.Job = _Stock  # type: ignore[attr-defined]
+    swap_attribute(module, "Job", _Ours)
+    reader = "def read(module):\n    return module.Job\n"
+    outside: dict[str, Any] = {"__name__": "test.ionq_job.test_job"}
+    inside: dict[str, Any] = {"__name__": "qiskit_ionq_cancel.upstream"}
+    exec(reader, outside)
+    exec(reader, inside)
+    assert outside["read"](module) is _Ours
+    assert inside["read"](module) is _Stock
+    assert vars(module)["Job"] is _Stock  # the module's own globals are untouched
+
+
+def test_mock_backend_gets_our_backend_behaviour_and_keeps_its_construction() -> None:
+    from qiskit_ionq import ionq_backend
+
+    import qiskit_ionq_cancel.backend as ours
+
+    class MockBackend(ionq_backend.IonQBackend):  # type: ignore[misc]
+        def __init__(self, provider: object) -> None:
+            self.made_by = provider
+
+    conftest = types.SimpleNamespace(MockBackend=MockBackend)
+    assert give_mock_backend_our_behaviour(conftest)
+    composed = conftest.MockBackend
+    assert composed.__init__ is MockBackend.__init__
+    assert issubclass(composed, MockBackend)
+    assert composed._create_client is ours.IonQSimulatorBackend._create_client
+    assert composed.run is ours.IonQSimulatorBackend.run
