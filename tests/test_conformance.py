@@ -138,7 +138,9 @@ def test_ionq_core_reads_backends_characterizations_costs_and_whoami(
     from ionq_core.api.whoami import get_whoami
 
     backends = get_backends.sync(client=ionq)
-    assert [b.backend for b in backends] == ["simulator", "qpu.forte-1", "qpu.forte-enterprise-1"]
+    assert [b.backend for b in backends if b.status == "available"] == [
+        "simulator", "qpu.forte-1", "qpu.forte-enterprise-1"]
+    assert {b.status for b in backends[3:]} == {"retired"}
     forte = get_backend.sync(backend="qpu.forte-1", client=ionq)
     assert forte.supported_native_gates and isinstance(forte.last_updated, str)
     page = get_characterizations_for_backend.sync(backend="qpu.forte-1", client=ionq)
