@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
     from .status import IONQ_TO_QISKIT, to_job_status
     from .validation import validate_job_id
 
-__version__ = "0.1.0"
+from .version import __version__
 
 # Public name -> the submodule defining it. Importing the package imports none of them (nor
 # qiskit): the pytest plugin, the CLI's emulator and ``import qiskit_ionq_cancel.emulator``

@@ -18,14 +18,17 @@ import itertools
 import logging
 from collections.abc import Iterable, Iterator, Sized
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from qiskit.providers import JobStatus
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
-from .cancel import _apply, client_for
-from .client import CancelOutcome, IonQCancelClient
+from . import upstream
+from .cancel import HasClient, apply_outcome, client_for
+from .client import READ_CHUNK, CancelOutcome, IonQCancelClient
+from .deadline import Deadline
 from .exceptions import (
     AuthenticationError,
     InvalidJobIdError,
@@ -33,13 +36,12 @@ from .exceptions import (
     JobNotSubmittedError,
     UnknownJobStatusError,
 )
+from .progress import Progress
 from .report import CancelReport
 from .retry import RetryPolicy
-from .status import to_job_status
-from .validation import redact, validate_job_id
-
-if TYPE_CHECKING:
-    from .provider import IonQProvider
+from .secrets import redact
+from .status import CANCELLABLE, to_job_status
+from .validation import validate_job_id
 
 __all__ = ["BULK_CHUNK", "CONCURRENCY", "VERIFY_CHUNK", "cancel_jobs"]
 
@@ -49,19 +51,18 @@ logger = logging.getLogger("qiskit_ionq_cancel")
 #: is split in halves, down to SPLIT_MIN ids, below which its jobs are cancelled one by one.
 BULK_CHUNK = 1000
 SPLIT_MIN = 16
-#: Ids per read-back ``GET /jobs?ids=...``: about 6 kB of URL, under common 8 kB limits.
-VERIFY_CHUNK = 150
+#: Ids per read-back ``GET /jobs?ids=...``.
+VERIFY_CHUNK = READ_CHUNK
 #: Requests in flight at once.
 CONCURRENCY = 16
 #: Ids handled per window: bounds memory for very long inputs.
 WINDOW = 20_000
-_CANCELLABLE_FILTERS = ("submitted", "ready", "started")
 
 
 def cancel_jobs(
     jobs_or_ids: Iterable[StockIonQJob | str] | None = None,
     *,
-    provider: IonQProvider | None = None,
+    provider: HasClient | None = None,
     status: str | None = None,
     target: str | None = None,
     session_id: str | None = None,
@@ -91,11 +92,11 @@ def cancel_jobs(
                          "refusing to cancel every job of the account by default.")
     if jobs_or_ids is not None and filtering:
         raise ValueError("Give either jobs/ids or a filter, not both.")
-    if status is not None and status not in _CANCELLABLE_FILTERS:
-        raise ValueError(f"status must be one of {_CANCELLABLE_FILTERS}: only those jobs "
+    if status is not None and status not in CANCELLABLE:
+        raise ValueError(f"status must be one of {CANCELLABLE}: only those jobs "
                          "can be cancelled")
     if session_id is not None:
-        validate_job_id(session_id, provider.client._token if provider else None)
+        validate_job_id(session_id, provider.client.key if provider else None)
 
     items: Iterable[StockIonQJob | str]
     if jobs_or_ids is None:
@@ -115,20 +116,59 @@ def cancel_jobs(
         if filtering:
             # All ids are listed before any is cancelled: cancelling while paging could make
             # a cursor skip jobs, depending on how IonQ's cursors work (undocumented).
-            listed = [job["id"] for job in client.iter_jobs(
-                status=status, target=target, session_id=session_id, policy=batch.policy())
-                if job.get("status") in _CANCELLABLE_FILTERS]
-            batch.expect(len(listed))
+            listed = [job["id"] for job in client.cancellable_jobs(
+                status=status, target=target, session_id=session_id, policy=batch.policy())]
+            batch.progress.start(len(listed))
             batch.run(listed)
         else:
-            if isinstance(jobs_or_ids, Sized):
-                batch.expect(len(jobs_or_ids))
+            batch.progress.start(len(jobs_or_ids) if isinstance(jobs_or_ids, Sized) else None)
             batch.run(items)
     finally:
         batch.close()
         if own:
             client.close()
     return batch.report
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One input of ``cancel_jobs``, checked: its report ``key``; its ``job_id`` when valid;
+    the job object it came from, if any; the ``error`` that rules it out, if any; and
+    whether the same id came earlier (``duplicate``)."""
+
+    key: str
+    job_id: str | None = None
+    local: StockIonQJob | None = None
+    error: Exception | None = None
+    duplicate: bool = False
+
+
+def normalise(items: Iterable[StockIonQJob | str], secret: str | None) -> Iterator[Entry]:
+    """Check and deduplicate the inputs of ``cancel_jobs``, lazily and without a request.
+
+    Job objects give their id; an unsubmitted job or an invalid id becomes an entry with an
+    ``error`` (its key with ``secret`` taken out, in case the key was pasted as an id).
+    """
+    seen: set[str] = set()
+    unsubmitted = 0
+    for item in items:
+        local: StockIonQJob | None = None
+        raw: object = item
+        if isinstance(item, StockIonQJob):
+            local, raw = item, item.job_id()
+            if not raw:
+                unsubmitted += 1
+                yield Entry(f"<job without id #{unsubmitted}>", local=local,
+                            error=JobNotSubmittedError("This job was never submitted, so "
+                                                       "there is nothing to cancel."))
+                continue
+        try:
+            job_id = validate_job_id(raw, secret)
+        except InvalidJobIdError as exc:
+            yield Entry(redact(raw if isinstance(raw, str) else repr(raw), secret), error=exc)
+            continue
+        yield Entry(job_id, job_id, local, duplicate=job_id in seen)
+        seen.add(job_id)
 
 
 class _Batch:
@@ -143,109 +183,69 @@ class _Batch:
         self.bulk_available = True
         self.bulk_tried = False
         self.refused: AuthenticationError | None = None  # the key was refused: stop sending
-        self._clock = client.retry_policy.clock
-        self._started = self._clock()
-        self._deadline_at = None if deadline is None else self._started + deadline
+        self.deadline = Deadline(deadline, client.retry_policy.clock)
         self._requests_before = client.requests_sent
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="ionq-cancel")
-        self._progress = progress
-        self._bar: Any = None  # made on first use, so that it knows its total when there is one
+        self.progress = Progress(progress)
         self._order: list[str] = []  # every key of the report, in input order
 
     # -- bookkeeping ----------------------------------------------------------------------
     def policy(self) -> RetryPolicy:
         """The client's retry policy, its deadline cut to what is left of the batch's."""
         policy = self.client.retry_policy
-        if self._deadline_at is None:
+        if self.deadline.seconds is None:
             return policy
-        left = self._deadline_at - self._clock()
-        return policy.with_deadline(max(0.001, min(policy.deadline, left)))
-
-    def _out_of_time(self) -> bool:
-        return self._deadline_at is not None and self._clock() >= self._deadline_at
+        return policy.with_deadline(self.deadline.cap(policy.deadline))
 
     def settle(self, job_id: str, status: JobStatus, job: dict[str, Any] | None = None) -> None:
         self.report.statuses[job_id] = status
         for local in self.jobs.get(job_id, ()):
-            _apply(local, CancelOutcome(job_id, status, job))
-        self._tick()
+            apply_outcome(local, CancelOutcome(job_id, status, job))
+        self.progress.update()
 
     def fail(self, key: str, error: Exception) -> None:
         self.report.errors[key] = error
-        self._tick()
-
-    def _tick(self) -> None:
-        if self._bar is None:
-            self._bar = _progress_bar(self._progress, None)
-        self._bar.update(1)
-
-    def expect(self, total: int) -> None:
-        """Tell the progress bar how many jobs to expect (at most: duplicates count once)."""
-        if self._bar is None:
-            self._bar = _progress_bar(self._progress, total)
-
-    def _all_read(self, distinct: int) -> None:
-        """The input is all read: the bar's total is the number of distinct jobs in it."""
-        if self._bar is None:
-            self._bar = _progress_bar(self._progress, distinct)
-        elif self._bar.total != distinct:
-            self._bar.total = distinct
-            self._bar.refresh()
+        self.progress.update()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
-        if self._bar is not None:
-            self._bar.close()
+        self.progress.close()
         # Rows in the order the jobs were given, not the order threads finished them.
         report = self.report
         report.statuses = {k: report.statuses[k] for k in self._order if k in report.statuses}
         report.errors = {k: report.errors[k] for k in self._order if k in report.errors}
-        self.report.elapsed = self._clock() - self._started
+        self.report.elapsed = self.deadline.elapsed
         self.report.requests = self.client.requests_sent - self._requests_before
 
     # -- input ----------------------------------------------------------------------------
     def _accept(self, items: Iterable[StockIonQJob | str]) -> Iterator[str]:
-        """Validated, deduplicated ids still to cancel; settles or reports the rest."""
-        seen: set[str] = set()
-        unsubmitted = 0
-        for item in items:
-            local: StockIonQJob | None = None
-            if isinstance(item, StockIonQJob):
-                local, raw = item, item._job_id
-                if not raw:
-                    unsubmitted += 1
-                    key = f"<job without id #{unsubmitted}>"
-                    self._order.append(key)
-                    self.fail(key, JobNotSubmittedError(
-                        "This job was never submitted, so there is nothing to cancel."))
-                    continue
-            else:
-                raw = item
-            try:
-                job_id = self.client.check_id(raw)
-            except InvalidJobIdError as exc:
-                key = redact(raw if isinstance(raw, str) else repr(raw), self.client._token)
-                if key not in self.report.errors:
-                    self._order.append(key)
-                    self.fail(key, exc)
+        """Ids still to cancel; settles or reports the rest."""
+        for entry in normalise(items, self.client.key):
+            if entry.error is not None:
+                if entry.key not in self.report.errors:
+                    self._order.append(entry.key)
+                    self.fail(entry.key, entry.error)
                 continue
-            if local is not None:
-                self.jobs.setdefault(job_id, []).append(local)
-            if job_id in seen:
+            job_id = entry.job_id
+            assert job_id is not None
+            if entry.local is not None:
+                self.jobs.setdefault(job_id, []).append(entry.local)
+            if entry.duplicate:
                 continue
-            seen.add(job_id)
             self._order.append(job_id)
-            if local is not None and local._status in JOB_FINAL_STATES:
-                self.settle(job_id, local._status)  # final locally: no request, as cancel()
+            local = None if entry.local is None else upstream.local_status(entry.local)
+            if local in JOB_FINAL_STATES:
+                assert local is not None
+                self.settle(job_id, local)  # final locally: no request, as cancel()
                 continue
             yield job_id
-        self._all_read(len(self._order))
+        self.progress.set_total(len(self._order))  # the input is all read: distinct jobs
 
     # -- the three steps ------------------------------------------------------------------
     def run(self, items: Iterable[StockIonQJob | str]) -> None:
         ids = self._accept(items)
         while window := list(itertools.islice(ids, WINDOW)):
-            if self._out_of_time():
+            if self.deadline.expired:
                 self._give_up(window)
                 continue
             self._window(window)
@@ -303,18 +303,17 @@ class _Batch:
 
     def _verify(self, chunk: list[str]) -> list[str]:
         """Read a chunk back; settle the final jobs; return those still to cancel."""
-        if self._out_of_time():
+        if self.deadline.expired:
             self._give_up(chunk)
             return []
         if self.refused is not None:
             return chunk
         try:
-            page = self.client.list_jobs(ids=chunk, limit=len(chunk), policy=self.policy())
+            found = self.client.read_jobs(chunk, policy=self.policy())
         except IonQRequestError as exc:
             logger.info("Reading back %d jobs failed (%s); cancelling them one by one",
                         len(chunk), exc)
             return chunk
-        found = {job.get("id"): job for job in page["jobs"] if isinstance(job, dict)}
         unsettled: list[str] = []
         for job_id in chunk:
             job = found.get(job_id)
@@ -333,7 +332,7 @@ class _Batch:
         return unsettled
 
     def _single(self, job_id: str) -> None:
-        if self._out_of_time():
+        if self.deadline.expired:
             self._give_up([job_id])
             return
         if self.refused is not None:
@@ -350,30 +349,8 @@ class _Batch:
             self.settle(job_id, outcome.status, outcome.job)
 
     def _give_up(self, ids: list[str]) -> None:
-        assert self._deadline_at is not None
         for job_id in ids:
             self.fail(job_id, IonQRequestError(
-                f"Not settled: the batch's deadline of {self._deadline_at - self._started:g} s "
+                f"Not settled: the batch's deadline of {self.deadline.seconds:g} s "
                 "ran out", job_id=job_id, hint="Run cancel_jobs again with the ids in "
                 "report.errors, or with a longer deadline"))
-
-
-class _NoBar:
-    total: int | None = None
-
-    def refresh(self) -> None:
-        """Nothing to show."""
-
-    def update(self, n: int) -> None:
-        """Nothing to show."""
-
-    def close(self) -> None:
-        """Nothing to close."""
-
-
-def _progress_bar(enabled: bool, total: int | None) -> Any:
-    if not enabled:
-        return _NoBar()
-    from tqdm.auto import tqdm  # the notebook widget inside Jupyter, text elsewhere
-
-    return tqdm(desc="Cancelling IonQ jobs", unit="job", total=total)

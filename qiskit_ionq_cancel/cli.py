@@ -19,15 +19,13 @@ import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
 from qiskit_ionq.helpers import resolve_credentials
 
-from . import __version__
-from .bulk import VERIFY_CHUNK, cancel_jobs
-from .cli_output import CANCELLABLE, Console, JobLine, jobs_json, jobs_table, report_table
+from .bulk import cancel_jobs
+from .cli_output import Console, JobLine, jobs_json, jobs_table, report_table
 from .client import IonQCancelClient
 from .emulator import FINISHED_CANCEL_MODES, Emulator
 from .emulator.faults import RANDOM_KINDS
@@ -39,10 +37,11 @@ from .exceptions import (
 )
 from .provider import IonQProvider
 from .report import CancelReport, plural
-from .validation import check_base_url, redact, validate_job_id
+from .secrets import shown
+from .validation import check_base_url, validate_job_id
+from .version import __version__
 
 #: Ids per ``GET /jobs?ids=...`` (about 6 kB of URL), as the read-back of ``cancel_jobs``.
-LOOKUP_CHUNK = VERIFY_CHUNK
 _COMMANDS = frozenset({"cancel", "status", "demo", "emulator"})
 CANCELLABLE_STATUSES = ("ready", "submitted", "started")
 ALL_STATUSES = (*CANCELLABLE_STATUSES, "completed", "failed", "canceled")
@@ -124,8 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     emu.add_argument("--fault-kinds", default=",".join(RANDOM_KINDS),
                      help=f"comma-separated faults to draw from (default {','.join(RANDOM_KINDS)})")
     emu.add_argument("--seed", type=int, default=None, help="seed for ids and faults")
-    emu.add_argument("--finished-cancel", choices=FINISHED_CANCEL_MODES, default="noop",
-                     help="what cancelling a finished job answers (default noop)")
+    emu.add_argument("--finished-cancel", choices=FINISHED_CANCEL_MODES, default="conflict",
+                     help="what cancelling a finished job answers (default conflict: a 409)")
     emu.add_argument("--preload", type=int, default=0, metavar="N",
                      help="start with N queued one-qubit jobs (for benchmarks)")
     emu.add_argument("--no-bulk", action="store_true",
@@ -243,7 +242,7 @@ def _filter_args(args: argparse.Namespace, ids: list[str],
             validate_job_id(args.session, key)
         except InvalidJobIdError:
             raise UsageError(
-                f"--session {redact(args.session, key)[:80]!r} is not a session id: expected "
+                f"--session {shown(args.session, key)} is not a session id: expected "
                 "a lower-case UUID such as '617a1f8b-59d4-435d-aa33-695433d7155e'; nothing "
                 "was sent") from None
     if args.target is not None and not args.target.strip():
@@ -359,7 +358,7 @@ def _check_ids(items: list[tuple[str, str]], key: str | None = None) -> None:
         try:
             validate_job_id(job_id, key)
         except InvalidJobIdError:
-            bad.append(f"  {where}: {redact(job_id, key)[:80]!r}")  # redact, then shorten
+            bad.append(f"  {where}: {shown(job_id, key)}")
     if bad:
         raise UsageError("\n".join([
             f"{len(bad)} malformed job id(s); nothing was sent. A job id is a lower-case "
@@ -409,17 +408,8 @@ def _provider(key: str | None, args: argparse.Namespace) -> Iterator[IonQProvide
 
 
 def _lookup(client: IonQCancelClient, ids: list[str]) -> list[JobLine]:
-    """Every id with its job as ``GET /jobs?ids=...`` returns it (``None``: not returned)."""
-    chunks = [ids[i:i + LOOKUP_CHUNK] for i in range(0, len(ids), LOOKUP_CHUNK)]
-
-    def read(chunk: list[str]) -> list[object]:
-        jobs: list[object] = client.list_jobs(ids=chunk, limit=len(chunk))["jobs"]
-        return jobs
-
-    found: dict[str, dict[str, object]] = {}
-    with ThreadPoolExecutor(min(8, max(1, len(chunks)))) as pool:
-        for jobs in pool.map(read, chunks):
-            found.update((str(j["id"]), j) for j in jobs if isinstance(j, dict) and "id" in j)
+    """Every id with its job as IonQ returns it (``None``: not returned)."""
+    found = client.lookup_jobs(ids)
     return [JobLine(job_id, found.get(job_id)) for job_id in ids]
 
 
@@ -427,11 +417,12 @@ def _matching(client: IonQCancelClient, filters: dict[str, str | None], *,
               cancellable_only: bool = True) -> list[JobLine]:
     """The jobs a filter matches (that can still be cancelled, unless ``cancellable_only``
     is off), all listed before any cancel."""
-    listed = client.iter_jobs(status=filters["status"], target=filters["target"],
-                              session_id=filters["session_id"])
-    return [JobLine(str(job["id"]), job) for job in listed
-            if isinstance(job, dict) and job.get("id")
-            and (job.get("status") in CANCELLABLE or not cancellable_only)]
+    status, target, session_id = filters["status"], filters["target"], filters["session_id"]
+    listed = client.cancellable_jobs(status=status, target=target, session_id=session_id) \
+        if cancellable_only else [
+            job for job in client.iter_jobs(status=status, target=target, session_id=session_id)
+            if isinstance(job, dict) and job.get("id")]
+    return [JobLine(str(job["id"]), job) for job in listed]
 
 
 if __name__ == "__main__":  # pragma: no cover

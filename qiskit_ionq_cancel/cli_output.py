@@ -11,12 +11,12 @@ from typing import Any
 
 from .exceptions import UnknownJobStatusError
 from .report import CancelReport, plural
-from .status import to_job_status
+from .secrets import redact
+from .status import CANCELLABLE, to_job_status
 
-__all__ = ["CANCELLABLE", "Console", "JobLine", "jobs_json", "jobs_table", "report_table"]
+__all__ = ["Console", "JobLine", "jobs_json", "jobs_table", "report_table"]
 
 #: IonQ statuses a cancel can still stop.
-CANCELLABLE = frozenset({"submitted", "ready", "started"})
 _MIN_SECRET = 6  # shorter "keys" are not redacted: doing so would mangle ordinary text
 
 
@@ -33,9 +33,7 @@ class Console:
 
     def redact(self, text: str) -> str:
         """``text`` with every secret replaced by ``***``."""
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, *self.secrets)
 
     def out(self, text: str) -> None:
         """A line on stdout."""

@@ -1,61 +1,51 @@
-"""The HTTP client: one pooled ``requests.Session``, typed errors, one retry loop.
+"""The IonQ API client: qiskit-ionq's ``IonQClient``, every request through one path.
 
-Subclasses qiskit-ionq's ``IonQClient`` so the rest of qiskit-ionq (``IonQJob.status()``,
-``result()``, ``submit()``) runs through it unchanged, but with keep-alive, timeouts on every
-request, the retry policy and errors that say what happened.
+It subclasses qiskit-ionq's ``IonQClient`` so the rest of qiskit-ionq (``IonQJob.status()``,
+``result()``, ``submit()``, ``backend.calibration()``, ``Session``) runs through it unchanged,
+but every method through which qiskit-ionq sends HTTP is routed to
+:class:`~qiskit_ionq_cancel.transport.Transport`: keep-alive, timeouts on every request, the
+retry policy, the shared rate gate and typed errors.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import re
-import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from qiskit.providers import JobStatus
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.helpers import get_user_agent, qiskit_to_ionq
 from qiskit_ionq.ionq_client import IonQClient
+from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
+from . import upstream
 from .exceptions import (
     AuthenticationError,
     CancelNotConfirmedError,
     IonQRequestError,
     JobNotFoundError,
-    MissingCredentialsError,
     RetriesExhaustedError,
-    WrongBaseURLError,
 )
 from .ratelimit import RateGate
-from .retry import RetryPolicy, parse_retry_after
-from .status import to_job_status
+from .retry import RetryPolicy
+from .secrets import Secret
+from .status import CANCELLABLE, to_job_status
+from .transport import DEFAULT_TIMEOUT, Request, Transport
 from .validation import check_base_url, validate_job_id
+from .version import __version__
 
-if TYPE_CHECKING:
-    from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
-
-__all__ = ["DEFAULT_TIMEOUT", "CancelOutcome", "IonQCancelClient"]
+__all__ = ["DEFAULT_TIMEOUT", "READ_CHUNK", "CancelOutcome", "IonQCancelClient"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
-#: (connect, read) seconds for every request; both are cut to what is left of the deadline.
-DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
-_VERSION = "0.1.0"
-
-
-class _Secret(str):
-    """A string whose ``repr`` hides it, so a printed dict or object never shows the key."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "'***'"
+#: Ids per read-back ``GET /jobs?ids=...``: about 6 kB of URL, under common 8 kB limits.
+READ_CHUNK = 150
 
 
 @dataclass(frozen=True)
@@ -89,169 +79,104 @@ class IonQCancelClient(IonQClient):
     ) -> None:
         base = check_base_url(url or "https://api.ionq.co/v0.4",
                               allow_insecure_http=allow_insecure_http)
-        super().__init__(_Secret(token) if token else None, base, custom_headers)
-        self._user_agent = f"{get_user_agent()} qiskit-ionq-cancel/{_VERSION}"
-        self.retry_policy = retry_policy or RetryPolicy()
-        self.timeout = timeout
-        self.gate = RateGate(self.retry_policy.clock)
-        self.requests_sent = 0  # every request this client sent, retries included
-        self._counter_lock = threading.Lock()
-        self._session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size,
-                                                max_retries=0)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-        # requests re-reads proxy variables, CA bundle and ~/.netrc on *every* request when
-        # trust_env is on (about 0.8 ms a call here), and a netrc entry for the host would
-        # even replace our Authorization header. Read the environment once, now.
-        self._session.trust_env = False
-        self._session.proxies.update(requests.utils.get_environ_proxies(base))
-        ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        if ca_bundle:
-            self._session.verify = ca_bundle
-        headers = {"Content-Type": "application/json", "User-Agent": self._user_agent,
-                   **(custom_headers or {})}
-        if token:
-            headers["Authorization"] = f"apiKey {token}"
-        self._session.headers.update(headers)
+        key = Secret(token) if token else None
+        super().__init__(key, base, custom_headers)
+        self.url = base
+        self.key = key
+        user_agent = f"{get_user_agent()} qiskit-ionq-cancel/{__version__}"
+        self.transport = Transport(
+            base, key, {"User-Agent": user_agent, **(custom_headers or {})},
+            retry_policy=retry_policy or RetryPolicy(), timeout=timeout, pool_size=pool_size)
 
     @property
-    def url(self) -> str:
-        """The API base URL every request goes to."""
-        return str(self._url)
+    def retry_policy(self) -> RetryPolicy:
+        """How transient failures are retried."""
+        return self.transport.retry_policy
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds per request."""
+        return self.transport.timeout
+
+    @timeout.setter
+    def timeout(self, value: tuple[float, float]) -> None:
+        self.transport.timeout = value
+
+    @property
+    def gate(self) -> RateGate:
+        """The rate gate shared by every request of this client."""
+        return self.transport.gate
+
+    @property
+    def session(self) -> requests.Session:
+        """The pooled ``requests.Session`` every request goes through."""
+        return self.transport.session
+
+    @property
+    def requests_sent(self) -> int:
+        """Every request this client sent, retries included."""
+        return self.transport.requests_sent
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(url={self._url!r})"
+        return f"{type(self).__name__}(url={self.url!r})"
 
     def close(self) -> None:
         """Close the pooled connections."""
-        self._session.close()
+        self.transport.close()
 
     def check_id(self, job_id: object) -> str:
         """:func:`validate_job_id`, keeping this client's key out of the error."""
-        return validate_job_id(job_id, self._token)
+        return validate_job_id(job_id, self.key)
 
     # -- the one request path -----------------------------------------------------------
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        what: str,
-        job_id: str | None = None,
-        params: Any = None,
-        body: str | bytes | None = None,
-        policy: RetryPolicy | None = None,
-        retry_statuses: frozenset[int] | None = None,
-        retry_connection_errors: bool = True,
-        auth: bool = True,
-    ) -> Any:
-        """Send one request (retrying transient failures) and return its JSON answer.
+    def _send(self, method: str, path: str, *, what: str, job_id: str | None = None,
+              params: Any = None, body: str | bytes | None = None,
+              policy: RetryPolicy | None = None,
+              retry_statuses: frozenset[int] | None = None,
+              retry_connection_errors: bool = True, auth: bool = True) -> Any:
+        """Send one request to ``{url}/{path}`` and return its JSON answer."""
+        request = Request(method, f"{self.url}/{path}", what, job_id, params, body, auth)
+        return self.transport.send(request, policy=policy, retry_statuses=retry_statuses,
+                                   retry_connection_errors=retry_connection_errors).data
 
-        Every request of this package goes through here.
-        """
-        if auth and not self._token:
-            raise MissingCredentialsError(
-                "No IonQ API key: pass token= to IonQProvider, or set IONQ_API_KEY."
-            )
-        policy = policy or self.retry_policy
-        statuses = policy.retry_statuses if retry_statuses is None else retry_statuses
-        url = f"{self._url}/{path}"
-        attempts = policy.begin()
-        last = ""
-        while True:
-            paced = self.gate.delay()
-            if paced > 0:
-                policy.sleep(min(paced, max(0.0, attempts.remaining)))
-            if attempts.remaining <= 0 and attempts.count:  # no time left to send anything
-                raise RetriesExhaustedError(
-                    what, attempts=attempts.count, elapsed=attempts.elapsed,
-                    last=f"{last}; stopped because the {policy.deadline:g} s deadline passed",
-                    job_id=job_id, method=method, url=url, hint=_DEADLINE_HINT)
-            # Both timeouts are cut to what is left of the deadline.
-            connect_timeout = max(0.001, min(self.timeout[0], attempts.remaining))
-            read_timeout = max(0.001, min(self.timeout[1], attempts.remaining))
-            retry_after: str | None = None
-            response: requests.Response | None = None
-            with self._counter_lock:
-                self.requests_sent += 1
-            try:
-                response = self._session.request(
-                    method, url, params=params, data=body,
-                    timeout=(connect_timeout, read_timeout),
-                    headers=None if auth else {"Authorization": None},
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if not retry_connection_errors:
-                    raise IonQRequestError(f"{what}: no answer ({_describe(exc)})",
-                                           job_id=job_id, method=method, url=url,
-                                           hint=_NETWORK_HINT) from None
-                last = _describe(exc)
-            else:
-                retry_after = response.headers.get("Retry-After")
-                if response.status_code == 429:
-                    self.gate.throttled(parse_retry_after(retry_after))
-                else:
-                    self.gate.success()
-                if response.status_code in statuses:
-                    last = f"HTTP {response.status_code}: {_ionq_message(response)}"
-                elif response.status_code >= 400:
-                    raise self._error(response, what=what, job_id=job_id)
-                else:
-                    try:
-                        return json.loads(response.text)
-                    except ValueError:
-                        # A 2xx that is not JSON comes from a proxy, not from IonQ: retry.
-                        last = (f"HTTP {response.status_code} with a non-JSON body "
-                                f"({response.text[:60]!r})")
-            throttled = response is not None and response.status_code == 429
-            wait, reason = attempts.next_wait(retry_after, throttled)
-            if wait is None:
-                raise RetriesExhaustedError(
-                    what, attempts=attempts.count, elapsed=attempts.elapsed,
-                    last=f"{last}; stopped because {reason}", job_id=job_id, method=method,
-                    url=url, hint=_DEADLINE_HINT,
-                )
-            logger.warning("%s%s: %s; retrying in %s (attempt %d)", what,
-                           f" (job {job_id})" if job_id else "", last,
-                           "step with the shared rate gate" if throttled else f"{wait:.2f} s",
-                           attempts.count + 1)
-            if not throttled:  # after a 429 the shared gate holds everyone off
-                policy.sleep(wait)
+    def _path_of(self, url: str, what: str) -> str:
+        """The path below our base URL of a full URL qiskit-ionq built; refuses any other
+        host, so the key is never sent there."""
+        if url.startswith(self.url + "/"):
+            return url[len(self.url) + 1:]
+        raise IonQRequestError(f"{what}: the URL is not below {self.url}; refusing to send "
+                               "the key there", url=url[:80])
 
-    def _error(self, response: requests.Response, *, what: str,
-               job_id: str | None) -> IonQRequestError:
-        """The typed exception for an error answer that is not retried."""
-        code = response.status_code
-        method = response.request.method or ""
-        url = response.request.url or ""
-        message = _ionq_message(response)
-        common: dict[str, Any] = {
-            "job_id": job_id, "status_code": code, "ionq_message": message,
-            "method": method, "url": url, "headers": dict(response.headers),
-            "body": response.text[:2000], "error_type": _ionq_field(response, "error"),
-        }
-        if code in (401, 403):
-            return AuthenticationError(
-                f"{what}: IonQ refused the API key", **common,
-                hint=f"Check the key for {self._url} (IONQ_API_KEY, or token= of IonQProvider) "
-                     "and that it has access to this project",
-            )
-        if code == 404 and not _names_a_job(response):
-            return WrongBaseURLError(  # not IonQ's words: the message goes in ``what``
-                f"{what}: the server has no such endpoint ({message})",
-                **{**common, "ionq_message": None},
-                hint=f"The API base URL {self.url} is probably wrong; "
-                     f"{_suggest_base_url(self.url)}",
-            )
-        if code == 404 and job_id is not None:
-            return JobNotFoundError(
-                f"{what}: no such job", **common,
-                hint="Check the id, and that the job was submitted with this key and not "
-                     "deleted",
-            )
-        return IonQRequestError(f"{what}: IonQ answered with an error", **common,
-                                hint=_HINTS.get(code, "See IonQ's message above"))
+    # -- qiskit-ionq's own request helpers, routed ----------------------------------------
+    def get_with_retry(self, req_path: str, params: Any = None, headers: Any = None,
+                       timeout: Any = 30) -> requests.Response:
+        """qiskit-ionq's GET helper (``calibration()``, ``get_artifact()``,
+        ``estimate_job()``, ``Session``): through the one request path. ``headers`` and
+        ``timeout`` are this client's; an error answer raises the typed error."""
+        path = self._path_of(req_path, "GET")
+        request = Request("GET", f"{self.url}/{path}", f"GET /{path.split('?')[0]}",
+                          params=params, expect_json=False)
+        response = self.transport.send(request).response
+        assert response is not None
+        return response
+
+    def post(self, *path_parts: str, json_body: dict[str, Any] | None = None
+             ) -> dict[str, Any]:
+        """qiskit-ionq's POST helper (sessions). A POST may create something, so only a 429
+        is retried."""
+        path = "/".join(path_parts)
+        answer: dict[str, Any] = self._send(
+            "POST", path, what=f"POST /{path}", body=json.dumps(json_body or {}),
+            retry_statuses=frozenset({429}), retry_connection_errors=False)
+        return answer
+
+    def put(self, *path_parts: str, json_body: dict[str, Any] | None = None
+            ) -> dict[str, Any]:
+        """qiskit-ionq's PUT helper: idempotent, so retried as every other request."""
+        path = "/".join(path_parts)
+        answer: dict[str, Any] = self._send("PUT", path, what=f"PUT /{path}",
+                                            body=json.dumps(json_body or {}))
+        return answer
 
     # -- jobs -----------------------------------------------------------------------------
     def retrieve_job(self, job_id: str, *, policy: RetryPolicy | None = None) -> dict[str, Any]:
@@ -361,10 +286,39 @@ class IonQCancelClient(IonQClient):
             if not cursor:
                 return
 
+    def read_jobs(self, ids: list[str], *, policy: RetryPolicy | None = None
+                  ) -> dict[str, dict[str, Any]]:
+        """The jobs among ``ids`` that ``GET /jobs?ids=...`` returns, by id (one request:
+        give at most :data:`READ_CHUNK` ids)."""
+        page = self.list_jobs(ids=ids, limit=len(ids), policy=policy)
+        return {job["id"]: job for job in page["jobs"]
+                if isinstance(job, dict) and isinstance(job.get("id"), str)}
+
+    def lookup_jobs(self, ids: list[str], *, concurrency: int = 8
+                    ) -> dict[str, dict[str, Any]]:
+        """Every job among ``ids`` that IonQ returns, by id, read :data:`READ_CHUNK` at a
+        time, ``concurrency`` requests in flight."""
+        chunks = [ids[i:i + READ_CHUNK] for i in range(0, len(ids), READ_CHUNK)]
+        found: dict[str, dict[str, Any]] = {}
+        with ThreadPoolExecutor(min(concurrency, max(1, len(chunks)))) as pool:
+            for jobs in pool.map(self.read_jobs, chunks):
+                found.update(jobs)
+        return found
+
+    def cancellable_jobs(self, *, status: str | None = None, target: str | None = None,
+                         session_id: str | None = None, policy: RetryPolicy | None = None
+                         ) -> list[dict[str, Any]]:
+        """Every job matching the filters that can still be cancelled, all listed before
+        any is cancelled (how IonQ's cursors behave while the set changes is undocumented)."""
+        return [job for job in self.iter_jobs(status=status, target=target,
+                                              session_id=session_id, policy=policy)
+                if isinstance(job, dict) and job.get("status") in CANCELLABLE
+                and isinstance(job.get("id"), str)]
+
     def submit_job(self, job: StockIonQJob) -> dict[str, Any]:
         """``POST /jobs``. Only a 429 is retried: a submission is not idempotent, and any
         other failure might have created the job."""
-        body = qiskit_to_ionq(job.circuit, job.backend(), job._passed_args,
+        body = qiskit_to_ionq(job.circuit, job.backend(), upstream.job_submission(job),
                               job.extra_query_params, job.extra_metadata)
         answer: dict[str, Any] = self._send("POST", "jobs", what="Submitting job", body=body,
                                             retry_statuses=frozenset({429}),
@@ -378,19 +332,6 @@ class IonQCancelClient(IonQClient):
                                             job_id=job_id)
         return answer
 
-    def get_results(self, results_url: str, sharpen: bool | None = None,
-                    extra_query_params: dict[str, Any] | None = None) -> Any:
-        """Results of a completed job, from the URL its job object names (same host only)."""
-        params: dict[str, Any] = dict(extra_query_params or {})
-        if sharpen is not None:
-            params["sharpen"] = sharpen
-        # The job object gives "/v0.4/jobs/<id>/results/..."; our base already ends in /v0.4.
-        path = re.sub(r"^/?v\d+\.\d+/", "", results_url)
-        if "://" in path or path.startswith("/"):
-            raise IonQRequestError("Reading results: the job names a results URL on another "
-                                   f"host ({results_url[:80]!r}); refusing to send the key there")
-        return self._send("GET", path, what="Reading results", params=params)
-
     def backend_qubits(self, api_name: str) -> int | None:
         """Qubit count of a backend from ``GET /backends/{name}`` at *this* URL, or ``None``."""
         try:
@@ -402,57 +343,12 @@ class IonQCancelClient(IonQClient):
         qubits = answer.get("qubits") if isinstance(answer, dict) else None
         return qubits if isinstance(qubits, int) and qubits > 0 else None
 
-
-_NETWORK_HINT = "Check the network and the URL, then try again"
-_DEADLINE_HINT = ("IonQ may be overloaded or down (see status.ionq.co); try again later or "
-                  "raise the deadline (RetryPolicy(deadline=...))")
-_HINTS = {
-    400: "The request was malformed; check the job id and arguments",
-    409: "The job's state does not allow this now; read its status",
-    413: "The request is too large (IonQ's limit is 10 MB); send fewer ids per call",
-}
-
-
-def _describe(exc: BaseException) -> str:
-    kind = ("read timeout" if isinstance(exc, requests.ReadTimeout)
-            else "connect timeout" if isinstance(exc, requests.ConnectTimeout)
-            else "connection failed")
-    reason = str(exc)
-    return f"{kind}: {type(exc).__name__}" + (f" ({reason[:120]})" if reason else "")
-
-
-def _ionq_field(response: requests.Response, name: str) -> str | None:
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    value = data.get(name) if isinstance(data, dict) else None
-    return value if isinstance(value, str) else None
-
-
-def _names_a_job(response: requests.Response) -> bool:
-    """A 404's body is IonQ's error JSON and its message names a job (the word or an id),
-    leaving out any path it echoes: ``Cannot PUT /jobs/<id>/...`` is a router's miss."""
-    message = _ionq_field(response, "message")
-    if message is None:
-        return False
-    words = " ".join(word for word in message.split() if "/" not in word)
-    return re.search(r"\bjobs?\b|[0-9a-f]{8}-[0-9a-f]{4}-", words, re.IGNORECASE) is not None
-
-
-def _suggest_base_url(url: str) -> str:
-    """What the base URL should probably be: IonQ's API lives under ``/v0.4``."""
-    parts = urlsplit(url)
-    path = re.sub(r"/v\d+(\.\d+)?$", "", parts.path.rstrip("/"))
-    if parts.path.rstrip("/").endswith("/v0.4"):
-        return ("it ends in /v0.4 as it should, so check the host and any path before "
-                "/v0.4 (IonQ's is https://api.ionq.co/v0.4)")
-    return f"try {urlunsplit((parts.scheme, parts.netloc, path + '/v0.4', '', ''))}"
-
-
-def _ionq_message(response: requests.Response) -> str:
-    message = _ionq_field(response, "message")
-    if message:
-        return message
-    text = response.text.strip()
-    return f"non-JSON body {text[:60]!r}" if text else "empty body"
+    def backends_catalog(self) -> dict[str, dict[str, Any]]:
+        """``GET /backends``, keyed by backend name (what qiskit-ionq main's provider reads
+        its backends' sizes and gates from)."""
+        answer = self._send("GET", "backends", what="Reading the backends catalog",
+                            policy=self.retry_policy.with_deadline(
+                                min(self.retry_policy.deadline, 10.0)))
+        backends = answer if isinstance(answer, list) else (
+            answer.get("backends") or [] if isinstance(answer, dict) else [])
+        return {b["backend"]: b for b in backends if isinstance(b, dict) and "backend" in b}

@@ -7,6 +7,7 @@ carries the API key.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from qiskit.providers import JobStatus
@@ -18,7 +19,10 @@ from qiskit_ionq.exceptions import (
     IonQJobStateError,
 )
 
+from .secrets import redact, shown
+
 __all__ = [
+    "AttemptRecord",
     "AuthenticationError",
     "BatchCancelError",
     "CancelNotConfirmedError",
@@ -48,11 +52,10 @@ class InvalidJobIdError(_Plain, IonQJobError, ValueError):
     """Raised before any request is sent, when a job id is not a canonical UUID."""
 
     def __init__(self, job_id: object, secret: str | None = None) -> None:
-        if secret and isinstance(job_id, str) and secret in job_id:
-            job_id = job_id.replace(secret, "***")  # the key pasted as (part of) an id
-        shown = repr(job_id) if len(repr(job_id)) <= 80 else repr(job_id)[:77] + "..."
+        if isinstance(job_id, str):
+            job_id = redact(job_id, secret)  # the key pasted as (part of) an id
         super().__init__(
-            f"Invalid IonQ job id {shown}: expected a lower-case UUID such as "
+            f"Invalid IonQ job id {shown(job_id, secret)}: expected a lower-case UUID such as "
             "'617a1f8b-59d4-435d-aa33-695433d7155e'. No request was sent; check where the "
             "id came from (job.job_id() gives it)."
         )
@@ -172,7 +175,7 @@ class RetriesExhaustedError(IonQRequestError):
     """
 
     def __init__(self, what: str, *, attempts: int, elapsed: float, last: str,
-                 **kwargs: Any) -> None:
+                 history: tuple[AttemptRecord, ...] = (), **kwargs: Any) -> None:
         super().__init__(
             f"{what} failed after {attempts} attempt{'s' if attempts != 1 else ''} over "
             f"{elapsed:.1f} s; last: {last}",
@@ -181,6 +184,19 @@ class RetriesExhaustedError(IonQRequestError):
         self.attempts = attempts
         self.elapsed = elapsed
         self.last = last
+        #: Every failed attempt, oldest first (as ``urllib3.util.Retry.history``).
+        self.history = history
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One failed attempt of a request: its method, HTTP status (``None``: no answer), what
+    went wrong, and the wait before the next attempt (``None``: there was none)."""
+
+    method: str
+    status: int | None
+    problem: str
+    wait: float | None
 
 
 class BatchCancelError(_Plain, IonQError):

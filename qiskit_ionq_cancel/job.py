@@ -37,24 +37,17 @@ class IonQJob(StockIonQJob):
         """
         return cancel(self, deadline=deadline)
 
-    def result(
-        self,
-        sharpen: bool | None = None,
-        timeout: float | None = None,
-        wait: float = 5,
-        callback: Callable[..., Any] | None = None,
-        extra_query_params: dict[str, Any] | None = None,
-        *,
-        cancel_on_timeout: bool | None = None,
-        cancel_on_interrupt: bool | None = None,
-    ) -> Any:
-        """qiskit-ionq's ``result()``; with ``cancel_on_timeout=True`` a timeout cancels the
-        job before ``JobTimeoutError`` is raised, and with ``cancel_on_interrupt=True`` so
-        does Ctrl-C (``KeyboardInterrupt``). ``None``: the provider's setting."""
+    def result(self, *args: Any, cancel_on_timeout: bool | None = None,
+               cancel_on_interrupt: bool | None = None, **kwargs: Any) -> Any:
+        """qiskit-ionq's ``result()``, with its arguments as the installed version has them
+        (``sharpen``, ``aggregation`` on newer versions, ``timeout``, ``wait``, ...).
+
+        With ``cancel_on_timeout=True`` a timeout cancels the job before ``JobTimeoutError``
+        is raised, and with ``cancel_on_interrupt=True`` so does Ctrl-C
+        (``KeyboardInterrupt``). ``None``: the provider's setting."""
         self._wait_options = (cancel_on_timeout, cancel_on_interrupt)
         try:
-            return super().result(sharpen=sharpen, timeout=timeout, wait=wait,
-                                  callback=callback, extra_query_params=extra_query_params)
+            return super().result(*args, **kwargs)
         finally:
             self._wait_options = (None, None)
 
@@ -101,7 +94,7 @@ class IonQJob(StockIonQJob):
         for choice in choices:
             if choice is not None:
                 return choice
-        provider = getattr(self.backend(), "_provider", None)
+        provider = getattr(self.backend(), "provider", None)
         return bool(getattr(provider, name, False))
 
     def _cancel_because(self, why: str) -> None:

@@ -8,11 +8,13 @@ from typing import Any, Literal
 
 import qiskit_ionq
 from qiskit_ionq.helpers import resolve_credentials
-from qiskit_ionq.ionq_provider import BackendService
 
+from . import upstream
 from .backend import IonQQPUBackend, IonQSimulatorBackend
-from .client import DEFAULT_TIMEOUT, IonQCancelClient, _Secret
+from .client import DEFAULT_TIMEOUT, IonQCancelClient
+from .exceptions import IonQRequestError
 from .retry import RetryPolicy
+from .secrets import Secret
 
 __all__ = ["IonQProvider"]
 
@@ -31,8 +33,8 @@ class IonQProvider(qiskit_ionq.IonQProvider):
     ``cancel_on_timeout`` / ``cancel_on_interrupt``: the default of the options of the same
     name of its jobs' ``result()`` and ``wait_for_final_state()``.
 
-    Every request goes to the configured URL, including the backend-size look-ups that
-    qiskit-ionq sends to the default host.
+    Every request goes to the configured URL through one client, including the backend
+    look-ups that qiskit-ionq sends to the default host or with bare ``requests``.
     """
 
     def __init__(
@@ -47,22 +49,21 @@ class IonQProvider(qiskit_ionq.IonQProvider):
         cancel_on_timeout: bool = False,
         cancel_on_interrupt: bool = False,
     ) -> None:
-        # qiskit-ionq's __init__ is not called: it builds its own backends, which ask the
-        # default host for their sizes. This sets the same attributes it sets.
-        self.custom_headers = custom_headers
         self.cancel_on_timeout = cancel_on_timeout
         self.cancel_on_interrupt = cancel_on_interrupt
+        self._qubits: dict[str, int] = {}
+        self._qubits_lock = threading.Lock()
+        # The client first: it checks the URL before anything is sent, and the backends
+        # read their sizes through it.
         creds = resolve_credentials(token, url)
-        if creds["token"]:
-            creds["token"] = _Secret(creds["token"])
-        self.credentials = creds
         self.client = IonQCancelClient(
             creds["token"], creds["url"], custom_headers, retry_policy=retry_policy,
             timeout=timeout, allow_insecure_http=allow_insecure_http,
         )
-        self._qubits: dict[str, int] = {}
-        self._qubits_lock = threading.Lock()
-        self.backends = BackendService([IonQSimulatorBackend(self), IonQQPUBackend(self)])
+        upstream.init_provider(self, token, url, custom_headers, lambda: [
+            IonQSimulatorBackend(self), IonQQPUBackend(self)])
+        if self.credentials["token"]:
+            self.credentials["token"] = Secret(self.credentials["token"])
 
     def get_backend(self, name: str, gateset: Literal["qis", "native"] = "qis",
                     **kwargs: Any) -> IonQSimulatorBackend | IonQQPUBackend:
@@ -70,6 +71,23 @@ class IonQProvider(qiskit_ionq.IonQProvider):
         backend = super().get_backend(name, gateset=gateset, **kwargs)
         assert isinstance(backend, (IonQSimulatorBackend, IonQQPUBackend))
         return backend
+
+    def get_backend_config(self, name: str) -> dict[str, Any]:
+        """The backend's entry of the ``GET /backends`` catalog, read once through this
+        provider's client (``{}`` when it cannot be read, as qiskit-ionq does)."""
+        upstream.fill_catalog(self, self._read_catalog)
+        stock = getattr(super(), "get_backend_config", None)
+        if stock is not None:  # qiskit-ionq main
+            config: dict[str, Any] = stock(name)
+            return config
+        return {}
+
+    def _read_catalog(self) -> dict[str, dict[str, Any]]:
+        try:
+            return self.client.backends_catalog()
+        except IonQRequestError as exc:
+            logger.warning("Could not read the backends catalog: %s", exc)
+            return {}
 
     def backend_qubits(self, name: str) -> int:
         """Qubit count of a backend, read once from this provider's URL."""

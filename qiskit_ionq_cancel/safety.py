@@ -18,6 +18,8 @@ from typing import Any
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
+from . import upstream
+from .bulk import cancel_jobs
 from .report import CancelReport
 
 __all__ = ["CancelScope", "cancel_on_exit"]
@@ -78,7 +80,8 @@ class CancelScope:
         if exc_type is None and not self.on_success:
             return
         with self._lock:
-            unfinished = [j for j in self.jobs if j._job_id and j._status not in JOB_FINAL_STATES]
+            unfinished = [j for j in self.jobs
+                          if j.job_id() and upstream.local_status(j) not in JOB_FINAL_STATES]
         if not unfinished:
             return
         why = "the block ended normally" if exc_type is None else \
@@ -106,11 +109,9 @@ def _raise_system_exit(signum: int, frame: FrameType | None) -> None:
 
 def _cancel_grouped(jobs: list[StockIonQJob], deadline: float | None) -> CancelReport:
     """Cancel jobs through their own clients (they may come from several providers)."""
-    from .bulk import cancel_jobs
-
     groups: dict[int, list[StockIonQJob]] = {}
     for job in jobs:
-        groups.setdefault(id(job._client), []).append(job)
+        groups.setdefault(id(upstream.job_client(job)), []).append(job)
     merged = CancelReport()
     for group in groups.values():
         part = cancel_jobs(group, deadline=deadline)

@@ -1,4 +1,5 @@
-"""The one table from IonQ's job status strings to Qiskit's :class:`JobStatus`."""
+"""The one table from IonQ's job status strings to Qiskit's :class:`JobStatus`, and the
+statuses a cancel can still act on."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from types import MappingProxyType
 from qiskit.providers import JobStatus
 
 from .exceptions import UnknownJobStatusError
+
+__all__ = ["CANCELLABLE", "IONQ_TO_QISKIT", "to_job_status"]
 
 #: IonQ status string -> Qiskit status. ``running`` is API v0.3's name for ``started``.
 IONQ_TO_QISKIT: Mapping[str, JobStatus] = MappingProxyType({
@@ -19,6 +22,9 @@ IONQ_TO_QISKIT: Mapping[str, JobStatus] = MappingProxyType({
     "completed": JobStatus.DONE,
     "failed": JobStatus.ERROR,
 })
+
+#: IonQ statuses of jobs that have not finished, so a cancel can still stop them.
+CANCELLABLE: tuple[str, ...] = ("submitted", "ready", "started")
 
 
 def to_job_status(ionq_status: object, job_id: str | None = None) -> JobStatus:

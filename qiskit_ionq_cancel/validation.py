@@ -23,11 +23,6 @@ def validate_job_id(job_id: object, secret: str | None = None) -> str:
     raise InvalidJobIdError(job_id, secret)
 
 
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with ``secret`` replaced by ``***``."""
-    return text.replace(secret, "***") if secret else text
-
-
 def is_loopback(host: str) -> bool:
     """True for ``localhost`` and any loopback address (127.0.0.0/8, ::1)."""
     if host.lower() == "localhost":

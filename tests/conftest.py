@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-
-from qiskit_ionq_cancel.emulator import Emulator
+from contract.observed import Emulator
 
 KEY = "emulator-test-key-7f3a9c"
 #: Guard against a hung server, never a timing assertion.
@@ -148,10 +147,11 @@ def api(ionq_emulator: Emulator, api_for: Callable[..., Api]) -> Api:
 @pytest.fixture(autouse=True)
 def api_contract(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Check every message of the test against the API contract; fail the test at teardown
-    when one broke it. Yields the :class:`~qiskit_ionq_cancel.contract.ContractMonitor`.
+    when one broke it. Yields the :class:`contract.ContractMonitor`.
 
-    - Answers: every answer of every emulator started in this process (the emulator's
-      ``answer_observer`` hook), whoever asked; answers to deliberately malformed requests
+    - Answers: every answer of every emulator the tests build (``contract.observed``'s
+      ``Emulator`` and ``running``, and the ``ionq_emulator`` fixture below, which pass the
+      emulator an ``observer``), whoever asked; answers to deliberately malformed requests
       too (they must be IonQ's error body). Emulators run as a separate process (the CLI's
       tests) are not seen.
     - Requests: every request *this package's client* sends, checked as ``requests`` is
@@ -163,12 +163,10 @@ def api_contract(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
       ``IonQCancelClient._send`` instead would miss the session's headers.
     """
     import requests  # local imports: this block is appended to the conftest
-
-    from qiskit_ionq_cancel.contract import Contract, ContractMonitor
-    from qiskit_ionq_cancel.emulator import http as emulator_http
+    from contract import Contract, ContractMonitor
+    from contract.observed import monitoring
 
     monitor = ContractMonitor(Contract.load())
-    monkeypatch.setattr(emulator_http, "answer_observer", monitor.observe_answer)
     send = requests.Session.send
 
     def checked_send(self: requests.Session, request: requests.PreparedRequest,
@@ -177,5 +175,16 @@ def api_contract(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         return send(self, request, **kwargs)
 
     monkeypatch.setattr(requests.Session, "send", checked_send)
-    yield monitor
+    with monitoring(monitor):
+        yield monitor
     monitor.assert_clean()
+
+
+@pytest.fixture
+def ionq_emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """The package plugin's ``ionq_emulator`` (same marker), observed by the contract
+    monitor."""
+    marker = request.node.get_closest_marker("ionq_emulator")
+    settings = dict(marker.kwargs) if marker is not None else {}
+    with Emulator(**settings) as emulator:
+        yield emulator

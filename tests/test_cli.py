@@ -19,11 +19,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from contract.observed import Emulator
 from support import point_env_at
 
 from qiskit_ionq_cancel import CancelReport, cancel_jobs, cli
 from qiskit_ionq_cancel.cli import main
-from qiskit_ionq_cancel.emulator import Emulator
 
 KEY = "cli-test-key-4d1e8b0c9a"
 WRONG_KEY = "cli-wrong-key-77aa21f3"
@@ -254,11 +254,11 @@ def test_dry_run_table_marks_unknown_ids(emu: Emulator,
 def test_dry_run_with_a_filter_lists_the_matching_jobs(
         emu: Emulator, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    qpu = emu.store.add_jobs(2, backend="qpu.aria-1")
+    qpu = emu.store.add_jobs(2, backend="qpu.forte-1")
     sim = emu.store.add_jobs(1)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no --yes needed for a dry run
 
-    assert main(["--target", "qpu.aria-1", "--dry-run", "--json"]) == 0
+    assert main(["--target", "qpu.forte-1", "--dry-run", "--json"]) == 0
 
     data = json.loads(capsys.readouterr().out)
     assert sorted(job["id"] for job in data["jobs"]) == sorted(qpu)
@@ -269,10 +269,10 @@ def test_dry_run_with_a_filter_lists_the_matching_jobs(
 # -- cancel by filter ---------------------------------------------------------------------
 def test_filter_with_yes_cancels_only_the_matching_jobs(
         emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
-    qpu = emu.store.add_jobs(2, backend="qpu.aria-1")
+    qpu = emu.store.add_jobs(2, backend="qpu.forte-1")
     sim = emu.store.add_jobs(3)
 
-    assert main(["--target", "qpu.aria-1", "--yes"]) == 0
+    assert main(["--target", "qpu.forte-1", "--yes"]) == 0
 
     assert "2 jobs: 2 cancelled" in capsys.readouterr().out
     assert statuses(emu, qpu) == ["canceled", "canceled"]

@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 import schemathesis
+from contract import Contract, load_spec
+from contract.observed import Emulator
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -35,8 +37,7 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from qiskit_ionq_cancel.contract import Contract, load_spec
-from qiskit_ionq_cancel.emulator import BACKENDS, Emulator, ManualClock
+from qiskit_ionq_cancel.emulator import BACKENDS, ManualClock
 
 KEY = "schemathesis-key"
 AUTH = {"Authorization": f"apiKey {KEY}"}

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import requests
 from conftest import TIMEOUT, assert_ionq_error, auth
+from contract.observed import Emulator
 
-from qiskit_ionq_cancel.emulator import FINISHED_CANCEL_MODES, Emulator, ManualClock
+from qiskit_ionq_cancel.emulator import FINISHED_CANCEL_MODES, ManualClock
 
 UNKNOWN = "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 # Lifecycle of every emulator here: submitted 1 s, ready 10 s, started 5 s.
@@ -119,7 +120,7 @@ def _completed(make: Any, clock: ManualClock, mode: str) -> tuple[Emulator, Any,
     return emu, client, job_id
 
 
-def test_finished_cancel_noop(make: Any, clock: ManualClock) -> None:
+def test_finished_cancel_noop(make: Any, clock: ManualClock, api_contract: Any) -> None:
     emu, client, job_id = _completed(make, clock, "noop")
     before = client.job(job_id)
     response = cancel(client, job_id)
@@ -127,6 +128,25 @@ def test_finished_cancel_noop(make: Any, clock: ManualClock) -> None:
     assert response.json() == {"id": job_id, "status": "completed"}
     assert client.job(job_id) == before
     assert emu.store.cancel_requests(job_id) == 1
+    # outside IonQ's document (its 200 body says only "canceled"): flagged, not checked
+    assert api_contract.answers_waived == 1
+
+
+def test_the_default_for_a_finished_job_is_a_409(make: Any, clock: ManualClock) -> None:
+    emu, client = make()
+    assert emu.store.finished_cancel == "conflict"
+    job_id = client.submit()
+    clock.advance(TO_DONE)
+    assert_ionq_error(cancel(client, job_id), 409)
+    assert client.job(job_id)["status"] == "completed"
+
+
+def test_cancelling_a_canceled_job_again_says_canceled_in_every_mode(make: Any) -> None:
+    for mode in FINISHED_CANCEL_MODES:
+        _, client = make(finished_cancel=mode)
+        job_id = client.submit()
+        for _ in range(2):
+            assert cancel(client, job_id).json() == {"id": job_id, "status": "canceled"}
 
 
 def test_finished_cancel_conflict(make: Any, clock: ManualClock) -> None:
@@ -164,7 +184,7 @@ def test_finished_cancel_overwrite(make: Any, clock: ManualClock) -> None:
     assert job["status"] == "canceled"
     assert job["started_at"] is not None and job["completed_at"] is not None
     assert job["results"] is None
-    assert_ionq_error(client.get(f"/jobs/{job_id}/results/probabilities"), 400)
+    assert_ionq_error(client.get(f"/jobs/{job_id}/results/probabilities"), 404)
 
 
 @pytest.mark.parametrize("mode", FINISHED_CANCEL_MODES)
@@ -172,7 +192,7 @@ def test_finished_cancel_modes_on_a_failed_job(make: Any, clock: ManualClock,
                                                mode: str) -> None:
     emu, client = make(finished_cancel=mode)
     job_id = client.submit()
-    emu.store.fail(job_id, code="Boom", message="failed for the test")
+    emu.store.fail(job_id, code="QuantumComputerError", message="failed for the test")
     response = cancel(client, job_id)
     expected_status = {"noop": 200, "conflict": 409, "bad_request": 400, "claim": 200,
                        "overwrite": 200}[mode]

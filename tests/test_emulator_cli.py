@@ -13,9 +13,9 @@ from contextlib import contextmanager
 import pytest
 import requests
 from conftest import TIMEOUT, assert_ionq_error, auth, job_body
+from contract.observed import Emulator
 
 from qiskit_ionq_cancel.cli import main
-from qiskit_ionq_cancel.emulator import Emulator
 
 BANNER = re.compile(r"IonQ emulator listening on (http://127\.0\.0\.1:(\d+)/v0\.4)")
 #: Guard for a process that never prints its banner (qiskit's import takes a second or two).

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 import requests
 from conftest import TIMEOUT, assert_ionq_error, auth, job_body
+from contract.observed import Emulator
 
-from qiskit_ionq_cancel.emulator import Emulator, Fault, FaultConfig, ManualClock
+from qiskit_ionq_cancel.emulator import Fault, FaultConfig, ManualClock
 
 
 @pytest.fixture

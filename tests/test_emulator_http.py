@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import requests
 from conftest import KEY, TIMEOUT, Api, assert_ionq_error, auth, job_body
+from contract.observed import Emulator, running
 
-from qiskit_ionq_cancel.emulator import BACKENDS, Emulator, Fault, running
+from qiskit_ionq_cancel.emulator import BACKENDS, Fault
 
 UNKNOWN = "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
@@ -57,7 +58,7 @@ def test_configured_keys_pass(ionq_emulator: Emulator, api_for: Any, key: str) -
 def test_other_credentials_answer_401(ionq_emulator: Emulator, headers: dict[str, str]) -> None:
     response = requests.get(f"{ionq_emulator.url}/jobs", headers=headers, timeout=TIMEOUT)
     body = assert_ionq_error(response, 401)
-    assert body["error"] == "Unauthorized"
+    assert body["error"] == "Unauthorized Error"  # IonQ's example body
     assert "good-key" not in response.text
 
 
@@ -130,8 +131,7 @@ def test_paths_outside_the_api_answer_404(ionq_emulator: Emulator, url_path: str
 
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
-    [("PATCH", "/jobs", "GET, POST"), ("DELETE", "/jobs", "GET, POST"),
-     ("PUT", "/jobs", "GET, POST"),
+    [("PATCH", "/jobs", "DELETE, GET, POST"), ("PUT", "/jobs", "DELETE, GET, POST"),
      ("GET", "/jobs/status/cancel", "PUT"), ("POST", "/jobs/status/cancel", "PUT"),
      ("POST", f"/jobs/{UNKNOWN}/status/cancel", "PUT"),
      ("GET", f"/jobs/{UNKNOWN}/status/cancel", "PUT"),
@@ -166,7 +166,7 @@ def test_malformed_job_id_answers_400(api: Api, method: str, template: str, bad:
 )
 def test_unknown_job_answers_404(api: Api, method: str, template: str) -> None:
     body = assert_ionq_error(api.request(method, template.format(UNKNOWN)), 404)
-    assert body["error"] == "Not Found"
+    assert body["error"] == "Not Found Error"  # IonQ's example body
     assert UNKNOWN in body["message"]
 
 

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import requests
 from conftest import BELL_INPUT, TIMEOUT, assert_ionq_error, auth, job_body
+from contract.observed import Emulator
 
-from qiskit_ionq_cancel.emulator import BACKENDS, Emulator, ManualClock
+from qiskit_ionq_cancel.emulator import BACKENDS, ManualClock
 
 JOB_KEYS = {
     "id", "status", "type", "backend", "name", "metadata", "dry_run", "session_id",
@@ -103,7 +104,7 @@ def test_store_status_of_and_counts_follow_the_clock(emu: Emulator, clock: Manua
 
 
 def test_emulator_fail_metadata_makes_the_job_fail(client: Any, clock: ManualClock) -> None:
-    body = job_body(metadata={"emulator_fail": "QuotaExhausted", "shots": "100"})
+    body = job_body(metadata={"emulator_fail": "QuotaExhaustedError", "shots": "100"})
     job_id = client.submit(body)
     clock.advance(12)
     job = client.job(job_id)
@@ -113,11 +114,11 @@ def test_emulator_fail_metadata_makes_the_job_fail(client: Any, clock: ManualClo
     clock.advance(5)
     job = client.job(job_id)
     assert job["status"] == "failed"
-    assert job["failure"]["code"] == "QuotaExhausted"
+    assert job["failure"]["code"] == "QuotaExhaustedError"
     assert isinstance(job["failure"]["message"], str) and job["failure"]["message"]
     assert job["completed_at"] is not None
     assert job["results"] is None
-    assert_ionq_error(client.get(f"/jobs/{job_id}/results/probabilities"), 400)
+    assert_ionq_error(client.get(f"/jobs/{job_id}/results/probabilities"), 404)
 
 
 def test_store_fail_fails_a_job_now_with_a_failure_object(emu: Emulator, client: Any,
@@ -170,18 +171,19 @@ def test_submitted_job_echoes_what_was_sent(client: Any) -> None:
     assert job["backend"] == "simulator"
     assert job["metadata"] == {"shots": "321", "tag": "x"}
     assert job["settings"] == {"error_mitigation": {"debias": False}}
-    assert job["shots"] == 321
+    assert "shots" not in job  # IonQ: "shots are not included with ideal simulator backend"
+    assert job["noise"] == {"model": "ideal"}  # the seed: None sent is not echoed
     assert job["dry_run"] is False
     assert job["session_id"] is None and job["parent_job_id"] is None
     assert job["stats"]["qubits"] == 2
-    assert job["child_job_ids"] == []
+    assert job["child_job_ids"] is None
 
 
 def test_submit_defaults_shots_and_backend(client: Any) -> None:
-    body = {"input": BELL_INPUT}
+    body = {"input": BELL_INPUT, "noise": {"model": "aria-1"}}
     job = client.job(client.submit(body))
     assert job["backend"] == "simulator"
-    assert job["shots"] == 100
+    assert job["shots"] == 100  # a noisy simulation says its shots
 
 
 def test_job_ids_are_canonical_uuids_and_unique(client: Any) -> None:
@@ -200,7 +202,9 @@ def test_job_ids_are_canonical_uuids_and_unique(client: Any) -> None:
         ({"input": "h q[0];"}, "input"),
         ({"shots": 0}, "shots"),
         ({"shots": -5}, "shots"),
-        ({"shots": "100"}, "shots"),
+        ({"shots": "0"}, "shots"),
+        ({"shots": "1e3"}, "shots"),
+        ({"shots": 1_000_001}, "shots"),
         ({"shots": True}, "shots"),
         ({"shots": 1.5}, "shots"),
         ({"metadata": ["a"]}, "metadata"),
@@ -237,8 +241,8 @@ def test_submit_unknown_gate_answers_400_naming_it(client: Any, emu: Emulator) -
 
 
 def test_submit_more_qubits_than_the_backend_has_answers_400(client: Any) -> None:
-    qubits = BACKENDS["qpu.aria-1"] + 1
-    body = job_body(backend="qpu.aria-1",
+    qubits = BACKENDS["qpu.forte-1"] + 1
+    body = job_body(backend="qpu.forte-1",
                     input={"gateset": "qis", "qubits": qubits,
                            "circuit": [{"gate": "h", "targets": [0]}]})
     assert "qubits" in assert_ionq_error(client.post("/jobs", json=body), 400)["message"]
@@ -296,22 +300,23 @@ def test_probabilities_of_a_single_x_gate(client: Any, clock: ManualClock) -> No
 
 
 @pytest.mark.parametrize("advance", [0, 2, 12])
-def test_probabilities_before_completion_answer_400(client: Any, clock: ManualClock,
+def test_probabilities_before_completion_answer_404(client: Any, clock: ManualClock,
                                                     advance: float) -> None:
     job_id = client.submit()
     clock.advance(advance)
     status = client.job(job_id)["status"]
+    # IonQ's document: 404, "Job not found or not yet completed"
     message = assert_ionq_error(client.get(f"/jobs/{job_id}/results/probabilities"),
-                                400)["message"]
+                                404)["message"]
     assert status in message
 
 
-def test_probabilities_of_a_canceled_job_answer_400(client: Any, clock: ManualClock) -> None:
+def test_probabilities_of_a_canceled_job_answer_404(client: Any, clock: ManualClock) -> None:
     job_id = client.submit()
     assert client.put(f"/jobs/{job_id}/status/cancel").status_code == 200
     clock.advance(100)
     assert "canceled" in assert_ionq_error(
-        client.get(f"/jobs/{job_id}/results/probabilities"), 400)["message"]
+        client.get(f"/jobs/{job_id}/results/probabilities"), 404)["message"]
 
 
 # -- concurrency ------------------------------------------------------------------------------

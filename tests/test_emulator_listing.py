@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 from conftest import Api, assert_ionq_error
+from contract.observed import Emulator
 
-from qiskit_ionq_cancel.emulator import Emulator, ManualClock
+from qiskit_ionq_cancel.emulator import ManualClock
 
 SESSION_A = "11111111-2222-4333-8444-555555555555"
 SESSION_B = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
@@ -77,7 +78,8 @@ def test_each_page_holds_at_most_limit_full_job_objects(emu: Emulator, client: A
     assert body["next"] is not None
     job = body["jobs"][0]
     assert {"id", "status", "backend", "submitted_at", "failure"} <= job.keys()
-    assert job == client.job(job["id"])
+    # IonQ's BaseJob: the job object without child_job_ids
+    assert job == {k: v for k, v in client.job(job["id"]).items() if k != "child_job_ids"}
 
 
 def test_default_limit_is_25(emu: Emulator, client: Any) -> None:
@@ -157,10 +159,14 @@ def test_bad_status_filter_answers_400(client: Any, bad: str) -> None:
 
 def test_target_filter(emu: Emulator, client: Any) -> None:
     sims = emu.store.add_jobs(3)
-    arias = emu.store.add_jobs(4, backend="qpu.aria-1")
-    assert walk(client, target="qpu.aria-1", limit=3)[0] == arias[::-1]
+    fortes = emu.store.add_jobs(4, backend="qpu.forte-1")
+    enterprise = emu.store.add_jobs(2, backend="qpu.forte-enterprise-1")
+    assert walk(client, target="qpu.forte-1", limit=3)[0] == fortes[::-1]
     assert walk(client, target="simulator")[0] == sims[::-1]
-    assert walk(client, target="qpu.forte-1")[0] == []
+    # IonQ: "Supports single target or comma-separated list of targets"
+    assert walk(client, target="simulator,qpu.forte-enterprise-1")[0] == \
+        (sims + enterprise)[::-1]
+    assert walk(client, target="qpu.nowhere")[0] == []
 
 
 def test_session_id_filter(emu: Emulator, client: Any) -> None:
@@ -173,11 +179,11 @@ def test_session_id_filter(emu: Emulator, client: Any) -> None:
 
 
 def test_filters_combine(emu: Emulator, client: Any, clock: ManualClock) -> None:
-    emu.store.add_jobs(2, backend="qpu.aria-1", session_id=SESSION_A)
+    emu.store.add_jobs(2, backend="qpu.forte-1", session_id=SESSION_A)
     clock.advance(20)
-    wanted = emu.store.add_jobs(2, backend="qpu.aria-1", session_id=SESSION_A)
+    wanted = emu.store.add_jobs(2, backend="qpu.forte-1", session_id=SESSION_A)
     emu.store.add_jobs(2, backend="simulator", session_id=SESSION_A)
-    seen, _ = walk(client, target="qpu.aria-1", session_id=SESSION_A, status="ready")
+    seen, _ = walk(client, target="qpu.forte-1", session_id=SESSION_A, status="ready")
     assert seen == wanted[::-1]
 
 

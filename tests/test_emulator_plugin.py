@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 import requests
 from conftest import TIMEOUT, assert_ionq_error, auth
+from contract.observed import Emulator
 
-from qiskit_ionq_cancel.emulator import Emulator, Lifecycle, ManualClock
+from qiskit_ionq_cancel.emulator import Lifecycle, ManualClock
 
 pytest_plugins = ["pytester"]
 
@@ -19,7 +20,7 @@ def test_unmarked_fixture_is_a_running_default_emulator(ionq_emulator: Emulator)
     assert isinstance(ionq_emulator, Emulator)
     assert ionq_emulator.url.endswith("/v0.4")
     assert ionq_emulator.store.lifecycle == Lifecycle()
-    assert ionq_emulator.store.finished_cancel == "noop"
+    assert ionq_emulator.store.finished_cancel == "conflict"
     assert ionq_emulator.store.bulk_enabled is True
     response = requests.get(f"{ionq_emulator.url}/jobs", headers=auth(), timeout=TIMEOUT)
     assert response.json() == {"jobs": [], "next": None}

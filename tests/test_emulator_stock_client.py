@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 from conftest import KEY
+from contract.observed import Emulator
 from qiskit.providers import JobStatus
 from qiskit_ionq import IonQProvider
 from support import bell
 
-from qiskit_ionq_cancel.emulator import Emulator, ManualClock
+from qiskit_ionq_cancel.emulator import ManualClock
 
 SHOTS = 1000
 

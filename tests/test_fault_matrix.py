@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from contract.observed import Emulator
 from qiskit.providers import JobStatus
 from qiskit_ionq.exceptions import IonQAPIError, IonQCredentialsError
 from support import CANONICAL_UUID, FakeTime, assert_report_agrees, server_status, wait_for
@@ -51,7 +52,7 @@ from qiskit_ionq_cancel import (
     cancel,
     cancel_jobs,
 )
-from qiskit_ionq_cancel.emulator import Emulator, Fault, LogEntry, ManualClock
+from qiskit_ionq_cancel.emulator import Fault, LogEntry, ManualClock
 
 KEY = "matrix-key-6a1f0c93d2"
 WRONG_KEY = "matrix-wrong-key-02bd77"
@@ -132,7 +133,7 @@ def make_provider(emu: Emulator, fake: Clock, key: str = KEY,
     settings: dict[str, Any] = {"deadline": DEADLINE, "max_attempts": MAX_ATTEMPTS, **policy}
     provider = IonQProvider(key, url=emu.url, timeout=timeout, retry_policy=RetryPolicy(
         clock=fake.clock, sleep=fake.sleep, rng=random.Random(0), **settings))
-    session = provider.client._session
+    session = provider.client.session
     send = session.request
 
     def recorded(method: str, url: str, **kwargs: Any) -> Any:

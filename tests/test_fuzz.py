@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
+from contract.observed import Emulator
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from support import CANONICAL_UUID
@@ -38,7 +39,7 @@ from qiskit_ionq_cancel import (
     cancel,
     cancel_jobs,
 )
-from qiskit_ionq_cancel.emulator import Emulator, ManualClock
+from qiskit_ionq_cancel.emulator import ManualClock
 
 KEY = "fuzz-key-5be0c2d94f"
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True, database=None,
@@ -441,7 +442,7 @@ def test_methods_the_api_does_not_have_are_refused_with_4xx(
 
 
 def test_contract_methods_are_case_sensitive() -> None:
-    from qiskit_ionq_cancel.contract import Contract
+    from contract import Contract
 
     contract = Contract.load()
     assert contract.find("GET", "/v0.4/jobs")[0] is not None

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 import support
+from contract.observed import Emulator
 from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus, JobTimeoutError
 
 from qiskit_ionq_cancel import IonQProvider, cancel_on_exit
-from qiskit_ionq_cancel.emulator import Emulator
 
 KEY = "safety-test-key-9d8c7b"
 

@@ -25,6 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from contract.observed import Emulator
 from support import FakeTime, bell, point_env_at
 
 from qiskit_ionq_cancel import (
@@ -43,7 +44,7 @@ from qiskit_ionq_cancel import (
 )
 from qiskit_ionq_cancel import client as client_module
 from qiskit_ionq_cancel.cli import main
-from qiskit_ionq_cancel.emulator import Emulator, Fault, ManualClock
+from qiskit_ionq_cancel.emulator import Fault, ManualClock
 
 KEY = "k3Yq9ZtR7vWm2XpL8sNd4HfJ6gBc1AeU"
 WRONG_KEY = "Wq7Lm2Zp9Xr4Tn8Vb3Hc6Jd1Kf5Gs0Ya"

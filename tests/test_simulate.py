@@ -20,6 +20,7 @@ from scipy.sparse import SparseEfficiencyWarning
 from qiskit_ionq_cancel.emulator.simulate import (
     MAX_QUBITS,
     UnsupportedCircuitError,
+    gate_counts,
     ideal_probabilities,
 )
 
@@ -397,7 +398,10 @@ def test_missing_qubits_and_circuit_are_refused() -> None:
         ({"gate": "ry", "targets": [0], "rotation": math.inf}, ("'rotation'", "finite")),
         ({"gate": "rz", "targets": [0], "rotation": False}, ("'rotation'",)),
         ({"gate": "h", "targets": [0], "rotation": 0.5}, ("'h'", "'rotation'")),
-        ({"gate": "x", "control": 1, "targets": [0]}, ("'x'", "control")),
+        ({"gate": "x", "control": 1, "controls": [1], "targets": [0]}, ("'x'", "not both")),
+        ({"gate": "x", "target": 0, "targets": [0]}, ("'x'", "not both")),
+        ({"gate": "x", "target": [0]}, ("'target'", "integer")),
+        ({"gate": "cnot", "target": 0}, ("'cnot'", "'control'", "missing")),
         ({"gate": "x", "controls": [1], "targets": [0], "phase": 0.1}, ("'x'", "phase")),
         ({"gate": "x", "targets": [0], 5: 0.1}, ("'x'", "5")),
         ({"gate": "xx", "controls": [1], "targets": [0, 2], "rotation": 0.1},
@@ -406,6 +410,20 @@ def test_missing_qubits_and_circuit_are_refused() -> None:
 )
 def test_bad_instructions_are_refused(instruction: Any, fragments: tuple[str, ...]) -> None:
     refused(block(3, instruction), *fragments)
+
+
+def test_ionq_s_singular_target_and_control_and_its_cnot_and_not_are_accepted() -> None:
+    # IonQ's document (Gate_QisGate: target/control integers; QisGate enum: not, cnot) and its
+    # examples ({"gate": "cnot", "target": 0, "control": 1}) mean the same as the lists.
+    lists = ideal_probabilities(block(2, {"gate": "h", "targets": [0]},
+                                      {"gate": "x", "targets": [1], "controls": [0]}))
+    assert ideal_probabilities(block(2, {"gate": "h", "target": 0},
+                                     {"gate": "cnot", "target": 1, "control": 0})) == lists
+    assert ideal_probabilities(block(2, {"gate": "h", "target": 0},
+                                     {"gate": "not", "targets": [1], "controls": [0]})) == lists
+    assert ideal_probabilities(block(1, {"gate": "not", "target": 0})) == {"1": 1.0}
+    assert gate_counts(block(2, {"gate": "h", "target": 0},
+                             {"gate": "cnot", "target": 1, "control": 0})) == {"1q": 1, "2q": 1}
 
 
 PAULIEXP: dict[str, Any] = {"gate": "pauliexp", "targets": [0, 1], "terms": ["XX", "ZZ"],

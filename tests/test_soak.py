@@ -30,6 +30,7 @@ import uuid
 from typing import Any
 
 import pytest
+from contract.observed import Emulator
 from support import CANCELLABLE, assert_report_agrees, server_status
 
 from qiskit_ionq_cancel import (
@@ -40,7 +41,7 @@ from qiskit_ionq_cancel import (
     RetryPolicy,
     cancel_jobs,
 )
-from qiskit_ionq_cancel.emulator import Emulator, ManualClock
+from qiskit_ionq_cancel.emulator import ManualClock
 
 KEY = "soak-key-84c2e1f7a9"
 JOBS = 3000

@@ -24,27 +24,33 @@ from types import TracebackType
 from typing import Any
 
 from .faults import Fault, FaultConfig, FaultInjector, RetryAfterMode
-from .http import EmulatorServer, LogEntry, RequestLog
+from .http import AnswerObserver, EmulatorServer, Exchange, LogEntry, RequestLog
 from .state import (
     API_PREFIX,
     BACKENDS,
     FINISHED_CANCEL_MODES,
+    RESULTS_STYLES,
     FinishedCancel,
     JobStore,
     Lifecycle,
     ManualClock,
+    ResultsStyle,
 )
 
 __all__ = [
     "BACKENDS",
     "FINISHED_CANCEL_MODES",
+    "RESULTS_STYLES",
+    "AnswerObserver",
     "Emulator",
+    "Exchange",
     "Fault",
     "FaultConfig",
     "FinishedCancel",
     "Lifecycle",
     "LogEntry",
     "ManualClock",
+    "ResultsStyle",
     "RetryAfterMode",
     "running",
 ]
@@ -60,7 +66,9 @@ class Emulator:
     to every answer), ``rate_limit`` (requests a second, then 429), ``retry_after`` (how a 429
     says when to come back: ``"seconds"``, ``"date"`` or ``"none"``), ``fault_rate`` (share
     of answers that are faults), ``seed``; plus ``finished_cancel`` (what cancelling a final
-    job answers, see :data:`~.state.FinishedCancel`), ``bulk_enabled``, ``bulk_lies`` (the
+    job answers, see :data:`~.state.FinishedCancel`), ``results_style`` (how results are
+    named, see :data:`~.state.ResultsStyle`), ``observer`` (called with every answer as an
+    :class:`Exchange` just before it is sent), ``bulk_enabled``, ``bulk_lies`` (the
     bulk cancel answers as usual but cancels nothing), ``bulk_max_ids``, ``clock`` (a
     :class:`ManualClock` makes the lifecycle move only when a test says so) and ``preload``
     (that many one-qubit jobs submitted at start, for benchmarks).
@@ -82,7 +90,9 @@ class Emulator:
         fault_rate: float = 0.0,
         fault_kinds: Iterable[str] | None = None,
         seed: int | None = None,
-        finished_cancel: FinishedCancel = "noop",
+        finished_cancel: FinishedCancel = "conflict",
+        results_style: ResultsStyle = "both",
+        observer: AnswerObserver | None = None,
         bulk_enabled: bool = True,
         bulk_lies: bool = False,
         bulk_max_ids: int = 1000,
@@ -93,6 +103,7 @@ class Emulator:
             lifecycle=Lifecycle(submit_time=submit_time, queue_time=queue_time,
                                 run_time=run_time),
             finished_cancel=finished_cancel,
+            results_style=results_style,
             bulk_enabled=bulk_enabled,
             bulk_lies=bulk_lies,
             bulk_max_ids=bulk_max_ids,
@@ -107,6 +118,7 @@ class Emulator:
         self.faults = FaultInjector(config)
         self.log = RequestLog()
         self._keys = frozenset(api_keys)
+        self.observer = observer
         self._address = (host, port)
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
@@ -124,7 +136,8 @@ class Emulator:
         if self._server is not None:
             raise RuntimeError("The emulator is already running")
         self._server = EmulatorServer(self._address, store=self.store, faults=self.faults,
-                                      log=self.log, api_keys=self._keys)
+                                      log=self.log, api_keys=self._keys,
+                                      observer=self.observer)
         return self
 
     def start(self) -> Emulator:

@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from . import catalog
 from .faults import Fault, FaultInjector
 from .state import API_PREFIX, BACKENDS, LIST_LIMIT_DEFAULT, ApiError, JobStore
 
@@ -29,13 +30,30 @@ logger = logging.getLogger("qiskit_ionq_cancel.emulator")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # IonQ answers 413 above 10 MB
 _UUIDISH = r"[^/]+"
 
-AnswerObserver = Callable[[str, str, int, dict[str, str], bytes, Fault | None], None]
-#: Off (``None``) by default. When set, called in the handler's thread with every answer just
-#: before it is sent: ``answer_observer(method, target, status, headers, payload, fault)``,
-#: ``target`` being the request's path and query, ``fault`` the injected fault this answer
-#: commits (``None`` for an honest answer). The test suite sets it to check every answer
-#: against the API contract (``qiskit_ionq_cancel.contract``).
-answer_observer: AnswerObserver | None = None
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One answer as it is about to be sent, for an :data:`AnswerObserver`.
+
+    ``target`` is the request's path and query; ``fault`` the injected fault this answer
+    commits (``None`` for an honest answer); ``off_contract`` says why a setting of the
+    emulator (e.g. ``finished_cancel="noop"``) makes this answer break IonQ's document on
+    purpose (``None``: it keeps it).
+    """
+
+    method: str
+    target: str
+    status: int
+    headers: dict[str, str]
+    payload: bytes
+    fault: Fault | None
+    off_contract: str | None = None
+
+
+#: Called in the handler's thread with every answer just before it is sent (the test suite
+#: passes one to check every answer against the API contract).
+AnswerObserver = Callable[[Exchange], None]
 
 
 @dataclass(frozen=True)
@@ -91,6 +109,7 @@ class Answer:
     status: int
     body: Any
     headers: dict[str, str] | None = None
+    off_contract: str | None = None  # see Exchange
 
 
 Route = Callable[["Request"], Answer]
@@ -126,58 +145,83 @@ class Request:
         return values[0]
 
 
+#: Query parameters of ``GET /jobs`` (IonQ's ``GetJobsQueryParams``; it takes no others).
+_LIST_PARAMS = frozenset({"ids", "parent_job_id", "status", "target", "session_id",
+                          "submitter_id", "limit", "next"})
+
+
 def build_routes(store: JobStore) -> list[tuple[str, re.Pattern[str], bool, Route]]:
-    """The API's routes: (method, path pattern, needs auth, handler)."""
+    """The API's routes: (method, path pattern, needs auth, handler). Concrete paths come
+    before templated ones (``/jobs/estimate`` is not a job id)."""
 
     def list_jobs(req: Request) -> Answer:
+        unknown = sorted(set(req.params) - _LIST_PARAMS)
+        if unknown:
+            raise ApiError(400, f"Unknown query parameter(s): {', '.join(unknown)}",
+                           keys=unknown, source="params")
         limit_raw = req.one("limit")
         try:
             limit = int(limit_raw) if limit_raw is not None else LIST_LIMIT_DEFAULT
         except ValueError:
-            raise ApiError(400, "'limit' must be an integer") from None
+            raise ApiError(400, "'limit' must be an integer", keys=["limit"],
+                           source="params") from None
+        # ``ids`` is a repeated parameter (ids=a&ids=b); a comma list is taken too.
         ids = [i for value in req.params.get("ids", []) for i in value.split(",")]
         if "" in ids:  # an empty filter must never widen into "every job"
-            raise ApiError(400, "Query parameter 'ids' has an empty value")
+            raise ApiError(400, "Query parameter 'ids' has an empty value", keys=["ids"],
+                           source="params")
         return Answer(200, store.list(
             ids=ids, status=req.one("status"), target=req.one("target"),
             session_id=req.one("session_id"), parent_job_id=req.one("parent_job_id"),
-            limit=limit, cursor=req.one("next"),
+            submitter_id=req.one("submitter_id"), limit=limit, cursor=req.one("next"),
         ))
 
-    def backend(req: Request) -> Answer:
-        name = req.match["name"]
-        if name not in BACKENDS:
-            raise ApiError(404, f"Backend {name!r} not found")
-        return Answer(200, _backend_view(name))
+    def cancel(req: Request) -> Answer:
+        body = store.cancel(req.match["id"])
+        return Answer(200, body, off_contract=None if body["status"] == "canceled" else
+                      "finished_cancel='noop' answers a final job's own status")
+
+    def last(req: Request) -> dict[str, str]:
+        return {name: values[-1] for name, values in req.params.items()}
 
     p = API_PREFIX
+    job = f"/jobs/(?P<id>{_UUIDISH})"
+    backend = "/backends/(?P<name>[^/]+)"
     table: list[tuple[str, str, bool, Route]] = [
         ("POST", "/jobs", True, lambda r: Answer(201, store.submit(r.json()))),
         ("GET", "/jobs", True, list_jobs),
+        ("DELETE", "/jobs", True, lambda r: Answer(200, store.delete_many(r.json()))),
         ("PUT", "/jobs/status/cancel", True, lambda r: Answer(200, store.cancel_many(r.json()))),
-        ("GET", f"/jobs/(?P<id>{_UUIDISH})", True, lambda r: Answer(200, store.get(r.match["id"]))),
-        ("DELETE", f"/jobs/(?P<id>{_UUIDISH})", True,
-         lambda r: Answer(200, store.delete(r.match["id"]))),
-        ("PUT", f"/jobs/(?P<id>{_UUIDISH})/status/cancel", True,
-         lambda r: Answer(200, store.cancel(r.match["id"]))),
-        ("GET", f"/jobs/(?P<id>{_UUIDISH})/results/probabilities", True,
+        ("GET", "/jobs/estimate", True, lambda r: Answer(200, catalog.estimate(last(r)))),
+        ("GET", job, True, lambda r: Answer(200, store.get(r.match["id"]))),
+        ("DELETE", job, True, lambda r: Answer(200, store.delete(r.match["id"]))),
+        ("PUT", f"{job}/status/cancel", True, cancel),
+        ("GET", f"{job}/results/probabilities", True,
          lambda r: Answer(200, store.probabilities(r.match["id"]))),
+        ("GET", f"{job}/artifacts/(?P<artifact>[^/]+)", True,
+         lambda r: Answer(200, store.artifact(r.match["id"], r.match["artifact"]))),
+        ("GET", f"{job}/cost", True,
+         lambda r: Answer(200, catalog.job_cost(store.get(r.match["id"])["dry_run"]))),
+        ("GET", "/whoami", True, lambda r: Answer(200, catalog.whoami())),
         # IonQ's backend list is public; qiskit-ionq asks it for qubit counts without a key.
-        ("GET", "/backends", False, lambda r: Answer(200, [_backend_view(n) for n in BACKENDS])),
-        ("GET", "/backends/(?P<name>[^/]+)", False, backend),
+        ("GET", "/backends", False,
+         lambda r: Answer(200, [catalog.backend_view(n) for n in BACKENDS])),
+        ("GET", backend, False,
+         lambda r: Answer(200, catalog.backend_view(catalog.known_backend(r.match["name"])))),
+        ("GET", f"{backend}/characterizations", False,
+         lambda r: Answer(200, catalog.characterizations(
+             catalog.known_backend(r.match["name"])))),
+        ("GET", f"{backend}/characterizations/(?P<cid>[^/]+)", True,
+         lambda r: Answer(200, _characterization(r.match["name"], r.match["cid"]))),
     ]
     return [(m, re.compile(f"{re.escape(p)}{pattern}"), auth, fn) for m, pattern, auth, fn in table]
 
 
-def _backend_view(name: str) -> dict[str, Any]:
-    return {
-        "backend": name,
-        "status": "available",
-        "qubits": BACKENDS[name],
-        "average_queue_time": 0,
-        "last_updated": int(time.time()),
-        "has_access": True,
-    }
+def _characterization(name: str, cid: str) -> dict[str, Any]:
+    catalog.known_backend(name)
+    if cid != catalog.characterization_id(name):
+        raise ApiError(404, f"Characterization {cid[:80]!r} not found")
+    return catalog.characterization(name)
 
 
 def _fault_status(fault: Fault) -> int | None:
@@ -185,9 +229,21 @@ def _fault_status(fault: Fault) -> int | None:
     return {"drop": None, "garbage": 200}.get(fault.kind, fault.status)
 
 
-def error_body(status: int, message: str) -> dict[str, Any]:
-    """IonQ's error body."""
-    return {"statusCode": status, "error": HTTPStatus(status).phrase, "message": message}
+#: ``error`` of IonQ's error bodies where its document shows one ("Not Found Error", ...);
+#: any other status says its HTTP reason phrase (IonQ's 400 says "Bad Request", its 500
+#: "Internal Server Error").
+_ERROR_NAMES = {401: "Unauthorized Error", 403: "Forbidden Error", 404: "Not Found Error"}
+
+
+def error_body(status: int, message: str, *, keys: list[str] | None = None,
+               source: str | None = None) -> dict[str, Any]:
+    """IonQ's error body; a 400 about named fields carries IonQ's ``validation``."""
+    body: dict[str, Any] = {"statusCode": status,
+                            "error": _ERROR_NAMES.get(status, HTTPStatus(status).phrase),
+                            "message": message}
+    if keys and status == 400:
+        body["validation"] = {"keys": keys, "source": source or "payload"}
+    return body
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -198,7 +254,9 @@ class EmulatorServer(ThreadingHTTPServer):
     request_queue_size = 1024  # the stdlib's 5 drops connections under load
 
     def __init__(self, address: tuple[str, int], *, store: JobStore, faults: FaultInjector,
-                 log: RequestLog, api_keys: frozenset[str]) -> None:
+                 log: RequestLog, api_keys: frozenset[str],
+                 observer: AnswerObserver | None = None) -> None:
+        self.observer = observer
         self.store = store
         self.faults = faults
         self.log = log
@@ -357,7 +415,8 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 return handler(request)
             except ApiError as exc:
-                return Answer(exc.status, error_body(exc.status, exc.message))
+                return Answer(exc.status, error_body(exc.status, exc.message, keys=exc.keys,
+                                                     source=exc.source))
         if path_allowed:
             return Answer(405, error_body(405, f"Cannot {method} {path}"),
                           {"Allow": ", ".join(sorted(set(path_allowed)))})
@@ -402,9 +461,10 @@ class _Handler(BaseHTTPRequestHandler):
         lines += [f"{name}: {value}" for name, value in headers.items()]
         lines.append(f"Content-Length: {len(payload)}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        if answer_observer is not None:
-            answer_observer(self.command or "", getattr(self, "path", ""), answer.status,
-                            headers, payload, self.fault)
+        if self.server.observer is not None:
+            self.server.observer(Exchange(self.command or "", getattr(self, "path", ""),
+                                          answer.status, headers, payload, self.fault,
+                                          answer.off_contract))
         try:
             # one write: see the module docstring; an answer to HEAD has no body
             self.wfile.write(head + (payload if self.command != "HEAD" else b""))

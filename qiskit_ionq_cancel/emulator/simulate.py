@@ -57,7 +57,7 @@ from qiskit.exceptions import QiskitError
 from qiskit.quantum_info import PauliList, SparsePauliOp, Statevector
 from qiskit.synthesis import MatrixExponential
 
-__all__ = ["MAX_QUBITS", "UnsupportedCircuitError", "ideal_probabilities"]
+__all__ = ["MAX_QUBITS", "UnsupportedCircuitError", "gate_counts", "ideal_probabilities"]
 
 MAX_QUBITS: Final[int] = 20
 """Widest circuit the emulator simulates: a 20-qubit statevector is 16 MiB."""
@@ -90,12 +90,19 @@ _TWO_QUBIT_ROTATION_GATES: Final[Mapping[str, Callable[[float], Gate]]] = {
     "yy": RYYGate,
     "zz": RZZGate,
 }
+#: IonQ's other names (its document's ``QisGate`` enum): ``not`` is ``x``; ``cnot`` is ``x``
+#: and needs a control.
+_ALIASES: Final[Mapping[str, str]] = {"not": "x", "cnot": "x"}
 _KNOWN_GATES: Final[frozenset[str]] = frozenset(
-    {*_FIXED_GATES, *_ROTATION_GATES, *_TWO_QUBIT_ROTATION_GATES, "swap", "pauliexp"}
+    {*_FIXED_GATES, *_ROTATION_GATES, *_TWO_QUBIT_ROTATION_GATES, *_ALIASES, "swap", "pauliexp"}
 )
-_GATE_FIELDS: Final[frozenset[str]] = frozenset({"gate", "targets", "controls", "rotation"})
+# IonQ's ``Gate_QisGate`` takes a singular ``target``/``control`` (its own examples use them)
+# as well as the ``targets``/``controls`` lists qiskit-ionq sends.
+_GATE_FIELDS: Final[frozenset[str]] = frozenset(
+    {"gate", "target", "targets", "control", "controls", "rotation"}
+)
 _PAULIEXP_FIELDS: Final[frozenset[str]] = frozenset(
-    {"gate", "targets", "terms", "coefficients", "time"}
+    {"gate", "target", "targets", "terms", "coefficients", "time"}
 )
 _INPUT_FIELDS: Final[frozenset[str]] = frozenset({"gateset", "qubits", "circuit"})
 
@@ -164,6 +171,19 @@ def ideal_probabilities(input_block: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
+def gate_counts(input_block: Mapping[str, Any]) -> dict[str, int]:
+    """``stats.gate_counts`` of a circuit :func:`ideal_probabilities` accepted: how many
+    gates act on one qubit (``"1q"``), two (``"2q"``), ..., counting targets and controls."""
+    counts: dict[str, int] = {}
+    for instruction in input_block.get("circuit", ()):
+        width = sum(
+            len(v) if _is_list(v) else 1
+            for k, v in instruction.items() if k in ("target", "targets", "control", "controls")
+        )
+        counts[f"{width}q"] = counts.get(f"{width}q", 0) + 1
+    return counts
+
+
 def _append(circuit: QuantumCircuit, instruction: object, where: str) -> None:
     """Validate one IonQ instruction and append its Qiskit equivalent to ``circuit``."""
     if not isinstance(instruction, Mapping):
@@ -180,12 +200,15 @@ def _append(circuit: QuantumCircuit, instruction: object, where: str) -> None:
         raise UnsupportedCircuitError(f"{where}: unsupported field(s) {', '.join(extra)}")
 
     num_qubits: int = circuit.num_qubits
-    targets = _qubit_list(instruction, "targets", where, num_qubits)
+    targets = _qubits(instruction, "target", where, num_qubits)
     controls: list[int] = []
-    if "controls" in instruction:
-        controls = _qubit_list(instruction, "controls", where, num_qubits)
+    if "controls" in instruction or "control" in instruction:
+        controls = _qubits(instruction, "control", where, num_qubits)
     if len(set(controls + targets)) != len(controls) + len(targets):
         raise UnsupportedCircuitError(f"{where}: a qubit appears more than once in it")
+    if name == "cnot" and not controls:
+        raise UnsupportedCircuitError(f"{where}: field 'control' or 'controls' is missing")
+    name = _ALIASES.get(name, name)
 
     if name == "pauliexp":
         _append_pauliexp(circuit, instruction, targets, where)
@@ -274,15 +297,22 @@ def _append_pauliexp(
         raise UnsupportedCircuitError(f"{where}: {exc}") from exc
 
 
-def _qubit_list(
-    instruction: Mapping[str, Any], field: str, where: str, num_qubits: int
+def _qubits(
+    instruction: Mapping[str, Any], singular: str, where: str, num_qubits: int
 ) -> list[int]:
-    """The non-empty list of in-range qubit indices in ``instruction[field]``."""
-    if field not in instruction:
-        raise UnsupportedCircuitError(f"{where}: field {field!r} is missing")
-    value = instruction[field]
-    if not _is_list(value) or not value:
-        raise UnsupportedCircuitError(f"{where}: field {field!r} must be a non-empty list")
+    """The in-range qubit indices of ``instruction[singular]`` (one index) or of
+    ``instruction[singular + "s"]`` (a non-empty list); exactly one of the two is given."""
+    plural = singular + "s"
+    if singular in instruction and plural in instruction:
+        raise UnsupportedCircuitError(f"{where}: give field {singular!r} or {plural!r}, not both")
+    if singular not in instruction and plural not in instruction:
+        raise UnsupportedCircuitError(f"{where}: field {plural!r} (or {singular!r}) is missing")
+    if singular in instruction:
+        field, value = singular, [instruction[singular]]
+    else:
+        field, value = plural, instruction[plural]
+        if not _is_list(value) or not value:
+            raise UnsupportedCircuitError(f"{where}: field {field!r} must be a non-empty list")
     qubits = [_as_int(q, f"{where}: field {field!r}") for q in value]
     for qubit in qubits:
         if not 0 <= qubit < num_qubits:

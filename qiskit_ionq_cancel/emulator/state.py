@@ -20,39 +20,72 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+from .simulate import UnsupportedCircuitError, gate_counts, ideal_probabilities
+
 API_PREFIX = "/v0.4"
 FINAL_STATUSES = frozenset({"completed", "failed", "canceled"})
 CANCELLABLE_STATUSES = frozenset({"submitted", "ready", "started"})
 LIST_LIMIT_DEFAULT = 25
 LIST_LIMIT_MAX = 1000
 
-#: Backends the emulator knows, with their qubit counts (IonQ's public figures).
+#: Backends the emulator knows, with their qubit counts: the list of IonQ's v0.4 document
+#: (``JobBackends``: ``simulator``, ``qpu.forte-1``, ``qpu.forte-enterprise-1``).
 BACKENDS: dict[str, int] = {
     "simulator": 29,
-    "qpu.aria-1": 25,
-    "qpu.aria-2": 25,
     "qpu.forte-1": 36,
     "qpu.forte-enterprise-1": 36,
 }
+#: ``submitter_id`` and ``project_id`` of every job: the emulator has one user in one project.
+SUBMITTER_ID = "emulator-user-0000000000000001"
+PROJECT_ID = "00000000-0000-4000-8000-00000000e4a1"
+#: ``Failure.code`` values of IonQ's v0.4 document.
+FAILURE_CODES = frozenset({
+    "InvalidInput", "CompilationError", "ContractExpiredError", "DebiasingError",
+    "InternalError", "NotEnoughQubits", "OptimizationError", "PreflightError",
+    "QuantumCircuitComplexityError", "QuantumComputerError", "QuotaExhaustedError",
+    "SimulationError", "SimulationTimeout", "SystemCancel", "TooLongPredictedExecutionTime",
+    "TooManyControls", "TooManyGates", "TooManyShots", "UnknownBillingError", "UnsupportedGate",
+})
+#: The result format each finished job offers next to its legacy ``{url}`` entry, and the id
+#: of that artifact (``GET /jobs/{id}/artifacts/{artifactId}``), as IonQ's listing example.
+PROBABILITIES_FORMAT = "ionq.result.probabilities.json.v1"
+PROBABILITIES_ARTIFACT = "probabilities"
 
-FinishedCancel = Literal["noop", "conflict", "bad_request", "claim", "overwrite"]
-"""What cancelling an already final job answers (IonQ does not document it):
+FinishedCancel = Literal["conflict", "bad_request", "noop", "claim", "overwrite"]
+"""What cancelling an already final job answers. IonQ's document gives only the ``200`` body,
+whose ``status`` may only be ``"canceled"``; the rest is unknown:
 
-- ``noop`` (default): ``200 {"id", "status": <its real status>}``, nothing changes;
-- ``conflict``: ``409``; ``bad_request``: ``400``; nothing changes;
+- ``conflict`` (default): ``409``, nothing changes (allowed: a 4xx says "not done");
+- ``bad_request``: ``400``, nothing changes;
+- ``noop``: ``200 {"id", "status": <its real status>}``, nothing changes. Outside the
+  document (its 200 body allows only ``"canceled"``): kept to test clients against it;
 - ``claim``: ``200 {"id", "status": "canceled"}`` although nothing changes (a lying answer);
 - ``overwrite``: the job becomes ``canceled`` and the answer says so.
 """
-FINISHED_CANCEL_MODES: tuple[str, ...] = ("noop", "conflict", "bad_request", "claim", "overwrite")
+FINISHED_CANCEL_MODES: tuple[str, ...] = ("conflict", "bad_request", "noop", "claim", "overwrite")
+#: Settings whose answers break IonQ's document on purpose (the HTTP layer flags them).
+OFF_CONTRACT_CANCEL_MODES = frozenset({"noop"})
+ResultsStyle = Literal["both", "legacy", "formats"]
+"""How a finished job's ``results`` name its probabilities: ``both`` (default) the legacy
+``{"probabilities": {"url": ...}}`` entry that qiskit-ionq 1.x reads and the format-keyed
+``{"ionq.result.probabilities.json.v1": {id, format, media_type}}`` entry of IonQ's current
+document; ``legacy`` or ``formats`` only one of them."""
+RESULTS_STYLES: tuple[str, ...] = ("both", "legacy", "formats")
 
 
 class ApiError(Exception):
-    """An error answer of the API: HTTP status plus IonQ's message."""
+    """An error answer of the API: HTTP status plus IonQ's message, and for a 400 the
+    ``validation`` IonQ adds: the offending ``keys`` and their ``source`` (``"params"`` for
+    the query, ``"payload"`` for the body)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, keys: Iterable[str] = (),
+                 source: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.keys = list(keys)
+        self.source = source
+        self.off_contract = False  # set when a setting makes this answer break the document
 
 
 class ManualClock:
@@ -127,6 +160,13 @@ class Job:
     fixed_at: float | None = None
     failure: dict[str, str] | None = None
     cancel_requests: int = field(default=0)
+    forbidden: bool = False  # every request on it answers 403 (another project's job)
+    gate_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """``stats`` of the job object (``CircuitJobStats``)."""
+        return {"qubits": self.qubits, "circuits": 1, "gate_counts": dict(self.gate_counts)}
 
     def status_at(self, now: float, lifecycle: Lifecycle) -> str:
         """The job's status at clock time ``now``."""
@@ -149,7 +189,8 @@ class JobStore:
         self,
         *,
         lifecycle: Lifecycle | None = None,
-        finished_cancel: FinishedCancel = "noop",
+        finished_cancel: FinishedCancel = "conflict",
+        results_style: ResultsStyle = "both",
         bulk_enabled: bool = True,
         bulk_lies: bool = False,
         bulk_max_ids: int = 1000,
@@ -158,6 +199,9 @@ class JobStore:
     ) -> None:
         if finished_cancel not in FINISHED_CANCEL_MODES:
             raise ValueError(f"finished_cancel must be one of {FINISHED_CANCEL_MODES}")
+        if results_style not in RESULTS_STYLES:
+            raise ValueError(f"results_style must be one of {RESULTS_STYLES}")
+        self.results_style: ResultsStyle = results_style
         self.lifecycle = lifecycle or Lifecycle()
         self.finished_cancel: FinishedCancel = finished_cancel
         self.bulk_enabled = bulk_enabled
@@ -201,17 +245,22 @@ class JobStore:
         shots = body.get("shots", 100)
         if shots is None:
             shots = 100
-        if not isinstance(shots, int) or isinstance(shots, bool) or shots < 1:
-            raise ApiError(400, "Field 'shots' must be a positive integer")
+        # The document says integer, but cirq-ionq sends a decimal string ("100") and its
+        # own tests expect IonQ to take it: so does the emulator.
+        if isinstance(shots, str) and re.fullmatch(r"[0-9]{1,7}", shots):
+            shots = int(shots)
+        if not isinstance(shots, int) or isinstance(shots, bool) or not 1 <= shots <= 1_000_000:
+            raise ApiError(400, "Field 'shots' must be an integer from 1 to 1000000",
+                           keys=["shots"], source="payload")
         metadata = body.get("metadata") or {}
         if not isinstance(metadata, dict):
-            raise ApiError(400, "Field 'metadata' must be an object")
+            raise ApiError(400, "Field 'metadata' must be an object", keys=["metadata"],
+                           source="payload")
         session_id = body.get("session_id")
         if session_id is not None:
             parse_job_id(str(session_id))
         # Imported here: simulating needs qiskit, and importing the emulator (as the pytest
         # plugin does in every pytest run of an environment) must not import it.
-        from .simulate import UnsupportedCircuitError, ideal_probabilities
 
         try:
             probabilities = ideal_probabilities(input_block)
@@ -224,7 +273,8 @@ class JobStore:
             settings = {}
         fail_code = metadata.get("emulator_fail")
         will_fail = (
-            {"code": str(fail_code), "message": "Failure requested by emulator_fail metadata"}
+            {"code": str(fail_code) if fail_code in FAILURE_CODES else "InternalError",
+             "message": f"Failure requested by emulator_fail metadata ({fail_code})"}
             if fail_code
             else None
         )
@@ -255,7 +305,7 @@ class JobStore:
                     backend=backend, job_type="ionq.circuit.v1", name=f"job-{i}", shots=100,
                     input_block=block, metadata={}, session_id=session_id,
                     probabilities={"0": 0.5, "1": 0.5},
-                    will_fail={"code": "EmulatorFailure", "message": "requested"} if will_fail
+                    will_fail={"code": "InternalError", "message": "requested"} if will_fail
                     else None,
                     dry_run=False, noise=None, settings={},
                 ).id
@@ -274,6 +324,7 @@ class JobStore:
             input=input_block, metadata=metadata, session_id=session_id, parent_job_id=None,
             dry_run=dry_run, noise=noise, settings=settings, created=self.clock(),
             probabilities=probabilities, qubits=int(input_block.get("qubits", 1)),
+            gate_counts=gate_counts(input_block),
             will_fail=will_fail,
         )
         self._jobs[job_id] = job
@@ -286,6 +337,8 @@ class JobStore:
         job = self._jobs.get(job_id)
         if job is None:
             raise ApiError(404, f"Job {job_id} not found")
+        if job.forbidden:
+            raise ApiError(403, f"This key is not authorized for job {job_id}")
         return job
 
     def status_of(self, job_id: str) -> str:
@@ -299,15 +352,30 @@ class JobStore:
             return self._view(self._get(job_id), self.clock())
 
     def probabilities(self, job_id: str) -> dict[str, float]:
-        """``GET /jobs/{id}/results/probabilities``: only for completed jobs."""
+        """``GET /jobs/{id}/results/probabilities``: only for completed jobs (else 404, "Job
+        not found or not yet completed" in IonQ's document)."""
         with self._lock:
             job = self._get(job_id)
             status = job.status_at(self.clock(), self.lifecycle)
-            if status != "completed":
-                raise ApiError(400, f"Job {job_id} has no results: it is {status}")
+            if status != "completed" or job.dry_run:
+                raise ApiError(404, f"Job {job_id} has no results: it is {status}"
+                                    f"{' (a dry run)' if job.dry_run else ''}")
             return dict(job.probabilities)
 
-    def _view(self, job: Job, now: float) -> dict[str, Any]:
+    def artifact(self, job_id: str, artifact_id: str) -> dict[str, float]:
+        """``GET /jobs/{id}/artifacts/{artifactId}``: the artifacts its ``results`` name."""
+        if artifact_id != PROBABILITIES_ARTIFACT:
+            raise ApiError(404, f"Job {job_id} has no artifact {artifact_id[:80]!r}")
+        return self.probabilities(job_id)
+
+    def forbid(self, job_id: str) -> None:
+        """Make every request on this job answer 403, as IonQ does for a resource the key may
+        not touch (for tests of per-resource authorization)."""
+        with self._lock:
+            self._get(job_id).forbidden = True
+
+    def _view(self, job: Job, now: float, *, full: bool = True) -> dict[str, Any]:
+        """The job object: ``full`` for ``GET /jobs/{id}``, else a listing's ``BaseJob``."""
         status = job.status_at(now, self.lifecycle)
         lc = self.lifecycle
         start = job.created + lc.submit_time + lc.queue_time
@@ -327,42 +395,68 @@ class JobStore:
         if status == "failed" and failure is None:
             failure = job.will_fail
         done = status == "completed"
-        return {
+        waiting = status in ("submitted", "ready")
+        # Required keys of IonQ's document (SingleCircuitJob; BaseJob in listings, without
+        # child_job_ids), null where they do not apply.
+        view: dict[str, Any] = {
             "id": job.id,
             "status": status,
             "type": job.type,
             "backend": job.backend,
-            "name": job.name,
-            "metadata": job.metadata,
             "dry_run": job.dry_run,
-            "session_id": job.session_id,
+            "submitter_id": SUBMITTER_ID,
+            "project_id": PROJECT_ID,
             "parent_job_id": job.parent_job_id,
+            "session_id": job.session_id,
+            "metadata": job.metadata or None,
+            "name": job.name,
             "submitted_at": self._iso_at(job.created),
             "started_at": started_at,
             "completed_at": completed_at,
-            "predicted_wait_time_ms": (
-                max(0, int((start - now) * 1000)) if status in ("submitted", "ready") else None
-            ),
+            "predicted_wait_time_ms": max(0, int((start - now) * 1000)) if waiting else None,
+            "predicted_execution_duration_ms": int(lc.run_time * 1000) if waiting else None,
             "execution_duration_ms": int(lc.run_time * 1000) if done else None,
             "failure": failure,
+            "output": {},
             "settings": job.settings,
-            "noise": job.noise,
-            "shots": job.shots,
-            "stats": {"qubits": job.qubits, "circuits": 1},
-            "results": (
-                {"probabilities": {"url": f"{API_PREFIX}/jobs/{job.id}/results/probabilities"}}
-                if done and not job.dry_run
-                else None
-            ),
-            "child_job_ids": [],
+            "stats": job.stats,
+            "results": self._results(job) if done and not job.dry_run else None,
         }
+        # "noise: only present when backend is simulator"; "shots are not included with
+        # ideal simulator backend".
+        if job.backend == "simulator":
+            noise = {k: v for k, v in (job.noise or {"model": "ideal"}).items() if v is not None}
+            view["noise"] = noise
+            if noise.get("model") != "ideal":
+                view["shots"] = job.shots
+        else:
+            view["shots"] = job.shots
+        if full:
+            view["child_job_ids"] = None
+        return view
+
+    def _results(self, job: Job) -> dict[str, Any]:
+        results: dict[str, Any] = {}
+        if self.results_style != "formats":
+            results["probabilities"] = {
+                "url": f"{API_PREFIX}/jobs/{job.id}/results/probabilities"}
+        if self.results_style != "legacy":
+            results[PROBABILITIES_FORMAT] = {"id": PROBABILITIES_ARTIFACT,
+                                             "format": PROBABILITIES_FORMAT,
+                                             "media_type": "application/json"}
+        return results
 
     def list(self, *, ids: Iterable[str] = (), status: str | None = None,
              target: str | None = None, session_id: str | None = None,
-             parent_job_id: str | None = None, limit: int = LIST_LIMIT_DEFAULT,
-             cursor: str | None = None) -> dict[str, Any]:
-        """``GET /jobs``: newest first, filtered, one page and the cursor of the next."""
+             parent_job_id: str | None = None, submitter_id: str | None = None,
+             limit: int = LIST_LIMIT_DEFAULT, cursor: str | None = None) -> dict[str, Any]:
+        """``GET /jobs``: newest first, filtered, one page and the cursor of the next.
+
+        ``target`` is one backend or a comma-separated list of them; ``submitter_id`` keeps
+        the jobs of that user (every job here is :data:`SUBMITTER_ID`'s).
+        """
         wanted = {parse_job_id(i) for i in ids}
+        targets = None if target is None else set(target.split(","))
         if not 1 <= limit <= LIST_LIMIT_MAX:
             raise ApiError(400, f"'limit' must be between 1 and {LIST_LIMIT_MAX}")
         if status is not None and status not in CANCELLABLE_STATUSES | FINAL_STATUSES:
@@ -391,7 +485,11 @@ class JobStore:
                 job = self._jobs.get(self._order[position])
                 if job is None:
                     continue
-                if target is not None and job.backend != target:
+                if job.forbidden:
+                    continue  # another project's job: not listed
+                if targets is not None and job.backend not in targets:
+                    continue
+                if submitter_id is not None and submitter_id != SUBMITTER_ID:
                     continue
                 if session_id is not None and job.session_id != session_id:
                     continue
@@ -399,7 +497,7 @@ class JobStore:
                     continue
                 if status is not None and job.status_at(now, self.lifecycle) != status:
                     continue
-                page.append(self._view(job, now))
+                page.append(self._view(job, now, full=False))
                 if len(page) == limit:
                     break
             more = len(page) == limit and position > last
@@ -436,6 +534,8 @@ class JobStore:
         if status in CANCELLABLE_STATUSES:
             job.fixed_status, job.fixed_at = "canceled", now
             return "canceled"
+        if status == "canceled":
+            return "canceled"  # cancelling twice is cancelling once: true in every mode
         mode = self.finished_cancel
         if mode == "conflict":
             raise ApiError(409, f"Job {job.id} is already {status} and cannot be canceled")
@@ -455,17 +555,11 @@ class JobStore:
         """
         if not self.bulk_enabled:
             raise ApiError(404, "Cannot PUT /v0.4/jobs/status/cancel")
-        ids = body.get("ids")
-        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-            raise ApiError(400, "Field 'ids' must be a non-empty list of job ids")
-        if len(ids) > self.bulk_max_ids:
-            raise ApiError(400, f"At most {self.bulk_max_ids} ids per request")
-        for raw in ids:
-            parse_job_id(raw)
+        ids = _bulk_ids(body, self.bulk_max_ids)
         with self._lock:
             for raw in ids if not self.bulk_lies else ():
                 job = self._jobs.get(raw)
-                if job is None:
+                if job is None or job.forbidden:
                     continue
                 job.cancel_requests += 1
                 with contextlib.suppress(ApiError):  # a final job in a bulk request stays as is
@@ -473,15 +567,30 @@ class JobStore:
             return {"ids": list(ids), "status": "canceled"}
 
     def delete(self, raw_id: str) -> dict[str, Any]:
-        """``DELETE /jobs/{id}``: the job is gone afterwards (404)."""
+        """``DELETE /jobs/{id}``: the job is gone afterwards (404). IonQ does not say what
+        deleting a queued or running job does to it; here it stops (it is gone)."""
         with self._lock:
             job = self._get(raw_id)
             del self._jobs[job.id]
             return {"id": job.id, "status": "deleted"}
 
-    def fail(self, job_id: str, code: str = "EmulatorFailure",
+    def delete_many(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """``DELETE /jobs`` with ``{"ids": [...]}``: deletes what it can, echoes every id
+        (unknown ones too, as the bulk cancel does)."""
+        ids = _bulk_ids(body, self.bulk_max_ids)
+        with self._lock:
+            for raw in ids:
+                job = self._jobs.get(raw)
+                if job is not None and not job.forbidden:
+                    del self._jobs[raw]
+            return {"ids": list(ids), "status": "deleted"}
+
+    def fail(self, job_id: str, code: str = "InternalError",
              message: str = "Failed on request") -> None:
-        """Make a job fail now, whatever its state (for tests)."""
+        """Make a job fail now, whatever its state (for tests). ``code`` is one of IonQ's
+        ``Failure.code`` values (:data:`FAILURE_CODES`)."""
+        if code not in FAILURE_CODES:
+            raise ValueError(f"code must be one of IonQ's failure codes: {sorted(FAILURE_CODES)}")
         with self._lock:
             job = self._get(job_id)
             job.fixed_status, job.fixed_at = "failed", self.clock()
@@ -491,6 +600,22 @@ class JobStore:
         """How many cancel requests (single or bulk) reached this job."""
         with self._lock:
             return self._get(job_id).cancel_requests
+
+
+def _bulk_ids(body: Mapping[str, Any], most: int) -> list[str]:
+    """The ``ids`` of a bulk request body (``JobsBulkOperationRequest``), checked."""
+    if set(body) - {"ids"}:
+        raise ApiError(400, "Only field 'ids' is allowed", keys=sorted(set(body) - {"ids"}),
+                       source="payload")
+    ids = body.get("ids")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise ApiError(400, "Field 'ids' must be a non-empty list of job ids", keys=["ids"],
+                       source="payload")
+    if len(ids) > most:
+        raise ApiError(400, f"At most {most} ids per request", keys=["ids"], source="payload")
+    for raw in ids:
+        parse_job_id(raw)
+    return ids
 
 
 def _encode_cursor(position: int) -> str:

@@ -2,12 +2,12 @@
 
 ``ionq-v0.4.openapi.json`` (beside this module) is one OpenAPI 3.1 document with the request
 and response schemas of every IonQ v0.4 endpoint the project uses, written from IonQ's
-published facts (``../shared/ionq-api/``). :class:`Contract` checks single messages against it
+published v0.4 OpenAPI document. :class:`Contract` checks single messages against it
 with ``jsonschema``; :class:`ContractMonitor` collects the problems of everything a test sent
 and answered (the test suite installs one for every test, see ``tests/conftest.py``);
 schemathesis tests the emulator with the same document (``tests/test_contract_schemathesis.py``).
 
-Needs ``jsonschema`` (the ``test`` extra); nothing else in the package imports this.
+Test tooling (not shipped in the wheel); needs ``jsonschema`` (the ``test`` extra).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ import jsonschema  # type: ignore[import-untyped]
 if TYPE_CHECKING:
     import requests
 
-    from ..emulator.faults import Fault
+    from qiskit_ionq_cancel.emulator import Exchange
 
 __all__ = ["CLIENT_MARK", "SPEC_PATH", "Contract", "ContractMonitor", "Operation", "load_spec"]
 
@@ -322,7 +322,7 @@ def _shorten(text: str, limit: int = 300) -> str:
 class ContractMonitor:
     """Collects the contract problems of every message it is shown; thread-safe.
 
-    ``observe_answer`` has the signature of the emulator's ``answer_observer`` hook;
+    ``observe_answer`` is an emulator's ``observer`` (see ``Emulator(observer=...)``);
     ``observe_request`` checks a prepared ``requests`` request *if this package's client sent
     it* (its User-Agent carries ``qiskit-ionq-cancel/``): tests also send malformed requests on
     purpose, with other clients, and those must not count as the client's. Neither method
@@ -334,6 +334,7 @@ class ContractMonitor:
         self._problems: list[str] = []
         self._lock = threading.Lock()
         self.answers_checked = 0
+        self.answers_waived = 0
         self.requests_checked = 0
 
     @property
@@ -355,18 +356,23 @@ class ContractMonitor:
         with self._lock:
             self._problems += found
 
-    def observe_answer(self, method: str, target: str, status: int, headers: dict[str, str],
-                       payload: bytes, fault: Fault | None) -> None:
+    def observe_answer(self, exchange: Exchange) -> None:
         """Check one emulator answer. A ``garbage`` fault is not JSON by design (a proxy's
-        page) and is not checked; any other injected fault must still carry IonQ's error
-        body, only its status may be one the operation does not document."""
+        page) and is not checked, nor is an answer a setting of the emulator makes break the
+        document on purpose (``exchange.off_contract``, counted in ``answers_waived``); any
+        other injected fault must still carry IonQ's error body, only its status may be one
+        the operation does not document."""
+        fault = exchange.fault
         with self._lock:
             self.answers_checked += 1
-        if fault is not None and fault.kind == "garbage":
+            if exchange.off_contract is not None:
+                self.answers_waived += 1
+        if (fault is not None and fault.kind == "garbage") or exchange.off_contract is not None:
             return
         self._record(lambda: self.contract.check_response(
-            method, target, status, headers, payload, injected=fault is not None),
-            f"answer to {method} {target[:100]}")
+            exchange.method, exchange.target, exchange.status, exchange.headers,
+            exchange.payload, injected=fault is not None),
+            f"answer to {exchange.method} {exchange.target[:100]}")
 
     def observe_request(self, request: requests.PreparedRequest) -> None:
         """Check one request about to be sent, if this package's client sent it."""

@@ -1,0 +1,119 @@
+"""The emulator's read-only resources besides jobs: backends, characterizations, the key's
+identity, cost figures. Nothing here changes state; IonQ's v0.4 document gives the shapes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from .state import BACKENDS, PROJECT_ID, ApiError
+
+#: ``supported_gates`` of every backend: the ``QisGate`` enum of IonQ's document.
+QIS_GATES: tuple[str, ...] = (
+    "x", "y", "z", "rx", "ry", "rz", "h", "s", "si", "v", "vi", "t", "ti", "not", "cnot",
+    "swap", "xx", "yy", "zz", "pauliexp",
+)
+#: ``supported_native_gates`` of the QPUs (qiskit-ionq main picks ZZ or MS from it).
+NATIVE_GATES: dict[str, tuple[str, ...]] = {
+    "qpu.forte-1": ("gpi", "gpi2", "zz"),
+    "qpu.forte-enterprise-1": ("gpi", "gpi2", "zz"),
+}
+#: One fixed characterization per backend (its id is derived from the backend's name).
+_CHARACTERIZATION_NS = uuid.UUID("5d8bb3a6-9d1e-4c1e-8f5e-3c0f6ad1e4a1")
+_STARTED = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def backend_view(name: str) -> dict[str, Any]:
+    """``Backend``: ``last_updated`` is a date-time string; QPUs list native gates."""
+    view: dict[str, Any] = {
+        "backend": name,
+        "status": "available",
+        "qubits": BACKENDS[name],
+        "average_queue_time": 0,
+        "last_updated": _stamp(_STARTED),
+        "has_access": True,
+        "degraded": False,
+        "characterization_id": characterization_id(name),
+        "supported_gates": list(QIS_GATES),
+    }
+    if name in NATIVE_GATES:
+        view["supported_native_gates"] = list(NATIVE_GATES[name])
+        view["supported_error_mitigations"] = ["debiasing"]
+    return view
+
+
+def known_backend(name: str) -> str:
+    """``name`` if the emulator has that backend, else a 404."""
+    if name not in BACKENDS:
+        raise ApiError(404, f"Backend {name[:80]!r} not found")
+    return name
+
+
+def characterization_id(name: str) -> str:
+    """The id of a backend's one characterization."""
+    return str(uuid.uuid5(_CHARACTERIZATION_NS, name))
+
+
+def characterization(name: str) -> dict[str, Any]:
+    """``Characterization`` of a backend (fixed, plausible figures)."""
+    qubits = BACKENDS[name]
+    return {
+        "id": characterization_id(name),
+        "backend": name,
+        "date": _stamp(_STARTED),
+        "qubits": qubits,
+        "connectivity": [[a, b] for a in range(min(qubits, 4)) for b in range(a + 1, 4)
+                         if b < qubits],
+        "fidelity": {"spam": {"median": 0.995}},
+        "timing": {"readout": 0, "reset": 0, "t1": 10, "t2": 1},
+    }
+
+
+def characterizations(name: str) -> dict[str, Any]:
+    """``GET /backends/{backend}/characterizations``: one page with the one there is."""
+    return {"characterizations": [characterization(name)], "pages": 1}
+
+
+def whoami() -> dict[str, Any]:
+    """``Whoami`` of any accepted key (the key itself is never echoed)."""
+    return {"key_id": "00000000-0000-4000-8000-0000000000e1", "key_name": "emulator key",
+            "project_id": PROJECT_ID}
+
+
+def job_cost(dry_run: bool) -> dict[str, Any]:
+    """``GetJobCostResponse``: the emulator charges nothing."""
+    return {"dry_run": dry_run, "estimated_cost": {"value": 0.0, "unit": "usd"},
+            "cost": {"value": 0.0, "unit": "usd"}}
+
+
+def estimate(params: dict[str, str]) -> dict[str, Any]:
+    """``GET /jobs/estimate``: zero cost, the query echoed as the estimate's context."""
+    if "backend" not in params:
+        raise ApiError(400, "Query parameter 'backend' is required", keys=["backend"],
+                       source="params")
+    context: dict[str, Any] = {"backend": known_backend(params["backend"]),
+                               "type": params.get("type", "ionq.circuit.v1"),
+                               "organization": None, "project": PROJECT_ID}
+    for name, default in (("qubits", 25), ("shots", 1000), ("1q_gates", 0), ("2q_gates", 0)):
+        raw = params.get(name, str(default))
+        if not raw.isdigit():
+            raise ApiError(400, f"Query parameter {name!r} must be an integer", keys=[name],
+                           source="params")
+        context[name] = int(raw)
+    context["error_mitigation"] = params.get("error_mitigation", "false") == "true"
+    return {
+        "estimate_context": context,
+        "estimated_at": _stamp(datetime.now(timezone.utc).replace(microsecond=0)),
+        "estimated_unit": "usd",
+        "rate_card": {"id": "emulator", "rates": [{"sku": "emulator", "unit": "gates",
+                                                    "cost_1q_gate": 0.0, "cost_2q_gate": 0.0}]},
+        "estimated_total_cost": 0.0,
+        "estimated_execution_time": 0,
+        "current_predicted_queue_time": 0,
+    }

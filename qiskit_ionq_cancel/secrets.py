@@ -1,0 +1,37 @@
+"""The API key: a wrapper whose ``repr`` hides it, and the one way to take it out of text.
+
+Every place that shows text which might contain the key (exception messages, report rows,
+log lines, CLI output) runs it through :func:`redact` or :func:`shown`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MASK", "Secret", "redact", "shown"]
+
+MASK = "***"
+
+
+class Secret(str):
+    """A string whose ``repr`` hides it, so a printed dict or object never shows the key."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"'{MASK}'"
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """``text`` with every non-empty secret replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def shown(value: object, secret: str | None, limit: int = 80) -> str:
+    """``repr(value)`` for a message: the secret taken out first, then cut to ``limit``
+    characters (in that order, so a cut can never leave part of the key behind)."""
+    text = redact(value if isinstance(value, str) else repr(value), secret)
+    if isinstance(value, str):
+        text = repr(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

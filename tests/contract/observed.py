@@ -1,0 +1,56 @@
+"""Emulators whose every answer the running test's contract monitor checks.
+
+The package's :class:`~qiskit_ionq_cancel.emulator.Emulator` takes an ``observer`` through
+its constructor. The tests build emulators through this module's :class:`Emulator` (and
+:func:`running`), which passes :func:`observe`: that forwards each answer to the monitor the
+autouse ``api_contract`` fixture of ``tests/conftest.py`` made for the test now running.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from qiskit_ionq_cancel import emulator
+
+from .validate import ContractMonitor
+
+_lock = threading.Lock()
+_active: list[ContractMonitor] = []
+
+
+@contextmanager
+def monitoring(monitor: ContractMonitor) -> Iterator[ContractMonitor]:
+    """Make ``monitor`` the one :func:`observe` reports to, for the ``with`` block."""
+    with _lock:
+        _active.append(monitor)
+    try:
+        yield monitor
+    finally:
+        with _lock:
+            _active.remove(monitor)
+
+
+def observe(exchange: emulator.Exchange) -> None:
+    """An emulator ``observer``: hand the answer to the active monitor, if there is one."""
+    with _lock:
+        monitor = _active[-1] if _active else None
+    if monitor is not None:
+        monitor.observe_answer(exchange)
+
+
+class Emulator(emulator.Emulator):
+    """The package's emulator, observed by :func:`observe` unless told otherwise."""
+
+    def __init__(self, **settings: Any) -> None:
+        settings.setdefault("observer", observe)
+        super().__init__(**settings)
+
+
+@contextmanager
+def running(**settings: Any) -> Iterator[str]:
+    """:func:`qiskit_ionq_cancel.emulator.running`, observed."""
+    with Emulator(**settings) as started:
+        yield started.url
