@@ -281,7 +281,8 @@ class _Batch:
         try:
             self.client.bulk_cancel(chunk, policy=self.policy())
         except AuthenticationError as exc:
-            self.refused = exc  # every other request would be refused too: send no more
+            if exc.status_code != 403:  # 403 is per resource (IonQ): the singles will tell
+                self.refused = exc  # the key is refused: every other request would be too
             return chunk
         except IonQRequestError as exc:
             if exc.status_code in (404, 405):
@@ -341,7 +342,8 @@ class _Batch:
         try:
             outcome = self.client.cancel(job_id, deadline=self.policy().deadline)
         except AuthenticationError as exc:
-            self.refused = exc
+            if exc.status_code != 403:  # a 403 is this job's alone; a 401 refuses the key
+                self.refused = exc
             self.fail(job_id, exc)
         except Exception as exc:  # one job's failure must not sink the batch
             self.fail(job_id, exc)

@@ -33,6 +33,7 @@ from .exceptions import (
     RetriesExhaustedError,
 )
 from .ratelimit import RateGate
+from .results import add_legacy_result_urls
 from .retry import RetryPolicy
 from .secrets import Secret
 from .status import CANCELLABLE, to_job_status
@@ -194,6 +195,7 @@ class IonQCancelClient(IonQClient):
         to_job_status(job.get("status"), job_id)
         if job.get("status") == "running":
             job["status"] = "started"
+        add_legacy_result_urls(job)  # format-keyed results, for qiskit-ionq's result()
         return job
 
     def cancel_job(self, job_id: str) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from .exceptions import UnknownJobStatusError
 __all__ = ["CANCELLABLE", "IONQ_TO_QISKIT", "to_job_status"]
 
 #: IonQ status string -> Qiskit status. ``running`` is API v0.3's name for ``started``.
+#: ``deleted`` (the answer to ``DELETE /jobs/{id}``; cirq-ionq treats it as final) is
+#: CANCELLED: the job is final, will not run and has no results; Qiskit has no closer status.
 IONQ_TO_QISKIT: Mapping[str, JobStatus] = MappingProxyType({
     "submitted": JobStatus.INITIALIZING,
     "ready": JobStatus.QUEUED,
@@ -21,6 +23,7 @@ IONQ_TO_QISKIT: Mapping[str, JobStatus] = MappingProxyType({
     "canceled": JobStatus.CANCELLED,
     "completed": JobStatus.DONE,
     "failed": JobStatus.ERROR,
+    "deleted": JobStatus.CANCELLED,
 })
 
 #: IonQ statuses of jobs that have not finished, so a cancel can still stop them.

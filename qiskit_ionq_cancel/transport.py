@@ -231,8 +231,9 @@ def error_for(response: requests.Response, *, what: str, job_id: str | None,
         "error_type": ionq_field(response, "error"),
     }
     if code in (401, 403):
-        return AuthenticationError(
-            f"{what}: IonQ refused the API key", **common,
+        return AuthenticationError(  # IonQ's 403: "failed authorization for the resource"
+            f"{what}: IonQ refused {'the API key' if code == 401 else 'access to it'}",
+            **common,
             hint=f"Check the key for {base_url} (IONQ_API_KEY, or token= of IonQProvider) "
                  "and that it has access to this project",
         )

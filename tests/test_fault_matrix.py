@@ -315,7 +315,8 @@ def test_single_refusal_is_raised_at_once(fault: Fault, error_type: type[Excepti
     assert error.method == "PUT" and error.url.endswith(f"/jobs/{job.job_id()}/status/cancel")
     if error_type is AuthenticationError:
         assert isinstance(error, IonQCredentialsError)
-        assert "refused the API key" in str(error) and emu.url in str(error)
+        refused = "the API key" if fault.status == 401 else "access to it"  # 403: per job
+        assert f"refused {refused}" in str(error) and emu.url in str(error)
     else:
         assert "no such job" in str(error) and "Check the id" in str(error)
     assert m.sent == 1 and m.sleeps == []  # never retried, never read back
@@ -595,14 +596,9 @@ def test_bulk_missing_endpoint_404_goes_job_by_job(emu: Emulator, provider: IonQ
     assert m.sleeps == []
 
 
-@pytest.mark.parametrize("status", [401, 403])
-def test_bulk_refused_key_reports_every_job(status: int, emu: Emulator, fake: Clock) -> None:
+def test_bulk_refused_key_reports_every_job(emu: Emulator, fake: Clock) -> None:
     batch = Batch(emu)
-    if status == 401:
-        provider = make_provider(emu, fake, key=WRONG_KEY)  # the server refuses the key
-    else:
-        provider = make_provider(emu, fake)
-        emu.faults.inject(Fault.http(403), times=10_000)
+    provider = make_provider(emu, fake, key=WRONG_KEY)  # the server refuses the key: 401
     m = Mark(emu, provider, fake)
 
     report = run_batch(provider, batch)
@@ -611,13 +607,52 @@ def test_bulk_refused_key_reports_every_job(status: int, emu: Emulator, fake: Cl
     assert report.statuses == {}
     for job_id in batch.valid:
         error = report.errors[job_id]
-        assert isinstance(error, AuthenticationError) and error.status_code == status
+        assert isinstance(error, AuthenticationError) and error.status_code == 401
     assert report.failed == batch.valid and report.invalid == [batch.invalid]
     assert report.not_found == []
     assert all(server_status(emu, i) == "ready" for i in batch.queued)
     # one bulk request, refused: nothing more is sent, since every request would be refused
     assert m.calls() == [f"PUT {BULK}"]
-    assert {s for s, _ in m.seen()} == {status}
+    assert {s for s, _ in m.seen()} == {401}
+    assert m.sleeps == []
+
+
+def test_a_403_is_one_job_s_not_the_batch_s(emu: Emulator, fake: Clock) -> None:
+    # IonQ's 403: "failed authorization for the requested resource", per resource, not per
+    # key. One forbidden job neither stops the batch nor hides the others' outcome.
+    batch = Batch(emu)
+    forbidden = batch.queued[1]
+    emu.store.forbid(forbidden)
+    provider = make_provider(emu, fake)
+
+    report = run_batch(provider, batch)
+
+    error = report.errors[forbidden]
+    assert isinstance(error, AuthenticationError) and error.status_code == 403
+    assert "refused access" in str(error)
+    others = [i for i in batch.queued if i != forbidden]
+    assert report.cancelled == others
+    assert all(server_status(emu, i) == "canceled" for i in others)
+    assert report.already_final == batch.failed and report.not_found == [batch.missing]
+    emu.store._jobs[forbidden].forbidden = False  # look behind the 403: it was not touched
+    assert server_status(emu, forbidden) == "ready"
+
+
+def test_403_on_every_request_asks_each_job_once(emu: Emulator, fake: Clock) -> None:
+    batch = Batch(emu)
+    provider = make_provider(emu, fake)
+    emu.faults.inject(Fault.http(403), times=10_000)
+    m = Mark(emu, provider, fake)
+
+    report = run_batch(provider, batch)
+
+    assert report.statuses == {} and report.failed == batch.ids
+    for job_id in batch.valid:
+        error = report.errors[job_id]
+        assert isinstance(error, AuthenticationError) and error.status_code == 403
+    # the bulk request, then one single cancel per valid job: a 403 refuses only its job
+    assert m.calls().count(f"PUT {BULK}") == 1
+    assert sorted(e.path.split("/")[3] for e in m.entries(SINGLE)) == sorted(batch.valid)
     assert m.sleeps == []
 
 

@@ -10,6 +10,12 @@ from typing import Any
 
 from .state import BACKENDS, PROJECT_ID, ApiError
 
+#: Backends IonQ no longer runs jobs on: listed with ``status: "retired"`` (a status of its
+#: ``Backend`` schema), readable (its document's own sample reads ``qpu.aria-1``), never
+#: accepted for a job (``JobBackends`` lists only :data:`~.state.BACKENDS`).
+RETIRED: dict[str, int] = {"qpu.aria-1": 25, "qpu.aria-2": 25}
+ALL_BACKENDS: dict[str, int] = {**BACKENDS, **RETIRED}
+
 #: ``supported_gates`` of every backend: the ``QisGate`` enum of IonQ's document.
 QIS_GATES: tuple[str, ...] = (
     "x", "y", "z", "rx", "ry", "rz", "h", "s", "si", "v", "vi", "t", "ti", "not", "cnot",
@@ -29,28 +35,33 @@ def _stamp(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def backend_views() -> list[dict[str, Any]]:
+    """``GET /backends``: the backends jobs run on, then the retired ones."""
+    return [backend_view(name) for name in ALL_BACKENDS]
+
+
 def backend_view(name: str) -> dict[str, Any]:
     """``Backend``: ``last_updated`` is a date-time string; QPUs list native gates."""
     view: dict[str, Any] = {
         "backend": name,
-        "status": "available",
-        "qubits": BACKENDS[name],
+        "status": "retired" if name in RETIRED else "available",
+        "qubits": ALL_BACKENDS[name],
         "average_queue_time": 0,
         "last_updated": _stamp(_STARTED),
-        "has_access": True,
+        "has_access": name not in RETIRED,
         "degraded": False,
         "characterization_id": characterization_id(name),
         "supported_gates": list(QIS_GATES),
     }
-    if name in NATIVE_GATES:
-        view["supported_native_gates"] = list(NATIVE_GATES[name])
+    if name in NATIVE_GATES or name in RETIRED:
+        view["supported_native_gates"] = list(NATIVE_GATES.get(name, ("gpi", "gpi2", "ms")))
         view["supported_error_mitigations"] = ["debiasing"]
     return view
 
 
 def known_backend(name: str) -> str:
     """``name`` if the emulator has that backend, else a 404."""
-    if name not in BACKENDS:
+    if name not in ALL_BACKENDS:
         raise ApiError(404, f"Backend {name[:80]!r} not found")
     return name
 
@@ -62,7 +73,7 @@ def characterization_id(name: str) -> str:
 
 def characterization(name: str) -> dict[str, Any]:
     """``Characterization`` of a backend (fixed, plausible figures)."""
-    qubits = BACKENDS[name]
+    qubits = ALL_BACKENDS[name]
     return {
         "id": characterization_id(name),
         "backend": name,
@@ -97,7 +108,10 @@ def estimate(params: dict[str, str]) -> dict[str, Any]:
     if "backend" not in params:
         raise ApiError(400, "Query parameter 'backend' is required", keys=["backend"],
                        source="params")
-    context: dict[str, Any] = {"backend": known_backend(params["backend"]),
+    if params["backend"] not in BACKENDS:
+        raise ApiError(400, f"Unknown backend {params['backend'][:80]!r}", keys=["backend"],
+                       source="params")
+    context: dict[str, Any] = {"backend": params["backend"],
                                "type": params.get("type", "ionq.circuit.v1"),
                                "organization": None, "project": PROJECT_ID}
     for name, default in (("qubits", 25), ("shots", 1000), ("1q_gates", 0), ("2q_gates", 0)):

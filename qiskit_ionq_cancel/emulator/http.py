@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import catalog
 from .faults import Fault, FaultInjector
-from .state import API_PREFIX, BACKENDS, LIST_LIMIT_DEFAULT, ApiError, JobStore
+from .state import API_PREFIX, LIST_LIMIT_DEFAULT, OFF_CONTRACT_CANCEL_MODES, ApiError, JobStore
 
 logger = logging.getLogger("qiskit_ionq_cancel.emulator")
 
@@ -178,8 +178,10 @@ def build_routes(store: JobStore) -> list[tuple[str, re.Pattern[str], bool, Rout
 
     def cancel(req: Request) -> Answer:
         body = store.cancel(req.match["id"])
-        return Answer(200, body, off_contract=None if body["status"] == "canceled" else
-                      "finished_cancel='noop' answers a final job's own status")
+        noop = (store.finished_cancel in OFF_CONTRACT_CANCEL_MODES and isinstance(body, dict)
+                and body.get("status") != "canceled")
+        return Answer(200, body, off_contract="finished_cancel='noop' answers a final job's "
+                      "own status" if noop else None)
 
     def last(req: Request) -> dict[str, str]:
         return {name: values[-1] for name, values in req.params.items()}
@@ -204,8 +206,7 @@ def build_routes(store: JobStore) -> list[tuple[str, re.Pattern[str], bool, Rout
          lambda r: Answer(200, catalog.job_cost(store.get(r.match["id"])["dry_run"]))),
         ("GET", "/whoami", True, lambda r: Answer(200, catalog.whoami())),
         # IonQ's backend list is public; qiskit-ionq asks it for qubit counts without a key.
-        ("GET", "/backends", False,
-         lambda r: Answer(200, [catalog.backend_view(n) for n in BACKENDS])),
+        ("GET", "/backends", False, lambda r: Answer(200, catalog.backend_views())),
         ("GET", backend, False,
          lambda r: Answer(200, catalog.backend_view(catalog.known_backend(r.match["name"])))),
         ("GET", f"{backend}/characterizations", False,

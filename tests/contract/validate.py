@@ -2,10 +2,9 @@
 
 The contract is one OpenAPI 3.1 document, so its component schemas are plain JSON Schema
 2020-12: ``jsonschema`` validates bodies and parameters against them, and schemathesis tests
-the emulator with the same file. A schema's ``#/components/...`` references are resolved once,
-when its validator is built (inlined: no schema of the contract is recursive), not on every
-message: a check is then about four times faster, which matters since the test suite checks
-every message, listings of up to 1,000 jobs included.
+the emulator with the same file. ``#/components/...`` references are resolved by
+``referencing`` against the whole document (registered once); one validator is built per
+schema and kept.
 
 What the document cannot say, the code here checks: that an error body's ``statusCode``
 repeats the HTTP status, the ``Authorization`` header of authenticated operations, and JSON as
@@ -28,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema  # type: ignore[import-untyped]
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 if TYPE_CHECKING:
     import requests
@@ -41,6 +42,8 @@ SPEC_PATH = Path(__file__).with_name("ionq-v0.4.openapi.json")
 _METHODS = ("get", "put", "post", "delete", "patch")
 #: The mark of a request sent by this package's client (its User-Agent ends in it).
 CLIENT_MARK = "qiskit-ionq-cancel/"
+#: The document's URI in the ``referencing`` registry.
+_URI = "urn:qiskit-ionq-cancel:contract"
 
 
 def load_spec() -> dict[str, Any]:
@@ -78,6 +81,8 @@ class Contract:
         self.document = document
         self.base_path = urlsplit(document["servers"][0]["url"]).path.rstrip("/")
         self._validators: dict[str, Any] = {}
+        self._registry: Registry[Any] = Registry().with_resource(
+            _URI, Resource(contents=dict(document), specification=DRAFT202012))
         self._lock = threading.Lock()
         self.operations = list(self._operations())
         # Concrete paths win over templated ones (OpenAPI's rule): fewest parameters first.
@@ -103,22 +108,6 @@ class Contract:
                 return pointer, node
             pointer = ref[1:]
         raise ValueError(f"reference loop at {pointer}")
-
-    def inline(self, node: Any, seen: tuple[str, ...] = ()) -> Any:
-        """``node`` with every ``#/...`` reference in it replaced by what it names."""
-        if isinstance(node, list):
-            return [self.inline(item, seen) for item in node]
-        if not isinstance(node, dict):
-            return node
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/"):
-            if ref in seen:
-                raise ValueError(f"recursive schema at {ref}: cannot inline it")
-            target = self.inline(self.resolve(ref[1:])[1], (*seen, ref))
-            rest = {k: self.inline(v, seen) for k, v in node.items() if k != "$ref"}
-            return {**target, **rest} if not target.keys() & rest.keys() else {
-                "allOf": [target, rest]}
-        return {key: self.inline(value, seen) for key, value in node.items()}
 
     def _operations(self) -> Iterator[Operation]:
         for template, item in self.document["paths"].items():
@@ -161,9 +150,9 @@ class Contract:
         with self._lock:
             validator = self._validators.get(pointer)
             if validator is None:
-                schema = self.inline(self.resolve(pointer)[1])
-                jsonschema.Draft202012Validator.check_schema(schema)
-                validator = jsonschema.Draft202012Validator(schema)
+                jsonschema.Draft202012Validator.check_schema(self.resolve(pointer)[1])
+                validator = jsonschema.Draft202012Validator({"$ref": f"{_URI}#{pointer}"},
+                                                            registry=self._registry)
                 self._validators[pointer] = validator
         errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
         return [f"{what}{_where(e)}: {_shorten(e.message)}" for e in errors[:5]]

@@ -1,0 +1,221 @@
+"""Conformance: real IonQ clients driven against the emulator, as moto's users drive it with
+boto3. Each works, or fails only where the client itself is wrong (asserted and named here,
+and in README's "Real clients against the emulator").
+
+- ``ionq-core`` (IonQ's own client, generated from its v0.4 OpenAPI document): every jobs,
+  backends, characterizations and whoami call it offers that the emulator serves.
+- ``cirq-ionq`` and ``pennylane-ionq``: a Bell circuit end to end (submit, read, results),
+  and cirq-ionq's cancel and delete.
+
+The lifecycle runs on a :class:`ManualClock`: a test moves it forward before a client polls,
+so no client ever waits. The autouse contract monitor checks every answer here too.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from contract.observed import Emulator
+
+from qiskit_ionq_cancel.emulator import ManualClock
+
+KEY = "conformance-key"
+DONE = 30.0  # seconds of the manual clock after which a job submitted at 0 is completed
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def emu(clock: ManualClock) -> Iterator[Emulator]:
+    with Emulator(api_keys=[KEY], clock=clock, queue_time=10, run_time=5, seed=3) as emulator:
+        yield emulator
+
+
+# -- ionq-core --------------------------------------------------------------------------------
+
+core = pytest.importorskip("ionq_core")
+
+
+@pytest.fixture
+def ionq(emu: Emulator) -> Any:
+    with warnings.catch_warnings():  # "base_url does not use HTTPS": loopback, on purpose
+        warnings.simplefilter("ignore", UserWarning)
+        client = core.IonQClient(api_key=KEY, base_url=emu.url, max_retries=0)
+    return client
+
+
+def bell_payload(**changes: Any) -> Any:
+    from ionq_core.models import CircuitJobCreationPayload
+
+    # the quickstart job of ionq-core's README: singular target/control, cnot
+    body = {"type": "ionq.circuit.v1", "backend": "simulator", "shots": 100, "name": "bell",
+            "input": {"gateset": "qis", "qubits": 2, "circuit": [
+                {"gate": "h", "target": 0}, {"gate": "cnot", "target": 1, "control": 0}]}}
+    body.update(changes)
+    return CircuitJobCreationPayload.from_dict(body)
+
+
+def test_ionq_core_submits_reads_waits_and_reads_results(ionq: Any, clock: ManualClock) -> None:
+    from ionq_core.api.default import create_job, get_job, get_job_probabilities
+
+    created = create_job.sync(client=ionq, body=bell_payload())
+    assert created.status == "submitted" and created.session_id is None
+    job = get_job.sync(uuid=created.id, client=ionq)
+    assert type(job).__name__ == "SingleCircuitJob"  # parsed as IonQ's own model
+    assert job.status == "ready" and job.submitter_id and job.child_job_ids is None
+    clock.advance(DONE)
+    done = core.wait_for_job(ionq, created.id, poll_interval=0.01, timeout=5)
+    assert done.status == "completed"
+    assert done.stats.gate_counts.additional_properties == {"1q": 1, "2q": 1}
+    probabilities = get_job_probabilities.sync(uuid=created.id, client=ionq)
+    assert probabilities.additional_properties == {"0": 0.5, "3": 0.5}
+
+
+def test_ionq_core_lists_and_filters(ionq: Any, emu: Emulator, clock: ManualClock) -> None:
+    from ionq_core.api.default import create_job, get_jobs
+
+    ids = [create_job.sync(client=ionq, body=bell_payload()).id for _ in range(3)]
+    forte = emu.store.add_jobs(1, backend="qpu.forte-1")
+    page = get_jobs.sync(client=ionq, ids=ids[:2])
+    assert [type(j).__name__ for j in page.jobs] == ["BaseJob", "BaseJob"]
+    assert {j.id for j in page.jobs} == set(ids[:2]) and page.next_ is None
+    walked = list(core.iter_jobs(ionq, target="simulator,qpu.forte-1", limit=2))
+    assert [j.id for j in walked] == (ids + forte)[::-1]
+    mine = list(core.iter_jobs(ionq, submitter_id=walked[0].submitter_id))
+    assert len(mine) == 4
+
+
+def test_ionq_core_cancels_and_deletes(ionq: Any, clock: ManualClock) -> None:
+    from ionq_core.api.default import (
+        cancel_job,
+        cancel_jobs,
+        create_job,
+        delete_job,
+        delete_jobs,
+        get_job,
+    )
+    from ionq_core.models import JobsBulkOperationRequest
+
+    ids = [create_job.sync(client=ionq, body=bell_payload()).id for _ in range(4)]
+    answer = cancel_job.sync(uuid=ids[0], client=ionq)
+    assert (answer.id, answer.status) == (ids[0], "canceled")
+    bulk = cancel_jobs.sync(client=ionq, body=JobsBulkOperationRequest(ids=ids[1:3]))
+    assert (bulk.ids, bulk.status) == (ids[1:3], "canceled")
+    assert {get_job.sync(uuid=i, client=ionq).status for i in ids[:3]} == {"canceled"}
+    deleted = delete_job.sync(uuid=ids[0], client=ionq)
+    assert (deleted.id, deleted.status) == (ids[0], "deleted")
+    many = delete_jobs.sync(client=ionq, body=JobsBulkOperationRequest(ids=ids[1:]))
+    assert (many.ids, many.status) == (ids[1:], "deleted")
+    with pytest.raises(core.NotFoundError):
+        get_job.sync(uuid=ids[3], client=ionq)
+
+
+def test_ionq_core_gets_a_typed_error_for_cancelling_a_finished_job(
+        ionq: Any, clock: ManualClock) -> None:
+    from ionq_core.api.default import cancel_job, create_job
+
+    job_id = create_job.sync(client=ionq, body=bell_payload()).id
+    clock.advance(DONE)
+    with pytest.raises(core.APIError) as refused:  # the emulator's default: a 409
+        cancel_job.sync(uuid=job_id, client=ionq)
+    assert refused.value.status_code == 409
+
+
+def test_ionq_core_reads_backends_characterizations_costs_and_whoami(
+        ionq: Any, clock: ManualClock) -> None:
+    from ionq_core.api.backends import get_backend, get_backends
+    from ionq_core.api.characterizations import (
+        get_characterization,
+        get_characterizations_for_backend,
+    )
+    from ionq_core.api.default import create_job, estimate_job_cost, get_job_cost
+    from ionq_core.api.whoami import get_whoami
+
+    backends = get_backends.sync(client=ionq)
+    assert [b.backend for b in backends] == ["simulator", "qpu.forte-1", "qpu.forte-enterprise-1"]
+    forte = get_backend.sync(backend="qpu.forte-1", client=ionq)
+    assert forte.supported_native_gates and isinstance(forte.last_updated, str)
+    page = get_characterizations_for_backend.sync(backend="qpu.forte-1", client=ionq)
+    one = get_characterization.sync(backend="qpu.forte-1", uuid=page.characterizations[0].id,
+                                    client=ionq)
+    assert str(one.id) == forte.characterization_id
+    assert get_whoami.sync(client=ionq).key_name
+    estimate = estimate_job_cost.sync(client=ionq, backend="qpu.forte-1", qubits=2, shots=100)
+    assert estimate.estimate_context.backend == "qpu.forte-1"
+    job_id = create_job.sync(client=ionq, body=bell_payload()).id
+    assert get_job_cost.sync(uuid=job_id, client=ionq).estimated_cost.unit == "usd"
+
+
+# -- cirq-ionq --------------------------------------------------------------------------------
+
+def _cirq_service(emu: Emulator) -> Any:
+    cirq_ionq = pytest.importorskip("cirq_ionq")
+    return cirq_ionq.Service(remote_host=emu.url.rsplit("/v0.4", 1)[0], api_key=KEY,
+                             default_target="simulator", api_version="v0.4")
+
+
+def _cirq_bell() -> Any:
+    import cirq
+
+    q0, q1 = cirq.LineQubit.range(2)
+    return cirq.Circuit(cirq.H(q0), cirq.CNOT(q0, q1), cirq.measure(q0, q1, key="x"))
+
+
+def test_cirq_ionq_runs_a_bell_circuit(emu: Emulator, clock: ManualClock) -> None:
+    service = _cirq_service(emu)
+    # cirq-ionq sends "shots": "100" (a string) and a cnot gate: both accepted
+    job = service.create_job(_cirq_bell(), repetitions=100)
+    assert job.status() == "ready"
+    clock.advance(DONE)
+    result = job.results(polling_seconds=0, timeout_seconds=5)
+    assert {str(k): v for k, v in result.probabilities().items()} == {"0": 0.5, "3": 0.5}
+    assert service.get_job(job.job_id()).status() == "completed"
+
+
+def test_cirq_ionq_cancels_and_deletes(emu: Emulator) -> None:
+    service = _cirq_service(emu)
+    job = service.create_job(_cirq_bell(), repetitions=100)
+    job.cancel()
+    assert job.status() == "canceled"
+    other = service.create_job(_cirq_bell(), repetitions=100)
+    other.delete()
+    assert emu.store.counts() == {"canceled": 1}
+
+
+def test_cirq_ionq_s_list_jobs_rereads_the_first_page(emu: Emulator) -> None:
+    # A cirq-ionq bug, not the emulator's: IonQ's GetJobsResponse always has "next" (null on
+    # the last page), and cirq-ionq stops paging only when the key is absent, so it reads
+    # the first page again and again until it holds ``limit`` entries.
+    service = _cirq_service(emu)
+    emu.store.add_jobs(2)
+    listed = service.list_jobs(limit=6)
+    assert len(listed) == 6 and len({j.job_id() for j in listed}) == 2
+
+
+# -- pennylane-ionq ---------------------------------------------------------------------------
+
+def test_pennylane_ionq_runs_a_bell_circuit(start_emulator: Any,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    qml = pytest.importorskip("pennylane")
+    api_client = pytest.importorskip("pennylane_ionq.api_client")
+    # pennylane-ionq polls with sleeps: a job that is done at once is never waited for
+    emu = start_emulator(api_keys=[KEY], queue_time=0, run_time=0)
+    # pennylane-ionq has no URL setting: its APIClient.BASE_URL is where it sends requests
+    monkeypatch.setattr(api_client.APIClient, "BASE_URL", emu.url)
+    dev = qml.device("ionq.simulator", wires=2, api_key=KEY)
+
+    @qml.set_shots(100)
+    @qml.qnode(dev)
+    def bell() -> Any:
+        qml.Hadamard(0)  # a one-qubit gate: pennylane-ionq writes a singular "target"
+        qml.CNOT([0, 1])
+        return qml.probs(wires=[0, 1])
+
+    assert list(bell()) == [0.5, 0.0, 0.0, 0.5]
+    assert emu.store.counts() == {"completed": 1}
