@@ -40,8 +40,8 @@ from .progress import Progress
 from .report import CancelReport
 from .retry import RetryPolicy
 from .secrets import redact
-from .status import CANCELLABLE, to_job_status
-from .validation import validate_job_id
+from .status import to_job_status
+from .validation import check_selection, validate_job_id
 
 __all__ = ["BULK_CHUNK", "CONCURRENCY", "VERIFY_CHUNK", "cancel_jobs"]
 
@@ -86,17 +86,9 @@ def cancel_jobs(
     """
     if chunk_size < 1 or concurrency < 1:
         raise ValueError("chunk_size and concurrency must be at least 1")
-    filtering = any(v is not None for v in (status, target, session_id))
-    if jobs_or_ids is None and not filtering:
-        raise ValueError("Give jobs or ids, or a filter (status=, target=, session_id=); "
-                         "refusing to cancel every job of the account by default.")
-    if jobs_or_ids is not None and filtering:
-        raise ValueError("Give either jobs/ids or a filter, not both.")
-    if status is not None and status not in CANCELLABLE:
-        raise ValueError(f"status must be one of {CANCELLABLE}: only those jobs "
-                         "can be cancelled")
-    if session_id is not None:
-        validate_job_id(session_id, provider.client.key if provider else None)
+    check_selection(jobs_or_ids is not None, status, target, session_id,
+                    secret=provider.client.key if provider else None)
+    filtering = jobs_or_ids is None
 
     items: Iterable[StockIonQJob | str]
     if jobs_or_ids is None:

@@ -28,6 +28,7 @@ __all__ = [
     "CancelNotConfirmedError",
     "InsecureURLError",
     "InvalidJobIdError",
+    "InvalidSelectionError",
     "IonQRequestError",
     "JobNotFoundError",
     "JobNotSubmittedError",
@@ -60,6 +61,16 @@ class InvalidJobIdError(_Plain, IonQJobError, ValueError):
             "id came from (job.job_id() gives it)."
         )
         self.job_id = job_id
+
+
+class InvalidSelectionError(_Plain, IonQError, ValueError):
+    """Raised before any request is sent, when ``cancel_jobs`` is given both jobs and a
+    filter, neither, or a filter that cannot select a cancellable job; ``rule`` names which
+    (``"both"``, ``"none"``, ``"status"``, ``"target"``, ``"session"``)."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 class JobNotSubmittedError(_Plain, IonQJobStateError):

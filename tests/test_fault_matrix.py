@@ -647,7 +647,7 @@ def test_403_on_every_request_asks_each_job_once(emu: Emulator, fake: Clock) -> 
     report = run_batch(provider, batch)
 
     assert report.statuses == {} and report.failed == batch.valid
-    assert report.invalid == [batch.invalid]  # never sent: an input error, not a refusal
+    assert report.invalid == [batch.invalid]
     for job_id in batch.valid:
         error = report.errors[job_id]
         assert isinstance(error, AuthenticationError) and error.status_code == 403
