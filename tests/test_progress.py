@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import tqdm.auto
@@ -12,7 +12,7 @@ from qiskit_ionq_cancel.progress import Progress
 
 
 class Bar:
-    made: list[Bar] = []
+    made: ClassVar[list[Bar]] = []
 
     def __init__(self, **kwargs: Any) -> None:
         self.total = kwargs.get("total")
