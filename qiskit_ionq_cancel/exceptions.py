@@ -27,6 +27,7 @@ __all__ = [
     "BatchCancelError",
     "CancelNotConfirmedError",
     "InsecureURLError",
+    "InvalidAPIKeyError",
     "InvalidJobIdError",
     "IonQRequestError",
     "JobNotFoundError",
@@ -96,6 +97,11 @@ class CancelNotConfirmedError(_Plain, IonQJobError):
 
 class MissingCredentialsError(_Plain, IonQCredentialsError):
     """Raised when a request needs an API key and none was given or found in the environment."""
+
+
+class InvalidAPIKeyError(_Plain, IonQCredentialsError, ValueError):
+    """Raised before any request when the API key cannot be sent as it is (blanks, a line
+    break, control or non-ASCII characters); the message never shows the key."""
 
 
 class InsecureURLError(_Plain, IonQCredentialsError, ValueError):
