@@ -55,6 +55,8 @@ class InvalidJobIdError(_Plain, IonQJobError, ValueError):
     def __init__(self, job_id: object, secret: str | None = None) -> None:
         if isinstance(job_id, str):
             job_id = redact(job_id, secret)  # the key pasted as (part of) an id
+        elif secret and redact(repr(job_id), secret) != repr(job_id):
+            job_id = redact(repr(job_id), secret)  # keep no object that holds the key
         super().__init__(
             f"Invalid IonQ job id {shown(job_id, secret)}: expected a lower-case UUID such as "
             "'617a1f8b-59d4-435d-aa33-695433d7155e'. No request was sent; check where the "
