@@ -27,6 +27,7 @@ __all__ = [
     "BatchCancelError",
     "CancelNotConfirmedError",
     "InsecureURLError",
+    "InvalidAPIKeyError",
     "InvalidJobIdError",
     "InvalidSelectionError",
     "IonQRequestError",
@@ -55,6 +56,8 @@ class InvalidJobIdError(_Plain, IonQJobError, ValueError):
     def __init__(self, job_id: object, secret: str | None = None) -> None:
         if isinstance(job_id, str):
             job_id = redact(job_id, secret)  # the key pasted as (part of) an id
+        elif secret and redact(repr(job_id), secret) != repr(job_id):
+            job_id = redact(repr(job_id), secret)  # keep no object that holds the key
         super().__init__(
             f"Invalid IonQ job id {shown(job_id, secret)}: expected a lower-case UUID such as "
             "'617a1f8b-59d4-435d-aa33-695433d7155e'. No request was sent; check where the "
@@ -107,6 +110,11 @@ class CancelNotConfirmedError(_Plain, IonQJobError):
 
 class MissingCredentialsError(_Plain, IonQCredentialsError):
     """Raised when a request needs an API key and none was given or found in the environment."""
+
+
+class InvalidAPIKeyError(_Plain, IonQCredentialsError, ValueError):
+    """Raised before any request when the API key cannot be sent as it is (blanks, a line
+    break, control or non-ASCII characters); the message never shows the key."""
 
 
 class InsecureURLError(_Plain, IonQCredentialsError, ValueError):

@@ -6,11 +6,33 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from .exceptions import InsecureURLError, InvalidJobIdError, InvalidSelectionError
+from .exceptions import (
+    InsecureURLError,
+    InvalidAPIKeyError,
+    InvalidJobIdError,
+    InvalidSelectionError,
+)
 from .secrets import shown
 from .status import CANCELLABLE
 
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+#: What an API key may hold: visible ASCII, as an HTTP header carries it unaltered.
+_KEY_CHARACTERS = re.compile(r"[\x21-\x7e]+")
+
+
+def check_api_key(key: object) -> None:
+    """Refuse a key (``None``: no key) that could not be sent as it is, without showing it:
+    one read with ``open(path).read()`` keeps its line break, for one."""
+    if key is None:
+        return
+    if not isinstance(key, str):
+        raise InvalidAPIKeyError(f"The IonQ API key must be a str, not {type(key).__name__}.")
+    if not _KEY_CHARACTERS.fullmatch(key):
+        ending = " (it ends with a line break: strip it)" if key.rstrip() != key else ""
+        raise InvalidAPIKeyError(
+            f"The IonQ API key ({len(key)} characters) contains spaces, line breaks, control "
+            f"or non-ASCII characters{ending}; no request was sent. Check where it came from."
+        )
 
 
 def validate_job_id(job_id: object, secret: str | None = None) -> str:
