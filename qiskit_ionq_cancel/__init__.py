@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
         MissingCredentialsError,
         RetriesExhaustedError,
         UnknownJobStatusError,
+        UnreachableError,
         WrongBaseURLError,
     )
     from .job import IonQJob
@@ -62,7 +63,8 @@ _LAZY = {
         "AuthenticationError", "BatchCancelError", "CancelNotConfirmedError",
         "InsecureURLError", "InvalidAPIKeyError", "InvalidJobIdError", "InvalidSelectionError",
         "IonQRequestError", "JobNotFoundError", "JobNotSubmittedError", "MissingCredentialsError",
-        "RetriesExhaustedError", "UnknownJobStatusError", "WrongBaseURLError"), "exceptions"),
+        "RetriesExhaustedError", "UnknownJobStatusError", "UnreachableError", "WrongBaseURLError"),
+        "exceptions"),
     "IonQJob": "job",
     "IonQProvider": "provider",
     "CancelReport": "report",
@@ -127,6 +129,7 @@ __all__ = [
     "RetriesExhaustedError",
     "RetryPolicy",
     "UnknownJobStatusError",
+    "UnreachableError",
     "WrongBaseURLError",
     "__version__",
     "cancel",

@@ -36,6 +36,7 @@ __all__ = [
     "MissingCredentialsError",
     "RetriesExhaustedError",
     "UnknownJobStatusError",
+    "UnreachableError",
     "WrongBaseURLError",
 ]
 
@@ -205,6 +206,11 @@ class RetriesExhaustedError(IonQRequestError):
         self.last = last
         #: Every failed attempt, oldest first (as ``urllib3.util.Retry.history``).
         self.history = history
+
+
+class UnreachableError(IonQRequestError):
+    """Raised when the server could not be reached at all (connection refused, unknown host,
+    connect timeout) after a few quick attempts; names the URL."""
 
 
 @dataclass(frozen=True)
