@@ -267,6 +267,7 @@ class Transport:
         is waited for inside the limit, so no crowd that passed it early goes at once);
         ``None`` when the deadline passed first."""
         slot = self.limit.acquire()
+        load = self.limit.in_flight
         try:
             while True:  # until the gate reserves a slot (or no time is left)
                 paced, reserved = self.gate.turn()
@@ -290,7 +291,7 @@ class Transport:
         code = outcome.status
         self.limit.release(sent, overloaded=code is None or code in OVERLOAD_STATUSES,
                            measured=code is not None and code < 500 and code != 429,
-                           kind=request.what)
+                           kind=request.what, load=load)
         return outcome
 
     def _fail_if_unreachable(self, request: Request, policy: RetryPolicy) -> None:
