@@ -58,7 +58,8 @@ NETWORK_HINT = "Check the network and the URL, then try again"
 DEADLINE_HINT = ("IonQ may be overloaded or down (see status.ionq.co); try again later or "
                  "raise the deadline (RetryPolicy(deadline=...))")
 #: Attempts at most when the server cannot be reached at all (connection refused, unknown
-#: host, connect timeout): nothing was sent, and waiting rarely brings a server back.
+#: host; two when connecting times out): nothing was sent, and waiting rarely brings a
+#: server back.
 CONNECT_ATTEMPTS = 3
 #: Seconds during which, once the server could not be reached, other requests of the same
 #: client fail at once with the same error instead of each trying again.
@@ -222,7 +223,8 @@ class Transport:
             if outcome.final:
                 raise self._final(request, outcome)
             if code is None and _unreachable(outcome.error):
-                unreached += 1
+                # a connect timeout has cost seconds already: it counts twice
+                unreached += 2 if isinstance(outcome.error, requests.ConnectTimeout) else 1
                 if unreached >= CONNECT_ATTEMPTS:
                     self._unreachable = (policy.clock(), outcome.problem)
                     raise self._unreachable_error(request, outcome.problem) from None
