@@ -7,7 +7,7 @@ small, with an AIMD response to overload:
 - the limit grows while answers come back within :data:`TOLERANCE` times the fastest one
   seen (the server is not queueing them), and shrinks by one (not below
   :data:`LATENCY_FLOOR`) when they take more than :data:`QUEUEING` times as long;
-- an overload answer (503, no answer) to a request sent with N in flight cuts the limit
+- an overload answer (503) to a request sent with N in flight cuts the limit
   below N, by a tenth at least and by half at most, and makes N the ceiling; an overload
   answer to a request sent before the limit was cut below its N is old news and changes
   nothing (so a burst of them cuts once, and a limit far too high still comes down within a
@@ -15,7 +15,8 @@ small, with an AIMD response to overload:
 - it starts in "slow start" (one more per good answer: it doubles every round trip) until
   the first sign of queueing or overload; then it grows by about one per round trip up to
   a step below the ceiling, and near the ceiling by one per ``limit`` round trips (so a
-  server that refuses past N in flight sees a probe past N seldom).
+  server that refuses past N in flight sees a probe past N seldom). An answer to a request
+  sent at the ceiling or above clears it: that overload was a chance fault.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class ConcurrencyLimit:
 
     def release(self, started: float, *, overloaded: bool = False,
                 measured: bool = True, kind: str = "", load: int | None = None) -> None:
-        """Give the slot back. ``overloaded``: the answer said "too much" (503, none);
+        """Give the slot back. ``overloaded``: the answer said "too much" (a 503);
         ``measured=False``: the answer says nothing about load (its time is not used);
         ``kind``: requests of one kind are compared with each other only (a bulk cancel
         of 1,000 ids is not a queued single cancel); ``load``: requests in flight when this
@@ -87,8 +88,11 @@ class ConcurrencyLimit:
                     self._limit = max(1.0, self._limit / 2,
                                       min(self._limit * 0.9, level - 1.0))
                     self._slow_start = False
-            elif measured:
-                self._adapt(now - started, kind)
+            else:
+                if load is not None and load >= self._ceiling:
+                    self._ceiling = math.inf  # it took that many after all: a chance fault
+                if measured:
+                    self._adapt(now - started, kind)
             self._cond.notify_all()
 
     def _adapt(self, rtt: float, kind: str) -> None:

@@ -291,7 +291,7 @@ class Transport:
             self.limit.release(slot, measured=False)
             raise
         code = outcome.status
-        self.limit.release(sent, overloaded=code is None or code in OVERLOAD_STATUSES,
+        self.limit.release(sent, overloaded=code in OVERLOAD_STATUSES,
                            measured=code is not None and code < 500 and code != 429,
                            kind=request.what, load=load)
         return outcome
