@@ -15,8 +15,7 @@ small, with an AIMD response to overload:
 - it starts in "slow start" (one more per good answer: it doubles every round trip) until
   the first sign of queueing or overload; then it grows by about one per round trip up to
   a step below the ceiling, and near the ceiling by one per ``limit`` round trips (so a
-  server that refuses past N in flight sees a probe past N seldom). An answer to a request
-  sent at the ceiling or above clears it: that overload was a chance fault.
+  server that refuses past N in flight sees a probe past N seldom).
 """
 
 from __future__ import annotations
@@ -88,11 +87,8 @@ class ConcurrencyLimit:
                     self._limit = max(1.0, self._limit / 2,
                                       min(self._limit * 0.9, level - 1.0))
                     self._slow_start = False
-            else:
-                if load is not None and load >= self._ceiling:
-                    self._ceiling = math.inf  # it took that many after all: a chance fault
-                if measured:
-                    self._adapt(now - started, kind)
+            elif measured:
+                self._adapt(now - started, kind)
             self._cond.notify_all()
 
     def _adapt(self, rtt: float, kind: str) -> None:
