@@ -34,15 +34,19 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
         JobNotFoundError,
         JobNotSubmittedError,
         MissingCredentialsError,
+        PrimitiveJobCancelledError,
         RetriesExhaustedError,
+        SessionEndedError,
         UnknownJobStatusError,
         WrongBaseURLError,
     )
     from .job import IonQJob
+    from .primitives import EstimatorV2, IonQPrimitiveJob, SamplerV2
     from .provider import IonQProvider
     from .report import CancelReport
     from .retry import RetryPolicy
     from .safety import CancelScope, cancel_on_exit
+    from .session import Session
     from .status import IONQ_TO_QISKIT, to_job_status
     from .validation import validate_job_id
 
@@ -59,10 +63,13 @@ _LAZY = {
     **dict.fromkeys((
         "AuthenticationError", "BatchCancelError", "CancelNotConfirmedError",
         "InsecureURLError", "InvalidJobIdError", "IonQRequestError", "JobNotFoundError",
-        "JobNotSubmittedError", "MissingCredentialsError", "RetriesExhaustedError",
-        "UnknownJobStatusError", "WrongBaseURLError"), "exceptions"),
+        "JobNotSubmittedError", "MissingCredentialsError", "PrimitiveJobCancelledError",
+        "RetriesExhaustedError", "SessionEndedError", "UnknownJobStatusError",
+        "WrongBaseURLError"), "exceptions"),
     "IonQJob": "job",
     "IonQProvider": "provider",
+    **dict.fromkeys(("EstimatorV2", "IonQPrimitiveJob", "SamplerV2"), "primitives"),
+    "Session": "session",
     "CancelReport": "report",
     "RetryPolicy": "retry",
     **dict.fromkeys(("CancelScope", "cancel_on_exit"), "safety"),
@@ -109,10 +116,12 @@ __all__ = [
     "CancelOutcome",
     "CancelReport",
     "CancelScope",
+    "EstimatorV2",
     "InsecureURLError",
     "InvalidJobIdError",
     "IonQCancelClient",
     "IonQJob",
+    "IonQPrimitiveJob",
     "IonQProvider",
     "IonQQPUBackend",
     "IonQRequestError",
@@ -120,8 +129,12 @@ __all__ = [
     "JobNotFoundError",
     "JobNotSubmittedError",
     "MissingCredentialsError",
+    "PrimitiveJobCancelledError",
     "RetriesExhaustedError",
     "RetryPolicy",
+    "SamplerV2",
+    "Session",
+    "SessionEndedError",
     "UnknownJobStatusError",
     "WrongBaseURLError",
     "__version__",

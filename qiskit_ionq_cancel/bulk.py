@@ -28,6 +28,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 from . import upstream
 from .cancel import HasClient, apply_outcome, client_for
 from .client import READ_CHUNK, CancelOutcome, IonQCancelClient
+from .composite import CompositeJob
 from .deadline import Deadline
 from .exceptions import (
     AuthenticationError,
@@ -60,7 +61,8 @@ WINDOW = 20_000
 
 
 def cancel_jobs(
-    jobs_or_ids: Iterable[StockIonQJob | str] | None = None,
+    jobs_or_ids: Iterable[StockIonQJob | CompositeJob | str] | StockIonQJob | CompositeJob
+    | str | None = None,
     *,
     provider: HasClient | None = None,
     status: str | None = None,
@@ -74,7 +76,10 @@ def cancel_jobs(
     """Cancel many IonQ jobs and report what each one really is afterwards.
 
     Give ``jobs_or_ids`` (``IonQJob`` objects and/or ids, in any mix; duplicates count once;
-    an invalid id is reported, not fatal to the others), or instead a filter: ``status``
+    an invalid id is reported, not fatal to the others; a primitive job of this package
+    stands for the IonQ jobs it submitted, and one that has submitted none yet is reported
+    ``CANCELLED`` under its own id: it will submit nothing that is not cancelled at once),
+    or instead a filter: ``status``
     (``"submitted"``, ``"ready"`` or ``"started"``), ``target`` (a backend such as
     ``"simulator"``) and/or ``session_id``, which lists the matching jobs first.
 
@@ -98,13 +103,15 @@ def cancel_jobs(
     if session_id is not None:
         validate_job_id(session_id, provider.client.key if provider else None)
 
-    items: Iterable[StockIonQJob | str]
+    given: Iterable[StockIonQJob | CompositeJob | str]
     if jobs_or_ids is None:
-        items = ()
-    elif isinstance(jobs_or_ids, (str, StockIonQJob)):
-        items = [jobs_or_ids]
+        given = ()
+    elif isinstance(jobs_or_ids, (str, StockIonQJob, CompositeJob)):
+        given = [jobs_or_ids]
     else:
-        items = jobs_or_ids
+        given = jobs_or_ids
+    claimed: list[str] = []  # primitive jobs that had submitted nothing yet
+    items = _expand(given, claimed)
     # Peek at the first item (its client may serve the batch) without losing it, even if
     # it is a falsy id such as None or "" (those are reported as invalid, like any other).
     peek = iter(items)
@@ -127,7 +134,22 @@ def cancel_jobs(
         batch.close()
         if own:
             client.close()
+    batch.report.statuses.update(dict.fromkeys(claimed, JobStatus.CANCELLED))
     return batch.report
+
+
+def _expand(items: Iterable[StockIonQJob | CompositeJob | str],
+            claimed: list[str]) -> Iterator[StockIonQJob | str]:
+    """The inputs with each primitive job replaced by the IonQ jobs it submitted (lazily);
+    the ids of those that submitted none go to ``claimed``."""
+    for item in items:
+        if isinstance(item, CompositeJob):
+            jobs = item.claim_for_cancel()
+            if not jobs:
+                claimed.append(item.job_id())
+            yield from jobs
+        else:
+            yield item
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from .cancel import cancel
+from .memory import complete_memory
 
 __all__ = ["IonQJob"]
 
@@ -47,9 +48,12 @@ class IonQJob(StockIonQJob):
         (``KeyboardInterrupt``). ``None``: the provider's setting."""
         self._wait_options = (cancel_on_timeout, cancel_on_interrupt)
         try:
-            return super().result(*args, **kwargs)
+            result = super().result(*args, **kwargs)
         finally:
             self._wait_options = (None, None)
+        if getattr(self, "memory", False):  # run(memory=True), as BackendSamplerV2 does
+            complete_memory(result)
+        return result
 
     def wait_for_final_state(
         self,

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -20,22 +21,40 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from . import upstream
 from .bulk import cancel_jobs
+from .composite import CompositeJob
 from .report import CancelReport
 
-__all__ = ["CancelScope", "cancel_on_exit"]
+__all__ = ["CancelScope", "cancel_on_exit", "submissions_to"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
 _active: list[CancelScope] = []
 _active_lock = threading.Lock()
+_listeners = threading.local()  # per thread: callbacks for the jobs it submits
 
 
-def track_submitted(job: StockIonQJob) -> None:
-    """Called by this package's backends for every job they submit."""
+def track_submitted(job: StockIonQJob | CompositeJob) -> None:
+    """Called by this package's backends for every job they submit (and by its primitives
+    for every primitive job), then by the listeners of this thread (IonQ jobs only)."""
     with _active_lock:
         scopes = list(_active)
     for scope in scopes:
         scope.track(job)
+    if isinstance(job, StockIonQJob):
+        for listener in list(getattr(_listeners, "stack", ())):
+            listener(job)
+
+
+@contextmanager
+def submissions_to(listener: Callable[[StockIonQJob], None]) -> Iterator[None]:
+    """Inside the block, every IonQ job this thread submits is passed to ``listener``
+    (right after its submission; an exception it raises leaves ``backend.run``)."""
+    stack: list[Callable[[StockIonQJob], None]] = _listeners.__dict__.setdefault("stack", [])
+    stack.append(listener)
+    try:
+        yield
+    finally:
+        stack.remove(listener)
 
 
 class CancelScope:
@@ -50,14 +69,15 @@ class CancelScope:
         self.on_success = on_success
         self.deadline = deadline
         self.handle_sigterm = handle_sigterm
-        self.jobs: list[StockIonQJob] = []
+        self.jobs: list[StockIonQJob | CompositeJob] = []
         self.report: CancelReport | None = None
         self._lock = threading.Lock()
         self._previous_handler: Callable[[int, FrameType | None], Any] | int | None = None
         self._installed = False
 
-    def track(self, job: StockIonQJob) -> StockIonQJob:
-        """Track a job submitted some other way (a plain qiskit-ionq job, say)."""
+    def track(self, job: StockIonQJob | CompositeJob) -> StockIonQJob | CompositeJob:
+        """Track a job submitted some other way (a plain qiskit-ionq job, or a primitive
+        job of this package: it is cancelled with the IonQ jobs it submitted)."""
         with self._lock:
             self.jobs.append(job)
         return job
@@ -80,8 +100,14 @@ class CancelScope:
         if exc_type is None and not self.on_success:
             return
         with self._lock:
-            unfinished = [j for j in self.jobs
-                          if j.job_id() and upstream.local_status(j) not in JOB_FINAL_STATES]
+            tracked = list(self.jobs)
+        composites = [j for j in tracked if isinstance(j, CompositeJob)]
+        ionq = {id(j): j for j in tracked if isinstance(j, StockIonQJob)}
+        for composite in composites:  # their later submissions are cancelled at once
+            if not composite.in_final_state():
+                ionq.update((id(j), j) for j in composite.claim_for_cancel())
+        unfinished = [j for j in ionq.values()
+                      if j.job_id() and upstream.local_status(j) not in JOB_FINAL_STATES]
         if not unfinished:
             return
         why = "the block ended normally" if exc_type is None else \

@@ -25,11 +25,14 @@ from typing import Any
 
 from .faults import Fault, FaultConfig, FaultInjector, RetryAfterMode
 from .http import AnswerObserver, EmulatorServer, Exchange, LogEntry, RequestLog
+from .sessions import SESSION_END_MODES, SessionEnd, SessionStore
 from .state import (
     API_PREFIX,
     BACKENDS,
+    CHILD_CANCEL_MODES,
     FINISHED_CANCEL_MODES,
     RESULTS_STYLES,
+    ChildCancel,
     FinishedCancel,
     JobStore,
     Lifecycle,
@@ -39,9 +42,12 @@ from .state import (
 
 __all__ = [
     "BACKENDS",
+    "CHILD_CANCEL_MODES",
     "FINISHED_CANCEL_MODES",
     "RESULTS_STYLES",
+    "SESSION_END_MODES",
     "AnswerObserver",
+    "ChildCancel",
     "Emulator",
     "Exchange",
     "Fault",
@@ -52,6 +58,7 @@ __all__ = [
     "ManualClock",
     "ResultsStyle",
     "RetryAfterMode",
+    "SessionEnd",
     "running",
 ]
 
@@ -71,7 +78,10 @@ class Emulator:
     :class:`Exchange` just before it is sent), ``bulk_enabled``, ``bulk_lies`` (the
     bulk cancel answers as usual but cancels nothing), ``bulk_max_ids``, ``clock`` (a
     :class:`ManualClock` makes the lifecycle move only when a test says so) and ``preload``
-    (that many one-qubit jobs submitted at start, for benchmarks).
+    (that many one-qubit jobs submitted at start, for benchmarks); ``child_cancel`` (what
+    cancelling one child of a multi-circuit job does, see :data:`~.state.ChildCancel`),
+    ``sessions_enabled`` (``False``: the session routes answer 404) and ``session_end``
+    (what ending a session does to its unfinished jobs, see :mod:`~.sessions`).
     """
 
     def __init__(
@@ -98,6 +108,9 @@ class Emulator:
         bulk_max_ids: int = 1000,
         clock: Callable[[], float] | None = None,
         preload: int = 0,
+        child_cancel: ChildCancel = "child",
+        sessions_enabled: bool = True,
+        session_end: SessionEnd = "drain",
     ) -> None:
         self.store = JobStore(
             lifecycle=Lifecycle(submit_time=submit_time, queue_time=queue_time,
@@ -109,7 +122,10 @@ class Emulator:
             bulk_max_ids=bulk_max_ids,
             clock=clock,
             seed=seed,
+            child_cancel=child_cancel,
         )
+        self.sessions = SessionStore(self.store, enabled=sessions_enabled,
+                                     session_end=session_end)
         if preload:
             self.store.add_jobs(preload)
         config = FaultConfig(latency=latency, rate_limit=rate_limit, rate_burst=rate_burst,
@@ -137,7 +153,7 @@ class Emulator:
             raise RuntimeError("The emulator is already running")
         self._server = EmulatorServer(self._address, store=self.store, faults=self.faults,
                                       log=self.log, api_keys=self._keys,
-                                      observer=self.observer)
+                                      observer=self.observer, sessions=self.sessions)
         return self
 
     def start(self) -> Emulator:

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import catalog
 from .faults import Fault, FaultInjector
+from .sessions import SessionStore
 from .state import API_PREFIX, LIST_LIMIT_DEFAULT, OFF_CONTRACT_CANCEL_MODES, ApiError, JobStore
 
 logger = logging.getLogger("qiskit_ionq_cancel.emulator")
@@ -150,11 +151,17 @@ _LIST_PARAMS = frozenset({"ids", "parent_job_id", "status", "target", "session_i
                           "submitter_id", "limit", "next"})
 
 
-def build_routes(store: JobStore) -> list[tuple[str, re.Pattern[str], bool, Route]]:
+def build_routes(store: JobStore, sessions: SessionStore | None = None
+                 ) -> list[tuple[str, re.Pattern[str], bool, Route]]:
     """The API's routes: (method, path pattern, needs auth, handler). Concrete paths come
     before templated ones (``/jobs/estimate`` is not a job id)."""
 
+    sessions = sessions or SessionStore(store)
+
     def list_jobs(req: Request) -> Answer:
+        if "sid" in req.match.groupdict():  # GET /sessions/{id}/jobs
+            sessions.check(req.match["sid"])
+            req.params.setdefault("session_id", [req.match["sid"]])
         unknown = sorted(set(req.params) - _LIST_PARAMS)
         if unknown:
             raise ApiError(400, f"Unknown query parameter(s): {', '.join(unknown)}",
@@ -189,8 +196,9 @@ def build_routes(store: JobStore) -> list[tuple[str, re.Pattern[str], bool, Rout
     p = API_PREFIX
     job = f"/jobs/(?P<id>{_UUIDISH})"
     backend = "/backends/(?P<name>[^/]+)"
+    session = f"/sessions/(?P<sid>{_UUIDISH})"
     table: list[tuple[str, str, bool, Route]] = [
-        ("POST", "/jobs", True, lambda r: Answer(201, store.submit(r.json()))),
+        ("POST", "/jobs", True, lambda r: Answer(201, sessions.submit(r.json()))),
         ("GET", "/jobs", True, list_jobs),
         ("DELETE", "/jobs", True, lambda r: Answer(200, store.delete_many(r.json()))),
         ("PUT", "/jobs/status/cancel", True, lambda r: Answer(200, store.cancel_many(r.json()))),
@@ -198,12 +206,19 @@ def build_routes(store: JobStore) -> list[tuple[str, re.Pattern[str], bool, Rout
         ("GET", job, True, lambda r: Answer(200, store.get(r.match["id"]))),
         ("DELETE", job, True, lambda r: Answer(200, store.delete(r.match["id"]))),
         ("PUT", f"{job}/status/cancel", True, cancel),
-        ("GET", f"{job}/results/probabilities", True,
-         lambda r: Answer(200, store.probabilities(r.match["id"]))),
+        *(("GET", f"{job}/results/(?P<kind>{kind})", True,
+           lambda r: Answer(200, store.result(r.match["id"], r.match["kind"])))
+          for kind in ("probabilities", "shots", "histogram")),
         ("GET", f"{job}/artifacts/(?P<artifact>[^/]+)", True,
          lambda r: Answer(200, store.artifact(r.match["id"], r.match["artifact"]))),
         ("GET", f"{job}/cost", True,
          lambda r: Answer(200, catalog.job_cost(store.get(r.match["id"])["dry_run"]))),
+        ("POST", "/sessions", True, lambda r: Answer(201, sessions.create(r.json()))),
+        ("GET", "/sessions", True,
+         lambda r: Answer(200, sessions.list(last(r).get("active")))),
+        ("GET", session, True, lambda r: Answer(200, sessions.get(r.match["sid"]))),
+        ("POST", f"{session}/end", True, lambda r: Answer(200, sessions.end(r.match["sid"]))),
+        ("GET", f"{session}/jobs", True, list_jobs),
         ("GET", "/whoami", True, lambda r: Answer(200, catalog.whoami())),
         # IonQ's backend list is public; qiskit-ionq asks it for qubit counts without a key.
         ("GET", "/backends", False, lambda r: Answer(200, catalog.backend_views())),
@@ -256,13 +271,14 @@ class EmulatorServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], *, store: JobStore, faults: FaultInjector,
                  log: RequestLog, api_keys: frozenset[str],
-                 observer: AnswerObserver | None = None) -> None:
+                 observer: AnswerObserver | None = None,
+                 sessions: SessionStore | None = None) -> None:
         self.observer = observer
         self.store = store
         self.faults = faults
         self.log = log
         self.api_keys = api_keys
-        self.routes = build_routes(store)
+        self.routes = build_routes(store, sessions)
         self._connections: set[socket.socket] = set()
         self._conn_lock = threading.Lock()
         super().__init__(address, _Handler)
