@@ -164,10 +164,12 @@ class IonQCancelClient(IonQClient):
     def post(self, *path_parts: str, json_body: dict[str, Any] | None = None
              ) -> dict[str, Any]:
         """qiskit-ionq's POST helper (sessions). A POST may create something, so only a 429
-        is retried."""
+        is retried. Without ``json_body`` no body is sent (``POST /sessions/{id}/end`` takes
+        none)."""
         path = "/".join(path_parts)
         answer: dict[str, Any] = self._send(
-            "POST", path, what=f"POST /{path}", body=json.dumps(json_body or {}),
+            "POST", path, what=f"POST /{path}",
+            body=None if json_body is None else json.dumps(json_body),
             retry_statuses=frozenset({429}), retry_connection_errors=False)
         return answer
 

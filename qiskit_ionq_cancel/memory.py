@@ -43,3 +43,6 @@ def complete_memory(result: Any, seed: int | None = None) -> None:
                  for k, n in counts.items() for _ in range(int(n))]
         random.Random(None if seed is None else seed + index).shuffle(shots)  # noqa: S311
         data.memory = shots
+        names = getattr(data, "_data_attributes", None)  # what Result.data() reports
+        if isinstance(names, list) and "memory" not in names:
+            names.append("memory")

@@ -72,13 +72,18 @@ class IonQPrimitiveJob(PrimitiveJob):  # type: ignore[misc]
     def _adopt(self, job: StockIonQJob) -> None:
         """Called in the worker right after each IonQ submission."""
         with self._lock:
-            self._ionq.append(job)
+            self._ionq.append(job)  # a cancel from now on finds it
             late = self._cancel_requested
-            self._submitted.notify_all()
+            if not late:
+                self._submitted.notify_all()
         if late:
             logger.warning("Primitive job %s was cancelled; cancelling IonQ job %s it "
                            "submitted afterwards", self.job_id(), job.job_id())
-            cancel(job)
+            try:
+                cancel(job)
+            finally:
+                with self._lock:  # waiters see it once it is cancelled
+                    self._submitted.notify_all()
             raise PrimitiveJobCancelledError(
                 f"Primitive job {self.job_id()} was cancelled; IonQ job {job.job_id()} "
                 "submitted afterwards was cancelled at once")
