@@ -196,3 +196,49 @@ def test_a_session_needs_a_backend_of_this_package(held: Emulator) -> None:
     with pytest.raises(TypeError, match="backend of this package"):
         Session(stock_like)
     assert held.sessions.list()["sessions"] == []
+
+
+@pytest.mark.parametrize("interrupt", ["ctrl-c", "sigterm"])
+def test_a_session_interrupted_cancels_and_ends(held: Emulator, interrupt: str) -> None:
+    import os
+    import signal
+
+    backend = backend_of(held)
+    before = signal.getsignal(signal.SIGTERM)
+    expected = KeyboardInterrupt if interrupt == "ctrl-c" else SystemExit
+    with pytest.raises(expected), Session(backend) as session:
+        job = backend.run(bell(), shots=10)
+        if interrupt == "ctrl-c":
+            raise KeyboardInterrupt
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler raises SystemExit(143) here
+    assert held.store.status_of(job.job_id()) == "canceled"
+    assert session.status() == "ended"
+    assert signal.getsignal(signal.SIGTERM) is before  # the previous handler is back
+
+
+def test_cancelling_an_estimator_job_cancels_its_ionq_job(held: Emulator) -> None:
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    job = EstimatorV2(backend=backend_of(held)).run([(circuit, SparsePauliOp("ZZ"))])
+    (ionq,) = job.wait_for_submission(timeout=60)
+    assert job.cancel() is True
+    assert held.store.status_of(ionq.job_id()) == "canceled"
+    with pytest.raises(PrimitiveJobCancelledError):
+        job.result()
+
+
+def test_a_child_id_gets_the_emulators_chosen_outcome(start_emulator: Any) -> None:
+    from qiskit_ionq_cancel import IonQRequestError
+
+    emu = start_emulator(api_keys=[KEY], queue_time=10, clock=ManualClock(),
+                         child_cancel="refuse")
+    provider = IonQProvider(KEY, url=emu.url)
+    job = provider.get_backend("simulator").run([bell(), bell()], shots=10)
+    child = emu.store.get(job.job_id())["child_job_ids"][0]
+    with pytest.raises(IonQRequestError, match="cancel that job instead"):
+        cancel(child, provider=provider)
+    assert emu.store.status_of(child) == "ready"  # nothing changed, and the error says so
+    report = cancel_jobs([child, job.job_id()], provider=provider)
+    assert report.statuses[job.job_id()] is JobStatus.CANCELLED
+    assert report.statuses[child] is JobStatus.CANCELLED  # cancelled with its parent
