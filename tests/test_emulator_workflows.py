@@ -134,11 +134,41 @@ def test_an_unknown_native_gate_is_refused_by_name(make: Any) -> None:
     assert "'h' is not in IonQ's native gate set" in body["message"]
 
 
-def test_openqasm3_is_refused_with_a_clear_message(make: Any) -> None:
+def test_openqasm3_is_sampled_shot_by_shot(make: Any, clock: ManualClock) -> None:
+    # h; measure; then x on the measured qubit: c[1] is always the opposite of c[0]
+    program = ('OPENQASM 3.0; include "stdgates.inc"; bit[2] c; qubit[1] q; h q[0]; '
+               "c[0] = measure q[0]; x q[0]; c[1] = measure q[0];")
     _, api = make()
-    body = job_body(type="ionq.qasm3.v1", input={"qubits": 2, "data": "OPENQASM 3.0;"})
-    message = assert_ionq_error(api.post("/jobs", json=body), 400)["message"]
-    assert "ionq.qasm3.v1" in message and "not simulated" in message
+    body = job_body(type="ionq.qasm3.v1", input={"qubits": 1, "data": program}, shots=50,
+                    noise={"model": "aria-1", "seed": 5})
+    job_id = api.submit(body)
+    clock.advance(20)
+    descriptor = api.job(job_id)["results"]["ionq.result.shots.json.v2"]
+    shots = api.get(f"/jobs/{job_id}/artifacts/{descriptor['id']}").json()["shots"]
+    assert len(shots) == 50
+    assert all(s["registers"]["c"][0] != s["registers"]["c"][1] for s in shots)
+    assert {s["registers"]["c"][0] for s in shots} == {0, 1}
+
+
+def test_openqasm3_on_the_ideal_simulator_has_no_shots(make: Any, clock: ManualClock) -> None:
+    program = 'OPENQASM 3.0; include "stdgates.inc"; bit[1] c; qubit[1] q; c[0] = measure q[0];'
+    _, api = make()
+    job_id = api.submit(job_body(type="ionq.qasm3.v1", input={"data": program}))
+    clock.advance(20)
+    assert api.job(job_id)["results"] == {}
+
+
+@pytest.mark.parametrize(("program", "fragment"), [
+    ('OPENQASM 3.0; include "stdgates.inc"; bit[1] c; qubit[1] q; c[0] = measure q[0]; '
+     "if (c[0]) { x q[0]; }", "control flow"),
+    ("OPENQASM 3.0; qubit[1] q; nonsense q[0];", "cannot be read"),
+    ("", "must hold an OpenQASM 3 program"),
+])
+def test_openqasm3_that_cannot_be_simulated_is_a_clear_400(make: Any, program: str,
+                                                          fragment: str) -> None:
+    _, api = make()
+    body = job_body(type="ionq.qasm3.v1", input={"data": program})
+    assert fragment in assert_ionq_error(api.post("/jobs", json=body), 400)["message"]
 
 
 # -- sessions ---------------------------------------------------------------------------------

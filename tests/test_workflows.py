@@ -242,3 +242,16 @@ def test_a_child_id_gets_the_emulators_chosen_outcome(start_emulator: Any) -> No
     report = cancel_jobs([child, job.job_id()], provider=provider)
     assert report.statuses[job.job_id()] is JobStatus.CANCELLED
     assert report.statuses[child] is JobStatus.CANCELLED  # cancelled with its parent
+
+
+def test_a_mid_circuit_measurement_runs_as_openqasm3(fast: Emulator) -> None:
+    circuit = QuantumCircuit(1, 2)
+    circuit.h(0)
+    circuit.measure(0, 0)
+    circuit.x(0)  # after a measurement: qiskit-ionq sends OpenQASM 3
+    circuit.measure(0, 1)
+    backend = backend_of(fast)
+    job = backend.run(circuit, shots=200, noise_model="aria-1")
+    assert fast.store.get(job.job_id())["type"] == "ionq.qasm3.v1"
+    counts = job.result().get_counts()
+    assert set(counts) == {"01", "10"} and sum(counts.values()) == 200

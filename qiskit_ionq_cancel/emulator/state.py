@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+from .qasm3 import register_shots
 from .samples import histogram, sample_shots
 from .simulate import UnsupportedCircuitError, gate_counts, ideal_probabilities
 
@@ -59,7 +60,10 @@ HISTOGRAM_FORMAT = "ionq.result.histogram.json.v1"
 AGGREGATE_FORMAT = "ionq.result.probabilities-aggregate.json.v1"
 ARTIFACTS = {"probabilities": PROBABILITIES_FORMAT, "shots": SHOTS_FORMAT,
              "histogram": HISTOGRAM_FORMAT, "probabilities-aggregate": AGGREGATE_FORMAT}
-JOB_TYPES = ("ionq.circuit.v1", "ionq.multi-circuit.v1")
+JOB_TYPES = ("ionq.circuit.v1", "ionq.multi-circuit.v1", "ionq.qasm3.v1")
+#: The per-register shots of an ``ionq.qasm3.v1`` job (what qiskit-ionq reads for them).
+SHOTS_V2_FORMAT = "ionq.result.shots.json.v2"
+SHOTS_V2_ARTIFACT = "shots-v2"
 MAX_CIRCUITS = 5000  # per multi-circuit job, as IonQ's document says
 
 ChildCancel = Literal["child", "parent", "refuse"]
@@ -185,6 +189,7 @@ class Job:
     gate_counts: dict[str, int] = field(default_factory=dict)
     children: list[Job] = field(default_factory=list)  # of a multi-circuit parent
     shot_seed: int = 0
+    register_shots: list[dict[str, Any]] | None = None  # of an ionq.qasm3.v1 job
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -281,11 +286,6 @@ class JobStore:
     def submit(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Validate a ``POST /jobs`` body, store the job and return IonQ's 201 answer."""
         job_type = body.get("type", "ionq.circuit.v1")
-        if job_type == "ionq.qasm3.v1":
-            raise ApiError(400, "Job type 'ionq.qasm3.v1' (an OpenQASM 3 program in "
-                                "'input.data') is not simulated by the emulator; it runs "
-                                "'ionq.circuit.v1' and 'ionq.multi-circuit.v1' (QIS and native "
-                                "gates)", keys=["type"], source="payload")
         if job_type not in JOB_TYPES:
             raise ApiError(400, f"Job type {job_type!r} is not supported by the emulator",
                            keys=["type"], source="payload")
@@ -315,12 +315,21 @@ class JobStore:
         # Imported here: simulating needs qiskit, and importing the emulator (as the pytest
         # plugin does in every pytest run of an environment) must not import it.
 
+        noise = body.get("noise") if isinstance(body.get("noise"), dict) else None
+        seed = (noise or {}).get("seed")
+        with self._lock:
+            shot_seed = seed if isinstance(seed, int) else self._rng.getrandbits(32)
         names, circuits = _circuit_inputs(input_block, job_type)
+        registers = None
         try:
-            probabilities = [ideal_probabilities(block) for block in circuits]
+            if job_type == "ionq.qasm3.v1":
+                registers = register_shots(input_block.get("data"), shots, shot_seed)
+                probabilities: list[dict[str, float]] = [{}]
+            else:
+                probabilities = [ideal_probabilities(block) for block in circuits]
         except UnsupportedCircuitError as exc:
             raise ApiError(400, str(exc)) from None
-        if max(int(block["qubits"]) for block in circuits) > BACKENDS[backend]:
+        if max(int(block.get("qubits") or 1) for block in circuits) > BACKENDS[backend]:
             raise ApiError(400, f"Circuit needs more qubits than {backend} has")
         settings = body.get("settings")
         if not isinstance(settings, dict):
@@ -336,13 +345,13 @@ class JobStore:
             "backend": backend, "shots": shots, "metadata": metadata,
             "session_id": str(session_id) if session_id else None, "will_fail": will_fail,
             "dry_run": bool(body.get("dry_run", False)),
-            "noise": body.get("noise") if isinstance(body.get("noise"), dict) else None,
-            "settings": settings}
+            "noise": noise, "settings": settings}
         name = body.get("name") if isinstance(body.get("name"), str) else None
         with self._lock:
-            if job_type == "ionq.circuit.v1":
+            if job_type != "ionq.multi-circuit.v1":
                 job = self._new_job(job_type=job_type, name=name, input_block=input_block,
                                     probabilities=probabilities[0], **common)
+                job.register_shots, job.shot_seed = registers, shot_seed
             else:
                 job = self._new_job(job_type=job_type, name=name, input_block=input_block,
                                     probabilities={}, **common)
@@ -423,6 +432,9 @@ class JobStore:
                                     f"{' (a dry run)' if job.dry_run else ''}")
             if job.children:  # a multi-circuit parent: each child's, by child id
                 return {c.id: dict(c.probabilities) for c in job.children}
+            if job.register_shots is not None:
+                raise ApiError(404, f"Job {job_id} is an OpenQASM 3 job: its results are "
+                                    f"the {SHOTS_V2_ARTIFACT!r} artifact")
             return dict(job.probabilities)
 
     def result(self, job_id: str, kind: str) -> Any:
@@ -441,7 +453,12 @@ class JobStore:
     def artifact(self, job_id: str, artifact_id: str) -> Any:
         """``GET /jobs/{id}/artifacts/{artifactId}``: the artifacts its ``results`` name."""
         with self._lock:
-            is_parent = bool(self._get(job_id).children)
+            job = self._get(job_id)
+            is_parent = bool(job.children)
+            if job.register_shots is not None and artifact_id == SHOTS_V2_ARTIFACT and \
+                    SHOTS_V2_FORMAT in (self._results(job) if job.status_at(
+                        self.clock(), self.lifecycle) == "completed" else {}):
+                return {"shots": job.register_shots}
         if artifact_id not in ARTIFACTS or (artifact_id == "probabilities-aggregate") != \
                 is_parent:
             raise ApiError(404, f"Job {job_id} has no artifact {artifact_id[:80]!r}")
@@ -519,6 +536,14 @@ class JobStore:
         return view
 
     def _results(self, job: Job) -> dict[str, Any]:
+        if job.register_shots is not None:
+            # an OpenQASM 3 job: per-register shots, except on the ideal simulator (which,
+            # qiskit-ionq says, "returns only the aggregate distribution")
+            if job.backend == "simulator" and (job.noise or {}).get("model", "ideal") == \
+                    "ideal":
+                return {}
+            return {SHOTS_V2_FORMAT: {"id": SHOTS_V2_ARTIFACT, "format": SHOTS_V2_FORMAT,
+                                      "media_type": "application/json"}}
         kinds = ("probabilities-aggregate",) if job.children else (
             "probabilities", "histogram", "shots")
         results: dict[str, Any] = {}
@@ -707,7 +732,7 @@ def _circuit_inputs(input_block: dict[str, Any], job_type: str
     """The single-circuit input blocks of a job: its ``input`` itself, or for a
     multi-circuit job one per ``input.circuits`` entry (each inheriting the parent's
     ``gateset`` and ``qubits`` unless it sets its own); and their names."""
-    if job_type == "ionq.circuit.v1":
+    if job_type != "ionq.multi-circuit.v1":
         return [None], [input_block]
     circuits = input_block.get("circuits")
     if "circuit" in input_block:
