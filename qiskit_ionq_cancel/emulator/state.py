@@ -317,12 +317,13 @@ class JobStore:
 
         noise = body.get("noise") if isinstance(body.get("noise"), dict) else None
         seed = (noise or {}).get("seed")
-        with self._lock:
-            shot_seed = seed if isinstance(seed, int) else self._rng.getrandbits(32)
         names, circuits = _circuit_inputs(input_block, job_type)
         registers = None
+        shot_seed: int | None = None
         try:
             if job_type == "ionq.qasm3.v1":
+                with self._lock:
+                    shot_seed = seed if isinstance(seed, int) else self._rng.getrandbits(32)
                 registers = register_shots(input_block.get("data"), shots, shot_seed)
                 probabilities: list[dict[str, float]] = [{}]
             else:
@@ -351,7 +352,8 @@ class JobStore:
             if job_type != "ionq.multi-circuit.v1":
                 job = self._new_job(job_type=job_type, name=name, input_block=input_block,
                                     probabilities=probabilities[0], **common)
-                job.register_shots, job.shot_seed = registers, shot_seed
+                if registers is not None and shot_seed is not None:
+                    job.register_shots, job.shot_seed = registers, shot_seed
             else:
                 job = self._new_job(job_type=job_type, name=name, input_block=input_block,
                                     probabilities={}, **common)
@@ -395,7 +397,8 @@ class JobStore:
             probabilities=probabilities, qubits=int(input_block.get("qubits", 1)),
             gate_counts=gate_counts(input_block),
             will_fail=will_fail,
-            shot_seed=seed if isinstance(seed, int) else self._rng.getrandbits(32),
+            # from the id, not the generator: job ids stay those of a given seed
+            shot_seed=seed if isinstance(seed, int) else int(job_id[:8], 16),
         )
         self._jobs[job_id] = job
         self._order.append(job_id)
