@@ -32,6 +32,7 @@ from .composite import CompositeJob
 from .deadline import Deadline
 from .exceptions import (
     AuthenticationError,
+    CancelNotConfirmedError,
     InvalidJobIdError,
     IonQRequestError,
     JobNotSubmittedError,
@@ -41,8 +42,8 @@ from .progress import Progress
 from .report import CancelReport
 from .retry import RetryPolicy
 from .secrets import redact
-from .status import CANCELLABLE, to_job_status
-from .validation import validate_job_id
+from .status import to_job_status
+from .validation import check_selection, validate_job_id
 
 __all__ = ["BULK_CHUNK", "CONCURRENCY", "VERIFY_CHUNK", "cancel_jobs"]
 
@@ -91,17 +92,9 @@ def cancel_jobs(
     """
     if chunk_size < 1 or concurrency < 1:
         raise ValueError("chunk_size and concurrency must be at least 1")
-    filtering = any(v is not None for v in (status, target, session_id))
-    if jobs_or_ids is None and not filtering:
-        raise ValueError("Give jobs or ids, or a filter (status=, target=, session_id=); "
-                         "refusing to cancel every job of the account by default.")
-    if jobs_or_ids is not None and filtering:
-        raise ValueError("Give either jobs/ids or a filter, not both.")
-    if status is not None and status not in CANCELLABLE:
-        raise ValueError(f"status must be one of {CANCELLABLE}: only those jobs "
-                         "can be cancelled")
-    if session_id is not None:
-        validate_job_id(session_id, provider.client.key if provider else None)
+    check_selection(jobs_or_ids is not None, status, target, session_id,
+                    secret=provider.client.key if provider else None)
+    filtering = jobs_or_ids is None
 
     given: Iterable[StockIonQJob | CompositeJob | str]
     if jobs_or_ids is None:
@@ -130,6 +123,11 @@ def cancel_jobs(
         else:
             batch.progress.start(len(jobs_or_ids) if isinstance(jobs_or_ids, Sized) else None)
             batch.run(items)
+    except Exception as exc:  # a bug or an unforeseen failure: still report every job
+        if not batch.accepted:
+            raise  # nothing to report (the listing failed, say)
+        logger.exception("cancel_jobs stopped early; the jobs not settled are reported")
+        batch.unsettled_failed(exc)
     finally:
         batch.close()
         if own:
@@ -172,6 +170,7 @@ def normalise(items: Iterable[StockIonQJob | str], secret: str | None) -> Iterat
     ``error`` (its key with ``secret`` taken out, in case the key was pasted as an id).
     """
     seen: set[str] = set()
+    invalid: dict[str, type] = {}  # report key of an invalid input -> its type
     unsubmitted = 0
     for item in items:
         local: StockIonQJob | None = None
@@ -187,7 +186,10 @@ def normalise(items: Iterable[StockIonQJob | str], secret: str | None) -> Iterat
         try:
             job_id = validate_job_id(raw, secret)
         except InvalidJobIdError as exc:
-            yield Entry(redact(raw if isinstance(raw, str) else repr(raw), secret), error=exc)
+            key = redact(raw if isinstance(raw, str) else repr(raw), secret)
+            if invalid.setdefault(key, type(raw)) is not type(raw):  # "1" and 1: two rows
+                key = f"{key} ({type(raw).__name__})"
+            yield Entry(key, error=exc)
             continue
         yield Entry(job_id, job_id, local, duplicate=job_id in seen)
         seen.add(job_id)
@@ -229,9 +231,23 @@ class _Batch:
         self.report.errors[key] = error
         self.progress.update()
 
+    @property
+    def accepted(self) -> bool:
+        """True once some input has a place in the report."""
+        return bool(self._order)
+
+    def unsettled_failed(self, cause: BaseException) -> None:
+        """Report every job without a row yet as not settled (its outcome unknown)."""
+        for key in self._order:
+            if key not in self.report.statuses and key not in self.report.errors:
+                self.fail(key, IonQRequestError(
+                    f"Outcome unknown: cancel_jobs stopped early ({type(cause).__name__})",
+                    job_id=key, hint="Run cancel_jobs again with the ids in report.errors"))
+
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self.progress.close()
+        self.unsettled_failed(RuntimeError("no row"))
         # Rows in the order the jobs were given, not the order threads finished them.
         report = self.report
         report.statuses = {k: report.statuses[k] for k in self._order if k in report.statuses}
@@ -294,7 +310,10 @@ class _Batch:
             read_back(cancelling[done], done.result())
         for unsettled in verifying:
             singles.extend(unsettled.result())
-        list(self._pool.map(self._single, singles))
+        # A single cancel's answer alone is not trusted: those jobs are read back, batched.
+        answered = [job_id for job_id in self._pool.map(self._single, singles) if job_id]
+        list(self._pool.map(self._confirm, [answered[i:i + VERIFY_CHUNK]
+                                            for i in range(0, len(answered), VERIFY_CHUNK)]))
 
     def _bulk(self, chunk: list[str]) -> list[str]:
         """Bulk-cancel a chunk; return the ids that must go to single cancels instead."""
@@ -322,6 +341,8 @@ class _Batch:
                 return chunk
             # No clear answer (retries ran out): the read-back tells what happened.
             logger.info("Bulk cancel of %d jobs got no clear answer: %s", len(chunk), exc)
+        except Exception as exc:  # anything else: the read-back still tells
+            logger.info("Bulk cancel of %d jobs failed: %r", len(chunk), exc)
         return []
 
     def _verify(self, chunk: list[str]) -> list[str]:
@@ -333,7 +354,7 @@ class _Batch:
             return chunk
         try:
             found = self.client.read_jobs(chunk, policy=self.policy())
-        except IonQRequestError as exc:
+        except Exception as exc:  # typed or not, the single cancels settle them
             logger.info("Reading back %d jobs failed (%s); cancelling them one by one",
                         len(chunk), exc)
             return chunk
@@ -354,13 +375,14 @@ class _Batch:
                 unsettled.append(job_id)
         return unsettled
 
-    def _single(self, job_id: str) -> None:
+    def _single(self, job_id: str) -> str | None:
+        """Cancel one job; its id when only the answer says it is cancelled (to confirm)."""
         if self.deadline.expired:
             self._give_up([job_id])
-            return
+            return None
         if self.refused is not None:
             self.fail(job_id, self.refused)
-            return
+            return None
         try:
             outcome = self.client.cancel(job_id, deadline=self.policy().deadline)
         except AuthenticationError as exc:
@@ -370,7 +392,41 @@ class _Batch:
         except Exception as exc:  # one job's failure must not sink the batch
             self.fail(job_id, exc)
         else:
+            if outcome.job is None:
+                return job_id
             self.settle(job_id, outcome.status, outcome.job)
+        return None
+
+    def _confirm(self, chunk: list[str]) -> None:
+        """Read back jobs whose cancel was answered ``canceled``; settle what they are."""
+        if self.deadline.expired:
+            self._give_up(chunk)
+            return
+        try:
+            found = self.client.read_jobs(chunk, policy=self.policy())
+        except Exception as exc:
+            logger.info("Reading back %d cancelled jobs failed (%s); reading them one by one",
+                        len(chunk), exc)
+            found = {}
+        for job_id in chunk:
+            job = found.get(job_id)
+            if job is None:  # not in the listing: read on its own
+                try:
+                    job = self.client.retrieve_job(job_id, policy=self.policy())
+                except Exception as exc:
+                    self.fail(job_id, IonQRequestError(
+                        f"Cancel answered, but the job could not be read back to confirm it "
+                        f"({exc})", job_id=job_id, hint="Read its status, or cancel it again"))
+                    continue
+            try:
+                status = to_job_status(job.get("status"), job_id)
+            except UnknownJobStatusError as exc:
+                self.fail(job_id, exc)
+                continue
+            if status in JOB_FINAL_STATES:
+                self.settle(job_id, status, job)
+            else:
+                self.fail(job_id, CancelNotConfirmedError(job_id, status, "canceled"))
 
     def _give_up(self, ids: list[str]) -> None:
         for job_id in ids:

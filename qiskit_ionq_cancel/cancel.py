@@ -96,9 +96,18 @@ def _cancel_job(job: StockIonQJob, deadline: float | None) -> bool:
 
 
 def apply_outcome(job: StockIonQJob, outcome: CancelOutcome) -> None:
-    """Bring the job's local state up to date with what the cancel established."""
-    if outcome.job is None or outcome.status is not JobStatus.DONE:
-        upstream.set_local_status(job, outcome.status, outcome.job)
-        return
-    # A completed job: qiskit-ionq's own status() digests the job object we read.
-    upstream.replay_status(job, outcome.job)
+    """Bring the job's local state up to date with what the cancel established.
+
+    Never raises: a job object qiskit-ionq cannot digest (``"stats": null``, say) must not
+    cost the truth about the server, so then only the status is recorded."""
+    try:
+        if outcome.job is None or outcome.status is not JobStatus.DONE:
+            upstream.set_local_status(job, outcome.status, outcome.job)
+            return
+        # A completed job: qiskit-ionq's own status() digests the job object we read.
+        upstream.replay_status(job, outcome.job)
+    except Exception as exc:
+        logger.warning("Job %s is %s, but qiskit-ionq could not take in the job as read "
+                       "(%s: %s); only its status is recorded", outcome.job_id,
+                       outcome.status.name, type(exc).__name__, exc)
+        upstream.set_local_status(job, outcome.status)

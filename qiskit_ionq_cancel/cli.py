@@ -33,12 +33,13 @@ from .exceptions import (
     AuthenticationError,
     InsecureURLError,
     InvalidJobIdError,
+    InvalidSelectionError,
     WrongBaseURLError,
 )
 from .provider import IonQProvider
 from .report import CancelReport, plural
 from .secrets import shown
-from .validation import check_base_url, validate_job_id
+from .validation import check_base_url, check_selection, validate_job_id
 from .version import __version__
 
 #: Ids per ``GET /jobs?ids=...`` (about 6 kB of URL), as the read-back of ``cancel_jobs``.
@@ -228,25 +229,24 @@ def _jobs_command(args: argparse.Namespace) -> int:
 
 def _filter_args(args: argparse.Namespace, ids: list[str],
                  key: str | None) -> tuple[dict[str, str | None], str]:
-    """The filter of ``--status/--target/--session`` and its description, checked."""
-    filters = {"status": args.status, "target": args.target, "session_id": args.session}
-    described = ", ".join(f"{k}={v}" for k, v in filters.items() if v is not None)
-    if ids and described:
-        raise UsageError("give job ids or a filter (--status, --target, --session), not both")
-    if not ids and not described:
+    """The filter of ``--status/--target/--session`` and its description, checked by the
+    library's own rules (in the command's words)."""
+    try:
+        filters = check_selection(bool(ids), args.status, args.target, args.session,
+                                  secret=key, cancelling=args.command == "cancel")
+    except InvalidSelectionError as exc:
         nothing = " (nothing is cancelled by default)" if args.command == "cancel" else ""
-        raise UsageError("no job ids and no filter: give IDs, --from-file FILE, or --status/"
-                         f"--target/--session{nothing}")
-    if args.session is not None:
-        try:
-            validate_job_id(args.session, key)
-        except InvalidJobIdError:
-            raise UsageError(
-                f"--session {shown(args.session, key)} is not a session id: expected "
-                "a lower-case UUID such as '617a1f8b-59d4-435d-aa33-695433d7155e'; nothing "
-                "was sent") from None
-    if args.target is not None and not args.target.strip():
-        raise UsageError("--target must not be empty")
+        words = {
+            "both": "give job ids or a filter (--status, --target, --session), not both",
+            "none": "no job ids and no filter: give IDs, --from-file FILE, or --status/"
+                    f"--target/--session{nothing}",
+            "target": "--target must not be empty",
+            "session": f"--session {shown(args.session, key)} is not a session id: expected "
+                       "a lower-case UUID such as '617a1f8b-59d4-435d-aa33-695433d7155e'; "
+                       "nothing was sent",
+        }
+        raise UsageError(words.get(exc.rule, str(exc))) from None
+    described = ", ".join(f"{k}={v}" for k, v in filters.items() if v is not None)
     return filters, described
 
 

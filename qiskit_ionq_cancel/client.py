@@ -38,7 +38,7 @@ from .retry import RetryPolicy
 from .secrets import Secret
 from .status import CANCELLABLE, to_job_status
 from .transport import DEFAULT_TIMEOUT, Request, Transport
-from .validation import check_base_url, validate_job_id
+from .validation import check_api_key, check_base_url, validate_job_id
 from .version import __version__
 
 __all__ = ["DEFAULT_TIMEOUT", "READ_CHUNK", "CancelOutcome", "IonQCancelClient"]
@@ -80,6 +80,7 @@ class IonQCancelClient(IonQClient):
     ) -> None:
         base = check_base_url(url or "https://api.ionq.co/v0.4",
                               allow_insecure_http=allow_insecure_http)
+        check_api_key(token or None)
         key = Secret(token) if token else None
         super().__init__(key, base, custom_headers)
         self.url = base

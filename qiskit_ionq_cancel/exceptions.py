@@ -27,7 +27,9 @@ __all__ = [
     "BatchCancelError",
     "CancelNotConfirmedError",
     "InsecureURLError",
+    "InvalidAPIKeyError",
     "InvalidJobIdError",
+    "InvalidSelectionError",
     "IonQRequestError",
     "JobNotFoundError",
     "JobNotSubmittedError",
@@ -56,12 +58,24 @@ class InvalidJobIdError(_Plain, IonQJobError, ValueError):
     def __init__(self, job_id: object, secret: str | None = None) -> None:
         if isinstance(job_id, str):
             job_id = redact(job_id, secret)  # the key pasted as (part of) an id
+        elif secret and redact(repr(job_id), secret) != repr(job_id):
+            job_id = redact(repr(job_id), secret)  # keep no object that holds the key
         super().__init__(
             f"Invalid IonQ job id {shown(job_id, secret)}: expected a lower-case UUID such as "
             "'617a1f8b-59d4-435d-aa33-695433d7155e'. No request was sent; check where the "
             "id came from (job.job_id() gives it)."
         )
         self.job_id = job_id
+
+
+class InvalidSelectionError(_Plain, IonQError, ValueError):
+    """Raised before any request is sent, when ``cancel_jobs`` is given both jobs and a
+    filter, neither, or a filter that cannot select a cancellable job; ``rule`` names which
+    (``"both"``, ``"none"``, ``"status"``, ``"target"``, ``"session"``)."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 class JobNotSubmittedError(_Plain, IonQJobStateError):
@@ -108,6 +122,11 @@ class CancelNotConfirmedError(_Plain, IonQJobError):
 
 class MissingCredentialsError(_Plain, IonQCredentialsError):
     """Raised when a request needs an API key and none was given or found in the environment."""
+
+
+class InvalidAPIKeyError(_Plain, IonQCredentialsError, ValueError):
+    """Raised before any request when the API key cannot be sent as it is (blanks, a line
+    break, control or non-ASCII characters); the message never shows the key."""
 
 
 class InsecureURLError(_Plain, IonQCredentialsError, ValueError):

@@ -21,10 +21,14 @@ class Secret(str):
 
 
 def redact(text: str, *secrets: str | None) -> str:
-    """``text`` with every non-empty secret replaced by ``***``."""
+    """``text`` with every non-empty secret replaced by ``***``, as it is and as ``repr``
+    escapes it (inside the repr of bytes or a list, say)."""
     for secret in secrets:
         if secret:
             text = text.replace(secret, MASK)
+            escaped = repr(str(secret))[1:-1]
+            if escaped != secret:
+                text = text.replace(escaped, MASK)
     return text
 
 

@@ -18,6 +18,7 @@ which a 429 slows and a ``Retry-After`` closes, (3) 429s that do not use up
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from .bodyread import AnswerTooLarge, ReadDeadlinePassed, read_body, redact_headers
 from .exceptions import (
     AttemptRecord,
     AuthenticationError,
@@ -57,6 +59,12 @@ _HINTS = {
     409: "The job's state does not allow this now; read its status",
     413: "The request is too large (IonQ's limit is 10 MB); send fewer ids per call",
 }
+REDIRECT_HINT = ("IonQ's API does not redirect: check the API base URL. No redirect is "
+                 "followed, so the key never goes anywhere else")
+#: What one attempt may fail with before any answer is usable: ``requests``' own errors (a
+#: body cut short, a bad gzip body, an invalid header), and the lower layers' for odd cases.
+_NO_ANSWER = (requests.RequestException, http.client.HTTPException, OSError,
+              ReadDeadlinePassed)
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,7 @@ class Outcome:
     data: Any = None
     problem: str = ""
     error: BaseException | None = None  # the exception when no answer came
+    final: bool = False  # a problem another try would not cure (a redirect, a huge answer)
 
     @property
     def status(self) -> int | None:
@@ -90,15 +99,29 @@ class Outcome:
 
 
 def attempt(session: requests.Session, request: Request,
-            timeouts: tuple[float, float]) -> Outcome:
-    """Send ``request`` once. An error answer is returned, not raised (the loop decides)."""
+            timeouts: tuple[float, float], *, budget: float | None = None,
+            key: str | None = None) -> Outcome:
+    """Send ``request`` once. An error answer is returned, not raised (the loop decides).
+
+    The whole answer is read within ``budget`` seconds (default: the read timeout), at
+    most :data:`~qiskit_ionq_cancel.bodyread.MAX_ANSWER_BYTES`, with ``key`` taken out of
+    its body and headers before anything else sees them. No redirect is followed.
+    """
     try:
         response = session.request(
             request.method, request.url, params=request.params, data=request.body,
             timeout=timeouts, headers=None if request.auth else {"Authorization": None},
+            stream=True, allow_redirects=False,
         )
-    except (requests.ConnectionError, requests.Timeout) as exc:
+        redact_headers(response, key)
+        read_body(response, timeouts[1] if budget is None else budget, key, timeouts[1])
+    except AnswerTooLarge as exc:
+        return Outcome(None, problem=str(exc), error=exc, final=True)
+    except _NO_ANSWER as exc:
         return Outcome(None, problem=_describe(exc), error=exc)
+    if 300 <= response.status_code < 400:
+        return Outcome(response, problem=f"HTTP {response.status_code}: a redirect",
+                       final=True)
     if response.status_code >= 400:
         return Outcome(response, problem=f"HTTP {response.status_code}: "
                                          f"{ionq_message(response)}")
@@ -106,7 +129,7 @@ def attempt(session: requests.Session, request: Request,
         return Outcome(response)
     try:
         return Outcome(response, json.loads(response.text))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested absurdly deep
         # A 2xx that is not JSON comes from a proxy, not from IonQ: worth another try.
         return Outcome(response, problem=f"HTTP {response.status_code} with a non-JSON body "
                                          f"({response.text[:60]!r})")
@@ -176,14 +199,20 @@ class Transport:
                 self.requests_sent += 1
             timeouts = (max(0.001, min(self.timeout[0], attempts.remaining)),
                         max(0.001, min(self.timeout[1], attempts.remaining)))
-            outcome = attempt(self.session, request, timeouts)
+            outcome = attempt(self.session, request, timeouts,
+                              budget=max(0.001, attempts.remaining), key=self._key)
             code = outcome.status
             if code == 429:
-                self.gate.throttled(parse_retry_after(_header(outcome, "Retry-After")))
+                asked = parse_retry_after(_header(outcome, "Retry-After"))
+                # A wait past retry_after_max is not waited for: it must not close the gate.
+                self.gate.throttled(None if asked is not None and
+                                    asked > policy.retry_after_max else asked)
             elif code is not None:
                 self.gate.success()
             if not outcome.problem:
                 return outcome
+            if outcome.final:
+                raise self._final(request, outcome)
             if code is None and not retry_connection_errors:
                 error = IonQRequestError(
                     f"{request.what}: no answer ({outcome.problem})", job_id=request.job_id,
@@ -209,6 +238,14 @@ class Transport:
             if not throttled:  # after a 429 the shared gate holds everyone off
                 policy.sleep(wait)
 
+    def _final(self, request: Request, outcome: Outcome) -> IonQRequestError:
+        if outcome.response is not None:
+            return error_for(outcome.response, what=request.what, job_id=request.job_id,
+                             base_url=self.base_url, key=self._key)
+        return IonQRequestError(f"{request.what}: {outcome.problem}", job_id=request.job_id,
+                                method=request.method, url=request.url,
+                                hint="Not retried: the same answer would come again")
+
     def _exhausted(self, request: Request, count: int, elapsed: float,
                    history: list[AttemptRecord], reason: str) -> RetriesExhaustedError:
         last = history[-1].problem if history else "nothing sent"
@@ -230,6 +267,10 @@ def error_for(response: requests.Response, *, what: str, job_id: str | None,
         "headers": dict(response.headers), "body": redact(response.text[:2000], key),
         "error_type": ionq_field(response, "error"),
     }
+    if 300 <= code < 400:
+        location = redact(response.headers.get("Location", "nowhere"), key)[:200]
+        return IonQRequestError(f"{what}: the server redirected to {location}", **common,
+                                hint=REDIRECT_HINT)
     if code in (401, 403):
         return AuthenticationError(  # IonQ's 403: "failed authorization for the resource"
             f"{what}: IonQ refused {'the API key' if code == 401 else 'access to it'}",
@@ -257,8 +298,11 @@ def _header(outcome: Outcome, name: str) -> str | None:
 
 
 def _describe(exc: BaseException) -> str:
-    kind = ("read timeout" if isinstance(exc, requests.ReadTimeout)
+    kind = ("read timeout" if isinstance(exc, (requests.ReadTimeout, ReadDeadlinePassed))
             else "connect timeout" if isinstance(exc, requests.ConnectTimeout)
+            else "answer cut short" if isinstance(exc, requests.exceptions.ChunkedEncodingError)
+            else "answer not decodable" if isinstance(exc,
+                                                      requests.exceptions.ContentDecodingError)
             else "connection failed")
     reason = str(exc)
     return f"{kind}: {type(exc).__name__}" + (f" ({reason[:120]})" if reason else "")
@@ -288,7 +332,7 @@ def ionq_field(response: requests.Response, name: str) -> str | None:
     """A string field of IonQ's JSON error body, if there is one."""
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     value = data.get(name) if isinstance(data, dict) else None
     return value if isinstance(value, str) else None

@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 import pytest
-from conftest import BELL_INPUT, assert_ionq_error, job_body
+from support import BELL_INPUT, assert_ionq_error, job_body
 
 from qiskit_ionq_cancel.emulator import CHILD_CANCEL_MODES, ManualClock
 
@@ -25,12 +25,10 @@ def multi_body(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def make(start_emulator: Any, api_for: Any, clock: ManualClock) -> Any:
+    """``make(**settings)`` -> (emulator, client) on the test's clock (the settings vary by
+    parameter, which the ``emu`` marker cannot do)."""
+
     def build(**settings: Any) -> tuple[Any, Any]:
         emulator = start_emulator(clock=clock, queue_time=10, run_time=5, **settings)
         return emulator, api_for(emulator)

@@ -29,7 +29,9 @@ from .state import API_PREFIX, LIST_LIMIT_DEFAULT, OFF_CONTRACT_CANCEL_MODES, Ap
 logger = logging.getLogger("qiskit_ionq_cancel.emulator")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # IonQ answers 413 above 10 MB
-_UUIDISH = r"[^/]+"
+# A job id segment: anything but the concrete /jobs/estimate (OpenAPI: concrete paths win
+# over templated ones, for every method: DELETE /jobs/estimate is a 405, not a bad job id).
+_UUIDISH = r"(?!estimate(?:/|$))[^/]+"
 
 
 
@@ -76,12 +78,25 @@ class RequestLog:
 
     def __init__(self) -> None:
         self._entries: list[LogEntry] = []
+        self._recorded = 0  # every request ever recorded (``clear`` does not reset it)
         self._lock = threading.Lock()
 
     def append(self, entry: LogEntry) -> None:
         """Record one request."""
         with self._lock:
             self._entries.append(entry)
+            self._recorded += 1
+
+    def mark(self) -> int:
+        """A point in the log, for :meth:`since`."""
+        with self._lock:
+            return self._recorded
+
+    def since(self, mark: int) -> list[LogEntry]:
+        """The requests recorded after ``mark`` (those still in the log)."""
+        with self._lock:
+            newer = self._recorded - mark
+            return list(self._entries[-newer:]) if newer > 0 else []
 
     @property
     def entries(self) -> list[LogEntry]:

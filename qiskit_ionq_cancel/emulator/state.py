@@ -40,6 +40,9 @@ BACKENDS: dict[str, int] = {
 #: ``submitter_id`` and ``project_id`` of every job: the emulator has one user in one project.
 SUBMITTER_ID = "emulator-user-0000000000000001"
 PROJECT_ID = "00000000-0000-4000-8000-00000000e4a1"
+#: Power drawn by a QPU while it runs a job, for ``stats.kwh`` (IonQ's ``Backend.kw``
+#: example: 4902.81).
+KW_PER_QPU = 4902.81
 #: ``Failure.code`` values of IonQ's v0.4 document.
 FAILURE_CODES = frozenset({
     "InvalidInput", "CompilationError", "ContractExpiredError", "DebiasingError",
@@ -518,7 +521,7 @@ class JobStore:
             "failure": failure,
             "output": {},
             "settings": job.settings,
-            "stats": job.stats,
+            "stats": self._stats(job, done),
             "results": self._results(job) if done and not job.dry_run else None,
         }
         # "noise: only present when backend is simulator"; "shots are not included with
@@ -537,6 +540,18 @@ class JobStore:
         if full:
             view["child_job_ids"] = [c.id for c in job.children] if job.children else None
         return view
+
+    def _stats(self, job: Job, done: bool) -> dict[str, Any]:
+        """``CircuitJobStats``: the circuit's figures, compute times from the lifecycle (the
+        run time is all quantum compute here), energy for a QPU's finished job."""
+        stats = job.stats
+        compute_us = int(self.lifecycle.run_time * 1_000_000)
+        stats["predicted_quantum_compute_time_us"] = compute_us
+        if done:
+            stats["billed_quantum_compute_time_us"] = compute_us
+            if job.backend != "simulator":
+                stats["kwh"] = round(self.lifecycle.run_time * KW_PER_QPU / 3600, 9)
+        return stats
 
     def _results(self, job: Job) -> dict[str, Any]:
         if job.register_shots is not None:

@@ -1,0 +1,114 @@
+"""Reading one answer's body within a time budget and a size cap, the key taken out of it.
+
+``requests`` reads a body with a timeout per socket read, so a server that drips a byte at a
+time holds a caller for as long as it likes, and a huge body is read whole into memory. This
+reads a streamed response piece by piece (``urllib3``'s ``read1``: whatever one socket read
+brings), cutting the socket's timeout to what is left of the budget before each read and
+stopping at ``limit`` bytes. Hand-written because neither ``requests`` nor ``urllib3`` offers
+a total read deadline or a size cap.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from typing import Any
+
+import requests
+
+from .secrets import MASK
+
+__all__ = ["MAX_ANSWER_BYTES", "AnswerTooLarge", "ReadDeadlinePassed", "read_body",
+           "redact_bytes", "redact_headers"]
+
+#: The largest answer read (bytes, after decompression). IonQ's own request limit is 10 MB;
+#: a job's results are far smaller than this.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+_PIECE = 64 * 1024
+
+
+class AnswerTooLarge(Exception):
+    """The body passed the size cap."""
+
+
+class ReadDeadlinePassed(Exception):
+    """The body was still arriving when the time budget ran out."""
+
+
+def _socket_of(response: requests.Response) -> socket.socket | None:
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def read_body(response: requests.Response, budget: float, secret: str | None = None,
+              per_read: float | None = None, limit: int | None = None) -> None:
+    """Read the body of a ``stream=True`` response into ``response.content`` within
+    ``budget`` seconds (wall time; each socket read at most ``per_read``) and ``limit``
+    bytes (default :data:`MAX_ANSWER_BYTES`), with ``secret`` replaced by ``***``.
+
+    Raises :class:`ReadDeadlinePassed` or :class:`AnswerTooLarge` (the connection is then
+    closed, never reused), or what ``requests`` raises for a broken body.
+    """
+    limit = MAX_ANSWER_BYTES if limit is None else limit
+    end = time.monotonic() + budget
+    pieces: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise ReadDeadlinePassed(f"the answer was still arriving after {budget:.1f} s")
+            sock = _socket_of(response)
+            if sock is not None:
+                sock.settimeout(left if per_read is None else min(left, per_read))
+            try:
+                piece = response.raw.read1(_PIECE, decode_content=True)
+            except Exception as exc:  # urllib3's errors, as requests would raise them
+                raise _as_requests_error(exc) from exc
+            if not piece:  # read1 answers b"" only at the end of the body
+                break
+            size += len(piece)
+            if size > limit:
+                raise AnswerTooLarge(f"the answer is larger than {limit} bytes")
+            pieces.append(piece)
+    except BaseException:
+        response.close()
+        raise
+    response._content = redact_bytes(b"".join(pieces), secret)
+    response._content_consumed = True  # type: ignore[attr-defined]
+
+
+def _as_requests_error(exc: Exception) -> Exception:
+    """The ``requests`` exception ``requests`` itself would raise for a urllib3 error."""
+    from urllib3 import exceptions as u3
+
+    if isinstance(exc, u3.ProtocolError):
+        return requests.exceptions.ChunkedEncodingError(exc)
+    if isinstance(exc, u3.DecodeError):
+        return requests.exceptions.ContentDecodingError(exc)
+    if isinstance(exc, (u3.ReadTimeoutError, TimeoutError, socket.timeout)):
+        return requests.exceptions.ReadTimeout(exc)
+    if isinstance(exc, (u3.SSLError,)):
+        return requests.exceptions.SSLError(exc)
+    return requests.exceptions.ConnectionError(exc)
+
+
+def redact_bytes(content: bytes, secret: str | None) -> bytes:
+    """``content`` with ``secret`` (as sent, and as JSON would escape it) replaced."""
+    if not secret:
+        return content
+    for form in {secret, json.dumps(secret)[1:-1]}:
+        content = content.replace(form.encode("utf-8", "replace"), MASK.encode())
+    return content
+
+
+def redact_headers(response: requests.Response, secret: str | None) -> None:
+    """Take ``secret`` out of every header value of ``response``, in place."""
+    if not secret:
+        return
+    headers: Any = response.headers
+    for name, value in list(headers.items()):
+        if secret in value:
+            headers[name] = value.replace(secret, MASK)
