@@ -89,8 +89,10 @@ def test_ionq_core_types_results_named_only_by_format(start_emulator: Any) -> No
         warnings.simplefilter("ignore", UserWarning)
         ionq = core.IonQClient(api_key=KEY, base_url=emu.url, max_retries=0)
     job = get_job.sync(uuid=create_job.sync(client=ionq, body=bell_payload()).id, client=ionq)
-    [(format_id, descriptor)] = job.results.additional_properties.items()  # its own model
-    assert (format_id, descriptor.id) == ("ionq.result.probabilities.json.v1", "probabilities")
+    typed = job.results.additional_properties  # its own model
+    assert set(typed) == {"ionq.result.probabilities.json.v1", "ionq.result.histogram.json.v1",
+                          "ionq.result.shots.json.v1"}
+    assert typed["ionq.result.probabilities.json.v1"].id == "probabilities"
 
 
 def test_ionq_core_lists_and_filters(ionq: Any, emu: Emulator, clock: ManualClock) -> None:

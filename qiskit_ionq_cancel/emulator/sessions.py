@@ -131,14 +131,15 @@ class SessionStore:
                            source="payload")
         for name in ("job_count_limit", "duration_limit_min"):
             value = settings.get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or value < 1):
+            if name in settings and (isinstance(value, bool) or not isinstance(value, int)
+                                     or value < 1):
                 raise ApiError(400, f"settings.{name} must be a positive integer",
                                keys=["settings"], source="payload")
         cost = settings.get("cost_limit")
-        if cost is not None and (not isinstance(cost, dict) or set(cost) != {"unit", "value"}
-                                 or isinstance(cost["value"], bool)
-                                 or not isinstance(cost["value"], (int, float))):
+        if "cost_limit" in settings and (
+                not isinstance(cost, dict) or set(cost) != {"unit", "value"}
+                or not isinstance(cost["unit"], str) or isinstance(cost["value"], bool)
+                or not isinstance(cost["value"], (int, float))):
             raise ApiError(400, "settings.cost_limit must be {\"unit\", \"value\"} with a "
                                 "numeric value", keys=["settings"], source="payload")
         with self._lock:
