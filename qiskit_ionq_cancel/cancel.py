@@ -12,7 +12,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from . import upstream
 from .client import CancelOutcome, IonQCancelClient
-from .composite import CompositeJob
+from .composite import CompositeJob, refuse_foreign_primitive_job
 from .exceptions import JobNotSubmittedError
 from .validation import validate_job_id
 
@@ -44,6 +44,7 @@ def cancel(job_or_id: StockIonQJob | CompositeJob | str, *, provider: HasClient 
         return _cancel_job(job_or_id, deadline)
     if isinstance(job_or_id, CompositeJob):
         return _cancel_composite(job_or_id, deadline)
+    refuse_foreign_primitive_job(job_or_id)
     if provider is None:  # checked before anything else, even the URL
         validate_job_id(job_or_id, resolve_credentials()["token"])
     client, own = client_for(provider, None)

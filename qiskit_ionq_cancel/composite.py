@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from qiskit.primitives import BasePrimitiveJob
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
-__all__ = ["CompositeJob"]
+__all__ = ["CompositeJob", "refuse_foreign_primitive_job"]
 
 
 @runtime_checkable
@@ -29,3 +30,14 @@ class CompositeJob(Protocol):
 
     def in_final_state(self) -> bool:
         """Whether it has finished (done, failed or cancelled)."""
+
+
+def refuse_foreign_primitive_job(job: object) -> None:
+    """Raise a ``TypeError`` that says what to do for a primitive job of Qiskit's own
+    (``BackendSamplerV2(...).run(...)``): it keeps no record of the IonQ jobs it submitted."""
+    if isinstance(job, BasePrimitiveJob) and not isinstance(job, CompositeJob):
+        raise TypeError(
+            f"{type(job).__name__} is a primitive job of Qiskit's own: it does not record "
+            "the IonQ jobs it submitted, so they cannot be cancelled through it. Use "
+            "qiskit_ionq_cancel.SamplerV2 / EstimatorV2 (same arguments), whose jobs can, or "
+            "run it inside `with cancel_on_exit():`.")

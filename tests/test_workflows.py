@@ -255,3 +255,10 @@ def test_a_mid_circuit_measurement_runs_as_openqasm3(fast: Emulator) -> None:
     assert fast.store.get(job.job_id())["type"] == "ionq.qasm3.v1"
     counts = job.result().get_counts()
     assert set(counts) == {"01", "10"} and sum(counts.values()) == 200
+
+
+def test_a_primitive_job_of_qiskits_own_gets_a_clear_type_error(fast: Emulator) -> None:
+    job = BackendSamplerV2(backend=backend_of(fast)).run([bell()], shots=10)
+    with pytest.raises(TypeError, match="qiskit_ionq_cancel.SamplerV2"):
+        cancel(job)
+    job.result()
