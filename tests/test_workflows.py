@@ -259,6 +259,6 @@ def test_a_mid_circuit_measurement_runs_as_openqasm3(fast: Emulator) -> None:
 
 def test_a_primitive_job_of_qiskits_own_gets_a_clear_type_error(fast: Emulator) -> None:
     job = BackendSamplerV2(backend=backend_of(fast)).run([bell()], shots=10)
-    with pytest.raises(TypeError, match="qiskit_ionq_cancel.SamplerV2"):
+    with pytest.raises(TypeError, match=r"qiskit_ionq_cancel\.SamplerV2"):
         cancel(job)
     job.result()
