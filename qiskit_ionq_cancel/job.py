@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from qiskit.providers import JobTimeoutError
+from qiskit.providers import JobStatus, JobTimeoutError
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
+from . import upstream
 from .cancel import cancel
 from .memory import complete_memory
 
@@ -25,6 +27,10 @@ class IonQJob(StockIonQJob):
 
     It adds methods only (no ``__init__``), so a stock job can be turned into one.
     """
+
+    #: Set by a primitive job of this package for the jobs it submits: its cancel sets the
+    #: event, which ends a wait on this job at once, as cancelled, without another request.
+    cancel_event: threading.Event | None = None
 
     # qiskit-ionq declares cancel() -> None; returning what happened is the point here.
     def cancel(self, *, deadline: float | None = None) -> bool:  # type: ignore[override]
@@ -84,15 +90,34 @@ class IonQJob(StockIonQJob):
         """Qiskit's ``JobV1.wait_for_final_state`` loop, except that no sleep goes past the
         timeout: ``result(timeout=3)`` with the default 5 s between polls returns at 3 s."""
         start = time.monotonic()
-        status = self.status()
+        status = self._status_now()
         while status not in JOB_FINAL_STATES:
             left = None if timeout is None else timeout - (time.monotonic() - start)
             if left is not None and left <= 0:
                 raise JobTimeoutError(f"Timeout while waiting for job {self.job_id()}.")
             if callback:
                 callback(self.job_id(), status, self)
-            time.sleep(wait if left is None else min(wait, left))
-            status = self.status()
+            pause = wait if left is None else min(wait, left)
+            if self.cancel_event is None:
+                time.sleep(pause)
+            else:
+                self.cancel_event.wait(pause)
+            status = self._status_now()
+
+    def _status_now(self) -> JobStatus:
+        """``status()``, except for a job this package already knows is cancelled (by a
+        cancel from another thread, such as a primitive job's): no request, and none of
+        qiskit-ionq's warnings about reading a canceled job."""
+        local = upstream.local_status(self)
+        if local is JobStatus.CANCELLED:
+            return local
+        if self.cancel_event is not None and self.cancel_event.is_set():
+            if local in JOB_FINAL_STATES:
+                return local
+            upstream.set_local_status(self, JobStatus.CANCELLED, None)
+            return JobStatus.CANCELLED
+        status: JobStatus = self.status()
+        return status
 
     def _option(self, name: str, *choices: bool | None) -> bool:
         for choice in choices:

@@ -36,6 +36,7 @@ from . import upstream
 from .bulk import cancel_jobs
 from .cancel import cancel
 from .exceptions import PrimitiveJobCancelledError
+from .job import IonQJob
 from .report import CancelReport
 from .safety import submissions_to, track_submitted
 
@@ -55,6 +56,7 @@ class IonQPrimitiveJob(PrimitiveJob):  # type: ignore[misc]
         self._submitted = threading.Condition(self._lock)
         self._ionq: list[StockIonQJob] = []
         self._cancel_requested = False
+        self._stop = threading.Event()  # ends the worker's waits on its IonQ jobs
         #: What the last ``cancel()`` established for the IonQ jobs (``None``: none to cancel).
         self.cancel_report: CancelReport | None = None
 
@@ -71,6 +73,8 @@ class IonQPrimitiveJob(PrimitiveJob):  # type: ignore[misc]
 
     def _adopt(self, job: StockIonQJob) -> None:
         """Called in the worker right after each IonQ submission."""
+        if isinstance(job, IonQJob):
+            job.cancel_event = self._stop
         with self._lock:
             self._ionq.append(job)  # a cancel from now on finds it
             late = self._cancel_requested
@@ -114,6 +118,7 @@ class IonQPrimitiveJob(PrimitiveJob):  # type: ignore[misc]
         with self._lock:
             if not self._future.done() or self._future.cancelled():
                 self._cancel_requested = True
+                self._stop.set()  # the worker stops waiting, sends nothing more
             return list(self._ionq) if self._cancel_requested else []
 
     def cancel(self, *, deadline: float | None = None) -> bool:

@@ -5,6 +5,7 @@ multi-circuit jobs and sessions."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent import futures
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from support import bell
 
 from qiskit_ionq_cancel import (
     EstimatorV2,
+    IonQPrimitiveJob,
     IonQProvider,
     PrimitiveJobCancelledError,
     SamplerV2,
@@ -32,17 +34,38 @@ SHOTS = 2000
 
 
 @pytest.fixture
-def fast() -> Iterator[Emulator]:
-    """Jobs complete at once."""
-    with Emulator(api_keys=[KEY], queue_time=0, run_time=0, seed=11) as emu:
-        yield emu
+def workers(monkeypatch: pytest.MonkeyPatch) -> list[IonQPrimitiveJob]:
+    """Every primitive job the test starts (their worker threads are waited for before the
+    emulator stops, so none is left polling a server that is gone)."""
+    started: list[IonQPrimitiveJob] = []
+    submit = IonQPrimitiveJob._submit
+
+    def recording(job: IonQPrimitiveJob) -> None:
+        submit(job)
+        started.append(job)
+
+    monkeypatch.setattr(IonQPrimitiveJob, "_submit", recording)
+    return started
+
+
+def _join(jobs: list[IonQPrimitiveJob]) -> None:
+    futures.wait([job._future for job in jobs], timeout=60)
 
 
 @pytest.fixture
-def held() -> Iterator[Emulator]:
+def fast(workers: list[IonQPrimitiveJob]) -> Iterator[Emulator]:
+    """Jobs complete at once."""
+    with Emulator(api_keys=[KEY], queue_time=0, run_time=0, seed=11) as emu:
+        yield emu
+        _join(workers)
+
+
+@pytest.fixture
+def held(workers: list[IonQPrimitiveJob]) -> Iterator[Emulator]:
     """Jobs stay queued (the clock never moves)."""
     with Emulator(api_keys=[KEY], queue_time=10, clock=ManualClock(), seed=12) as emu:
         yield emu
+        _join(workers)
 
 
 def backend_of(emu: Emulator) -> Any:
