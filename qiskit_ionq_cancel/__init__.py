@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
         RetriesExhaustedError,
         SessionEndedError,
         UnknownJobStatusError,
+        UnreachableError,
         WrongBaseURLError,
     )
     from .job import IonQJob
@@ -67,7 +68,7 @@ _LAZY = {
         "InsecureURLError", "InvalidAPIKeyError", "InvalidJobIdError", "InvalidSelectionError",
         "IonQRequestError", "JobNotFoundError", "JobNotSubmittedError", "MissingCredentialsError",
         "PrimitiveJobCancelledError", "RetriesExhaustedError", "SessionEndedError",
-        "UnknownJobStatusError", "WrongBaseURLError"), "exceptions"),
+        "UnknownJobStatusError", "UnreachableError", "WrongBaseURLError"), "exceptions"),
     "IonQJob": "job",
     "IonQProvider": "provider",
     **dict.fromkeys(("EstimatorV2", "IonQPrimitiveJob", "SamplerV2"), "primitives"),
@@ -140,6 +141,7 @@ __all__ = [
     "Session",
     "SessionEndedError",
     "UnknownJobStatusError",
+    "UnreachableError",
     "WrongBaseURLError",
     "__version__",
     "cancel",

@@ -53,10 +53,10 @@ logger = logging.getLogger("qiskit_ionq_cancel")
 #: is split in halves, down to SPLIT_MIN ids, below which its jobs are cancelled one by one.
 BULK_CHUNK = 1000
 SPLIT_MIN = 16
-#: Ids per read-back ``GET /jobs?ids=...``.
+#: Ids per read-back ``GET /jobs?ids=...`` (fewer once the server is seen to cap its pages).
 VERIFY_CHUNK = READ_CHUNK
-#: Requests in flight at once.
-CONCURRENCY = 16
+#: Requests in flight at most (the client's adaptive limit decides how many below that).
+CONCURRENCY = 64
 #: Ids handled per window: bounds memory for very long inputs.
 WINDOW = 20_000
 
@@ -298,8 +298,9 @@ class _Batch:
             singles.extend(refused)
             taken = set(refused)
             rest = [i for i in chunk if i not in taken]
-            verifying.extend(self._pool.submit(self._verify, rest[i:i + VERIFY_CHUNK])
-                             for i in range(0, len(rest), VERIFY_CHUNK))
+            step = self.client.read_chunk
+            verifying.extend(self._pool.submit(self._verify, rest[i:i + step])
+                             for i in range(0, len(rest), step))
 
         if not self.bulk_tried:  # the first chunk alone tells whether bulk exists at all
             self.bulk_tried = True

@@ -27,6 +27,7 @@ from qiskit_ionq.helpers import resolve_credentials
 from .bulk import cancel_jobs
 from .cli_output import Console, JobLine, jobs_json, jobs_table, report_table
 from .client import IonQCancelClient
+from .deadline import Deadline
 from .emulator import FINISHED_CANCEL_MODES, Emulator
 from .emulator.faults import RANDOM_KINDS
 from .exceptions import (
@@ -34,15 +35,19 @@ from .exceptions import (
     InsecureURLError,
     InvalidJobIdError,
     InvalidSelectionError,
+    UnreachableError,
     WrongBaseURLError,
 )
 from .provider import IonQProvider
 from .report import CancelReport, plural
+from .retry import RetryPolicy
 from .secrets import shown
 from .validation import check_base_url, check_selection, validate_job_id
 from .version import __version__
 
 #: Ids per ``GET /jobs?ids=...`` (about 6 kB of URL), as the read-back of ``cancel_jobs``.
+#: Seconds ``cancel`` and ``status`` may take at most, unless ``--deadline`` says otherwise.
+DEFAULT_DEADLINE = 30.0
 _COMMANDS = frozenset({"cancel", "status", "demo", "emulator"})
 CANCELLABLE_STATUSES = ("ready", "submitted", "started")
 ALL_STATUSES = (*CANCELLABLE_STATUSES, "completed", "failed", "canceled")
@@ -82,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
                              "(the key then travels unencrypted)")
     common.add_argument("-v", "--verbose", action="count", default=0, dest="sub_verbose",
                         help="log more (-v: info, -vv: debug)")
+    common.add_argument("--deadline", type=_seconds, default=DEFAULT_DEADLINE,
+                        metavar="SECONDS", help="give up on what is not done after SECONDS, "
+                        f"the whole command included (default {DEFAULT_DEADLINE:g})")
 
     cancel = commands.add_parser(
         "cancel", parents=[common], allow_abbrev=False,
@@ -130,6 +138,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="start with N queued one-qubit jobs (for benchmarks)")
     emu.add_argument("--no-bulk", action="store_true",
                      help="answer 404 to the bulk cancel endpoint")
+    emu.add_argument("--rate-burst", type=float, default=None, metavar="N",
+                     help="requests the rate limit lets through at once (default: a tenth "
+                          "of a second's worth)")
+    emu.add_argument("--page-cap", type=int, default=None, metavar="N",
+                     help="pages of GET /jobs hold at most N jobs, whatever limit asks")
+    emu.add_argument("--max-in-flight", type=int, default=None, metavar="N",
+                     help="answer 503 to requests beyond N being handled at once")
     return parser
 
 
@@ -138,6 +153,16 @@ def _filters(parser: argparse.ArgumentParser, statuses: Sequence[str]) -> None:
     found.add_argument("--status", choices=statuses, help="jobs with this IonQ status")
     found.add_argument("--target", metavar="BACKEND", help="jobs on this backend, e.g. simulator")
     found.add_argument("--session", metavar="SESSION_ID", help="jobs of this session")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
+    return value
 
 
 def _route(argv: Sequence[str]) -> list[str]:
@@ -178,7 +203,9 @@ def _serve_emulator(args: argparse.Namespace) -> int:
         emulator = Emulator(
             host=args.host, port=args.port, api_keys=args.api_key,
             queue_time=args.queue_time, run_time=args.run_time, latency=args.latency,
-            rate_limit=args.rate_limit, retry_after=args.retry_after,
+            rate_limit=args.rate_limit, rate_burst=args.rate_burst,
+            retry_after=args.retry_after, page_cap=args.page_cap,
+            max_in_flight=args.max_in_flight,
             fault_rate=args.fault_rate,
             fault_kinds=[k for k in args.fault_kinds.split(",") if k],
             seed=args.seed, finished_cancel=args.finished_cancel,
@@ -197,6 +224,7 @@ def _serve_emulator(args: argparse.Namespace) -> int:
 def _jobs_command(args: argparse.Namespace) -> int:
     console = Console()
     name = f"ionq-cancel {args.command}"
+    args.deadline_left = Deadline(args.deadline)
     try:
         key = _api_key(args.api_key_file)
         console.hide(key)
@@ -274,8 +302,8 @@ def _cancel(args: argparse.Namespace, console: Console, key: str | None, ids: li
                 console.err("Nothing cancelled (answered no); nothing to do.")
                 return 0
             ids = [line.job_id for line in lines]
-        report = cancel_jobs(ids, provider=provider,
-                             progress=sys.stderr.isatty() and not args.json)
+        report = cancel_jobs(ids, provider=provider, deadline=args.deadline_left.cap(
+                                 args.deadline), progress=sys.stderr.isatty() and not args.json)
     console.out(json.dumps(report.to_dict(), indent=2) if args.json else report_table(report))
     refused = [e for e in report.errors.values() if isinstance(e, AuthenticationError)]
     if refused:
@@ -284,6 +312,10 @@ def _cancel(args: argparse.Namespace, console: Console, key: str | None, ids: li
                     "check IONQ_API_KEY or the --api-key-file, and --url / IONQ_API_URL")
         if len(refused) == report.total:
             return 2
+    unreached = [e for e in report.errors.values() if isinstance(e, UnreachableError)]
+    if unreached:
+        console.err(f"ionq-cancel cancel: {unreached[0].what}; {len(unreached)} of "
+                    f"{report.total} job(s) not cancelled")
     wrong = [e for e in report.errors.values() if isinstance(e, WrongBaseURLError)]
     if wrong:
         console.err(f"ionq-cancel cancel: {wrong[0].hint} (--url or IONQ_API_URL)")
@@ -388,11 +420,17 @@ def _check_credentials(key: str | None, args: argparse.Namespace) -> str:
 @contextlib.contextmanager
 def _client(key: str | None, args: argparse.Namespace) -> Iterator[IonQCancelClient]:
     client = IonQCancelClient(key, _check_credentials(key, args),
-                              allow_insecure_http=args.allow_insecure_http)
+                              allow_insecure_http=args.allow_insecure_http,
+                              retry_policy=_policy(args))
     try:
         yield client
     finally:
         client.close()
+
+
+def _policy(args: argparse.Namespace) -> RetryPolicy:
+    """Retries bounded by what is left of the command's ``--deadline``."""
+    return RetryPolicy(deadline=args.deadline_left.cap(args.deadline))
 
 
 @contextlib.contextmanager
@@ -400,7 +438,8 @@ def _provider(key: str | None, args: argparse.Namespace) -> Iterator[IonQProvide
     base = _check_credentials(key, args)
     with warnings.catch_warnings():  # qiskit-ionq's advice on transpiling: not this command's
         warnings.simplefilter("ignore", IonQTranspileLevelWarning)
-        provider = IonQProvider(key, url=base, allow_insecure_http=args.allow_insecure_http)
+        provider = IonQProvider(key, url=base, allow_insecure_http=args.allow_insecure_http,
+                                retry_policy=_policy(args))
     try:
         yield provider
     finally:

@@ -38,6 +38,7 @@ __all__ = [
     "RetriesExhaustedError",
     "SessionEndedError",
     "UnknownJobStatusError",
+    "UnreachableError",
     "WrongBaseURLError",
 ]
 
@@ -217,6 +218,11 @@ class RetriesExhaustedError(IonQRequestError):
         self.last = last
         #: Every failed attempt, oldest first (as ``urllib3.util.Retry.history``).
         self.history = history
+
+
+class UnreachableError(IonQRequestError):
+    """Raised when the server could not be reached at all (connection refused, unknown host,
+    connect timeout) after a few quick attempts; names the URL."""
 
 
 @dataclass(frozen=True)

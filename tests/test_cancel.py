@@ -162,6 +162,17 @@ def test_overwrite_mode_reports_what_the_server_did(clock: ManualClock) -> None:
         assert emu.store.status_of(job.job_id()) == "canceled"
 
 
+def test_a_whole_second_retry_after_is_an_upper_bound(emu: Emulator, provider: IonQProvider,
+                                                      fake_time: FakeTime) -> None:
+    # "3" from a server that rounds up means "within 3 s, after more than 2 s"
+    job = provider.get_backend("simulator").run(bell())
+    emu.faults.inject(Fault.http(429, "3"), times=2, path=CANCEL_PATH)
+    assert job.cancel() is True
+    assert len(fake_time.sleeps) == 2
+    assert all(2.0 <= s <= 3.0 for s in fake_time.sleeps)
+    assert [e.status for e in emu.log.entries if e.path.endswith("/cancel")] == [429, 429, 200]
+
+
 # Retry behaviour (429s, 5xx, drops, timeouts, non-JSON answers, deadlines) has one home:
 # tests/test_fault_matrix.py. Here, only that retries are logged.
 def test_retries_are_logged(emu: Emulator, provider: IonQProvider,

@@ -209,7 +209,8 @@ def check_sleeps(name: str, sleeps: list[float], policy: RetryPolicy, count: int
     """The ``count`` waits before the retries are the ones the policy documents."""
     assert len(sleeps) == count, sleeps
     if name == "429-retry-after":
-        assert sleeps == [2.0] * count, sleeps  # Retry-After, to the second
+        # a whole-second Retry-After is an upper bound: at least a second less, at most it
+        assert len(sleeps) == count and all(1.0 <= s <= 2.0 for s in sleeps), sleeps
     elif name == "429-no-retry-after":
         assert all(0 < s <= 1.0 for s in sleeps), sleeps  # the shared gate's slots
     else:
@@ -269,8 +270,9 @@ def test_single_gives_up_on_a_persistent_transient_fault(name: str, emu: Emulato
         assert error.attempts > MAX_ATTEMPTS
         assert "deadline" in error.last
         if fault.retry_after == "2":
-            # sent at 0, 2, ..., 28 s: one more 2 s wait would end at the 30 s deadline
-            assert error.attempts == 15 and m.sleeps == [2.0] * 14
+            # held 1-2 s each time (an upper bound); stopped when "2" no longer fits in 30 s
+            assert 15 <= error.attempts <= 29
+            assert all(1.0 <= s <= 2.0 for s in m.sleeps)
     else:
         assert error.attempts == MAX_ATTEMPTS
         assert f"max_attempts={MAX_ATTEMPTS}" in error.last
@@ -446,7 +448,7 @@ def test_single_schema_breaking_read_back_is_an_error(
 # -- deadlines ------------------------------------------------------------------------------
 @pytest.mark.parametrize(("fault", "deadline", "attempts", "sleeps"), [
     (Fault.http(503, "4"), 10.0, 3, [4.0, 4.0]),   # sent at 0, 4, 8; 8 + 4 > 10
-    (Fault.http(429, "4"), 10.0, 3, [4.0, 4.0]),
+    (Fault.http(429, "4"), 10.0, 3, [3.0, 3.0]),   # an upper bound: 3 s (no rate learnt)
     (Fault.http(429, "30"), 10.0, 1, []),          # asked for a wait past the deadline
     (Fault.http(503), 1.0, None, None),            # back-off until the next wait would not fit
     (Fault.drop(), 1.0, None, None),

@@ -78,8 +78,11 @@ class Emulator:
     :class:`Exchange` just before it is sent), ``bulk_enabled``, ``bulk_lies`` (the
     bulk cancel answers as usual but cancels nothing), ``bulk_max_ids``, ``clock`` (a
     :class:`ManualClock` makes the lifecycle move only when a test says so) and ``preload``
-    (that many one-qubit jobs submitted at start, for benchmarks); ``child_cancel`` (what
-    cancelling one child of a multi-circuit job does, see :data:`~.state.ChildCancel`),
+    (that many one-qubit jobs submitted at start, for benchmarks); ``rate_burst`` (the
+    token bucket's size, default a tenth of a second's worth), ``page_cap`` (pages of
+    ``GET /jobs`` hold at most this many jobs, whatever ``limit`` says),
+    ``max_in_flight`` (more requests than this at once are answered 503); ``child_cancel``
+    (what cancelling one child of a multi-circuit job does, see :data:`~.state.ChildCancel`),
     ``sessions_enabled`` (``False``: the session routes answer 404) and ``session_end``
     (what ending a session does to its unfinished jobs, see :mod:`~.sessions`).
     """
@@ -108,6 +111,8 @@ class Emulator:
         bulk_max_ids: int = 1000,
         clock: Callable[[], float] | None = None,
         preload: int = 0,
+        page_cap: int | None = None,
+        max_in_flight: int | None = None,
         child_cancel: ChildCancel = "child",
         sessions_enabled: bool = True,
         session_end: SessionEnd = "drain",
@@ -122,6 +127,7 @@ class Emulator:
             bulk_max_ids=bulk_max_ids,
             clock=clock,
             seed=seed,
+            page_cap=page_cap,
             child_cancel=child_cancel,
         )
         self.sessions = SessionStore(self.store, enabled=sessions_enabled,
@@ -130,6 +136,7 @@ class Emulator:
             self.store.add_jobs(preload)
         config = FaultConfig(latency=latency, rate_limit=rate_limit, rate_burst=rate_burst,
                              retry_after=retry_after, fault_rate=fault_rate, seed=seed,
+                             max_in_flight=max_in_flight,
                              **({"fault_kinds": tuple(fault_kinds)} if fault_kinds else {}))
         self.faults = FaultInjector(config)
         self.log = RequestLog()

@@ -270,7 +270,7 @@ def error_body(status: int, message: str, *, keys: list[str] | None = None,
                source: str | None = None) -> dict[str, Any]:
     """IonQ's error body; a 400 about named fields carries IonQ's ``validation``."""
     body: dict[str, Any] = {"statusCode": status,
-                            "error": _ERROR_NAMES.get(status, HTTPStatus(status).phrase),
+                            "error": _ERROR_NAMES.get(status, _phrase(status)),
                             "message": message}
     if keys and status == 400:
         body["validation"] = {"keys": keys, "source": source or "payload"}
@@ -359,9 +359,16 @@ class _Handler(BaseHTTPRequestHandler):
         headers too long) in IonQ's error body too; the connection is closed after them."""
         self.close_connection = True
         self.fault = None
-        self._send(Answer(code, error_body(code, message or HTTPStatus(code).phrase)))
+        self._send(Answer(code, error_body(code, message or _phrase(code))))
 
     def _handle(self, method: str) -> None:
+        self.server.faults.enter()
+        try:
+            self._handle_counted(method)
+        finally:
+            self.server.faults.leave()
+
+    def _handle_counted(self, method: str) -> None:
         arrived = time.time()
         started = time.monotonic()
         split = urlsplit(self.path)
@@ -476,7 +483,7 @@ class _Handler(BaseHTTPRequestHandler):
             # as IonQ's own 404 for an unknown job, which names the job (a 404 naming none
             # tells clients the base URL is wrong)
             404: "Injected fault: job not found",
-        }.get(fault.status, f"Injected fault: {HTTPStatus(fault.status).phrase}")
+        }.get(fault.status, f"Injected fault: {_phrase(fault.status)}")
         self._send(Answer(fault.status, error_body(fault.status, message), headers))
 
     def _send(self, answer: Answer) -> None:
@@ -489,7 +496,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"Content-Type": content_type, **(answer.headers or {})}
         if self.close_connection:
             headers["Connection"] = "close"
-        lines = [f"HTTP/1.1 {answer.status} {HTTPStatus(answer.status).phrase}"]
+        lines = [f"HTTP/1.1 {answer.status} {_phrase(answer.status)}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         lines.append(f"Content-Length: {len(payload)}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -502,3 +509,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(head + (payload if self.command != "HEAD" else b""))
         except OSError:
             self.close_connection = True
+
+
+def _phrase(status: int) -> str:
+    """The reason phrase of a status, also for those the stdlib does not know (520-529)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown Error"

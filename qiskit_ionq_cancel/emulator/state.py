@@ -247,6 +247,7 @@ class JobStore:
         bulk_max_ids: int = 1000,
         clock: Callable[[], float] | None = None,
         seed: int | None = None,
+        page_cap: int | None = None,
         child_cancel: ChildCancel = "child",
     ) -> None:
         if finished_cancel not in FINISHED_CANCEL_MODES:
@@ -262,6 +263,11 @@ class JobStore:
         self.bulk_enabled = bulk_enabled
         self.bulk_lies = bulk_lies  # answer the bulk cancel as usual but cancel nothing
         self.bulk_max_ids = bulk_max_ids
+        if page_cap is not None and page_cap < 1:
+            raise ValueError("page_cap must be at least 1")
+        # Pages hold at most this many jobs whatever ``limit`` asks (as a server that caps
+        # its pages quietly; IonQ documents no ``limit`` for ``GET /jobs``).
+        self.page_cap = page_cap
         self.clock: Callable[[], float] = clock or time.monotonic
         self._epoch_clock = self.clock()
         self._epoch_wall = datetime.now(timezone.utc)
@@ -588,6 +594,8 @@ class JobStore:
         targets = None if target is None else set(target.split(","))
         if not 1 <= limit <= LIST_LIMIT_MAX:
             raise ApiError(400, f"'limit' must be between 1 and {LIST_LIMIT_MAX}")
+        if self.page_cap is not None:
+            limit = min(limit, self.page_cap)
         if status is not None and status not in CANCELLABLE_STATUSES | FINAL_STATUSES:
             raise ApiError(400, f"Unknown status filter {status!r}")
         for name, value in (("session_id", session_id), ("parent_job_id", parent_job_id)):
