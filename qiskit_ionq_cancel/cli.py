@@ -337,11 +337,13 @@ def _read_ids(given: Sequence[str], path: str | None, key: str | None) -> list[s
         shown = "stdin" if path == "-" else path
         try:
             if path == "-":
+                if sys.stdin is None or sys.stdin.closed:
+                    raise UsageError("cannot read ids from stdin: it is closed")
                 text = sys.stdin.read()
             else:
                 with open(path, encoding="utf-8") as file:
                     text = file.read()
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise UsageError(f"cannot read ids from {path!r}: {reason}") from None
         for number, raw in enumerate(text.splitlines(), 1):
@@ -372,8 +374,12 @@ def _check_credentials(key: str | None, args: argparse.Namespace) -> str:
         raise UsageError(f"no IonQ API key: {_NO_KEY_HINT}")
     source = "--url" if args.url else "the API URL (IONQ_API_URL)"
     url = args.url or resolve_credentials()["url"]
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # "https://[::1/v0.4", a port of 99999 or "abc"
+        parts, port_ok = urlsplit(""), False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
         # Not echoed, as the library does not: a value that is not a URL may be a key.
         raise UsageError(f"{source} is not an http(s) URL ({len(url)} characters); expected "
                          "something like https://api.ionq.co/v0.4")
