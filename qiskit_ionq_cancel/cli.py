@@ -129,6 +129,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="start with N queued one-qubit jobs (for benchmarks)")
     emu.add_argument("--no-bulk", action="store_true",
                      help="answer 404 to the bulk cancel endpoint")
+    emu.add_argument("--log-size", type=int, default=100_000, metavar="N",
+                     help="requests the request log keeps, oldest dropped (default 100000)")
     return parser
 
 
@@ -181,7 +183,7 @@ def _serve_emulator(args: argparse.Namespace) -> int:
             fault_rate=args.fault_rate,
             fault_kinds=[k for k in args.fault_kinds.split(",") if k],
             seed=args.seed, finished_cancel=args.finished_cancel,
-            bulk_enabled=not args.no_bulk, preload=args.preload,
+            bulk_enabled=not args.no_bulk, preload=args.preload, log_size=args.log_size,
         ).bind()
     except (ValueError, OSError) as exc:
         print(f"ionq-cancel emulator: {exc}", file=sys.stderr)

@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any
 
 from .faults import Fault, FaultConfig, FaultInjector, RetryAfterMode
-from .http import AnswerObserver, EmulatorServer, Exchange, LogEntry, RequestLog
+from .http import LOG_SIZE, AnswerObserver, EmulatorServer, Exchange, LogEntry, RequestLog
 from .state import (
     API_PREFIX,
     BACKENDS,
@@ -71,7 +71,8 @@ class Emulator:
     :class:`Exchange` just before it is sent), ``bulk_enabled``, ``bulk_lies`` (the
     bulk cancel answers as usual but cancels nothing), ``bulk_max_ids``, ``clock`` (a
     :class:`ManualClock` makes the lifecycle move only when a test says so) and ``preload``
-    (that many one-qubit jobs submitted at start, for benchmarks).
+    (that many one-qubit jobs submitted at start, for benchmarks), ``log_size`` (requests
+    the request log keeps, the oldest dropped first).
     """
 
     def __init__(
@@ -98,6 +99,7 @@ class Emulator:
         bulk_max_ids: int = 1000,
         clock: Callable[[], float] | None = None,
         preload: int = 0,
+        log_size: int = LOG_SIZE,
     ) -> None:
         self.store = JobStore(
             lifecycle=Lifecycle(submit_time=submit_time, queue_time=queue_time,
@@ -116,7 +118,7 @@ class Emulator:
                              retry_after=retry_after, fault_rate=fault_rate, seed=seed,
                              **({"fault_kinds": tuple(fault_kinds)} if fault_kinds else {}))
         self.faults = FaultInjector(config)
-        self.log = RequestLog()
+        self.log = RequestLog(log_size)
         self._keys = frozenset(api_keys)
         self.observer = observer
         self._address = (host, port)
