@@ -1,24 +1,30 @@
 """Safety nets: jobs are not left running by accident.
 
 ``with cancel_on_exit():`` tracks every job submitted through this package's backends inside
-the block (from any thread) and, if the block ends through an exception, ``KeyboardInterrupt``
-or SIGTERM (as batch schedulers send), cancels the unfinished ones in bulk before the
-exception goes on.
+the block and, if the block ends through an exception, ``KeyboardInterrupt`` or SIGTERM (as
+batch schedulers send), cancels the unfinished ones in bulk before the exception goes on.
+
+A scope owns the jobs submitted from the thread that opened it and from the threads that
+thread starts (and they start) while it is open; a job submitted from a thread with no
+scope in its lineage belongs to every open scope. A submit still in flight when the scope
+ends is waited for (up to the scope's deadline), and a job whose id arrives later still is
+cancelled as soon as it arrives.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType, TracebackType
 from typing import Any
 
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
-from . import upstream
+from . import threadtree, upstream
 from .bulk import cancel_jobs
 from .report import CancelReport
 
@@ -30,12 +36,34 @@ _active: list[CancelScope] = []
 _active_lock = threading.Lock()
 
 
-def track_submitted(job: StockIonQJob) -> None:
-    """Called by this package's backends for every job they submit."""
+def _owners() -> list[CancelScope]:
+    """The open scopes that own a job submitted from the current thread."""
     with _active_lock:
         scopes = list(_active)
-    for scope in scopes:
-        scope.track(job)
+    for thread in threadtree.lineage(threading.current_thread()):
+        mine = [scope for scope in scopes if scope.thread is thread]
+        if mine:
+            return mine
+    return scopes
+
+
+@contextlib.contextmanager
+def submitting() -> Iterator[Callable[[StockIonQJob], None]]:
+    """Around a submit (this package's backends use it): the owning scopes count it as in
+    flight until it returns, and the function yielded tracks the job it made."""
+    owners = _owners()
+    for scope in owners:
+        scope._begin_submit()
+
+    def track(job: StockIonQJob) -> None:
+        for scope in owners:
+            scope.track(job)
+
+    try:
+        yield track
+    finally:
+        for scope in owners:
+            scope._end_submit()
 
 
 class CancelScope:
@@ -53,6 +81,11 @@ class CancelScope:
         self.jobs: list[StockIonQJob] = []
         self.report: CancelReport | None = None
         self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)
+        self._in_flight = 0  # submits begun in this scope and not returned
+        self._closed = False
+        self._cancel_late = False  # whether a job tracked after the end is cancelled
+        self.thread = threading.current_thread()
         self._previous_handler: Callable[[int, FrameType | None], Any] | int | None = None
         self._installed = False
 
@@ -60,9 +93,27 @@ class CancelScope:
         """Track a job submitted some other way (a plain qiskit-ionq job, say)."""
         with self._lock:
             self.jobs.append(job)
+            late = self._closed and self._cancel_late
+        if late:  # its submit was still in flight when the block ended
+            logger.warning("cancel_on_exit: job %s was submitted after the block ended; "
+                           "cancelling it now", job.job_id())
+            part = cancel_jobs([job], deadline=self.deadline)
+            with self._lock:
+                self.report = _merged([self.report, part])
         return job
 
+    def _begin_submit(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    def _end_submit(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._settled.notify_all()
+
     def __enter__(self) -> CancelScope:
+        threadtree.install()
+        self.thread = threading.current_thread()
         with _active_lock:
             _active.append(self)
         if self.handle_sigterm and threading.current_thread() is threading.main_thread():
@@ -78,17 +129,28 @@ class CancelScope:
             signal.signal(signal.SIGTERM, self._previous_handler)
             self._installed = False
         if exc_type is None and not self.on_success:
+            with self._lock:
+                self._closed = True
             return
         with self._lock:
+            # Submits in flight in other threads: their jobs are about to exist.
+            self._settled.wait_for(lambda: self._in_flight == 0, timeout=self.deadline)
+            self._closed = self._cancel_late = True
+            pending = self._in_flight
             unfinished = [j for j in self.jobs
                           if j.job_id() and upstream.local_status(j) not in JOB_FINAL_STATES]
+        if pending:
+            logger.warning("cancel_on_exit: %d submit(s) still in flight; each job is "
+                           "cancelled as soon as its submit returns", pending)
         if not unfinished:
             return
         why = "the block ended normally" if exc_type is None else \
             f"the block ended with {exc_type.__name__}"
         logger.warning("Cancelling %d unfinished IonQ job(s): %s", len(unfinished), why)
-        self.report = _cancel_grouped(unfinished, self.deadline)
-        logger.warning("cancel_on_exit: %s", self.report.summary())
+        report = _cancel_grouped(unfinished, self.deadline)
+        with self._lock:
+            self.report = _merged([self.report, report])
+        logger.warning("cancel_on_exit: %s", report.summary())
 
 
 def cancel_on_exit(*, on_success: bool = False, deadline: float | None = 60.0,
@@ -112,11 +174,15 @@ def _cancel_grouped(jobs: list[StockIonQJob], deadline: float | None) -> CancelR
     groups: dict[int, list[StockIonQJob]] = {}
     for job in jobs:
         groups.setdefault(id(upstream.job_client(job)), []).append(job)
+    return _merged([cancel_jobs(group, deadline=deadline) for group in groups.values()])
+
+
+def _merged(parts: list[CancelReport | None]) -> CancelReport:
     merged = CancelReport()
-    for group in groups.values():
-        part = cancel_jobs(group, deadline=deadline)
-        merged.statuses.update(part.statuses)
-        merged.errors.update(part.errors)
-        merged.elapsed += part.elapsed
-        merged.requests += part.requests
+    for part in parts:
+        if part is not None:
+            merged.statuses.update(part.statuses)
+            merged.errors.update(part.errors)
+            merged.elapsed += part.elapsed
+            merged.requests += part.requests
     return merged
