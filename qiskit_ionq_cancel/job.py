@@ -7,11 +7,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from qiskit.providers import JobTimeoutError
+from qiskit.providers import JobStatus, JobTimeoutError
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
+from . import upstream
 from .cancel import cancel
+from .client import IonQCancelClient
+from .exceptions import RetriesExhaustedError
 
 __all__ = ["IonQJob"]
 
@@ -80,7 +83,7 @@ class IonQJob(StockIonQJob):
         """Qiskit's ``JobV1.wait_for_final_state`` loop, except that no sleep goes past the
         timeout: ``result(timeout=3)`` with the default 5 s between polls returns at 3 s."""
         start = time.monotonic()
-        status = self.status()
+        status = self._status_within(timeout)
         while status not in JOB_FINAL_STATES:
             left = None if timeout is None else timeout - (time.monotonic() - start)
             if left is not None and left <= 0:
@@ -88,7 +91,27 @@ class IonQJob(StockIonQJob):
             if callback:
                 callback(self.job_id(), status, self)
             time.sleep(wait if left is None else min(wait, left))
-            status = self.status()
+            status = self._status_within(
+                None if timeout is None else timeout - (time.monotonic() - start))
+
+    def _status_within(self, left: float | None) -> JobStatus:
+        """``status()``, its request bounded by ``left`` seconds (a poll that hangs must not
+        hold a wait past its timeout); a poll cut short is a ``JobTimeoutError``."""
+        client = upstream.job_client(self)
+        if left is None or not isinstance(client, IonQCancelClient) or \
+                upstream.local_status(self) in JOB_FINAL_STATES:
+            return self.status()
+        policy = client.retry_policy
+        try:
+            job = client.retrieve_job(self.job_id(), policy=policy.with_deadline(
+                max(0.001, min(left, policy.deadline))))
+        except RetriesExhaustedError as exc:
+            if left < policy.deadline:  # cut by the wait's timeout
+                raise JobTimeoutError(f"Timeout while waiting for job {self.job_id()} "
+                                      f"(its last status poll: {exc})") from exc
+            raise
+        upstream.replay_status(self, job)  # qiskit-ionq's own status() digests it
+        return self.status()
 
     def _option(self, name: str, *choices: bool | None) -> bool:
         for choice in choices:

@@ -115,3 +115,20 @@ def test_scopes_in_different_threads_own_their_own_jobs(emu: Emulator) -> None:
     assert errors == []
     assert [emu.store.status_of(j.job_id()) for j in jobs["fails"]] == ["canceled"] * 2
     assert [emu.store.status_of(j.job_id()) for j in jobs["ends-normally"]] == ["ready"] * 2
+
+
+def test_a_hung_status_poll_does_not_hold_result_past_its_timeout(emu: Emulator) -> None:
+    from qiskit.providers import JobStatus, JobTimeoutError
+
+    from qiskit_ionq_cancel import RetryPolicy
+    from qiskit_ionq_cancel.emulator import Fault
+
+    provider = IonQProvider(KEY, url=emu.url, timeout=(5.0, 20.0),
+                            retry_policy=RetryPolicy(max_attempts=1))
+    job = provider.get_backend("simulator").run(bell(), shots=10)
+    # The next status poll hangs 20 s: longer than the wait's 1 s, within the read timeout.
+    emu.faults.inject(Fault.hang(20), method="GET", path=r"^/v0.4/jobs/[0-9a-f-]+$")
+    with pytest.raises(JobTimeoutError):
+        job.result(timeout=1, cancel_on_timeout=True)
+    assert emu.store.status_of(job.job_id()) == "canceled"
+    assert job.status() is JobStatus.CANCELLED
