@@ -16,9 +16,12 @@ import contextlib
 import json
 import logging
 import re
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
@@ -198,6 +201,7 @@ def _serve_emulator(args: argparse.Namespace) -> int:
 def _jobs_command(args: argparse.Namespace) -> int:
     console = Console()
     name = f"ionq-cancel {args.command}"
+    previous = _on_sigterm(_terminate)
     try:
         key = _api_key(args.api_key_file)
         console.hide(key)
@@ -223,9 +227,32 @@ def _jobs_command(args: argparse.Namespace) -> int:
         console.err(f"{name}: interrupted; a cancel already sent stays in effect (check "
                     "with 'ionq-cancel status')")
         return 130
+    except SystemExit as exc:
+        if exc.code != _TERMINATED:
+            raise
+        console.err(f"{name}: terminated; a cancel already sent stays in effect (check "
+                    "with 'ionq-cancel status')")
+        return _TERMINATED
     except Exception as exc:  # IonQ unreachable, retries ran out, an odd answer: say so
         console.err(f"{name}: {type(exc).__name__}: {exc}")
         return 1
+    finally:
+        _on_sigterm(previous)
+
+
+#: The exit code after SIGTERM (128 + 15), as shells report it.
+_TERMINATED = 143
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(_TERMINATED)  # unwinds like Ctrl-C: partial report, then exit 143
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Install ``handler`` for SIGTERM (main thread only); the previous one."""
+    if handler is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _filter_args(args: argparse.Namespace, ids: list[str],
@@ -276,8 +303,15 @@ def _cancel(args: argparse.Namespace, console: Console, key: str | None, ids: li
                 console.err("Nothing cancelled (answered no); nothing to do.")
                 return 0
             ids = [line.job_id for line in lines]
-        report = cancel_jobs(ids, provider=provider,
-                             progress=sys.stderr.isatty() and not args.json)
+        try:
+            report = cancel_jobs(ids, provider=provider,
+                                 progress=sys.stderr.isatty() and not args.json)
+        except (KeyboardInterrupt, SystemExit) as exc:  # the partial report, then exit
+            partial = getattr(exc, "report", None)
+            if isinstance(partial, CancelReport):
+                console.out(json.dumps(partial.to_dict(), indent=2) if args.json
+                            else report_table(partial))
+            raise
     console.out(json.dumps(report.to_dict(), indent=2) if args.json else report_table(report))
     refused = [e for e in report.errors.values() if isinstance(e, AuthenticationError)]
     if refused:

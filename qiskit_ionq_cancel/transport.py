@@ -30,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from .abortable import Sockets
 from .bodyread import AnswerTooLarge, ReadDeadlinePassed, read_body, redact_headers
 from .exceptions import (
     AttemptRecord,
@@ -149,9 +150,11 @@ class Transport:
         self.requests_sent = 0
         self._key = key
         self._counter_lock = threading.Lock()
+        self._sockets = Sockets()
+        self._aborted = threading.Event()
         self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size,
-                                                max_retries=0)
+        adapter = self._sockets.adapter(pool_connections=1, pool_maxsize=pool_size,
+                                        max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         # requests re-reads proxy variables, CA bundle and ~/.netrc on *every* request when
@@ -171,6 +174,23 @@ class Transport:
         """Close the pooled connections."""
         self.session.close()
 
+    def abort(self) -> None:
+        """Stop every request in flight now (Ctrl-C): each raises at once, as does every
+        request sent until :meth:`resume`."""
+        self._aborted.set()
+        self._sockets.abort()
+
+    def resume(self) -> None:
+        """Send requests again after :meth:`abort`."""
+        self._aborted.clear()
+
+    def _check_aborted(self, request: Request) -> None:
+        if self._aborted.is_set():
+            raise IonQRequestError(f"{request.what}: stopped (interrupted)",
+                                   job_id=request.job_id, method=request.method,
+                                   url=request.url, hint="A request already sent may have "
+                                   "taken effect; read the job's status")
+
     def send(self, request: Request, *, policy: RetryPolicy | None = None,
              retry_statuses: frozenset[int] | None = None,
              retry_connection_errors: bool = True) -> Outcome:
@@ -189,6 +209,7 @@ class Transport:
         attempts = policy.begin()
         history: list[AttemptRecord] = []
         while True:
+            self._check_aborted(request)
             paced = self.gate.delay()
             if paced > 0:
                 policy.sleep(min(paced, max(0.0, attempts.remaining)))
@@ -201,6 +222,7 @@ class Transport:
                         max(0.001, min(self.timeout[1], attempts.remaining)))
             outcome = attempt(self.session, request, timeouts,
                               budget=max(0.001, attempts.remaining), key=self._key)
+            self._check_aborted(request)
             code = outcome.status
             if code == 429:
                 asked = parse_retry_after(_header(outcome, "Retry-After"))
