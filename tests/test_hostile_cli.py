@@ -66,3 +66,26 @@ def test_an_interrupt_while_requests_hang_prints_the_partial_report(
     rows = [row["id"] for row in report["jobs"] + report["errors"]]
     assert sorted(rows) == sorted(ids)  # every id, once
     assert "stays in effect" in err and KEY not in out + err
+
+
+def test_the_key_echoed_by_the_server_never_reaches_the_cli_output(emu: Emulator) -> None:
+    body = json.dumps({"statusCode": 400, "error": "Echo",
+                       "message": f"bad key apiKey {KEY}"}).encode()
+    echo = (f"HTTP/1.1 400 X\r\nContent-Type: application/json\r\nX-Echo: {KEY}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
+
+    def rule(seen: Seen) -> Tamper | None:
+        return Tamper(lambda sock, answer: sock.sendall(echo), forward=False) \
+            if seen.method == "PUT" else None
+
+    server = HostileServer(emu.url, rule)
+    ids = emu.store.add_jobs(2)
+    env = {**os.environ, "IONQ_API_KEY": KEY, "IONQ_API_URL": server.url}
+    script = Path(sys.executable).with_name("ionq-cancel")
+    try:
+        done = subprocess.run([str(script), "-vv", *ids], capture_output=True, text=True,
+                              env=env, timeout=PROCESS_GUARD, check=False)
+    finally:
+        server.close()
+    assert "bad key apiKey ***" in done.stdout + done.stderr  # shown, cleaned
+    assert KEY not in done.stdout + done.stderr
