@@ -41,8 +41,8 @@ from .progress import Progress
 from .report import CancelReport
 from .retry import RetryPolicy
 from .secrets import redact
-from .status import CANCELLABLE, to_job_status
-from .validation import validate_job_id
+from .status import to_job_status
+from .validation import check_selection, validate_job_id
 
 __all__ = ["BULK_CHUNK", "CONCURRENCY", "VERIFY_CHUNK", "cancel_jobs"]
 
@@ -52,10 +52,10 @@ logger = logging.getLogger("qiskit_ionq_cancel")
 #: is split in halves, down to SPLIT_MIN ids, below which its jobs are cancelled one by one.
 BULK_CHUNK = 1000
 SPLIT_MIN = 16
-#: Ids per read-back ``GET /jobs?ids=...``.
+#: Ids per read-back ``GET /jobs?ids=...`` (fewer once the server is seen to cap its pages).
 VERIFY_CHUNK = READ_CHUNK
-#: Requests in flight at once.
-CONCURRENCY = 16
+#: Requests in flight at most (the client's adaptive limit decides how many below that).
+CONCURRENCY = 64
 #: Ids handled per window: bounds memory for very long inputs.
 WINDOW = 20_000
 
@@ -89,17 +89,9 @@ def cancel_jobs(
     """
     if chunk_size < 1 or concurrency < 1:
         raise ValueError("chunk_size and concurrency must be at least 1")
-    filtering = any(v is not None for v in (status, target, session_id))
-    if jobs_or_ids is None and not filtering:
-        raise ValueError("Give jobs or ids, or a filter (status=, target=, session_id=); "
-                         "refusing to cancel every job of the account by default.")
-    if jobs_or_ids is not None and filtering:
-        raise ValueError("Give either jobs/ids or a filter, not both.")
-    if status is not None and status not in CANCELLABLE:
-        raise ValueError(f"status must be one of {CANCELLABLE}: only those jobs "
-                         "can be cancelled")
-    if session_id is not None:
-        validate_job_id(session_id, provider.client.key if provider else None)
+    check_selection(jobs_or_ids is not None, status, target, session_id,
+                    secret=provider.client.key if provider else None)
+    filtering = jobs_or_ids is None
 
     items: Iterable[StockIonQJob | str]
     if jobs_or_ids is None:
@@ -299,8 +291,9 @@ class _Batch:
             singles.extend(refused)
             taken = set(refused)
             rest = [i for i in chunk if i not in taken]
-            verifying.extend(self._pool.submit(self._verify, rest[i:i + VERIFY_CHUNK])
-                             for i in range(0, len(rest), VERIFY_CHUNK))
+            step = self.client.read_chunk
+            verifying.extend(self._pool.submit(self._verify, rest[i:i + step])
+                             for i in range(0, len(rest), step))
 
         if not self.bulk_tried:  # the first chunk alone tells whether bulk exists at all
             self.bulk_tried = True

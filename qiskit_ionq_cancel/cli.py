@@ -30,21 +30,27 @@ from qiskit_ionq.helpers import resolve_credentials
 from .bulk import cancel_jobs
 from .cli_output import Console, JobLine, jobs_json, jobs_table, report_table
 from .client import IonQCancelClient
+from .deadline import Deadline
 from .emulator import FINISHED_CANCEL_MODES, Emulator
 from .emulator.faults import RANDOM_KINDS
 from .exceptions import (
     AuthenticationError,
     InsecureURLError,
     InvalidJobIdError,
+    InvalidSelectionError,
+    UnreachableError,
     WrongBaseURLError,
 )
 from .provider import IonQProvider
 from .report import CancelReport, plural
+from .retry import RetryPolicy
 from .secrets import shown
-from .validation import check_base_url, validate_job_id
+from .validation import check_base_url, check_selection, validate_job_id
 from .version import __version__
 
 #: Ids per ``GET /jobs?ids=...`` (about 6 kB of URL), as the read-back of ``cancel_jobs``.
+#: Seconds ``cancel`` and ``status`` may take at most, unless ``--deadline`` says otherwise.
+DEFAULT_DEADLINE = 30.0
 _COMMANDS = frozenset({"cancel", "status", "demo", "emulator"})
 CANCELLABLE_STATUSES = ("ready", "submitted", "started")
 ALL_STATUSES = (*CANCELLABLE_STATUSES, "completed", "failed", "canceled")
@@ -84,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
                              "(the key then travels unencrypted)")
     common.add_argument("-v", "--verbose", action="count", default=0, dest="sub_verbose",
                         help="log more (-v: info, -vv: debug)")
+    common.add_argument("--deadline", type=_seconds, default=DEFAULT_DEADLINE,
+                        metavar="SECONDS", help="give up on what is not done after SECONDS, "
+                        f"the whole command included (default {DEFAULT_DEADLINE:g})")
 
     cancel = commands.add_parser(
         "cancel", parents=[common], allow_abbrev=False,
@@ -132,6 +141,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="start with N queued one-qubit jobs (for benchmarks)")
     emu.add_argument("--no-bulk", action="store_true",
                      help="answer 404 to the bulk cancel endpoint")
+    emu.add_argument("--rate-burst", type=float, default=None, metavar="N",
+                     help="requests the rate limit lets through at once (default: a tenth "
+                          "of a second's worth)")
+    emu.add_argument("--page-cap", type=int, default=None, metavar="N",
+                     help="pages of GET /jobs hold at most N jobs, whatever limit asks")
+    emu.add_argument("--max-in-flight", type=int, default=None, metavar="N",
+                     help="answer 503 to requests beyond N being handled at once")
     emu.add_argument("--log-size", type=int, default=100_000, metavar="N",
                      help="requests the request log keeps, oldest dropped (default 100000)")
     return parser
@@ -142,6 +158,16 @@ def _filters(parser: argparse.ArgumentParser, statuses: Sequence[str]) -> None:
     found.add_argument("--status", choices=statuses, help="jobs with this IonQ status")
     found.add_argument("--target", metavar="BACKEND", help="jobs on this backend, e.g. simulator")
     found.add_argument("--session", metavar="SESSION_ID", help="jobs of this session")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
+    return value
 
 
 def _route(argv: Sequence[str]) -> list[str]:
@@ -182,7 +208,9 @@ def _serve_emulator(args: argparse.Namespace) -> int:
         emulator = Emulator(
             host=args.host, port=args.port, api_keys=args.api_key,
             queue_time=args.queue_time, run_time=args.run_time, latency=args.latency,
-            rate_limit=args.rate_limit, retry_after=args.retry_after,
+            rate_limit=args.rate_limit, rate_burst=args.rate_burst,
+            retry_after=args.retry_after, page_cap=args.page_cap,
+            max_in_flight=args.max_in_flight,
             fault_rate=args.fault_rate,
             fault_kinds=[k for k in args.fault_kinds.split(",") if k],
             seed=args.seed, finished_cancel=args.finished_cancel,
@@ -201,6 +229,7 @@ def _serve_emulator(args: argparse.Namespace) -> int:
 def _jobs_command(args: argparse.Namespace) -> int:
     console = Console()
     name = f"ionq-cancel {args.command}"
+    args.deadline_left = Deadline(args.deadline)
     previous = _on_sigterm(_terminate)
     try:
         key = _api_key(args.api_key_file)
@@ -257,25 +286,24 @@ def _on_sigterm(handler: Any) -> Any:
 
 def _filter_args(args: argparse.Namespace, ids: list[str],
                  key: str | None) -> tuple[dict[str, str | None], str]:
-    """The filter of ``--status/--target/--session`` and its description, checked."""
-    filters = {"status": args.status, "target": args.target, "session_id": args.session}
-    described = ", ".join(f"{k}={v}" for k, v in filters.items() if v is not None)
-    if ids and described:
-        raise UsageError("give job ids or a filter (--status, --target, --session), not both")
-    if not ids and not described:
+    """The filter of ``--status/--target/--session`` and its description, checked by the
+    library's own rules (in the command's words)."""
+    try:
+        filters = check_selection(bool(ids), args.status, args.target, args.session,
+                                  secret=key, cancelling=args.command == "cancel")
+    except InvalidSelectionError as exc:
         nothing = " (nothing is cancelled by default)" if args.command == "cancel" else ""
-        raise UsageError("no job ids and no filter: give IDs, --from-file FILE, or --status/"
-                         f"--target/--session{nothing}")
-    if args.session is not None:
-        try:
-            validate_job_id(args.session, key)
-        except InvalidJobIdError:
-            raise UsageError(
-                f"--session {shown(args.session, key)} is not a session id: expected "
-                "a lower-case UUID such as '617a1f8b-59d4-435d-aa33-695433d7155e'; nothing "
-                "was sent") from None
-    if args.target is not None and not args.target.strip():
-        raise UsageError("--target must not be empty")
+        words = {
+            "both": "give job ids or a filter (--status, --target, --session), not both",
+            "none": "no job ids and no filter: give IDs, --from-file FILE, or --status/"
+                    f"--target/--session{nothing}",
+            "target": "--target must not be empty",
+            "session": f"--session {shown(args.session, key)} is not a session id: expected "
+                       "a lower-case UUID such as '617a1f8b-59d4-435d-aa33-695433d7155e'; "
+                       "nothing was sent",
+        }
+        raise UsageError(words.get(exc.rule, str(exc))) from None
+    described = ", ".join(f"{k}={v}" for k, v in filters.items() if v is not None)
     return filters, described
 
 
@@ -304,7 +332,8 @@ def _cancel(args: argparse.Namespace, console: Console, key: str | None, ids: li
                 return 0
             ids = [line.job_id for line in lines]
         try:
-            report = cancel_jobs(ids, provider=provider,
+            report = cancel_jobs(ids, provider=provider, deadline=args.deadline_left.cap(
+                                     args.deadline),
                                  progress=sys.stderr.isatty() and not args.json)
         except (KeyboardInterrupt, SystemExit) as exc:  # the partial report, then exit
             partial = getattr(exc, "report", None)
@@ -320,6 +349,10 @@ def _cancel(args: argparse.Namespace, console: Console, key: str | None, ids: li
                     "check IONQ_API_KEY or the --api-key-file, and --url / IONQ_API_URL")
         if len(refused) == report.total:
             return 2
+    unreached = [e for e in report.errors.values() if isinstance(e, UnreachableError)]
+    if unreached:
+        console.err(f"ionq-cancel cancel: {unreached[0].what}; {len(unreached)} of "
+                    f"{report.total} job(s) not cancelled")
     wrong = [e for e in report.errors.values() if isinstance(e, WrongBaseURLError)]
     if wrong:
         console.err(f"ionq-cancel cancel: {wrong[0].hint} (--url or IONQ_API_URL)")
@@ -430,11 +463,17 @@ def _check_credentials(key: str | None, args: argparse.Namespace) -> str:
 @contextlib.contextmanager
 def _client(key: str | None, args: argparse.Namespace) -> Iterator[IonQCancelClient]:
     client = IonQCancelClient(key, _check_credentials(key, args),
-                              allow_insecure_http=args.allow_insecure_http)
+                              allow_insecure_http=args.allow_insecure_http,
+                              retry_policy=_policy(args))
     try:
         yield client
     finally:
         client.close()
+
+
+def _policy(args: argparse.Namespace) -> RetryPolicy:
+    """Retries bounded by what is left of the command's ``--deadline``."""
+    return RetryPolicy(deadline=args.deadline_left.cap(args.deadline))
 
 
 @contextlib.contextmanager
@@ -442,7 +481,8 @@ def _provider(key: str | None, args: argparse.Namespace) -> Iterator[IonQProvide
     base = _check_credentials(key, args)
     with warnings.catch_warnings():  # qiskit-ionq's advice on transpiling: not this command's
         warnings.simplefilter("ignore", IonQTranspileLevelWarning)
-        provider = IonQProvider(key, url=base, allow_insecure_http=args.allow_insecure_http)
+        provider = IonQProvider(key, url=base, allow_insecure_http=args.allow_insecure_http,
+                                retry_policy=_policy(args))
     try:
         yield provider
     finally:

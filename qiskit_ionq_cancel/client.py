@@ -77,7 +77,7 @@ class IonQCancelClient(IonQClient):
         retry_policy: RetryPolicy | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         allow_insecure_http: bool = False,
-        pool_size: int = 32,
+        pool_size: int = 64,
     ) -> None:
         base = check_base_url(url or "https://api.ionq.co/v0.4",
                               allow_insecure_http=allow_insecure_http)
@@ -86,6 +86,8 @@ class IonQCancelClient(IonQClient):
         super().__init__(key, base, custom_headers)
         self.url = base
         self.key = key
+        #: The most jobs the server has put in one page (``None``: never seen it cap one).
+        self.page_cap: int | None = None
         user_agent = f"{get_user_agent()} qiskit-ionq-cancel/{__version__}"
         self.transport = Transport(
             base, key, {"User-Agent": user_agent, **(custom_headers or {})},
@@ -294,10 +296,13 @@ class IonQCancelClient(IonQClient):
                     f"Listing jobs: the {policy.deadline:g} s deadline ran out after "
                     f"{len(seen)} pages", hint="Narrow the filter or raise the deadline")
             page = self.list_jobs(status=status, target=target, session_id=session_id,
-                                  limit=page_size, cursor=cursor,
+                                  limit=min(page_size, self.page_cap or page_size),
+                                  cursor=cursor,
                                   policy=policy.with_deadline(deadline.cap(policy.deadline)))
             yield from page["jobs"]
             cursor = page.get("next")
+            if cursor and 0 < len(page["jobs"]) < page_size:
+                self.page_cap = min(self.page_cap or page_size, len(page["jobs"]))
             if not cursor:
                 return
             if str(cursor) in seen:
@@ -307,19 +312,37 @@ class IonQCancelClient(IonQClient):
                     hint="Try again later; if it persists, report it to IonQ")
             seen.add(str(cursor))
 
+    @property
+    def read_chunk(self) -> int:
+        """Ids per read-back request: :data:`READ_CHUNK`, or the server's page size once a
+        page came back capped below what was asked (so each read is one request)."""
+        return min(READ_CHUNK, self.page_cap or READ_CHUNK)
+
     def read_jobs(self, ids: list[str], *, policy: RetryPolicy | None = None
                   ) -> dict[str, dict[str, Any]]:
-        """The jobs among ``ids`` that ``GET /jobs?ids=...`` returns, by id (one request:
-        give at most :data:`READ_CHUNK` ids)."""
-        page = self.list_jobs(ids=ids, limit=len(ids), policy=policy)
-        return {job["id"]: job for job in page["jobs"]
-                if isinstance(job, dict) and isinstance(job.get("id"), str)}
+        """The jobs among ``ids`` that ``GET /jobs?ids=...`` returns, by id (give at most
+        :data:`READ_CHUNK` ids). A server that caps its pages below ``len(ids)`` is followed
+        through its ``next`` cursor, and its page size remembered (:attr:`read_chunk`)."""
+        found: dict[str, dict[str, Any]] = {}
+        cursor: str | None = None
+        for _ in range(len(ids)):  # a page holds at least one job, or the listing ends
+            page = self.list_jobs(ids=ids, limit=len(ids), cursor=cursor, policy=policy)
+            jobs = page["jobs"]
+            found.update((job["id"], job) for job in jobs
+                         if isinstance(job, dict) and isinstance(job.get("id"), str))
+            cursor = page.get("next")
+            if cursor and 0 < len(jobs) < len(ids):
+                self.page_cap = min(self.page_cap or len(jobs), len(jobs))
+            if not cursor or not jobs or len(found) >= len(ids):
+                break
+        return found
 
     def lookup_jobs(self, ids: list[str], *, concurrency: int = 8
                     ) -> dict[str, dict[str, Any]]:
         """Every job among ``ids`` that IonQ returns, by id, read :data:`READ_CHUNK` at a
         time, ``concurrency`` requests in flight."""
-        chunks = [ids[i:i + READ_CHUNK] for i in range(0, len(ids), READ_CHUNK)]
+        step = self.read_chunk
+        chunks = [ids[i:i + step] for i in range(0, len(ids), step)]
         found: dict[str, dict[str, Any]] = {}
         with ThreadPoolExecutor(min(concurrency, max(1, len(chunks)))) as pool:
             for jobs in pool.map(self.read_jobs, chunks):

@@ -29,12 +29,14 @@ __all__ = [
     "InsecureURLError",
     "InvalidAPIKeyError",
     "InvalidJobIdError",
+    "InvalidSelectionError",
     "IonQRequestError",
     "JobNotFoundError",
     "JobNotSubmittedError",
     "MissingCredentialsError",
     "RetriesExhaustedError",
     "UnknownJobStatusError",
+    "UnreachableError",
     "WrongBaseURLError",
 ]
 
@@ -63,6 +65,16 @@ class InvalidJobIdError(_Plain, IonQJobError, ValueError):
             "id came from (job.job_id() gives it)."
         )
         self.job_id = job_id
+
+
+class InvalidSelectionError(_Plain, IonQError, ValueError):
+    """Raised before any request is sent, when ``cancel_jobs`` is given both jobs and a
+    filter, neither, or a filter that cannot select a cancellable job; ``rule`` names which
+    (``"both"``, ``"none"``, ``"status"``, ``"target"``, ``"session"``)."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 class JobNotSubmittedError(_Plain, IonQJobStateError):
@@ -194,6 +206,11 @@ class RetriesExhaustedError(IonQRequestError):
         self.last = last
         #: Every failed attempt, oldest first (as ``urllib3.util.Retry.history``).
         self.history = history
+
+
+class UnreachableError(IonQRequestError):
+    """Raised when the server could not be reached at all (connection refused, unknown host,
+    connect timeout) after a few quick attempts; names the URL."""
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,32 @@
 """A rate gate shared by every request of one client, so a 429 anywhere slows them all.
 
 Hand-written because it has to be shared across threads and adapt to a limit nobody
-publishes (IonQ documents 429 but no numbers and no headers): it is the "adaptive" idea of
-the AWS SDKs' retry mode, kept small. The first 429 sets the allowed rate to 80 % of what was
-getting through, each later burst of 429s cuts it by 15 %, each success raises it by 1 % (up
-to 1.25 times what gets through), and a ``Retry-After`` closes the gate for everyone until
-then. Five seconds without a 429 and the gate runs free again.
+publishes (IonQ documents 429 but no numbers and no headers). It learns the allowed rate
+from what gets through, the way a token bucket behaves: a 429 says the bucket is empty, so
+between two 429s every answer that got through used a token that came in meanwhile, and
+the answers between them divided by the time between them *are* the rate.
+
+- Free-running until the first 429. Then the rate starts at half of what got through in the
+  last second (a whole second's count: a burst at the very start must not read as a huge
+  rate), and doubles every quarter second until the next 429.
+- Each later 429 (one per burst of them) sets the rate to 95 % of what got through since
+  the previous one. (Except at the end of the doubling, when the pace has outrun that
+  average more than twice: the bucket overflowed while the pace was low, so the last
+  quarter second is the better measure.)
+- From then on, without a 429, the rate is probed upwards, slowly at first and faster the
+  longer it stays quiet (so a good estimate costs few 429s, and a rising limit is found).
+- A slot is reserved only when it is near: a request told to wait longer asks again after
+  the wait, so a rate cut meanwhile applies to it too.
+- ``Retry-After`` is an upper bound when it is in whole seconds (servers round up: "1"
+  means "within a second"), so it holds everyone off only for what the learned rate says
+  the next token needs, and at least its value minus one second. A fractional value is
+  honoured as given.
+- Five seconds without a 429 and the gate runs free again.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -19,8 +36,20 @@ __all__ = ["RateGate"]
 
 #: Seconds without a 429 after which the gate forgets the limit and runs free again.
 FORGET_AFTER = 5.0
-#: 429s that arrive together (several requests were in flight) cut the rate only once.
-CUT_EVERY = 0.2
+#: 429s that arrive together (several requests were in flight) count as one.
+CUT_EVERY = 0.1
+#: Share of the measured rate paced at after a 429.
+BACKOFF = 0.95
+#: Probing: after q quiet seconds, each answer raises the rate by PROBE * q / rate of itself
+#: (so about PROBE * q per second, compounding: 5 % after 1 s, 22 % after 2 s).
+PROBE = 0.1
+#: Before the rate was ever measured under pacing (only the first guess), it doubles every
+#: this many seconds.
+DOUBLE_EVERY = 0.25
+#: The window (seconds) of "the last quarter second".
+RECENT = 0.25
+#: A slot this near (seconds) is reserved; a later one is only waited for, then asked again.
+HORIZON = 0.05
 
 
 class RateGate:
@@ -31,7 +60,9 @@ class RateGate:
         self._lock = threading.Lock()
         self._open_at = 0.0
         self._rate: float | None = None  # requests a second allowed; None: no limit seen yet
+        self._measured = False
         self._next_slot = 0.0
+        self._since_cut = 0  # answers since the last counted 429
         self._successes: deque[float] = deque()
         self._throttled_at = -FORGET_AFTER
         self._cut_at = -FORGET_AFTER
@@ -42,7 +73,13 @@ class RateGate:
         return self._rate
 
     def delay(self) -> float:
-        """Reserve the next slot; return the seconds to wait before sending."""
+        """The seconds to wait before sending (see :meth:`turn`)."""
+        return self.turn()[0]
+
+    def turn(self) -> tuple[float, bool]:
+        """The seconds to wait, and whether a slot was reserved for then: it is when it is
+        within :data:`HORIZON` (or the next one at the current rate); if not, wait, then
+        ask again."""
         with self._lock:
             now = self._clock()
             start = max(now, self._open_at)
@@ -50,39 +87,54 @@ class RateGate:
                 self._rate = None
             if self._rate is not None:
                 start = max(start, self._next_slot)
+                if start - now > max(HORIZON, 1.0 / self._rate):
+                    return start - now, False
                 self._next_slot = start + 1.0 / self._rate
-            return start - now
+            return start - now, True
 
     def success(self) -> None:
-        """Count an answered request; raise the allowed rate a little."""
+        """Count an answered request; probe the allowed rate upwards."""
         with self._lock:
             now = self._clock()
             self._successes.append(now)
+            self._since_cut += 1
             while self._successes and self._successes[0] < now - 1.0:
                 self._successes.popleft()
             if self._rate is not None:
-                # Probe upwards, but not far past what actually gets through.
-                span = max(now - self._successes[0], 0.1)
-                self._rate = min(self._rate * 1.01, 1.25 * len(self._successes) / span)
-                self._rate = max(self._rate, 1.0)
+                if self._measured:
+                    quiet = min(now - self._throttled_at, FORGET_AFTER)
+                    self._rate += PROBE * quiet
+                else:
+                    self._rate += math.log(2) / DOUBLE_EVERY
 
     def throttled(self, retry_after: float | None) -> None:
-        """The server answered 429: slow everyone down, and hold off until ``retry_after``."""
+        """The server answered 429: slow everyone down, and hold off until the next token."""
         with self._lock:
             now = self._clock()
             while self._successes and self._successes[0] < now - 1.0:
                 self._successes.popleft()
-            # What got through lately, per second (over at least 0.1 s, so that a burst at
-            # the very start does not read as a huge rate).
-            span = now - self._successes[0] if self._successes else 1.0
-            recent = len(self._successes) / max(span, 0.1)
             if self._rate is None:
-                self._rate = max(1.0, 0.8 * recent)
-                self._cut_at = now
+                # The answers of the last second (a count, not divided by a shorter span:
+                # a burst at the very start must not read as a huge rate).
+                self._rate = max(1.0, 0.5 * len(self._successes))
+                self._measured = False
+                self._cut_at, self._since_cut = now, 0
             elif now - self._cut_at > CUT_EVERY:  # one cut per burst of 429s
-                self._rate = max(1.0, 0.85 * self._rate)
-                self._cut_at = now
+                got = self._since_cut / (now - self._cut_at)
+                if not self._measured and self._rate > 2 * got:
+                    recent = sum(1 for t in self._successes if t > now - RECENT) / RECENT
+                    got = max(got, recent)
+                self._rate = max(1.0, BACKOFF * got)
+                self._measured = True
+                self._cut_at, self._since_cut = now, 0
             self._throttled_at = now
             self._next_slot = max(self._next_slot, now + 1.0 / self._rate)
             if retry_after is not None:
-                self._open_at = max(self._open_at, now + retry_after)
+                self._open_at = max(self._open_at, now + self._hold(retry_after))
+
+    def _hold(self, retry_after: float) -> float:
+        """How long a ``Retry-After`` holds everyone off."""
+        if retry_after != math.floor(retry_after):
+            return retry_after  # a precise value: as given
+        assert self._rate is not None
+        return max(retry_after - 1.0, min(retry_after, 1.0 / self._rate))

@@ -17,8 +17,9 @@ from email.utils import parsedate_to_datetime
 
 __all__ = ["RetryPolicy", "parse_retry_after"]
 
-#: Answers worth another try: rate limited, or a server/gateway having a bad moment.
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Answers worth another try: rate limited, or a server/gateway having a bad moment
+#: (520-529: Cloudflare's "origin unreachable" family, which IonQ's own SDKs retry too).
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, *range(520, 530)})
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

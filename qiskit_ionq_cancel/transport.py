@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from .abortable import Sockets
 from .bodyread import AnswerTooLarge, ReadDeadlinePassed, read_body, redact_headers
@@ -39,10 +40,12 @@ from .exceptions import (
     JobNotFoundError,
     MissingCredentialsError,
     RetriesExhaustedError,
+    UnreachableError,
     WrongBaseURLError,
 )
+from .limiter import ConcurrencyLimit
 from .ratelimit import RateGate
-from .retry import RetryPolicy, parse_retry_after
+from .retry import Attempts, RetryPolicy, parse_retry_after
 from .secrets import redact
 
 __all__ = ["DEFAULT_TIMEOUT", "Outcome", "Request", "Transport", "attempt", "error_for"]
@@ -55,6 +58,15 @@ DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 NETWORK_HINT = "Check the network and the URL, then try again"
 DEADLINE_HINT = ("IonQ may be overloaded or down (see status.ionq.co); try again later or "
                  "raise the deadline (RetryPolicy(deadline=...))")
+#: Attempts at most when the server cannot be reached at all (connection refused, unknown
+#: host, connect timeout): nothing was sent, and waiting rarely brings a server back.
+CONNECT_ATTEMPTS = 3
+#: Seconds during which, once the server could not be reached, other requests of the same
+#: client fail at once with the same error instead of each trying again.
+UNREACHABLE_FOR = 10.0
+#: Answers that say "too much at once": the concurrency limit drops on them. (A 429 says
+#: "too many a second": the rate gate's business, and no measure of load either.)
+OVERLOAD_STATUSES = frozenset({503})
 _HINTS = {
     400: "The request was malformed; check the job id and arguments",
     409: "The job's state does not allow this now; read its status",
@@ -147,7 +159,9 @@ class Transport:
         self.retry_policy = retry_policy
         self.timeout = timeout
         self.gate = RateGate(retry_policy.clock)
+        self.limit = ConcurrencyLimit(min(16, pool_size), pool_size)
         self.requests_sent = 0
+        self._unreachable: tuple[float, UnreachableError] | None = None
         self._key = key
         self._counter_lock = threading.Lock()
         self._sockets = Sockets()
@@ -208,21 +222,15 @@ class Transport:
         statuses = policy.retry_statuses if retry_statuses is None else retry_statuses
         attempts = policy.begin()
         history: list[AttemptRecord] = []
+        unreached = 0
+        self._fail_if_unreachable(policy)
         while True:
             self._check_aborted(request)
-            paced = self.gate.delay()
-            if paced > 0:
-                policy.sleep(min(paced, max(0.0, attempts.remaining)))
-            if attempts.remaining <= 0 and attempts.count:  # no time left to send anything
+            outcome = self._paced_attempt(request, attempts, policy)
+            self._check_aborted(request)
+            if outcome is None:  # no time left to send anything
                 raise self._exhausted(request, attempts.count, attempts.elapsed, history,
                                       f"the {policy.deadline:g} s deadline passed")
-            with self._counter_lock:
-                self.requests_sent += 1
-            timeouts = (max(0.001, min(self.timeout[0], attempts.remaining)),
-                        max(0.001, min(self.timeout[1], attempts.remaining)))
-            outcome = attempt(self.session, request, timeouts,
-                              budget=max(0.001, attempts.remaining), key=self._key)
-            self._check_aborted(request)
             code = outcome.status
             if code == 429:
                 asked = parse_retry_after(_header(outcome, "Retry-After"))
@@ -235,6 +243,12 @@ class Transport:
                 return outcome
             if outcome.final:
                 raise self._final(request, outcome)
+            if code is None and _unreachable(outcome.error):
+                unreached += 1
+                if unreached >= CONNECT_ATTEMPTS:
+                    raise self._mark_unreachable(request, outcome, policy)
+            elif code is not None:
+                self._unreachable = None
             if code is None and not retry_connection_errors:
                 error = IonQRequestError(
                     f"{request.what}: no answer ({outcome.problem})", job_id=request.job_id,
@@ -267,6 +281,52 @@ class Transport:
         return IonQRequestError(f"{request.what}: {outcome.problem}", job_id=request.job_id,
                                 method=request.method, url=request.url,
                                 hint="Not retried: the same answer would come again")
+
+    def _paced_attempt(self, request: Request, attempts: Attempts,
+                       policy: RetryPolicy) -> Outcome | None:
+        """One attempt within the concurrency limit, once the rate gate lets it go (the gate
+        is waited for inside the limit, so no crowd that passed it early goes at once);
+        ``None`` when the deadline passed first."""
+        slot = self.limit.acquire()
+        try:
+            while True:  # until the gate reserves a slot (or no time is left)
+                paced, reserved = self.gate.turn()
+                if paced > 0:
+                    policy.sleep(min(paced, max(0.0, attempts.remaining)))
+                if reserved or attempts.remaining <= 0:
+                    break
+            if attempts.remaining <= 0 and attempts.count:
+                self.limit.release(slot, measured=False)
+                return None
+            with self._counter_lock:
+                self.requests_sent += 1
+            timeouts = (max(0.001, min(self.timeout[0], attempts.remaining)),
+                        max(0.001, min(self.timeout[1], attempts.remaining)))
+            sent = self.limit.clock()
+            outcome = attempt(self.session, request, timeouts,
+                              budget=max(0.001, attempts.remaining), key=self._key)
+        except BaseException:
+            self.limit.release(slot, measured=False)
+            raise
+        code = outcome.status
+        self.limit.release(sent, overloaded=code is None or code in OVERLOAD_STATUSES,
+                           measured=code is not None and code < 500 and code != 429)
+        return outcome
+
+    def _fail_if_unreachable(self, policy: RetryPolicy) -> None:
+        marked = self._unreachable
+        if marked is not None and policy.clock() - marked[0] < UNREACHABLE_FOR:
+            raise marked[1]
+
+    def _mark_unreachable(self, request: Request, outcome: Outcome,
+                          policy: RetryPolicy) -> UnreachableError:
+        error = UnreachableError(
+            f"{request.what}: could not reach {self.base_url} ({outcome.problem})",
+            job_id=request.job_id, method=request.method, url=request.url,
+            hint=f"Check the URL ({self.base_url}: --url or IONQ_API_URL) and the network")
+        error.__context__ = outcome.error  # kept for debugging, not shown
+        self._unreachable = (policy.clock(), error)
+        return error
 
     def _exhausted(self, request: Request, count: int, elapsed: float,
                    history: list[AttemptRecord], reason: str) -> RetriesExhaustedError:
@@ -313,6 +373,14 @@ def error_for(response: requests.Response, *, what: str, job_id: str | None,
         )
     return IonQRequestError(f"{what}: IonQ answered with an error", **common,
                             hint=_HINTS.get(code, "See IonQ's message above"))
+
+
+def _unreachable(error: BaseException | None) -> bool:
+    """The request never reached a server: refused, no such host, or no answer to connect."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error is not None and error.args else None
+    return isinstance(reason, NewConnectionError)
 
 
 def _header(outcome: Outcome, name: str) -> str | None:

@@ -6,7 +6,14 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from .exceptions import InsecureURLError, InvalidAPIKeyError, InvalidJobIdError
+from .exceptions import (
+    InsecureURLError,
+    InvalidAPIKeyError,
+    InvalidJobIdError,
+    InvalidSelectionError,
+)
+from .secrets import shown
+from .status import CANCELLABLE
 
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 #: What an API key may hold: visible ASCII, as an HTTP header carries it unaltered.
@@ -78,3 +85,29 @@ def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
             "unencrypted. Use https://, or pass allow_insecure_http=True if you really mean it."
         )
     return url.rstrip("/")
+
+
+def check_selection(ids_given: bool, status: str | None, target: str | None,
+                    session_id: str | None, *, secret: str | None = None,
+                    cancelling: bool = True) -> dict[str, str | None]:
+    """Check what ``cancel_jobs`` (or the CLI) was asked to act on: job ids, or else a
+    filter; return the filter. ``cancelling``: the filter must select jobs a cancel can
+    still stop. Raises :class:`InvalidSelectionError`, before anything is sent."""
+    filters = {"status": status, "target": target, "session_id": session_id}
+    filtering = any(v is not None for v in filters.values())
+    if ids_given and filtering:
+        raise InvalidSelectionError("both", "Give either jobs/ids or a filter, not both.")
+    if not ids_given and not filtering:
+        raise InvalidSelectionError(
+            "none", "Give jobs or ids, or a filter (status=, target=, session_id=); refusing "
+                    "to cancel every job of the account by default.")
+    if cancelling and status is not None and status not in CANCELLABLE:
+        raise InvalidSelectionError(
+            "status", f"status must be one of {CANCELLABLE}: only those jobs can be cancelled")
+    if target is not None and not target.strip():
+        raise InvalidSelectionError("target", "target must not be empty")
+    if session_id is not None and not _CANONICAL_UUID.fullmatch(session_id):
+        raise InvalidSelectionError(
+            "session", f"session_id {shown(session_id, secret)} is not a session id: expected "
+                       "a lower-case UUID such as '617a1f8b-59d4-435d-aa33-695433d7155e'")
+    return filters

@@ -1,9 +1,7 @@
-"""Shared helpers for the emulator's tests: an HTTP client bound to one emulator, a factory
-that starts emulators with any settings (stopped after the test), and job bodies shaped the
-way qiskit-ionq sends them.
-
-The ``ionq_emulator`` fixture itself comes from the package's pytest plugin.
-"""
+"""The tests' fixtures, defined once: ``clock`` and ``emu`` (an emulator on that clock, its
+settings from the ``emu`` marker of the test or module), factories for emulators and HTTP
+clients, the plugin's ``ionq_emulator`` observed by the contract monitor, and the contract
+check of every message of every test. Helpers are in the ``support`` package."""
 
 from __future__ import annotations
 
@@ -11,97 +9,35 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import requests
 from contract.observed import Emulator
+from support import KEY, Api
 
-KEY = "emulator-test-key-7f3a9c"
-#: Guard against a hung server, never a timing assertion.
-TIMEOUT = 10
-
-
-def auth(key: str = KEY) -> dict[str, str]:
-    """The header IonQ expects."""
-    return {"Authorization": f"apiKey {key}"}
+from qiskit_ionq_cancel.emulator import ManualClock
 
 
-class Api:
-    """``requests`` bound to one emulator's base URL, sending ``Authorization: apiKey KEY``
-    (pass ``headers=`` to override, ``key=None`` for no Authorization header)."""
-
-    def __init__(self, url: str, key: str | None = KEY) -> None:
-        self.url = url
-        self.session = requests.Session()
-        if key is not None:
-            self.session.headers.update(auth(key))
-
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", TIMEOUT)
-        return self.session.request(method, self.url + path, **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("POST", path, **kwargs)
-
-    def put(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("PUT", path, **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.request("DELETE", path, **kwargs)
-
-    def submit(self, body: dict[str, Any] | None = None) -> str:
-        """POST a job (a Bell circuit unless ``body``) and return its id."""
-        response = self.post("/jobs", json=body if body is not None else job_body())
-        assert response.status_code == 201, response.text
-        return str(response.json()["id"])
-
-    def job(self, job_id: str) -> dict[str, Any]:
-        """GET one job object."""
-        response = self.get(f"/jobs/{job_id}")
-        assert response.status_code == 200, response.text
-        data: dict[str, Any] = response.json()
-        return data
-
-    def close(self) -> None:
-        self.session.close()
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "emu(**settings): Emulator settings for the ``emu`` fixture, over its "
+                   "defaults (api_keys=[KEY], the test's clock, queue_time=10, run_time=5)")
 
 
-def assert_ionq_error(response: requests.Response, status: int) -> dict[str, Any]:
-    """Assert ``response`` is IonQ's error body with this status; return the body."""
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith("application/json")
-    body: dict[str, Any] = response.json()
-    assert {"statusCode", "error", "message"} <= body.keys()
-    assert body["statusCode"] == status
-    assert isinstance(body["error"], str) and body["error"]
-    assert isinstance(body["message"], str) and body["message"]
-    return body
+@pytest.fixture
+def clock() -> ManualClock:
+    """The emulator's clock: jobs move on only when the test advances it."""
+    return ManualClock()
 
 
-BELL_INPUT: dict[str, Any] = {
-    "gateset": "qis",
-    "qubits": 2,
-    "circuit": [
-        {"gate": "h", "targets": [0]},
-        {"gate": "x", "targets": [1], "controls": [0]},
-    ],
-}
-
-
-def job_body(**overrides: Any) -> dict[str, Any]:
-    """A ``POST /jobs`` body as qiskit-ionq 1.x builds it for a Bell circuit."""
-    body: dict[str, Any] = {
-        "type": "ionq.circuit.v1",
-        "backend": "simulator",
-        "shots": 100,
-        "name": "bell",
-        "input": BELL_INPUT,
-        "metadata": {"shots": "100", "sampler_seed": "None"},
-        "noise": {"model": "ideal", "seed": None},
-    }
-    body.update(overrides)
-    return body
+@pytest.fixture
+def emu(request: pytest.FixtureRequest, clock: ManualClock) -> Iterator[Emulator]:
+    """An emulator on ``clock`` accepting ``KEY``; ``@pytest.mark.emu(...)`` (on the test or
+    as the module's ``pytestmark``) changes its settings."""
+    marker = request.node.get_closest_marker("emu")
+    settings: dict[str, Any] = {"api_keys": [KEY], "clock": clock, "queue_time": 10.0,
+                                "run_time": 5.0, **(marker.kwargs if marker else {})}
+    if settings["clock"] is None:  # clock=None: real time
+        del settings["clock"]
+    with Emulator(**settings) as emulator:
+        yield emulator
 
 
 @pytest.fixture

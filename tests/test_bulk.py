@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from contract.observed import Emulator
@@ -29,15 +28,7 @@ KEY = "bulk-test-key-51c0ffee"
 BULK = "/v0.4/jobs/status/cancel"
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def emu(clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(api_keys=[KEY], queue_time=100, run_time=10, clock=clock, seed=3) as e:
-        yield e
+pytestmark = pytest.mark.emu(api_keys=[KEY], queue_time=100, run_time=10, seed=3)
 
 
 @pytest.fixture

@@ -32,14 +32,14 @@ PROCESS_GUARD = 120
 #: Most ids one ``GET /jobs?ids=...`` may carry (the issue's limit).
 MAX_IDS_PER_READ = 150
 
-pytestmark = pytest.mark.ionq_emulator(api_keys=[KEY], queue_time=100)
+pytestmark = pytest.mark.emu(api_keys=[KEY], queue_time=100, clock=None)
 
 
 @pytest.fixture
-def emu(ionq_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+def emu(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     """The emulator, with ``IONQ_API_KEY`` / ``IONQ_API_URL`` pointing at it."""
-    point_env_at(monkeypatch, ionq_emulator.url, KEY)
-    return ionq_emulator
+    point_env_at(monkeypatch, emu.url, KEY)
+    return emu
 
 
 def puts(emu: Emulator) -> list[str]:

@@ -13,8 +13,8 @@ so no client ever waits. The autouse contract monitor checks every answer here t
 
 from __future__ import annotations
 
+import json
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,15 +26,7 @@ KEY = "conformance-key"
 DONE = 30.0  # seconds of the manual clock after which a job submitted at 0 is completed
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def emu(clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(api_keys=[KEY], clock=clock, queue_time=10, run_time=5, seed=3) as emulator:
-        yield emulator
+pytestmark = pytest.mark.emu(api_keys=[KEY], seed=3)
 
 
 # -- ionq-core --------------------------------------------------------------------------------
@@ -62,7 +54,12 @@ def bell_payload(**changes: Any) -> Any:
 
 
 def test_ionq_core_submits_reads_waits_and_reads_results(ionq: Any, clock: ManualClock) -> None:
-    from ionq_core.api.default import create_job, get_job, get_job_probabilities
+    from ionq_core.api.default import (
+        create_job,
+        get_job,
+        get_job_artifact,
+        get_job_probabilities,
+    )
 
     created = create_job.sync(client=ionq, body=bell_payload())
     assert created.status == "submitted" and created.session_id is None
@@ -75,6 +72,25 @@ def test_ionq_core_submits_reads_waits_and_reads_results(ionq: Any, clock: Manua
     assert done.stats.gate_counts.additional_properties == {"1q": 1, "2q": 1}
     probabilities = get_job_probabilities.sync(uuid=created.id, client=ionq)
     assert probabilities.additional_properties == {"0": 0.5, "3": 0.5}
+    # With the legacy {url} entry next to the format-keyed one (results_style="both"),
+    # ionq-core cannot fit results into its CircuitJobResults model and keeps them as a dict
+    descriptor = done.results["ionq.result.probabilities.json.v1"]
+    artifact = get_job_artifact.sync_detailed(uuid=created.id, artifact_id=descriptor["id"],
+                                              client=ionq)
+    # (ionq-core leaves an artifact unparsed: its schema is "{}", any JSON)
+    assert artifact.status_code == 200 and json.loads(artifact.content) == {"0": 0.5, "3": 0.5}
+
+
+def test_ionq_core_types_results_named_only_by_format(start_emulator: Any) -> None:
+    from ionq_core.api.default import create_job, get_job
+
+    emu = start_emulator(api_keys=[KEY], queue_time=0, run_time=0, results_style="formats")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ionq = core.IonQClient(api_key=KEY, base_url=emu.url, max_retries=0)
+    job = get_job.sync(uuid=create_job.sync(client=ionq, body=bell_payload()).id, client=ionq)
+    [(format_id, descriptor)] = job.results.additional_properties.items()  # its own model
+    assert (format_id, descriptor.id) == ("ionq.result.probabilities.json.v1", "probabilities")
 
 
 def test_ionq_core_lists_and_filters(ionq: Any, emu: Emulator, clock: ManualClock) -> None:
@@ -138,7 +154,9 @@ def test_ionq_core_reads_backends_characterizations_costs_and_whoami(
     from ionq_core.api.whoami import get_whoami
 
     backends = get_backends.sync(client=ionq)
-    assert [b.backend for b in backends] == ["simulator", "qpu.forte-1", "qpu.forte-enterprise-1"]
+    assert [b.backend for b in backends if b.status == "available"] == [
+        "simulator", "qpu.forte-1", "qpu.forte-enterprise-1"]
+    assert {b.status for b in backends[3:]} == {"retired"}
     forte = get_backend.sync(backend="qpu.forte-1", client=ionq)
     assert forte.supported_native_gates and isinstance(forte.last_updated, str)
     page = get_characterizations_for_backend.sync(backend="qpu.forte-1", client=ionq)

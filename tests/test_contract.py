@@ -382,11 +382,7 @@ def test_the_observer_is_off_by_default_and_on_in_the_suite(
     assert api_contract.answers_checked == 1
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=[KEY], clock=ManualClock(), queue_time=10, run_time=5,
-                  seed=5) as emulator:
-        yield emulator
+pytestmark = pytest.mark.emu(api_keys=[KEY], seed=5)
 
 
 @pytest.fixture

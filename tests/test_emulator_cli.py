@@ -12,8 +12,8 @@ from contextlib import contextmanager
 
 import pytest
 import requests
-from conftest import TIMEOUT, assert_ionq_error, auth, job_body
 from contract.observed import Emulator
+from support import TIMEOUT, assert_ionq_error, auth, job_body
 
 from qiskit_ionq_cancel.cli import main
 

@@ -7,16 +7,12 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import TIMEOUT, assert_ionq_error, auth, job_body
 from contract.observed import Emulator
+from support import TIMEOUT, assert_ionq_error, auth, job_body
 
-from qiskit_ionq_cancel.emulator import Fault, FaultConfig, ManualClock
+from qiskit_ionq_cancel.emulator import Fault, FaultConfig
 
-
-@pytest.fixture
-def emu(start_emulator: Any) -> Emulator:
-    emulator: Emulator = start_emulator(clock=ManualClock(), queue_time=10, run_time=5)
-    return emulator
+pytestmark = pytest.mark.emu(api_keys=())
 
 
 @pytest.fixture

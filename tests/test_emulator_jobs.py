@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import BELL_INPUT, TIMEOUT, assert_ionq_error, auth, job_body
 from contract.observed import Emulator
+from support import BELL_INPUT, TIMEOUT, assert_ionq_error, auth, job_body
 
 from qiskit_ionq_cancel.emulator import BACKENDS, ManualClock
 
@@ -29,15 +29,7 @@ def when(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def emu(start_emulator: Any, clock: ManualClock) -> Emulator:
-    emulator: Emulator = start_emulator(clock=clock, submit_time=2, queue_time=10, run_time=5)
-    return emulator
+pytestmark = pytest.mark.emu(api_keys=(), submit_time=2)
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import base64
 from typing import Any
 
 import pytest
-from conftest import Api, assert_ionq_error
 from contract.observed import Emulator
+from support import Api, assert_ionq_error
 
 from qiskit_ionq_cancel.emulator import ManualClock
 
@@ -16,15 +16,7 @@ SESSION_B = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 UNKNOWN = "6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def emu(start_emulator: Any, clock: ManualClock) -> Emulator:
-    emulator: Emulator = start_emulator(clock=clock, queue_time=10, run_time=5)
-    return emulator
+pytestmark = pytest.mark.emu(api_keys=())
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import TIMEOUT, assert_ionq_error, auth
 from contract.observed import Emulator
+from support import TIMEOUT, assert_ionq_error, auth
 
 from qiskit_ionq_cancel.emulator import Lifecycle, ManualClock
 

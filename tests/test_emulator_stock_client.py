@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import KEY
 from contract.observed import Emulator
 from qiskit.providers import JobStatus
 from qiskit_ionq import IonQProvider
-from support import bell
+from support import KEY, bell
 
 from qiskit_ionq_cancel.emulator import ManualClock
 

@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Api, assert_ionq_error, job_body
 from contract import Contract
 from contract.ionq_examples import (
     ANSWERS,
@@ -21,6 +20,7 @@ from contract.ionq_examples import (
     REQUESTS,
 )
 from contract.observed import Emulator
+from support import Api, assert_ionq_error, job_body
 
 from qiskit_ionq_cancel.emulator import ManualClock
 
@@ -38,15 +38,7 @@ BASE_JOB_PROPERTIES = SINGLE_CIRCUIT_JOB_REQUIRED - {"child_job_ids"} | {
     "shots", "noise", "cost_model"}
 
 
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def emu(clock: ManualClock) -> Any:
-    with Emulator(clock=clock, queue_time=10, run_time=5, seed=11) as emulator:
-        yield emulator
+pytestmark = pytest.mark.emu(api_keys=(), seed=11)
 
 
 @pytest.fixture
@@ -69,7 +61,17 @@ def test_job_object_has_every_required_key_with_null_where_not_applicable(
     # output, settings and stats are always objects (CircuitJobOutput, ...Settings, ...Stats)
     assert all(isinstance(job[k], dict) for k in ("output", "settings", "stats"))
     assert job["stats"]["gate_counts"] == {"1q": 1, "2q": 1}  # CircuitJobStats.gate_counts
+    assert job["stats"]["predicted_quantum_compute_time_us"] == 5_000_000
     assert isinstance(job["submitter_id"], str) and job["project_id"]
+
+
+def test_a_finished_qpu_job_says_its_billed_time_and_energy(client: Api,
+                                                            clock: ManualClock) -> None:
+    # CircuitJobStats: kwh, billed_quantum_compute_time_us
+    job_id = client.submit(job_body(backend="qpu.forte-1", noise=None))
+    clock.advance(DONE)
+    stats = client.job(job_id)["stats"]
+    assert stats["billed_quantum_compute_time_us"] == 5_000_000 and stats["kwh"] > 0
 
 
 def test_noise_only_for_the_simulator_and_shots_not_for_the_ideal_one(client: Api) -> None:

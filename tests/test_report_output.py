@@ -4,7 +4,6 @@ bar, and ``BatchCancelError``; against the emulator."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,10 +14,7 @@ from qiskit_ionq_cancel.report import plural
 KEY = "report-test-key-0b5e1d"
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=[KEY], queue_time=3600) as e:
-        yield e
+pytestmark = pytest.mark.emu(api_keys=[KEY], queue_time=3600, clock=None)
 
 
 @pytest.fixture

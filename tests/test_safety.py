@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 
 import pytest
 import support
@@ -27,10 +26,7 @@ def circuit() -> QuantumCircuit:
     return qc
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=[KEY], queue_time=3600, run_time=1) as e:
-        yield e
+pytestmark = pytest.mark.emu(api_keys=[KEY], queue_time=3600, run_time=1, clock=None)
 
 
 @pytest.fixture

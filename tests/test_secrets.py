@@ -44,7 +44,7 @@ from qiskit_ionq_cancel import (
 )
 from qiskit_ionq_cancel import client as client_module
 from qiskit_ionq_cancel.cli import main
-from qiskit_ionq_cancel.emulator import Fault, ManualClock
+from qiskit_ionq_cancel.emulator import Fault
 
 KEY = "k3Yq9ZtR7vWm2XpL8sNd4HfJ6gBc1AeU"
 WRONG_KEY = "Wq7Lm2Zp9Xr4Tn8Vb3Hc6Jd1Kf5Gs0Ya"
@@ -146,10 +146,7 @@ def finish(found: Surfaces, capsys: pytest.CaptureFixture[str],
 
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=[KEY], clock=ManualClock(), queue_time=100, seed=9) as e:
-        yield e
+pytestmark = pytest.mark.emu(api_keys=[KEY], queue_time=100, seed=9)
 
 
 def fast_provider(emu: Emulator, key: str = KEY, **kwargs: Any) -> IonQProvider:

@@ -81,18 +81,18 @@ def soak(emu: Emulator, label: str, **options: Any) -> tuple[CancelReport, list[
     given, queued, unknown = inputs(emu)
     provider = IonQProvider(KEY, url=emu.url, retry_policy=POLICY)
     client_before = provider.client.requests_sent
-    log_before = len(emu.log)
+    log_before = emu.log.mark()
     started = time.perf_counter()
 
     report = cancel_jobs(given, provider=provider, **options)
 
     took = time.perf_counter() - started
-    entries = emu.log.entries[log_before:]
+    entries = emu.log.since(log_before)
     sent = provider.client.requests_sent - client_before
 
     # -- nothing lost, nothing twice, and the report agrees with the server job by job
     distinct = {g if isinstance(g, str) else repr(g) for g in given}
-    assert_report_agrees(report, given, emu, unknown_may_be=CANCELLABLE | {"canceled"})
+    assert_report_agrees(report, given, emu, unknown_may_be={*CANCELLABLE, "canceled"})
     assert report.total == len(distinct) == JOBS + FAILED + UNKNOWN + len(MALFORMED)
     rows = report.to_dict()
     listed = [row["id"] for row in rows["jobs"]] + [row["id"] for row in rows["errors"]]

@@ -8,6 +8,7 @@ import ast
 import inspect
 import logging
 import pkgutil
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,19 +31,15 @@ from qiskit_ionq_cancel import (
     RetryPolicy,
     upstream,
 )
-from qiskit_ionq_cancel.emulator import Emulator, Fault, ManualClock
+from qiskit_ionq_cancel.emulator import Emulator, Fault
 
 PACKAGE = Path(qiskit_ionq_cancel.__file__).parent
 UPSTREAM = Path(qiskit_ionq.__file__).parent
 _HTTP_VERBS = {"get", "post", "put", "delete", "patch", "head", "request"}
-KEY = "seam-test-key-5d1e"
+KEY = "seam-test-key-5d1e"  # this module's own, so a leak would be traced here
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    """An emulator whose jobs stay queued (its clock never moves)."""
-    with Emulator(api_keys=[KEY], queue_time=10.0, clock=ManualClock(), seed=3) as e:
-        yield e
+pytestmark = pytest.mark.emu(api_keys=[KEY], seed=3)
 
 
 def _modules(root: Path) -> list[Path]:
@@ -163,9 +160,21 @@ def no_stock_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture
 def unserved(api_contract: Any) -> Iterator[None]:
-    """These tests call IonQ endpoints the emulator does not serve (characterizations,
-    artifacts, estimates, sessions); their requests are checked by the test itself."""
+    """For a test calling an endpoint the emulator does not serve yet (sessions): its
+    requests are checked by the test itself."""
     yield
+    api_contract.clear()
+
+
+@pytest.fixture
+def qiskit_ionq_extras(api_contract: Any) -> Iterator[None]:
+    """qiskit-ionq sends query parameters IonQ's v0.4 document does not list (``limit`` on
+    characterizations, ``session`` on estimates). These tests are about the request path, so
+    exactly those findings are expected (and nothing else)."""
+    yield
+    assert api_contract.problems, "qiskit-ionq no longer sends them: drop this fixture"
+    assert all(re.search(r"query parameter '(limit|session)' is not the API's", p)
+               for p in api_contract.problems), api_contract.problems
     api_contract.clear()
 
 
@@ -190,7 +199,7 @@ def test_a_whole_workflow_sends_nothing_outside_our_client(
     assert provider.client.requests_sent >= 2
 
 
-@pytest.mark.usefixtures("unserved")
+@pytest.mark.usefixtures("qiskit_ionq_extras")
 def test_calibration_is_retried_gated_and_typed(emu: Emulator,
                                                 no_stock_requests: list[str]) -> None:
     provider = _provider(emu)
@@ -206,7 +215,7 @@ def test_calibration_is_retried_gated_and_typed(emu: Emulator,
     assert no_stock_requests == []
 
 
-@pytest.mark.usefixtures("unserved")
+@pytest.mark.usefixtures("qiskit_ionq_extras")
 def test_get_artifact_and_estimate_take_our_path(emu: Emulator,
                                                  no_stock_requests: list[str]) -> None:
     provider = _provider(emu, max_attempts=2)

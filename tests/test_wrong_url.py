@@ -33,10 +33,7 @@ def off_the_api(api_contract: Any) -> Iterator[None]:
     api_contract.clear()
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=[KEY], queue_time=3600) as e:
-        yield e
+pytestmark = pytest.mark.emu(api_keys=[KEY], queue_time=3600, clock=None)
 
 
 @pytest.fixture

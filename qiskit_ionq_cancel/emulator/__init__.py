@@ -71,8 +71,11 @@ class Emulator:
     :class:`Exchange` just before it is sent), ``bulk_enabled``, ``bulk_lies`` (the
     bulk cancel answers as usual but cancels nothing), ``bulk_max_ids``, ``clock`` (a
     :class:`ManualClock` makes the lifecycle move only when a test says so) and ``preload``
-    (that many one-qubit jobs submitted at start, for benchmarks), ``log_size`` (requests
-    the request log keeps, the oldest dropped first).
+    (that many one-qubit jobs submitted at start, for benchmarks); ``log_size`` (requests
+    the request log keeps, the oldest dropped first); ``rate_burst`` (the
+    token bucket's size, default a tenth of a second's worth), ``page_cap`` (pages of
+    ``GET /jobs`` hold at most this many jobs, whatever ``limit`` says) and
+    ``max_in_flight`` (more requests than this at once are answered 503).
     """
 
     def __init__(
@@ -99,6 +102,8 @@ class Emulator:
         bulk_max_ids: int = 1000,
         clock: Callable[[], float] | None = None,
         preload: int = 0,
+        page_cap: int | None = None,
+        max_in_flight: int | None = None,
         log_size: int = LOG_SIZE,
     ) -> None:
         self.store = JobStore(
@@ -111,11 +116,13 @@ class Emulator:
             bulk_max_ids=bulk_max_ids,
             clock=clock,
             seed=seed,
+            page_cap=page_cap,
         )
         if preload:
             self.store.add_jobs(preload)
         config = FaultConfig(latency=latency, rate_limit=rate_limit, rate_burst=rate_burst,
                              retry_after=retry_after, fault_rate=fault_rate, seed=seed,
+                             max_in_flight=max_in_flight,
                              **({"fault_kinds": tuple(fault_kinds)} if fault_kinds else {}))
         self.faults = FaultInjector(config)
         self.log = RequestLog(log_size)

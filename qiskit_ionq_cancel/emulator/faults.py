@@ -3,8 +3,9 @@
 Faults come from three places, checked in this order for every request:
 
 1. scripted faults (:meth:`FaultInjector.inject`), for tests that need an exact sequence;
-2. the rate limit (a token bucket over real time), answering 429;
-3. random faults at ``fault_rate``, drawn from a seeded generator so a run repeats.
+2. overload: more than ``max_in_flight`` requests being handled at once, answering 503;
+3. the rate limit (a token bucket over real time), answering 429;
+4. random faults at ``fault_rate``, drawn from a seeded generator so a run repeats.
 
 Added latency applies to every request. Nothing here touches the job store.
 """
@@ -75,12 +76,17 @@ class FaultConfig:
     fault_rate: float = 0.0
     fault_kinds: tuple[str, ...] = RANDOM_KINDS
     seed: int | None = None
+    max_in_flight: int | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fault_rate <= 1.0:
             raise ValueError("fault_rate must be between 0 and 1")
         if self.rate_limit is not None and self.rate_limit <= 0:
             raise ValueError("rate_limit must be positive")
+        if self.rate_burst is not None and self.rate_burst < 1:
+            raise ValueError("rate_burst must be at least 1")
+        if self.max_in_flight is not None and self.max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
         unknown = set(self.fault_kinds) - set(RANDOM_KINDS)
         if unknown:
             raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {RANDOM_KINDS}")
@@ -120,6 +126,7 @@ class FaultInjector:
     def __init__(self, config: FaultConfig | None = None) -> None:
         self._lock = threading.Lock()
         self._scripts: list[_Script] = []
+        self._in_flight = 0
         self.configure(config or FaultConfig())
 
     def configure(self, config: FaultConfig) -> None:
@@ -153,6 +160,16 @@ class FaultInjector:
         with self._lock:
             self._scripts.clear()
 
+    def enter(self) -> None:
+        """A request arrived (counted until :meth:`leave`, for ``max_in_flight``)."""
+        with self._lock:
+            self._in_flight += 1
+
+    def leave(self) -> None:
+        """A request's answer went out."""
+        with self._lock:
+            self._in_flight -= 1
+
     @property
     def latency(self) -> float:
         """Seconds added to every answer."""
@@ -169,6 +186,9 @@ class FaultInjector:
                     if script.remaining <= 0:
                         self._scripts.remove(script)
                     return script.fault
+            cap = self.config.max_in_flight
+            if cap is not None and self._in_flight > cap:
+                return Fault.http(503)
             if self._bucket is not None:
                 wait = self._bucket.take()
                 if wait > 0:

@@ -29,7 +29,9 @@ from .state import API_PREFIX, LIST_LIMIT_DEFAULT, OFF_CONTRACT_CANCEL_MODES, Ap
 logger = logging.getLogger("qiskit_ionq_cancel.emulator")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # IonQ answers 413 above 10 MB
-_UUIDISH = r"[^/]+"
+# A job id segment: anything but the concrete /jobs/estimate (OpenAPI: concrete paths win
+# over templated ones, for every method: DELETE /jobs/estimate is a 405, not a bad job id).
+_UUIDISH = r"(?!estimate(?:/|$))[^/]+"
 
 
 
@@ -83,14 +85,31 @@ class RequestLog:
         if size < 1:
             raise ValueError("the request log's size must be at least 1")
         self._entries: deque[LogEntry] = deque(maxlen=size)
+        self._recorded = 0  # every request ever recorded (``clear`` does not reset it)
         self._lock = threading.Lock()
-        self.received = 0
 
     def append(self, entry: LogEntry) -> None:
         """Record one request (the oldest is dropped once the ring is full)."""
         with self._lock:
             self._entries.append(entry)
-            self.received += 1
+            self._recorded += 1
+
+    @property
+    def received(self) -> int:
+        """Every request recorded, including those the ring has dropped."""
+        with self._lock:
+            return self._recorded
+
+    def mark(self) -> int:
+        """A point in the log, for :meth:`since`."""
+        with self._lock:
+            return self._recorded
+
+    def since(self, mark: int) -> list[LogEntry]:
+        """The requests recorded after ``mark`` (those still in the log)."""
+        with self._lock:
+            newer = min(self._recorded - mark, len(self._entries))
+            return list(self._entries)[-newer:] if newer > 0 else []
 
     @property
     def entries(self) -> list[LogEntry]:
@@ -250,7 +269,7 @@ def error_body(status: int, message: str, *, keys: list[str] | None = None,
                source: str | None = None) -> dict[str, Any]:
     """IonQ's error body; a 400 about named fields carries IonQ's ``validation``."""
     body: dict[str, Any] = {"statusCode": status,
-                            "error": _ERROR_NAMES.get(status, HTTPStatus(status).phrase),
+                            "error": _ERROR_NAMES.get(status, _phrase(status)),
                             "message": message}
     if keys and status == 400:
         body["validation"] = {"keys": keys, "source": source or "payload"}
@@ -340,9 +359,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.fault = None
         if code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:  # "HTTP/9.9": a bad request too
             code, message = 400, f"Unsupported HTTP version ({message or 'unknown'})"
-        self._send(Answer(code, error_body(code, message or HTTPStatus(code).phrase)))
+        self._send(Answer(code, error_body(code, message or _phrase(code))))
 
     def _handle(self, method: str) -> None:
+        self.server.faults.enter()
+        try:
+            self._handle_counted(method)
+        finally:
+            self.server.faults.leave()
+
+    def _handle_counted(self, method: str) -> None:
         arrived = time.time()
         started = time.monotonic()
         split = urlsplit(self.path)
@@ -464,7 +490,7 @@ class _Handler(BaseHTTPRequestHandler):
             # as IonQ's own 404 for an unknown job, which names the job (a 404 naming none
             # tells clients the base URL is wrong)
             404: "Injected fault: job not found",
-        }.get(fault.status, f"Injected fault: {HTTPStatus(fault.status).phrase}")
+        }.get(fault.status, f"Injected fault: {_phrase(fault.status)}")
         self._send(Answer(fault.status, error_body(fault.status, message), headers))
 
     def _send(self, answer: Answer) -> None:
@@ -477,7 +503,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"Content-Type": content_type, **(answer.headers or {})}
         if self.close_connection:
             headers["Connection"] = "close"
-        lines = [f"HTTP/1.1 {answer.status} {HTTPStatus(answer.status).phrase}"]
+        lines = [f"HTTP/1.1 {answer.status} {_phrase(answer.status)}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         lines.append(f"Content-Length: {len(payload)}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -490,3 +516,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(head + (payload if self.command != "HEAD" else b""))
         except OSError:
             self.close_connection = True
+
+
+def _phrase(status: int) -> str:
+    """The reason phrase of a status, also for those the stdlib does not know (520-529)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown Error"

@@ -38,6 +38,9 @@ BACKENDS: dict[str, int] = {
 #: ``submitter_id`` and ``project_id`` of every job: the emulator has one user in one project.
 SUBMITTER_ID = "emulator-user-0000000000000001"
 PROJECT_ID = "00000000-0000-4000-8000-00000000e4a1"
+#: Power drawn by a QPU while it runs a job, for ``stats.kwh`` (IonQ's ``Backend.kw``
+#: example: 4902.81).
+KW_PER_QPU = 4902.81
 #: ``Failure.code`` values of IonQ's v0.4 document.
 FAILURE_CODES = frozenset({
     "InvalidInput", "CompilationError", "ContractExpiredError", "DebiasingError",
@@ -196,6 +199,7 @@ class JobStore:
         bulk_max_ids: int = 1000,
         clock: Callable[[], float] | None = None,
         seed: int | None = None,
+        page_cap: int | None = None,
     ) -> None:
         if finished_cancel not in FINISHED_CANCEL_MODES:
             raise ValueError(f"finished_cancel must be one of {FINISHED_CANCEL_MODES}")
@@ -207,6 +211,11 @@ class JobStore:
         self.bulk_enabled = bulk_enabled
         self.bulk_lies = bulk_lies  # answer the bulk cancel as usual but cancel nothing
         self.bulk_max_ids = bulk_max_ids
+        if page_cap is not None and page_cap < 1:
+            raise ValueError("page_cap must be at least 1")
+        # Pages hold at most this many jobs whatever ``limit`` asks (as a server that caps
+        # its pages quietly; IonQ documents no ``limit`` for ``GET /jobs``).
+        self.page_cap = page_cap
         self.clock: Callable[[], float] = clock or time.monotonic
         self._epoch_clock = self.clock()
         self._epoch_wall = datetime.now(timezone.utc)
@@ -419,7 +428,7 @@ class JobStore:
             "failure": failure,
             "output": {},
             "settings": job.settings,
-            "stats": job.stats,
+            "stats": self._stats(job, done),
             "results": self._results(job) if done and not job.dry_run else None,
         }
         # "noise: only present when backend is simulator"; "shots are not included with
@@ -434,6 +443,18 @@ class JobStore:
         if full:
             view["child_job_ids"] = None
         return view
+
+    def _stats(self, job: Job, done: bool) -> dict[str, Any]:
+        """``CircuitJobStats``: the circuit's figures, compute times from the lifecycle (the
+        run time is all quantum compute here), energy for a QPU's finished job."""
+        stats = job.stats
+        compute_us = int(self.lifecycle.run_time * 1_000_000)
+        stats["predicted_quantum_compute_time_us"] = compute_us
+        if done:
+            stats["billed_quantum_compute_time_us"] = compute_us
+            if job.backend != "simulator":
+                stats["kwh"] = round(self.lifecycle.run_time * KW_PER_QPU / 3600, 9)
+        return stats
 
     def _results(self, job: Job) -> dict[str, Any]:
         results: dict[str, Any] = {}
@@ -459,6 +480,8 @@ class JobStore:
         targets = None if target is None else set(target.split(","))
         if not 1 <= limit <= LIST_LIMIT_MAX:
             raise ApiError(400, f"'limit' must be between 1 and {LIST_LIMIT_MAX}")
+        if self.page_cap is not None:
+            limit = min(limit, self.page_cap)
         if status is not None and status not in CANCELLABLE_STATUSES | FINAL_STATUSES:
             raise ApiError(400, f"Unknown status filter {status!r}")
         for name, value in (("session_id", session_id), ("parent_job_id", parent_job_id)):

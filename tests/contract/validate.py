@@ -138,11 +138,16 @@ class Contract:
         if not path.startswith(self.base_path + "/"):
             return None, {}
         relative = path[len(self.base_path):]
+        template = None  # the most concrete path that matches, whatever the method
         for op in self.operations:
+            match = op.pattern.fullmatch(relative)
+            if match is None:
+                continue
+            template = template or op.template
+            if op.template != template:
+                break  # a concrete path hides the templated ones for every method
             if op.method == method:
-                match = op.pattern.fullmatch(relative)
-                if match:
-                    return op, match.groupdict()
+                return op, match.groupdict()
         return None, {}
 
     def schema_errors(self, pointer: str, instance: Any, what: str) -> list[str]:

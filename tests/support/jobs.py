@@ -1,6 +1,11 @@
-"""Test helpers shared by the client tests: ids good and bad, and a fake clock."""
+"""Helpers of the client tests: ids good and bad, a fake clock, a Bell circuit, report checks."""
 
 from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from qiskit import QuantumCircuit
 
@@ -26,16 +31,11 @@ class FakeTime:
 
 
 # -- helpers of the robustness tests (fault matrix, soak, fuzzing, secrets) -------------------
-import re  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable, Iterable  # noqa: E402
-from typing import Any  # noqa: E402
 
 #: A canonical job id: what validation lets through, and all that may ever reach a URL.
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 #: IonQ status -> Qiskit ``JobStatus`` name, for the final statuses a report may hold.
 FINAL_AS_QISKIT = {"canceled": "CANCELLED", "completed": "DONE", "failed": "ERROR"}
-CANCELLABLE = frozenset({"submitted", "ready", "started"})
 
 
 def server_status(emu: Any, job_id: str) -> str | None:

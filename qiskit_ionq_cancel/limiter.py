@@ -1,0 +1,103 @@
+"""An adaptive limit on the requests in flight, shared by every thread of one client.
+
+Hand-written because the libraries that do this (Netflix's ``concurrency-limits``, Envoy's
+adaptive concurrency filter) are not Python; this is their latency-gradient idea, kept
+small, with an AIMD response to overload:
+
+- the limit grows while answers come back within :data:`TOLERANCE` times the fastest one
+  seen (the server is not queueing them), and shrinks by one (not below
+  :data:`LATENCY_FLOOR`) when they take more than :data:`QUEUEING` times as long;
+- it drops by a tenth on each overload answer (503, no answer: as many cuts as requests
+  went past what the server takes, so a limit far too high comes down within one round
+  trip), and remembers that level as its ceiling;
+- it starts in "slow start" (one more per good answer: it doubles every round trip) until
+  the first sign of queueing or overload; then it grows by about one per round trip up to
+  a step below the ceiling, and near the ceiling by one per ``limit`` round trips (so a
+  server that refuses past N in flight sees a probe past N seldom).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+
+__all__ = ["ConcurrencyLimit"]
+
+#: Below this many in flight, slower answers alone never shrink the limit (only overload
+#: answers do): on a busy machine the time of one answer varies more than queueing does.
+LATENCY_FLOOR = 4
+#: Answers within this many times the fastest one let the limit grow.
+TOLERANCE = 1.5
+#: Answers slower than this many times the fastest one shrink it.
+QUEUEING = 3.0
+
+
+class ConcurrencyLimit:
+    """How many requests may be in flight; :meth:`acquire` blocks until one more may go."""
+
+    def __init__(self, initial: int = 16, maximum: int = 64,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if not 1 <= initial <= maximum:
+            raise ValueError("need 1 <= initial <= maximum")
+        self.maximum = maximum
+        self.clock = clock
+        self._cond = threading.Condition()
+        self._limit = float(initial)
+        self._in_flight = 0
+        self._min_rtt = math.inf
+        self._slow_start = True
+        self._ceiling = math.inf
+
+    @property
+    def limit(self) -> int:
+        """Requests allowed in flight now."""
+        return max(1, int(self._limit))
+
+    @property
+    def in_flight(self) -> int:
+        """Requests in flight now."""
+        return self._in_flight
+
+    def acquire(self) -> float:
+        """Wait for a free slot and take it; the time it was taken (for :meth:`release`)."""
+        with self._cond:
+            while self._in_flight >= self.limit:
+                self._cond.wait()
+            self._in_flight += 1
+            return self.clock()
+
+    def release(self, started: float, *, overloaded: bool = False,
+                measured: bool = True) -> None:
+        """Give the slot back. ``overloaded``: the answer said "too much" (503, 429, none);
+        ``measured=False``: the answer says nothing about load (its time is not used)."""
+        with self._cond:
+            self._in_flight -= 1
+            now = self.clock()
+            if overloaded:
+                self._ceiling = self._limit
+                self._limit = max(1.0, self._limit * 0.9)
+                self._slow_start = False
+            elif measured:
+                self._adapt(now - started)
+            self._cond.notify_all()
+
+    def _adapt(self, rtt: float) -> None:
+        """Grow or shrink by how this answer's time compares with the fastest one's."""
+        if rtt <= 0:
+            return
+        self._min_rtt = min(self._min_rtt, rtt)
+        limit = self._limit
+        ratio = rtt / self._min_rtt
+        if ratio <= TOLERANCE:
+            if self._slow_start:
+                limit += 1.0
+            elif limit < self._ceiling - 1:
+                limit += 1.0 / limit
+            else:
+                limit += 1.0 / (limit * limit)
+        elif ratio > QUEUEING and limit > LATENCY_FLOOR:
+            limit = max(float(LATENCY_FLOOR), limit - 1.0)
+            self._slow_start = False
+        self._limit = min(float(self.maximum), limit)

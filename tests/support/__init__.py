@@ -1,0 +1,43 @@
+"""The tests' one helpers package (``from support import ...``): HTTP helpers for talking to
+the emulator (:mod:`.api`) and the client tests' helpers (:mod:`.jobs`). Fixtures live in
+``conftest.py``; nothing imports ``conftest``."""
+
+from qiskit_ionq_cancel import status
+
+from .api import BELL_INPUT, KEY, TIMEOUT, Api, assert_ionq_error, auth, job_body
+from .jobs import (
+    BAD_IDS,
+    CANONICAL_UUID,
+    FINAL_AS_QISKIT,
+    GOOD_ID,
+    FakeTime,
+    assert_report_agrees,
+    bell,
+    point_env_at,
+    server_status,
+    wait_for,
+)
+
+#: The statuses a cancel can still act on, as a set (from the package's one table).
+CANCELLABLE = frozenset(status.CANCELLABLE)
+
+__all__ = [
+    "BAD_IDS",
+    "BELL_INPUT",
+    "CANCELLABLE",
+    "CANONICAL_UUID",
+    "FINAL_AS_QISKIT",
+    "GOOD_ID",
+    "KEY",
+    "TIMEOUT",
+    "Api",
+    "FakeTime",
+    "assert_ionq_error",
+    "assert_report_agrees",
+    "auth",
+    "bell",
+    "job_body",
+    "point_env_at",
+    "server_status",
+    "wait_for",
+]
