@@ -10,25 +10,17 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from contract.observed import Emulator
 from hostile_server import Answer, HostileServer, Seen, Tamper
-from support import wait_for
+from support import KEY, wait_for
 
-from qiskit_ionq_cancel.emulator import ManualClock
-
-KEY = "hostile-cli-key-1a2b3c4d"
+pytestmark = pytest.mark.emu(queue_time=100)
 #: Guard for the process (qiskit's import takes a second or two).
 PROCESS_GUARD = 120
 
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=[KEY], queue_time=100, clock=ManualClock()) as e:
-        yield e
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

@@ -7,21 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import KEY, Api, assert_ionq_error, job_body
 from contract.observed import Emulator
+from support import KEY, Api, assert_ionq_error, job_body
 
 from qiskit_ionq_cancel.emulator import ManualClock
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def emu(clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(api_keys=[KEY], clock=clock) as e:
-        yield e
 
 
 @pytest.fixture

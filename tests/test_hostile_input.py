@@ -9,12 +9,12 @@ import json
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from contract.observed import Emulator
 from hostile_server import Answer, HostileServer, Seen, Tamper
-from support import point_env_at
+from support import KEY, point_env_at
 
 from qiskit_ionq_cancel import (
     InsecureURLError,
@@ -24,15 +24,9 @@ from qiskit_ionq_cancel import (
     cancel_jobs,
 )
 from qiskit_ionq_cancel.cli import main
-from qiskit_ionq_cancel.emulator import ManualClock
 
-KEY = "hostile-input-key-c0ffee42"
+pytestmark = pytest.mark.emu(queue_time=100)
 
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=[KEY], queue_time=100, clock=ManualClock()) as e:
-        yield e
 
 
 def paging(emu: Emulator, next_cursor: Callable[[], str]) -> HostileServer:

@@ -6,24 +6,17 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from contract.observed import Emulator
 from hostile_server import Answer, HostileServer, Seen, Tamper
-from support import bell, wait_for
+from support import KEY, bell, wait_for
 
 from qiskit_ionq_cancel import IonQProvider, cancel_on_exit, safety
-from qiskit_ionq_cancel.emulator import ManualClock
 
-KEY = "hostile-safety-key-5afe7e57"
+pytestmark = pytest.mark.emu(queue_time=100)
 
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=[KEY], queue_time=100, clock=ManualClock()) as e:
-        yield e
 
 
 def server_ids(emu: Emulator) -> list[str]:

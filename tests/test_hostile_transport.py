@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from contract.observed import Emulator
 from hostile_server import Answer, HostileServer, Seen, Tamper, send
-from support import FakeTime
+from support import KEY, FakeTime
 
 from qiskit_ionq_cancel import (
     InvalidAPIKeyError,
@@ -32,16 +32,10 @@ from qiskit_ionq_cancel import (
     cancel,
     cancel_jobs,
 )
-from qiskit_ionq_cancel.emulator import Fault, ManualClock
+from qiskit_ionq_cancel.emulator import Fault
 
-KEY = "hostile-test-key-0d15ea5e"
+pytestmark = pytest.mark.emu(queue_time=100, run_time=10)
 
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(api_keys=[KEY], queue_time=100, run_time=10, clock=ManualClock(),
-                  seed=5) as e:
-        yield e
 
 
 @pytest.fixture
