@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -31,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from .abortable import Sockets
+from .abortable import Sockets, answer_by
 from .bodyread import AnswerTooLarge, ReadDeadlinePassed, read_body, redact_headers
 from .exceptions import (
     AttemptRecord,
@@ -120,14 +121,16 @@ def attempt(session: requests.Session, request: Request,
     most :data:`~qiskit_ionq_cancel.bodyread.MAX_ANSWER_BYTES`, with ``key`` taken out of
     its body and headers before anything else sees them. No redirect is followed.
     """
+    end = time.monotonic() + (timeouts[1] if budget is None else budget)
     try:
-        response = session.request(
-            request.method, request.url, params=request.params, data=request.body,
-            timeout=timeouts, headers=None if request.auth else {"Authorization": None},
-            stream=True, allow_redirects=False,
-        )
+        with answer_by(end):  # the head of the answer, all of it, by the deadline
+            response = session.request(
+                request.method, request.url, params=request.params, data=request.body,
+                timeout=timeouts, headers=None if request.auth else {"Authorization": None},
+                stream=True, allow_redirects=False,
+            )
         redact_headers(response, key)
-        read_body(response, timeouts[1] if budget is None else budget, key, timeouts[1])
+        read_body(response, end - time.monotonic(), key, timeouts[1])
     except AnswerTooLarge as exc:
         return Outcome(None, problem=str(exc), error=exc, final=True)
     except _NO_ANSWER as exc:
