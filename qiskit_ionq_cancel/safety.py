@@ -61,6 +61,10 @@ def submitting() -> Iterator[Callable[[StockIonQJob], None]]:
 
     try:
         yield track
+    except (KeyboardInterrupt, SystemExit):
+        for scope in owners:  # IonQ may have created the job: nobody knows its id
+            scope.interrupted_submits += 1
+        raise
     finally:
         for scope in owners:
             scope._end_submit()
@@ -84,6 +88,9 @@ class CancelScope:
         self._settled = threading.Condition(self._lock)
         self._in_flight = 0  # submits begun in this scope and not returned
         self._closed = False
+        #: Submits cut short by Ctrl-C or SIGTERM before IonQ answered (their jobs, if
+        #: created, have ids nobody knows, so they cannot be cancelled here).
+        self.interrupted_submits = 0
         self._cancel_late = False  # whether a job tracked after the end is cancelled
         self.thread = threading.current_thread()
         self._previous_handler: Callable[[int, FrameType | None], Any] | int | None = None
@@ -142,6 +149,11 @@ class CancelScope:
         if pending:
             logger.warning("cancel_on_exit: %d submit(s) still in flight; each job is "
                            "cancelled as soon as its submit returns", pending)
+        if self.interrupted_submits:
+            logger.warning("cancel_on_exit: %d submit(s) were interrupted before IonQ "
+                           "answered; a job may have been created with an id nobody knows: "
+                           "check with 'ionq-cancel status --status ready'",
+                           self.interrupted_submits)
         if not unfinished:
             return
         why = "the block ended normally" if exc_type is None else \

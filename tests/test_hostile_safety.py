@@ -125,3 +125,30 @@ def test_a_hung_status_poll_does_not_hold_result_past_its_timeout(emu: Emulator)
         job.result(timeout=1, cancel_on_timeout=True)
     assert emu.store.status_of(job.job_id()) == "canceled"
     assert job.status() is JobStatus.CANCELLED
+
+
+def test_a_submit_interrupted_in_the_scope_s_own_thread_is_reported(
+        emu: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import os
+    import signal
+
+    held = HeldSubmits(emu)
+    backend = IonQProvider(KEY, url=held.server.url).get_backend("simulator")
+
+    def interrupt() -> None:  # Ctrl-C once the submit is in flight (its answer held)
+        wait_for(lambda: len(server_ids(emu)) == 1, "the job created", timeout=30)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    caplog.set_level(logging.WARNING, logger="qiskit_ionq_cancel")
+    sender = threading.Thread(target=interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt), cancel_on_exit() as scope:
+            sender.start()
+            backend.run(bell(), shots=10)
+        sender.join(30)
+    finally:
+        held.gate.set()
+        held.server.close()
+    assert scope.interrupted_submits == 1
+    assert "interrupted before IonQ answered" in caplog.text
