@@ -88,7 +88,9 @@ def cancel_jobs(
     ``IONQ_API_URL``). ``deadline`` bounds the whole call in seconds; jobs not settled by
     then are reported in ``errors``. ``progress=True`` shows a tqdm bar. Job objects passed
     in get their local status updated. Never raises for a job's failure: see
-    :meth:`CancelReport.raise_for_errors`.
+    :meth:`CancelReport.raise_for_errors`. On ``KeyboardInterrupt`` (or ``SystemExit``) the
+    requests in flight are stopped and the exception goes on, carrying the partial report
+    as its ``report`` attribute (jobs not settled are in its ``errors``).
     """
     if chunk_size < 1 or concurrency < 1:
         raise ValueError("chunk_size and concurrency must be at least 1")
@@ -127,7 +129,15 @@ def cancel_jobs(
         if not batch.accepted:
             raise  # nothing to report (the listing failed, say)
         logger.exception("cancel_jobs stopped early; the jobs not settled are reported")
-        batch.unsettled_failed(exc)
+        batch.unsettled_failed(f"cancel_jobs stopped early ({type(exc).__name__})")
+    except BaseException as exc:  # Ctrl-C, SIGTERM: stop the requests in flight at once
+        client.transport.abort()
+        try:
+            batch.stop(f"interrupted ({type(exc).__name__})")
+        finally:
+            client.transport.resume()
+        exc.report = batch.report  # type: ignore[attr-defined]  # the partial report
+        raise
     finally:
         batch.close()
         if own:
@@ -236,18 +246,23 @@ class _Batch:
         """True once some input has a place in the report."""
         return bool(self._order)
 
-    def unsettled_failed(self, cause: BaseException) -> None:
+    def unsettled_failed(self, why: str) -> None:
         """Report every job without a row yet as not settled (its outcome unknown)."""
         for key in self._order:
             if key not in self.report.statuses and key not in self.report.errors:
                 self.fail(key, IonQRequestError(
-                    f"Outcome unknown: cancel_jobs stopped early ({type(cause).__name__})",
-                    job_id=key, hint="Run cancel_jobs again with the ids in report.errors"))
+                    f"Outcome unknown: {why}", job_id=key,
+                    hint="Run cancel_jobs again with the ids in report.errors"))
+
+    def stop(self, why: str) -> None:
+        """Drop the work not started, wait for the rest, report every job left."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.unsettled_failed(why)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self.progress.close()
-        self.unsettled_failed(RuntimeError("no row"))
+        self.unsettled_failed("no outcome was recorded")
         # Rows in the order the jobs were given, not the order threads finished them.
         report = self.report
         report.statuses = {k: report.statuses[k] for k in self._order if k in report.statuses}

@@ -25,6 +25,7 @@ from qiskit_ionq.ionq_client import IonQClient
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from . import upstream
+from .deadline import Deadline
 from .exceptions import (
     AuthenticationError,
     CancelNotConfirmedError,
@@ -283,18 +284,35 @@ class IonQCancelClient(IonQClient):
     def iter_jobs(self, *, status: str | None = None, target: str | None = None,
                   session_id: str | None = None, page_size: int = 1000,
                   policy: RetryPolicy | None = None) -> Iterator[dict[str, Any]]:
-        """Every job matching the filters, following the ``next`` cursor page by page."""
+        """Every job matching the filters, following the ``next`` cursor page by page.
+
+        The policy's deadline bounds the whole listing, not each page; a cursor the server
+        sent before (a listing that would never end) raises :class:`IonQRequestError`."""
+        policy = policy or self.retry_policy
+        deadline = Deadline(policy.deadline, policy.clock)
         cursor: str | None = None
+        seen: set[str] = set()
         while True:
+            if deadline.expired:
+                raise IonQRequestError(
+                    f"Listing jobs: the {policy.deadline:g} s deadline ran out after "
+                    f"{len(seen)} pages", hint="Narrow the filter or raise the deadline")
             page = self.list_jobs(status=status, target=target, session_id=session_id,
                                   limit=min(page_size, self.page_cap or page_size),
-                                  cursor=cursor, policy=policy)
+                                  cursor=cursor,
+                                  policy=policy.with_deadline(deadline.cap(policy.deadline)))
             yield from page["jobs"]
             cursor = page.get("next")
             if cursor and 0 < len(page["jobs"]) < page_size:
                 self.page_cap = min(self.page_cap or page_size, len(page["jobs"]))
             if not cursor:
                 return
+            if str(cursor) in seen:
+                raise IonQRequestError(
+                    "Listing jobs: the server sent a next cursor it had sent before; "
+                    f"stopped after {len(seen) + 1} pages rather than loop",
+                    hint="Try again later; if it persists, report it to IonQ")
+            seen.add(str(cursor))
 
     @property
     def read_chunk(self) -> int:

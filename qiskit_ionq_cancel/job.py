@@ -14,6 +14,8 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from . import upstream
 from .cancel import cancel
+from .client import IonQCancelClient
+from .exceptions import RetriesExhaustedError
 from .memory import complete_memory
 
 __all__ = ["IonQJob"]
@@ -90,7 +92,7 @@ class IonQJob(StockIonQJob):
         """Qiskit's ``JobV1.wait_for_final_state`` loop, except that no sleep goes past the
         timeout: ``result(timeout=3)`` with the default 5 s between polls returns at 3 s."""
         start = time.monotonic()
-        status = self._status_now()
+        status = self._status_within(timeout)
         while status not in JOB_FINAL_STATES:
             left = None if timeout is None else timeout - (time.monotonic() - start)
             if left is not None and left <= 0:
@@ -102,12 +104,15 @@ class IonQJob(StockIonQJob):
                 time.sleep(pause)
             else:
                 self.cancel_event.wait(pause)
-            status = self._status_now()
+            status = self._status_within(
+                None if timeout is None else timeout - (time.monotonic() - start))
 
-    def _status_now(self) -> JobStatus:
-        """``status()``, except for a job this package already knows is cancelled (by a
-        cancel from another thread, such as a primitive job's): no request, and none of
-        qiskit-ionq's warnings about reading a canceled job."""
+    def _status_within(self, left: float | None) -> JobStatus:
+        """``status()``, its request bounded by ``left`` seconds (a poll that hangs must not
+        hold a wait past its timeout; a poll cut short is a ``JobTimeoutError``), except for
+        a job this package already knows is cancelled (by a cancel from another thread, such
+        as a primitive job's): no request, and none of qiskit-ionq's warnings about reading a
+        canceled job."""
         local = upstream.local_status(self)
         if local is JobStatus.CANCELLED:
             return local
@@ -116,8 +121,22 @@ class IonQJob(StockIonQJob):
                 return local
             upstream.set_local_status(self, JobStatus.CANCELLED, None)
             return JobStatus.CANCELLED
-        status: JobStatus = self.status()
-        return status
+        client = upstream.job_client(self)
+        if left is None or not isinstance(client, IonQCancelClient) or \
+                local in JOB_FINAL_STATES:
+            status: JobStatus = self.status()
+            return status
+        policy = client.retry_policy
+        try:
+            job = client.retrieve_job(self.job_id(), policy=policy.with_deadline(
+                max(0.001, min(left, policy.deadline))))
+        except RetriesExhaustedError as exc:
+            if left < policy.deadline:  # cut by the wait's timeout
+                raise JobTimeoutError(f"Timeout while waiting for job {self.job_id()} "
+                                      f"(its last status poll: {exc})") from exc
+            raise
+        upstream.replay_status(self, job)  # qiskit-ionq's own status() digests it
+        return self.status()
 
     def _option(self, name: str, *choices: bool | None) -> bool:
         for choice in choices:

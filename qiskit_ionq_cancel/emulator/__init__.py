@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any
 
 from .faults import Fault, FaultConfig, FaultInjector, RetryAfterMode
-from .http import AnswerObserver, EmulatorServer, Exchange, LogEntry, RequestLog
+from .http import LOG_SIZE, AnswerObserver, EmulatorServer, Exchange, LogEntry, RequestLog
 from .sessions import SESSION_END_MODES, SessionEnd, SessionStore
 from .state import (
     API_PREFIX,
@@ -78,7 +78,8 @@ class Emulator:
     :class:`Exchange` just before it is sent), ``bulk_enabled``, ``bulk_lies`` (the
     bulk cancel answers as usual but cancels nothing), ``bulk_max_ids``, ``clock`` (a
     :class:`ManualClock` makes the lifecycle move only when a test says so) and ``preload``
-    (that many one-qubit jobs submitted at start, for benchmarks); ``rate_burst`` (the
+    (that many one-qubit jobs submitted at start, for benchmarks); ``log_size`` (requests
+    the request log keeps, the oldest dropped first); ``rate_burst`` (the
     token bucket's size, default a tenth of a second's worth), ``page_cap`` (pages of
     ``GET /jobs`` hold at most this many jobs, whatever ``limit`` says),
     ``max_in_flight`` (more requests than this at once are answered 503); ``child_cancel``
@@ -116,6 +117,7 @@ class Emulator:
         child_cancel: ChildCancel = "child",
         sessions_enabled: bool = True,
         session_end: SessionEnd = "drain",
+        log_size: int = LOG_SIZE,
     ) -> None:
         self.store = JobStore(
             lifecycle=Lifecycle(submit_time=submit_time, queue_time=queue_time,
@@ -139,7 +141,7 @@ class Emulator:
                              max_in_flight=max_in_flight,
                              **({"fault_kinds": tuple(fault_kinds)} if fault_kinds else {}))
         self.faults = FaultInjector(config)
-        self.log = RequestLog()
+        self.log = RequestLog(log_size)
         self._keys = frozenset(api_keys)
         self.observer = observer
         self._address = (host, port)

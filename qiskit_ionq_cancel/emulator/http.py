@@ -14,6 +14,7 @@ import re
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -73,19 +74,32 @@ class LogEntry:
     fault: str | None
 
 
-class RequestLog:
-    """Every request the emulator received, in order; thread-safe."""
+#: Requests the log keeps by default (about 300 bytes each).
+LOG_SIZE = 100_000
 
-    def __init__(self) -> None:
-        self._entries: list[LogEntry] = []
+
+class RequestLog:
+    """The last ``size`` requests the emulator received, in order; thread-safe. A ring, so a
+    long-running emulator keeps a bounded log; ``received`` counts every request."""
+
+    def __init__(self, size: int = LOG_SIZE) -> None:
+        if size < 1:
+            raise ValueError("the request log's size must be at least 1")
+        self._entries: deque[LogEntry] = deque(maxlen=size)
         self._recorded = 0  # every request ever recorded (``clear`` does not reset it)
         self._lock = threading.Lock()
 
     def append(self, entry: LogEntry) -> None:
-        """Record one request."""
+        """Record one request (the oldest is dropped once the ring is full)."""
         with self._lock:
             self._entries.append(entry)
             self._recorded += 1
+
+    @property
+    def received(self) -> int:
+        """Every request recorded, including those the ring has dropped."""
+        with self._lock:
+            return self._recorded
 
     def mark(self) -> int:
         """A point in the log, for :meth:`since`."""
@@ -95,8 +109,8 @@ class RequestLog:
     def since(self, mark: int) -> list[LogEntry]:
         """The requests recorded after ``mark`` (those still in the log)."""
         with self._lock:
-            newer = self._recorded - mark
-            return list(self._entries[-newer:]) if newer > 0 else []
+            newer = min(self._recorded - mark, len(self._entries))
+            return list(self._entries)[-newer:] if newer > 0 else []
 
     @property
     def entries(self) -> list[LogEntry]:
@@ -145,7 +159,7 @@ class Request:
         """The body as a JSON object, or a 400."""
         try:
             data = json.loads(self.body or b"null")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # Recursion: nested deep
             raise ApiError(400, "Request body is not valid JSON") from None
         if not isinstance(data, dict):
             raise ApiError(400, "Request body must be a JSON object")
@@ -359,6 +373,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers too long) in IonQ's error body too; the connection is closed after them."""
         self.close_connection = True
         self.fault = None
+        if code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:  # "HTTP/9.9": a bad request too
+            code, message = 400, f"Unsupported HTTP version ({message or 'unknown'})"
         self._send(Answer(code, error_body(code, message or _phrase(code))))
 
     def _handle(self, method: str) -> None:
@@ -456,6 +472,13 @@ class _Handler(BaseHTTPRequestHandler):
             except ApiError as exc:
                 return Answer(exc.status, error_body(exc.status, exc.message, keys=exc.keys,
                                                      source=exc.source))
+            except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+                # The client's data broke a computation (huge pauliexp coefficients, say):
+                # a bad request, answered as IonQ would, never a dropped connection.
+                logger.info("%s %s: bad request (%s: %s)", method, path,
+                            type(exc).__name__, exc)
+                return Answer(400, error_body(400, "The request could not be processed: "
+                                                   f"{type(exc).__name__}"))
         if path_allowed:
             return Answer(405, error_body(405, f"Cannot {method} {path}"),
                           {"Allow": ", ".join(sorted(set(path_allowed)))})
