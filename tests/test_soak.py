@@ -133,7 +133,7 @@ def test_soak_bulk_path() -> None:
 
 def test_soak_single_cancels() -> None:
     with Emulator(api_keys=[KEY], clock=ManualClock(), queue_time=100, seed=4242,
-                  fault_rate=0.2, rate_limit=400, rate_burst=5, retry_after="none",
+                  fault_rate=0.2, rate_limit=400, rate_burst=1, retry_after="none",
                   bulk_enabled=False) as emu:
         soak(emu, "single cancels (no bulk endpoint), 400 req/s limit without Retry-After")
         singles = [e for e in emu.log.entries if e.method == "PUT" and e.path.endswith(
