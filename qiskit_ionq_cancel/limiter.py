@@ -7,9 +7,11 @@ small, with an AIMD response to overload:
 - the limit grows while answers come back within :data:`TOLERANCE` times the fastest one
   seen (the server is not queueing them), and shrinks by one (not below
   :data:`LATENCY_FLOOR`) when they take more than :data:`QUEUEING` times as long;
-- it drops by a tenth on each overload answer (503, no answer: as many cuts as requests
-  went past what the server takes, so a limit far too high comes down within one round
-  trip), and remembers that level as its ceiling;
+- an overload answer (503, no answer) to a request sent with N in flight cuts the limit
+  below N, by a tenth at least and by half at most, and makes N the ceiling; an overload
+  answer to a request sent before the limit was cut below its N is old news and changes
+  nothing (so a burst of them cuts once, and a limit far too high still comes down within a
+  few round trips);
 - it starts in "slow start" (one more per good answer: it doubles every round trip) until
   the first sign of queueing or overload; then it grows by about one per round trip up to
   a step below the ceiling, and near the ceiling by one per ``limit`` round trips (so a
@@ -31,7 +33,7 @@ LATENCY_FLOOR = 4
 #: Answers within this many times the fastest one let the limit grow.
 TOLERANCE = 1.5
 #: Answers slower than this many times the fastest one shrink it.
-QUEUEING = 3.0
+QUEUEING = 5.0
 
 
 class ConcurrencyLimit:
@@ -46,7 +48,7 @@ class ConcurrencyLimit:
         self._cond = threading.Condition()
         self._limit = float(initial)
         self._in_flight = 0
-        self._min_rtt = math.inf
+        self._min_rtt: dict[str, float] = {}  # the fastest answer of each kind of request
         self._slow_start = True
         self._ceiling = math.inf
 
@@ -69,27 +71,33 @@ class ConcurrencyLimit:
             return self.clock()
 
     def release(self, started: float, *, overloaded: bool = False,
-                measured: bool = True) -> None:
-        """Give the slot back. ``overloaded``: the answer said "too much" (503, 429, none);
-        ``measured=False``: the answer says nothing about load (its time is not used)."""
+                measured: bool = True, kind: str = "", load: int | None = None) -> None:
+        """Give the slot back. ``overloaded``: the answer said "too much" (503, none);
+        ``measured=False``: the answer says nothing about load (its time is not used);
+        ``kind``: requests of one kind are compared with each other only (a bulk cancel
+        of 1,000 ids is not a queued single cancel); ``load``: requests in flight when this
+        one was sent."""
         with self._cond:
             self._in_flight -= 1
             now = self.clock()
             if overloaded:
-                self._ceiling = self._limit
-                self._limit = max(1.0, self._limit * 0.9)
-                self._slow_start = False
+                level = float(load) if load is not None else self._limit
+                if level <= self._limit:  # else: sent before a cut below its level
+                    self._ceiling = level
+                    self._limit = max(1.0, self._limit / 2,
+                                      min(self._limit * 0.9, level - 1.0))
+                    self._slow_start = False
             elif measured:
-                self._adapt(now - started)
+                self._adapt(now - started, kind)
             self._cond.notify_all()
 
-    def _adapt(self, rtt: float) -> None:
+    def _adapt(self, rtt: float, kind: str) -> None:
         """Grow or shrink by how this answer's time compares with the fastest one's."""
         if rtt <= 0:
             return
-        self._min_rtt = min(self._min_rtt, rtt)
+        fastest = self._min_rtt[kind] = min(self._min_rtt.get(kind, rtt), rtt)
         limit = self._limit
-        ratio = rtt / self._min_rtt
+        ratio = rtt / fastest
         if ratio <= TOLERANCE:
             if self._slow_start:
                 limit += 1.0

@@ -9,7 +9,7 @@ the answers between them divided by the time between them *are* the rate.
 - Free-running until the first 429. Then the rate starts at half of what got through in the
   last second (a whole second's count: a burst at the very start must not read as a huge
   rate), and doubles every quarter second until the next 429.
-- Each later 429 (one per burst of them) sets the rate to 95 % of what got through since
+- Each later 429 (one per burst of them) sets the rate to 90 % of what got through since
   the previous one. (Except at the end of the doubling, when the pace has outrun that
   average more than twice: the bucket overflowed while the pace was low, so the last
   quarter second is the better measure.)
@@ -39,7 +39,7 @@ FORGET_AFTER = 5.0
 #: 429s that arrive together (several requests were in flight) count as one.
 CUT_EVERY = 0.1
 #: Share of the measured rate paced at after a 429.
-BACKOFF = 0.95
+BACKOFF = 0.9
 #: Probing: after q quiet seconds, each answer raises the rate by PROBE * q / rate of itself
 #: (so about PROBE * q per second, compounding: 5 % after 1 s, 22 % after 2 s).
 PROBE = 0.1

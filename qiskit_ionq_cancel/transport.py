@@ -60,7 +60,8 @@ NETWORK_HINT = "Check the network and the URL, then try again"
 DEADLINE_HINT = ("IonQ may be overloaded or down (see status.ionq.co); try again later or "
                  "raise the deadline (RetryPolicy(deadline=...))")
 #: Attempts at most when the server cannot be reached at all (connection refused, unknown
-#: host, connect timeout): nothing was sent, and waiting rarely brings a server back.
+#: host; two when connecting times out): nothing was sent, and waiting rarely brings a
+#: server back.
 CONNECT_ATTEMPTS = 3
 #: Seconds during which, once the server could not be reached, other requests of the same
 #: client fail at once with the same error instead of each trying again.
@@ -164,7 +165,7 @@ class Transport:
         self.gate = RateGate(retry_policy.clock)
         self.limit = ConcurrencyLimit(min(16, pool_size), pool_size)
         self.requests_sent = 0
-        self._unreachable: tuple[float, UnreachableError] | None = None
+        self._unreachable: tuple[float, str] | None = None  # when, and why
         self._key = key
         self._counter_lock = threading.Lock()
         self._sockets = Sockets()
@@ -226,7 +227,7 @@ class Transport:
         attempts = policy.begin()
         history: list[AttemptRecord] = []
         unreached = 0
-        self._fail_if_unreachable(policy)
+        self._fail_if_unreachable(request, policy)
         while True:
             self._check_aborted(request)
             outcome = self._paced_attempt(request, attempts, policy)
@@ -247,9 +248,11 @@ class Transport:
             if outcome.final:
                 raise self._final(request, outcome)
             if code is None and _unreachable(outcome.error):
-                unreached += 1
+                # a connect timeout has cost seconds already: it counts twice
+                unreached += 2 if isinstance(outcome.error, requests.ConnectTimeout) else 1
                 if unreached >= CONNECT_ATTEMPTS:
-                    raise self._mark_unreachable(request, outcome, policy)
+                    self._unreachable = (policy.clock(), outcome.problem)
+                    raise self._unreachable_error(request, outcome.problem) from None
             elif code is not None:
                 self._unreachable = None
             if code is None and not retry_connection_errors:
@@ -291,6 +294,7 @@ class Transport:
         is waited for inside the limit, so no crowd that passed it early goes at once);
         ``None`` when the deadline passed first."""
         slot = self.limit.acquire()
+        load = self.limit.in_flight
         try:
             while True:  # until the gate reserves a slot (or no time is left)
                 paced, reserved = self.gate.turn()
@@ -313,23 +317,22 @@ class Transport:
             raise
         code = outcome.status
         self.limit.release(sent, overloaded=code is None or code in OVERLOAD_STATUSES,
-                           measured=code is not None and code < 500 and code != 429)
+                           measured=code is not None and code < 500 and code != 429,
+                           kind=request.what, load=load)
         return outcome
 
-    def _fail_if_unreachable(self, policy: RetryPolicy) -> None:
+    def _fail_if_unreachable(self, request: Request, policy: RetryPolicy) -> None:
+        """Fail at once while the server was found unreachable moments ago."""
         marked = self._unreachable
         if marked is not None and policy.clock() - marked[0] < UNREACHABLE_FOR:
-            raise marked[1]
+            raise self._unreachable_error(request, marked[1])
 
-    def _mark_unreachable(self, request: Request, outcome: Outcome,
-                          policy: RetryPolicy) -> UnreachableError:
-        error = UnreachableError(
-            f"{request.what}: could not reach {self.base_url} ({outcome.problem})",
-            job_id=request.job_id, method=request.method, url=request.url,
+    def _unreachable_error(self, request: Request, problem: str) -> UnreachableError:
+        return UnreachableError(
+            f"{request.what}: could not reach {self.base_url} "
+            f"({redact(problem, self._key)})", job_id=request.job_id,
+            method=request.method, url=request.url,
             hint=f"Check the URL ({self.base_url}: --url or IONQ_API_URL) and the network")
-        error.__context__ = outcome.error  # kept for debugging, not shown
-        self._unreachable = (policy.clock(), error)
-        return error
 
     def _exhausted(self, request: Request, count: int, elapsed: float,
                    history: list[AttemptRecord], reason: str) -> RetriesExhaustedError:

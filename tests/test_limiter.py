@@ -3,6 +3,8 @@ setting (503 past N requests in flight) met with no failure."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from contract.observed import Emulator
 
@@ -20,7 +22,7 @@ class Clock:
         return self.now
 
 
-def answer(limit: ConcurrencyLimit, clock: Clock, rtt: float, **kwargs: bool) -> None:
+def answer(limit: ConcurrencyLimit, clock: Clock, rtt: float, **kwargs: Any) -> None:
     started = limit.acquire()
     clock.now += rtt
     limit.release(started, **kwargs)
@@ -58,16 +60,18 @@ def test_near_the_last_overload_it_grows_slowly() -> None:
     assert limit.limit == 9  # a ninth of a step, not a whole one
 
 
-def test_each_overload_answer_cuts_a_tenth() -> None:
+def test_an_overload_answer_cuts_below_its_load_once_per_burst() -> None:
     clock = Clock()
     limit = ConcurrencyLimit(20, 64, clock)
-    slots = [limit.acquire() for _ in range(5)]  # five in flight together, all refused
+    slots = [limit.acquire() for _ in range(12)]  # twelve in flight together, all refused
     clock.now += 0.05
     for started in slots:
-        limit.release(started, overloaded=True)
-    assert limit.limit == int(20 * 0.9 ** 5)
+        limit.release(started, overloaded=True, load=12)
+    assert limit.limit == 11  # below 12, once: the others were sent before the cut
     answer(limit, clock, 0.05, measured=False)  # an answer that says nothing of load
-    assert limit.limit == int(20 * 0.9 ** 5)
+    assert limit.limit == 11
+    answer(limit, clock, 0.05, overloaded=True, load=1)  # refused even alone: halved
+    assert limit.limit == 5
 
 
 @pytest.mark.ionq_emulator(api_keys=[KEY], queue_time=100, bulk_enabled=False,
