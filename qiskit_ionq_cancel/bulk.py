@@ -380,16 +380,23 @@ class _Batch:
             if job is None:
                 unsettled.append(job_id)  # the single cancel says 404 or what it is
                 continue
-            try:
-                status = to_job_status(job.get("status"), job_id)
-            except UnknownJobStatusError as exc:
-                self.fail(job_id, exc)
-                continue
-            if status in JOB_FINAL_STATES:
-                self.settle(job_id, status, job)
-            else:
+            status = self._settle_if_final(job_id, job)
+            if status is not None:
                 unsettled.append(job_id)
         return unsettled
+
+    def _settle_if_final(self, job_id: str, job: dict[str, Any]) -> JobStatus | None:
+        """Settle a job read back if it is final; its status if it is not (``None`` when it
+        was settled, or reported for an unknown status)."""
+        try:
+            status = to_job_status(job.get("status"), job_id)
+        except UnknownJobStatusError as exc:
+            self.fail(job_id, exc)
+            return None
+        if status in JOB_FINAL_STATES:
+            self.settle(job_id, status, job)
+            return None
+        return status
 
     def _single(self, job_id: str) -> str | None:
         """Cancel one job; its id when only the answer says it is cancelled (to confirm)."""
@@ -434,14 +441,8 @@ class _Batch:
                         f"Cancel answered, but the job could not be read back to confirm it "
                         f"({exc})", job_id=job_id, hint="Read its status, or cancel it again"))
                     continue
-            try:
-                status = to_job_status(job.get("status"), job_id)
-            except UnknownJobStatusError as exc:
-                self.fail(job_id, exc)
-                continue
-            if status in JOB_FINAL_STATES:
-                self.settle(job_id, status, job)
-            else:
+            status = self._settle_if_final(job_id, job)
+            if status is not None:
                 self.fail(job_id, CancelNotConfirmedError(job_id, status, "canceled"))
 
     def _give_up(self, ids: list[str]) -> None:

@@ -74,10 +74,10 @@ class IonQCancelClient(IonQClient):
         url: str | None = None,
         custom_headers: dict[str, str] | None = None,
         *,
+        pool_size: int = 64,
         retry_policy: RetryPolicy | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         allow_insecure_http: bool = False,
-        pool_size: int = 64,
     ) -> None:
         base = check_base_url(url or "https://api.ionq.co/v0.4",
                               allow_insecure_http=allow_insecure_http)
