@@ -36,16 +36,20 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
         JobNotFoundError,
         JobNotSubmittedError,
         MissingCredentialsError,
+        PrimitiveJobCancelledError,
         RetriesExhaustedError,
+        SessionEndedError,
         UnknownJobStatusError,
         UnreachableError,
         WrongBaseURLError,
     )
     from .job import IonQJob
+    from .primitives import EstimatorV2, IonQPrimitiveJob, SamplerV2
     from .provider import IonQProvider
     from .report import CancelReport
     from .retry import RetryPolicy
     from .safety import CancelScope, cancel_on_exit
+    from .session import Session
     from .status import IONQ_TO_QISKIT, to_job_status
     from .validation import validate_job_id
 
@@ -63,10 +67,12 @@ _LAZY = {
         "AuthenticationError", "BatchCancelError", "CancelNotConfirmedError",
         "InsecureURLError", "InvalidAPIKeyError", "InvalidJobIdError", "InvalidSelectionError",
         "IonQRequestError", "JobNotFoundError", "JobNotSubmittedError", "MissingCredentialsError",
-        "RetriesExhaustedError", "UnknownJobStatusError", "UnreachableError", "WrongBaseURLError"),
-        "exceptions"),
+        "PrimitiveJobCancelledError", "RetriesExhaustedError", "SessionEndedError",
+        "UnknownJobStatusError", "UnreachableError", "WrongBaseURLError"), "exceptions"),
     "IonQJob": "job",
     "IonQProvider": "provider",
+    **dict.fromkeys(("EstimatorV2", "IonQPrimitiveJob", "SamplerV2"), "primitives"),
+    "Session": "session",
     "CancelReport": "report",
     "RetryPolicy": "retry",
     **dict.fromkeys(("CancelScope", "cancel_on_exit"), "safety"),
@@ -113,12 +119,14 @@ __all__ = [
     "CancelOutcome",
     "CancelReport",
     "CancelScope",
+    "EstimatorV2",
     "InsecureURLError",
     "InvalidAPIKeyError",
     "InvalidJobIdError",
     "InvalidSelectionError",
     "IonQCancelClient",
     "IonQJob",
+    "IonQPrimitiveJob",
     "IonQProvider",
     "IonQQPUBackend",
     "IonQRequestError",
@@ -126,8 +134,12 @@ __all__ = [
     "JobNotFoundError",
     "JobNotSubmittedError",
     "MissingCredentialsError",
+    "PrimitiveJobCancelledError",
     "RetriesExhaustedError",
     "RetryPolicy",
+    "SamplerV2",
+    "Session",
+    "SessionEndedError",
     "UnknownJobStatusError",
     "UnreachableError",
     "WrongBaseURLError",

@@ -10,7 +10,7 @@ from qiskit_ionq import ionq_backend
 from . import upstream
 from .client import IonQCancelClient
 from .job import IonQJob
-from .safety import track_submitted
+from .safety import submitting
 
 __all__ = ["CancelProvider", "IonQQPUBackend", "IonQSimulatorBackend"]
 
@@ -54,9 +54,10 @@ class _CancelBackend:
 
     def run(self, run_input: Any, **options: Any) -> IonQJob:
         """Submit circuits as qiskit-ionq does; the job returned is this package's IonQJob."""
-        job = super().run(run_input, **options)  # type: ignore[misc]
-        upstream.adopt_job(job, IonQJob)
-        track_submitted(job)
+        with submitting() as track:  # a scope ending meanwhile waits for this submit
+            job = super().run(run_input, **options)  # type: ignore[misc]
+            upstream.adopt_job(job, IonQJob)
+            track(job)
         return job  # type: ignore[no-any-return]
 
     def retrieve_job(self, job_id: str) -> IonQJob:

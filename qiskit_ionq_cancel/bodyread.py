@@ -59,7 +59,7 @@ def read_body(response: requests.Response, budget: float, secret: str | None = N
         while True:
             left = end - time.monotonic()
             if left <= 0:
-                raise ReadDeadlinePassed(f"the answer was still arriving after {budget:.1f} s")
+                raise ReadDeadlinePassed("the answer was still arriving at the deadline")
             sock = _socket_of(response)
             if sock is not None:
                 sock.settimeout(left if per_read is None else min(left, per_read))

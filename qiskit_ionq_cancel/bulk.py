@@ -28,6 +28,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 from . import upstream
 from .cancel import HasClient, apply_outcome, client_for
 from .client import READ_CHUNK, CancelOutcome, IonQCancelClient
+from .composite import CompositeJob
 from .deadline import Deadline
 from .exceptions import (
     AuthenticationError,
@@ -61,7 +62,8 @@ WINDOW = 20_000
 
 
 def cancel_jobs(
-    jobs_or_ids: Iterable[StockIonQJob | str] | None = None,
+    jobs_or_ids: Iterable[StockIonQJob | CompositeJob | str] | StockIonQJob | CompositeJob
+    | str | None = None,
     *,
     provider: HasClient | None = None,
     status: str | None = None,
@@ -75,7 +77,10 @@ def cancel_jobs(
     """Cancel many IonQ jobs and report what each one really is afterwards.
 
     Give ``jobs_or_ids`` (``IonQJob`` objects and/or ids, in any mix; duplicates count once;
-    an invalid id is reported, not fatal to the others), or instead a filter: ``status``
+    an invalid id is reported, not fatal to the others; a primitive job of this package
+    stands for the IonQ jobs it submitted, and one that has submitted none yet is reported
+    ``CANCELLED`` under its own id: it will submit nothing that is not cancelled at once),
+    or instead a filter: ``status``
     (``"submitted"``, ``"ready"`` or ``"started"``), ``target`` (a backend such as
     ``"simulator"``) and/or ``session_id``, which lists the matching jobs first.
 
@@ -83,7 +88,9 @@ def cancel_jobs(
     ``IONQ_API_URL``). ``deadline`` bounds the whole call in seconds; jobs not settled by
     then are reported in ``errors``. ``progress=True`` shows a tqdm bar. Job objects passed
     in get their local status updated. Never raises for a job's failure: see
-    :meth:`CancelReport.raise_for_errors`.
+    :meth:`CancelReport.raise_for_errors`. On ``KeyboardInterrupt`` (or ``SystemExit``) the
+    requests in flight are stopped and the exception goes on, carrying the partial report
+    as its ``report`` attribute (jobs not settled are in its ``errors``).
     """
     if chunk_size < 1 or concurrency < 1:
         raise ValueError("chunk_size and concurrency must be at least 1")
@@ -91,13 +98,15 @@ def cancel_jobs(
                     secret=provider.client.key if provider else None)
     filtering = jobs_or_ids is None
 
-    items: Iterable[StockIonQJob | str]
+    given: Iterable[StockIonQJob | CompositeJob | str]
     if jobs_or_ids is None:
-        items = ()
-    elif isinstance(jobs_or_ids, (str, StockIonQJob)):
-        items = [jobs_or_ids]
+        given = ()
+    elif isinstance(jobs_or_ids, (str, StockIonQJob, CompositeJob)):
+        given = [jobs_or_ids]
     else:
-        items = jobs_or_ids
+        given = jobs_or_ids
+    claimed: list[str] = []  # primitive jobs that had submitted nothing yet
+    items = _expand(given, claimed)
     # Peek at the first item (its client may serve the batch) without losing it, even if
     # it is a falsy id such as None or "" (those are reported as invalid, like any other).
     peek = iter(items)
@@ -120,12 +129,35 @@ def cancel_jobs(
         if not batch.accepted:
             raise  # nothing to report (the listing failed, say)
         logger.exception("cancel_jobs stopped early; the jobs not settled are reported")
-        batch.unsettled_failed(exc)
+        batch.unsettled_failed(f"cancel_jobs stopped early ({type(exc).__name__})")
+    except BaseException as exc:  # Ctrl-C, SIGTERM: stop the requests in flight at once
+        client.transport.abort()
+        try:
+            batch.stop(f"interrupted ({type(exc).__name__})")
+        finally:
+            client.transport.resume()
+        exc.report = batch.report  # type: ignore[attr-defined]  # the partial report
+        raise
     finally:
         batch.close()
         if own:
             client.close()
+    batch.report.statuses.update(dict.fromkeys(claimed, JobStatus.CANCELLED))
     return batch.report
+
+
+def _expand(items: Iterable[StockIonQJob | CompositeJob | str],
+            claimed: list[str]) -> Iterator[StockIonQJob | str]:
+    """The inputs with each primitive job replaced by the IonQ jobs it submitted (lazily);
+    the ids of those that submitted none go to ``claimed``."""
+    for item in items:
+        if isinstance(item, CompositeJob):
+            jobs = item.claim_for_cancel()
+            if not jobs:
+                claimed.append(item.job_id())
+            yield from jobs
+        else:
+            yield item
 
 
 @dataclass(frozen=True)
@@ -214,18 +246,23 @@ class _Batch:
         """True once some input has a place in the report."""
         return bool(self._order)
 
-    def unsettled_failed(self, cause: BaseException) -> None:
+    def unsettled_failed(self, why: str) -> None:
         """Report every job without a row yet as not settled (its outcome unknown)."""
         for key in self._order:
             if key not in self.report.statuses and key not in self.report.errors:
                 self.fail(key, IonQRequestError(
-                    f"Outcome unknown: cancel_jobs stopped early ({type(cause).__name__})",
-                    job_id=key, hint="Run cancel_jobs again with the ids in report.errors"))
+                    f"Outcome unknown: {why}", job_id=key,
+                    hint="Run cancel_jobs again with the ids in report.errors"))
+
+    def stop(self, why: str) -> None:
+        """Drop the work not started, wait for the rest, report every job left."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.unsettled_failed(why)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         self.progress.close()
-        self.unsettled_failed(RuntimeError("no row"))
+        self.unsettled_failed("no outcome was recorded")
         # Rows in the order the jobs were given, not the order threads finished them.
         report = self.report
         report.statuses = {k: report.statuses[k] for k in self._order if k in report.statuses}
@@ -343,16 +380,23 @@ class _Batch:
             if job is None:
                 unsettled.append(job_id)  # the single cancel says 404 or what it is
                 continue
-            try:
-                status = to_job_status(job.get("status"), job_id)
-            except UnknownJobStatusError as exc:
-                self.fail(job_id, exc)
-                continue
-            if status in JOB_FINAL_STATES:
-                self.settle(job_id, status, job)
-            else:
+            status = self._settle_if_final(job_id, job)
+            if status is not None:
                 unsettled.append(job_id)
         return unsettled
+
+    def _settle_if_final(self, job_id: str, job: dict[str, Any]) -> JobStatus | None:
+        """Settle a job read back if it is final; its status if it is not (``None`` when it
+        was settled, or reported for an unknown status)."""
+        try:
+            status = to_job_status(job.get("status"), job_id)
+        except UnknownJobStatusError as exc:
+            self.fail(job_id, exc)
+            return None
+        if status in JOB_FINAL_STATES:
+            self.settle(job_id, status, job)
+            return None
+        return status
 
     def _single(self, job_id: str) -> str | None:
         """Cancel one job; its id when only the answer says it is cancelled (to confirm)."""
@@ -397,14 +441,8 @@ class _Batch:
                         f"Cancel answered, but the job could not be read back to confirm it "
                         f"({exc})", job_id=job_id, hint="Read its status, or cancel it again"))
                     continue
-            try:
-                status = to_job_status(job.get("status"), job_id)
-            except UnknownJobStatusError as exc:
-                self.fail(job_id, exc)
-                continue
-            if status in JOB_FINAL_STATES:
-                self.settle(job_id, status, job)
-            else:
+            status = self._settle_if_final(job_id, job)
+            if status is not None:
                 self.fail(job_id, CancelNotConfirmedError(job_id, status, "canceled"))
 
     def _give_up(self, ids: list[str]) -> None:

@@ -12,6 +12,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from . import upstream
 from .client import CancelOutcome, IonQCancelClient
+from .composite import CompositeJob, refuse_foreign_primitive_job
 from .exceptions import JobNotSubmittedError
 from .validation import validate_job_id
 
@@ -28,7 +29,7 @@ class HasClient(Protocol):
         """The client to send with."""
 
 
-def cancel(job_or_id: StockIonQJob | str, *, provider: HasClient | None = None,
+def cancel(job_or_id: StockIonQJob | CompositeJob | str, *, provider: HasClient | None = None,
            deadline: float | None = None) -> bool:
     """Cancel one IonQ job; return ``True`` if it is cancelled afterwards, ``False`` if it
     had already finished otherwise (completed or failed).
@@ -36,10 +37,14 @@ def cancel(job_or_id: StockIonQJob | str, *, provider: HasClient | None = None,
     ``job_or_id`` is a job of this package, a plain ``qiskit_ionq.IonQJob`` (its own URL and
     key are used, and its local status is updated), or a job id (then ``provider``, or
     ``IONQ_API_KEY`` / ``IONQ_API_URL`` from the environment). ``deadline`` bounds the seconds
-    spent retrying transient failures. A job already final locally sends no request.
+    spent retrying transient failures. A job already final locally sends no request. A
+    primitive job of this package cancels the IonQ jobs it submitted (its ``cancel()``).
     """
     if isinstance(job_or_id, StockIonQJob):
         return _cancel_job(job_or_id, deadline)
+    if isinstance(job_or_id, CompositeJob):
+        return _cancel_composite(job_or_id, deadline)
+    refuse_foreign_primitive_job(job_or_id)
     if provider is None:  # checked before anything else, even the URL
         validate_job_id(job_or_id, resolve_credentials()["token"])
     client, own = client_for(provider, None)
@@ -48,6 +53,10 @@ def cancel(job_or_id: StockIonQJob | str, *, provider: HasClient | None = None,
     finally:
         if own:
             client.close()
+
+
+def _cancel_composite(job: CompositeJob, deadline: float | None) -> bool:
+    return job.cancel(deadline=deadline)
 
 
 def client_for(provider: HasClient | None,

@@ -16,9 +16,12 @@ import contextlib
 import json
 import logging
 import re
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
@@ -145,6 +148,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="pages of GET /jobs hold at most N jobs, whatever limit asks")
     emu.add_argument("--max-in-flight", type=int, default=None, metavar="N",
                      help="answer 503 to requests beyond N being handled at once")
+    emu.add_argument("--log-size", type=int, default=100_000, metavar="N",
+                     help="requests the request log keeps, oldest dropped (default 100000)")
     return parser
 
 
@@ -209,7 +214,7 @@ def _serve_emulator(args: argparse.Namespace) -> int:
             fault_rate=args.fault_rate,
             fault_kinds=[k for k in args.fault_kinds.split(",") if k],
             seed=args.seed, finished_cancel=args.finished_cancel,
-            bulk_enabled=not args.no_bulk, preload=args.preload,
+            bulk_enabled=not args.no_bulk, preload=args.preload, log_size=args.log_size,
         ).bind()
     except (ValueError, OSError) as exc:
         print(f"ionq-cancel emulator: {exc}", file=sys.stderr)
@@ -225,6 +230,7 @@ def _jobs_command(args: argparse.Namespace) -> int:
     console = Console()
     name = f"ionq-cancel {args.command}"
     args.deadline_left = Deadline(args.deadline)
+    previous = _on_sigterm(_terminate)
     try:
         key = _api_key(args.api_key_file)
         console.hide(key)
@@ -250,9 +256,32 @@ def _jobs_command(args: argparse.Namespace) -> int:
         console.err(f"{name}: interrupted; a cancel already sent stays in effect (check "
                     "with 'ionq-cancel status')")
         return 130
+    except SystemExit as exc:
+        if exc.code != _TERMINATED:
+            raise
+        console.err(f"{name}: terminated; a cancel already sent stays in effect (check "
+                    "with 'ionq-cancel status')")
+        return _TERMINATED
     except Exception as exc:  # IonQ unreachable, retries ran out, an odd answer: say so
         console.err(f"{name}: {type(exc).__name__}: {exc}")
         return 1
+    finally:
+        _on_sigterm(previous)
+
+
+#: The exit code after SIGTERM (128 + 15), as shells report it.
+_TERMINATED = 143
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(_TERMINATED)  # unwinds like Ctrl-C: partial report, then exit 143
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Install ``handler`` for SIGTERM (main thread only); the previous one."""
+    if handler is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _filter_args(args: argparse.Namespace, ids: list[str],
@@ -302,8 +331,16 @@ def _cancel(args: argparse.Namespace, console: Console, key: str | None, ids: li
                 console.err("Nothing cancelled (answered no); nothing to do.")
                 return 0
             ids = [line.job_id for line in lines]
-        report = cancel_jobs(ids, provider=provider, deadline=args.deadline_left.cap(
-                                 args.deadline), progress=sys.stderr.isatty() and not args.json)
+        try:
+            report = cancel_jobs(ids, provider=provider, deadline=args.deadline_left.cap(
+                                     args.deadline),
+                                 progress=sys.stderr.isatty() and not args.json)
+        except (KeyboardInterrupt, SystemExit) as exc:  # the partial report, then exit
+            partial = getattr(exc, "report", None)
+            if isinstance(partial, CancelReport):
+                console.out(json.dumps(partial.to_dict(), indent=2) if args.json
+                            else report_table(partial))
+            raise
     console.out(json.dumps(report.to_dict(), indent=2) if args.json else report_table(report))
     refused = [e for e in report.errors.values() if isinstance(e, AuthenticationError)]
     if refused:
@@ -369,11 +406,13 @@ def _read_ids(given: Sequence[str], path: str | None, key: str | None) -> list[s
         shown = "stdin" if path == "-" else path
         try:
             if path == "-":
+                if sys.stdin is None or sys.stdin.closed:
+                    raise UsageError("cannot read ids from stdin: it is closed")
                 text = sys.stdin.read()
             else:
                 with open(path, encoding="utf-8") as file:
                     text = file.read()
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise UsageError(f"cannot read ids from {path!r}: {reason}") from None
         for number, raw in enumerate(text.splitlines(), 1):
@@ -404,8 +443,12 @@ def _check_credentials(key: str | None, args: argparse.Namespace) -> str:
         raise UsageError(f"no IonQ API key: {_NO_KEY_HINT}")
     source = "--url" if args.url else "the API URL (IONQ_API_URL)"
     url = args.url or resolve_credentials()["url"]
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # "https://[::1/v0.4", a port of 99999 or "abc"
+        parts, port_ok = urlsplit(""), False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
         # Not echoed, as the library does not: a value that is not a URL may be a key.
         raise UsageError(f"{source} is not an http(s) URL ({len(url)} characters); expected "
                          "something like https://api.ionq.co/v0.4")

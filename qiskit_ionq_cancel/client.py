@@ -25,6 +25,7 @@ from qiskit_ionq.ionq_client import IonQClient
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from . import upstream
+from .deadline import Deadline
 from .exceptions import (
     AuthenticationError,
     CancelNotConfirmedError,
@@ -73,10 +74,10 @@ class IonQCancelClient(IonQClient):
         url: str | None = None,
         custom_headers: dict[str, str] | None = None,
         *,
+        pool_size: int = 64,
         retry_policy: RetryPolicy | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         allow_insecure_http: bool = False,
-        pool_size: int = 64,
     ) -> None:
         base = check_base_url(url or "https://api.ionq.co/v0.4",
                               allow_insecure_http=allow_insecure_http)
@@ -167,10 +168,12 @@ class IonQCancelClient(IonQClient):
     def post(self, *path_parts: str, json_body: dict[str, Any] | None = None
              ) -> dict[str, Any]:
         """qiskit-ionq's POST helper (sessions). A POST may create something, so only a 429
-        is retried."""
+        is retried. Without ``json_body`` no body is sent (``POST /sessions/{id}/end`` takes
+        none)."""
         path = "/".join(path_parts)
         answer: dict[str, Any] = self._send(
-            "POST", path, what=f"POST /{path}", body=json.dumps(json_body or {}),
+            "POST", path, what=f"POST /{path}",
+            body=None if json_body is None else json.dumps(json_body),
             retry_statuses=frozenset({429}), retry_connection_errors=False)
         return answer
 
@@ -281,18 +284,35 @@ class IonQCancelClient(IonQClient):
     def iter_jobs(self, *, status: str | None = None, target: str | None = None,
                   session_id: str | None = None, page_size: int = 1000,
                   policy: RetryPolicy | None = None) -> Iterator[dict[str, Any]]:
-        """Every job matching the filters, following the ``next`` cursor page by page."""
+        """Every job matching the filters, following the ``next`` cursor page by page.
+
+        The policy's deadline bounds the whole listing, not each page; a cursor the server
+        sent before (a listing that would never end) raises :class:`IonQRequestError`."""
+        policy = policy or self.retry_policy
+        deadline = Deadline(policy.deadline, policy.clock)
         cursor: str | None = None
+        seen: set[str] = set()
         while True:
+            if deadline.expired:
+                raise IonQRequestError(
+                    f"Listing jobs: the {policy.deadline:g} s deadline ran out after "
+                    f"{len(seen)} pages", hint="Narrow the filter or raise the deadline")
             page = self.list_jobs(status=status, target=target, session_id=session_id,
                                   limit=min(page_size, self.page_cap or page_size),
-                                  cursor=cursor, policy=policy)
+                                  cursor=cursor,
+                                  policy=policy.with_deadline(deadline.cap(policy.deadline)))
             yield from page["jobs"]
             cursor = page.get("next")
             if cursor and 0 < len(page["jobs"]) < page_size:
                 self.page_cap = min(self.page_cap or page_size, len(page["jobs"]))
             if not cursor:
                 return
+            if str(cursor) in seen:
+                raise IonQRequestError(
+                    "Listing jobs: the server sent a next cursor it had sent before; "
+                    f"stopped after {len(seen) + 1} pages rather than loop",
+                    hint="Try again later; if it persists, report it to IonQ")
+            seen.add(str(cursor))
 
     @property
     def read_chunk(self) -> int:

@@ -34,7 +34,9 @@ __all__ = [
     "JobNotFoundError",
     "JobNotSubmittedError",
     "MissingCredentialsError",
+    "PrimitiveJobCancelledError",
     "RetriesExhaustedError",
+    "SessionEndedError",
     "UnknownJobStatusError",
     "UnreachableError",
     "WrongBaseURLError",
@@ -79,6 +81,16 @@ class InvalidSelectionError(_Plain, IonQError, ValueError):
 
 class JobNotSubmittedError(_Plain, IonQJobStateError):
     """Raised by ``cancel()`` on a job that has no id yet because it was never submitted."""
+
+
+class PrimitiveJobCancelledError(_Plain, IonQJobStateError):
+    """Raised by ``result()`` of a cancelled primitive job (``SamplerV2`` / ``EstimatorV2``),
+    and inside its worker when it submits an IonQ job after the cancel (that job is
+    cancelled at once)."""
+
+
+class SessionEndedError(_Plain, IonQError):
+    """Raised by ``Session.run()`` once the session has ended (no request is sent)."""
 
 
 class UnknownJobStatusError(_Plain, IonQJobError):

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from qiskit.providers import JobTimeoutError
+from qiskit.providers import JobStatus, JobTimeoutError
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
+from . import upstream
 from .cancel import cancel
+from .client import IonQCancelClient
+from .exceptions import RetriesExhaustedError
+from .memory import complete_memory
 
 __all__ = ["IonQJob"]
 
@@ -24,6 +29,10 @@ class IonQJob(StockIonQJob):
 
     It adds methods only (no ``__init__``), so a stock job can be turned into one.
     """
+
+    #: Set by a primitive job of this package for the jobs it submits: its cancel sets the
+    #: event, which ends a wait on this job at once, as cancelled, without another request.
+    cancel_event: threading.Event | None = None
 
     # qiskit-ionq declares cancel() -> None; returning what happened is the point here.
     def cancel(self, *, deadline: float | None = None) -> bool:  # type: ignore[override]
@@ -47,9 +56,12 @@ class IonQJob(StockIonQJob):
         (``KeyboardInterrupt``). ``None``: the provider's setting."""
         self._wait_options = (cancel_on_timeout, cancel_on_interrupt)
         try:
-            return super().result(*args, **kwargs)
+            result = super().result(*args, **kwargs)
         finally:
             self._wait_options = (None, None)
+        if getattr(self, "memory", False):  # run(memory=True), as BackendSamplerV2 does
+            complete_memory(result)
+        return result
 
     def wait_for_final_state(
         self,
@@ -80,15 +92,51 @@ class IonQJob(StockIonQJob):
         """Qiskit's ``JobV1.wait_for_final_state`` loop, except that no sleep goes past the
         timeout: ``result(timeout=3)`` with the default 5 s between polls returns at 3 s."""
         start = time.monotonic()
-        status = self.status()
+        status = self._status_within(timeout)
         while status not in JOB_FINAL_STATES:
             left = None if timeout is None else timeout - (time.monotonic() - start)
             if left is not None and left <= 0:
                 raise JobTimeoutError(f"Timeout while waiting for job {self.job_id()}.")
             if callback:
                 callback(self.job_id(), status, self)
-            time.sleep(wait if left is None else min(wait, left))
-            status = self.status()
+            pause = wait if left is None else min(wait, left)
+            if self.cancel_event is None:
+                time.sleep(pause)
+            else:
+                self.cancel_event.wait(pause)
+            status = self._status_within(
+                None if timeout is None else timeout - (time.monotonic() - start))
+
+    def _status_within(self, left: float | None) -> JobStatus:
+        """``status()``, its request bounded by ``left`` seconds (a poll that hangs must not
+        hold a wait past its timeout; a poll cut short is a ``JobTimeoutError``), except for
+        a job this package already knows is cancelled (by a cancel from another thread, such
+        as a primitive job's): no request, and none of qiskit-ionq's warnings about reading a
+        canceled job."""
+        local = upstream.local_status(self)
+        if local is JobStatus.CANCELLED:
+            return local
+        if self.cancel_event is not None and self.cancel_event.is_set():
+            if local in JOB_FINAL_STATES:
+                return local
+            upstream.set_local_status(self, JobStatus.CANCELLED, None)
+            return JobStatus.CANCELLED
+        client = upstream.job_client(self)
+        if left is None or not isinstance(client, IonQCancelClient) or \
+                local in JOB_FINAL_STATES:
+            status: JobStatus = self.status()
+            return status
+        policy = client.retry_policy
+        try:
+            job = client.retrieve_job(self.job_id(), policy=policy.with_deadline(
+                max(0.001, min(left, policy.deadline))))
+        except RetriesExhaustedError as exc:
+            if left < policy.deadline:  # cut by the wait's timeout
+                raise JobTimeoutError(f"Timeout while waiting for job {self.job_id()} "
+                                      f"(its last status poll: {exc})") from exc
+            raise
+        upstream.replay_status(self, job)  # qiskit-ionq's own status() digests it
+        return self.status()
 
     def _option(self, name: str, *choices: bool | None) -> bool:
         for choice in choices:

@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -31,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from .abortable import Sockets, answer_by
 from .bodyread import AnswerTooLarge, ReadDeadlinePassed, read_body, redact_headers
 from .exceptions import (
     AttemptRecord,
@@ -120,14 +122,16 @@ def attempt(session: requests.Session, request: Request,
     most :data:`~qiskit_ionq_cancel.bodyread.MAX_ANSWER_BYTES`, with ``key`` taken out of
     its body and headers before anything else sees them. No redirect is followed.
     """
+    end = time.monotonic() + (timeouts[1] if budget is None else budget)
     try:
-        response = session.request(
-            request.method, request.url, params=request.params, data=request.body,
-            timeout=timeouts, headers=None if request.auth else {"Authorization": None},
-            stream=True, allow_redirects=False,
-        )
+        with answer_by(end):  # the head of the answer, all of it, by the deadline
+            response = session.request(
+                request.method, request.url, params=request.params, data=request.body,
+                timeout=timeouts, headers=None if request.auth else {"Authorization": None},
+                stream=True, allow_redirects=False,
+            )
         redact_headers(response, key)
-        read_body(response, timeouts[1] if budget is None else budget, key, timeouts[1])
+        read_body(response, end - time.monotonic(), key, timeouts[1])
     except AnswerTooLarge as exc:
         return Outcome(None, problem=str(exc), error=exc, final=True)
     except _NO_ANSWER as exc:
@@ -164,9 +168,11 @@ class Transport:
         self._unreachable: tuple[float, str] | None = None  # when, and why
         self._key = key
         self._counter_lock = threading.Lock()
+        self._sockets = Sockets()
+        self._aborted = threading.Event()
         self.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=pool_size,
-                                                max_retries=0)
+        adapter = self._sockets.adapter(pool_connections=1, pool_maxsize=pool_size,
+                                        max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         # requests re-reads proxy variables, CA bundle and ~/.netrc on *every* request when
@@ -185,6 +191,23 @@ class Transport:
     def close(self) -> None:
         """Close the pooled connections."""
         self.session.close()
+
+    def abort(self) -> None:
+        """Stop every request in flight now (Ctrl-C): each raises at once, as does every
+        request sent until :meth:`resume`."""
+        self._aborted.set()
+        self._sockets.abort()
+
+    def resume(self) -> None:
+        """Send requests again after :meth:`abort`."""
+        self._aborted.clear()
+
+    def _check_aborted(self, request: Request) -> None:
+        if self._aborted.is_set():
+            raise IonQRequestError(f"{request.what}: stopped (interrupted)",
+                                   job_id=request.job_id, method=request.method,
+                                   url=request.url, hint="A request already sent may have "
+                                   "taken effect; read the job's status")
 
     def send(self, request: Request, *, policy: RetryPolicy | None = None,
              retry_statuses: frozenset[int] | None = None,
@@ -206,7 +229,9 @@ class Transport:
         unreached = 0
         self._fail_if_unreachable(request, policy)
         while True:
+            self._check_aborted(request)
             outcome = self._paced_attempt(request, attempts, policy)
+            self._check_aborted(request)
             if outcome is None:  # no time left to send anything
                 raise self._exhausted(request, attempts.count, attempts.elapsed, history,
                                       f"the {policy.deadline:g} s deadline passed")

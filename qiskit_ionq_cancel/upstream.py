@@ -200,3 +200,12 @@ def fill_catalog(provider: Any, fetch: Callable[[], dict[str, dict[str, Any]]]) 
 
 
 check_qiskit_ionq_version()  # once, when anything of the package that uses qiskit-ionq loads
+
+
+def undo_session_patch(session: Any) -> None:
+    """Give back the ``backend.run`` that qiskit-ionq's ``Session.__enter__`` replaced
+    (idempotent)."""
+    original = getattr(session, "_orig_run", None)
+    if original is not None:
+        session._backend.run = original
+        session._orig_run = None

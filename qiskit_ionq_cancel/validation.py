@@ -63,11 +63,17 @@ def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
     ``https`` is always fine; ``http`` only to a loopback host (the emulator) unless
     ``allow_insecure_http`` is set, since the key would cross the network in clear text.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        port_ok = parts is not None and (parts.port is None or parts.port > 0)
+    except ValueError:  # "https://[::1/v0.4", a port such as 99999 or "abc"
+        parts, port_ok = None, False
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or \
+            not port_ok:
         # Not echoed: a value that is not a URL may be the key, passed in the wrong place.
         raise InsecureURLError(
-            f"The IonQ API URL given ({len(url)} characters) is not an http(s) URL; expected "
+            f"The IonQ API URL given ({len(str(url))} characters) is not a valid http(s) URL "
+            "(scheme, host, port 1-65535); expected "
             "something like 'https://api.ionq.co/v0.4'. Did you swap the token and url "
             "arguments?"
         )

@@ -3,9 +3,9 @@ boto3. Each works, or fails only where the client itself is wrong (asserted and 
 and in README's "Real clients against the emulator").
 
 - ``ionq-core`` (IonQ's own client, generated from its v0.4 OpenAPI document): every jobs,
-  backends, characterizations and whoami call it offers that the emulator serves.
+  sessions, backends, characterizations and whoami call it offers that the emulator serves.
 - ``cirq-ionq`` and ``pennylane-ionq``: a Bell circuit end to end (submit, read, results),
-  and cirq-ionq's cancel and delete.
+  cirq-ionq's cancel and delete, and a pennylane-ionq batch (one multi-circuit job).
 
 The lifecycle runs on a :class:`ManualClock`: a test moves it forward before a client polls,
 so no client ever waits. The autouse contract monitor checks every answer here too.
@@ -89,8 +89,10 @@ def test_ionq_core_types_results_named_only_by_format(start_emulator: Any) -> No
         warnings.simplefilter("ignore", UserWarning)
         ionq = core.IonQClient(api_key=KEY, base_url=emu.url, max_retries=0)
     job = get_job.sync(uuid=create_job.sync(client=ionq, body=bell_payload()).id, client=ionq)
-    [(format_id, descriptor)] = job.results.additional_properties.items()  # its own model
-    assert (format_id, descriptor.id) == ("ionq.result.probabilities.json.v1", "probabilities")
+    typed = job.results.additional_properties  # its own model
+    assert set(typed) == {"ionq.result.probabilities.json.v1", "ionq.result.histogram.json.v1",
+                          "ionq.result.shots.json.v1"}
+    assert typed["ionq.result.probabilities.json.v1"].id == "probabilities"
 
 
 def test_ionq_core_lists_and_filters(ionq: Any, emu: Emulator, clock: ManualClock) -> None:
@@ -237,3 +239,47 @@ def test_pennylane_ionq_runs_a_bell_circuit(start_emulator: Any,
 
     assert list(bell()) == [0.5, 0.0, 0.0, 0.5]
     assert emu.store.counts() == {"completed": 1}
+
+
+def test_ionq_core_drives_a_session(ionq: Any, emu: Emulator) -> None:
+    from ionq_core.api.default import (
+        create_job,
+        create_session,
+        end_session,
+        get_session,
+        get_session_jobs,
+        get_sessions,
+    )
+    from ionq_core.models import CreateSessionRequest
+
+    request = CreateSessionRequest.from_dict({"backend": "simulator",
+                                              "settings": {"job_count_limit": 5}})
+    session = create_session.sync(client=ionq, body=request)
+    assert (session.status, session.active) == ("created", True)
+    job = create_job.sync(client=ionq, body=bell_payload(session_id=session.id))
+    assert get_session.sync(session_id=session.id, client=ionq).status == "started"
+    jobs = get_session_jobs.sync(session_id_path=session.id, client=ionq)
+    assert [j.id for j in jobs.jobs] == [job.id]
+    assert [s.id for s in get_sessions.sync(client=ionq).sessions] == [session.id]
+    ended = end_session.sync(session_id=session.id, client=ionq)
+    assert (ended.status, ended.active) == ("ended", False)
+
+
+def test_pennylane_ionq_runs_a_batch_as_a_multi_circuit_job(
+        start_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    qml = pytest.importorskip("pennylane")
+    api_client = pytest.importorskip("pennylane_ionq.api_client")
+    emu = start_emulator(api_keys=[KEY], queue_time=0, run_time=0)
+    monkeypatch.setattr(api_client.APIClient, "BASE_URL", emu.url)
+    dev = qml.device("ionq.simulator", wires=1, api_key=KEY)
+    tapes = []
+    for flip in (False, True):
+        with qml.tape.QuantumTape(shots=100) as tape:
+            (qml.PauliX if flip else qml.PauliZ)(0)  # pennylane-ionq warns of empty circuits
+            qml.probs(wires=[0])
+        tapes.append(tape)
+    results = qml.execute(tapes, dev)
+    assert [list(r) for r in results] == [[1.0, 0.0], [0.0, 1.0]]
+    parents = [j for j in emu.store.list(limit=10)["jobs"]
+               if j["type"] == "ionq.multi-circuit.v1"]
+    assert len(parents) == 1

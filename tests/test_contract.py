@@ -74,7 +74,8 @@ def test_every_component_schema_is_a_valid_json_schema(contract: Contract) -> No
 
 def test_the_contract_and_the_emulator_have_the_same_operations(contract: Contract) -> None:
     routes = build_routes(Emulator().store)
-    samples = {"UUID": JOB, "name": "simulator", "artifactId": "probabilities"}
+    samples = {"UUID": JOB, "name": "simulator", "artifactId": "probabilities",
+               "session_id": JOB}
     for op in contract.operations:
         path = "/v0.4" + re.sub(r"\{([^}]+)\}", lambda m: samples[m[1]], op.template)
         matching = [m for m, pattern, _, _ in routes if pattern.fullmatch(path)]
@@ -84,7 +85,8 @@ def test_the_contract_and_the_emulator_have_the_same_operations(contract: Contra
         "ListJobs", "CreateJob", "CancelJobs", "GetJob", "DeleteJob", "CancelJob",
         "GetJobProbabilities", "ListBackends", "GetBackend", "DeleteJobs", "EstimateJobCost",
         "GetJobCost", "GetJobArtifact", "GetWhoami", "GetCharacterizationsForBackend",
-        "GetCharacterization"}
+        "GetCharacterization", "GetJobShots", "GetJobHistogram", "CreateSession",
+        "GetSessions", "GetSession", "EndSession", "GetSessionJobs"}
 
 
 def test_methods_are_case_sensitive(contract: Contract) -> None:
@@ -472,7 +474,10 @@ def test_a_whole_client_session_keeps_the_contract(api_contract: ContractMonitor
     # client does not use (the conformance suite drives them).
     sizes = {"ListBackends", "GetBackend"}
     unused = {"DeleteJobs", "EstimateJobCost", "GetJobCost", "GetJobArtifact", "GetWhoami",
-              "GetCharacterizationsForBackend", "GetCharacterization"}
+              "GetCharacterizationsForBackend", "GetCharacterization",
+              # the workflow operations (tests/test_workflows.py drives them)
+              "GetJobShots", "GetJobHistogram", "CreateSession", "GetSessions", "GetSession",
+              "EndSession", "GetSessionJobs"}
     used_ids = {op.operation_id if op else None for op in used}
     assert used_ids & sizes
     assert used_ids - sizes == {op.operation_id for op in contract.operations} - sizes - unused
@@ -519,7 +524,8 @@ def test_head_gets_no_body_and_the_connection_stays_usable(emu: Emulator) -> Non
 
 
 @pytest.mark.parametrize(("request_line", "status"), [
-    (b"NONSENSE\r\n\r\n", 400), (b"GET /" + b"x" * 70_000 + b" HTTP/1.1\r\n\r\n", 414)])
+    (b"NONSENSE\r\n\r\n", 400), (b"GET /" + b"x" * 70_000 + b" HTTP/1.1\r\n\r\n", 414),
+    (b"GET /v0.4/jobs HTTP/9.9\r\nHost: x\r\n\r\n", 400)])  # not the stdlib's 505
 def test_a_malformed_request_gets_ionq_s_error_body(emu: Emulator, api_contract: ContractMonitor,
                                                    request_line: bytes, status: int) -> None:
     host, port = emu.url.split("//")[1].split("/")[0].split(":")

@@ -68,6 +68,7 @@ class Target:
     known: list[str]
     doomed: list[str]
     purged: list[str]  # the ones DELETE /jobs (bulk) may take
+    sessions: list[str]
 
     def pick(self, value: Any, pool: list[str] | None = None) -> Any:
         """A canonical UUID ending in an even digit becomes a known job's id (chosen by the
@@ -89,6 +90,8 @@ class Target:
         elif path and "UUID" in path:
             doomed = case.method.upper() == "DELETE"
             path["UUID"] = self.pick(path["UUID"], self.doomed if doomed else None)
+        if path and "session_id" in path:
+            path["session_id"] = self.pick(path["session_id"], self.sessions)
         artifact = path.get("artifactId") if path else None
         if isinstance(artifact, str) and artifact[:1].isdigit():
             path["artifactId"] = "probabilities"  # the one artifact a finished job names
@@ -123,7 +126,8 @@ def target() -> Iterator[Target]:
         doomed += store.add_jobs(2)
         purged = store.add_jobs(2)
         store.cancel(known[-1])
-        yield Target(emu, known, doomed, purged)
+        sessions = [emu.sessions.create({"backend": "simulator"})["id"] for _ in range(3)]
+        yield Target(emu, known, doomed, purged, sessions)
 
 
 @pytest.fixture

@@ -187,7 +187,8 @@ def test_job_ids_are_canonical_uuids_and_unique(client: Any) -> None:
 @pytest.mark.parametrize(
     ("override", "words"),
     [
-        ({"type": "ionq.qasm3.v1"}, "type"),
+        ({"type": "ionq.qir.v1"}, "type"),
+        ({"type": "ionq.qasm3.v1"}, "input.data"),
         ({"backend": "qpu.nowhere"}, "backend"),
         ({"backend": 7}, "backend"),
         ({"input": None}, "input"),

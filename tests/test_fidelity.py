@@ -204,7 +204,7 @@ def test_results_are_format_keyed_next_to_the_legacy_url(client: Api,
     artifact = client.get(f"/jobs/{job_id}/artifacts/{descriptor['id']}").json()
     legacy = client.get(results["probabilities"]["url"].removeprefix("/v0.4")).json()
     assert artifact == legacy == {"0": 0.5, "3": 0.5}
-    assert_ionq_error(client.get(f"/jobs/{job_id}/artifacts/histogram"), 404)
+    assert_ionq_error(client.get(f"/jobs/{job_id}/artifacts/nothing-such"), 404)
 
 
 # -- gates (QisGate, Gate_QisGate) --------------------------------------------------------

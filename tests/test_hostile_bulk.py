@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,11 +22,6 @@ from qiskit_ionq_cancel import (
 from qiskit_ionq_cancel.emulator import ManualClock
 
 KEY = "hostile-bulk-key-\\'0ff1ce"  # a backslash and a quote: repr() escapes both
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
 
 
 def read_backs(emu: Emulator) -> int:
@@ -143,8 +138,3 @@ def test_a_non_str_id_holding_the_key_never_shows_it(clock: ManualClock) -> None
         escaped = repr(KEY)[1:-1]
         assert all(KEY not in text and escaped not in text for text in shown), shown
 
-
-@pytest.fixture
-def emu(clock: ManualClock) -> Iterator[Emulator]:
-    with Emulator(api_keys=[KEY], queue_time=100, run_time=10, clock=clock) as e:
-        yield e

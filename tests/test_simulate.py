@@ -348,7 +348,9 @@ def test_unknown_and_native_gates_are_refused() -> None:
 
 
 def test_other_gatesets_multi_circuit_and_qasm_are_refused() -> None:
-    refused({"gateset": "native", "qubits": 1, "circuit": []}, "'native'")
+    refused({"gateset": "other", "qubits": 1, "circuit": []}, "'other'", "'qis' and 'native'")
+    refused({"gateset": "native", "qubits": 1, "circuit": [{"gate": "x", "target": 0}]},
+            "'x' is not in IonQ's native gate set")
     refused({"gateset": "qis", "qubits": 2, "circuits": [{"circuit": []}]},
             "multi-circuit jobs", "not supported by the emulator")
     refused({"qubits": 2, "data": "OPENQASM 3.0;"}, "OpenQASM")

@@ -24,12 +24,15 @@ from types import TracebackType
 from typing import Any
 
 from .faults import Fault, FaultConfig, FaultInjector, RetryAfterMode
-from .http import AnswerObserver, EmulatorServer, Exchange, LogEntry, RequestLog
+from .http import LOG_SIZE, AnswerObserver, EmulatorServer, Exchange, LogEntry, RequestLog
+from .sessions import SESSION_END_MODES, SessionEnd, SessionStore
 from .state import (
     API_PREFIX,
     BACKENDS,
+    CHILD_CANCEL_MODES,
     FINISHED_CANCEL_MODES,
     RESULTS_STYLES,
+    ChildCancel,
     FinishedCancel,
     JobStore,
     Lifecycle,
@@ -39,9 +42,12 @@ from .state import (
 
 __all__ = [
     "BACKENDS",
+    "CHILD_CANCEL_MODES",
     "FINISHED_CANCEL_MODES",
     "RESULTS_STYLES",
+    "SESSION_END_MODES",
     "AnswerObserver",
+    "ChildCancel",
     "Emulator",
     "Exchange",
     "Fault",
@@ -52,6 +58,7 @@ __all__ = [
     "ManualClock",
     "ResultsStyle",
     "RetryAfterMode",
+    "SessionEnd",
     "running",
 ]
 
@@ -71,10 +78,14 @@ class Emulator:
     :class:`Exchange` just before it is sent), ``bulk_enabled``, ``bulk_lies`` (the
     bulk cancel answers as usual but cancels nothing), ``bulk_max_ids``, ``clock`` (a
     :class:`ManualClock` makes the lifecycle move only when a test says so) and ``preload``
-    (that many one-qubit jobs submitted at start, for benchmarks); ``rate_burst`` (the
+    (that many one-qubit jobs submitted at start, for benchmarks); ``log_size`` (requests
+    the request log keeps, the oldest dropped first); ``rate_burst`` (the
     token bucket's size, default a tenth of a second's worth), ``page_cap`` (pages of
-    ``GET /jobs`` hold at most this many jobs, whatever ``limit`` says) and
-    ``max_in_flight`` (more requests than this at once are answered 503).
+    ``GET /jobs`` hold at most this many jobs, whatever ``limit`` says),
+    ``max_in_flight`` (more requests than this at once are answered 503); ``child_cancel``
+    (what cancelling one child of a multi-circuit job does, see :data:`~.state.ChildCancel`),
+    ``sessions_enabled`` (``False``: the session routes answer 404) and ``session_end``
+    (what ending a session does to its unfinished jobs, see :mod:`~.sessions`).
     """
 
     def __init__(
@@ -103,6 +114,10 @@ class Emulator:
         preload: int = 0,
         page_cap: int | None = None,
         max_in_flight: int | None = None,
+        child_cancel: ChildCancel = "child",
+        sessions_enabled: bool = True,
+        session_end: SessionEnd = "drain",
+        log_size: int = LOG_SIZE,
     ) -> None:
         self.store = JobStore(
             lifecycle=Lifecycle(submit_time=submit_time, queue_time=queue_time,
@@ -115,7 +130,10 @@ class Emulator:
             clock=clock,
             seed=seed,
             page_cap=page_cap,
+            child_cancel=child_cancel,
         )
+        self.sessions = SessionStore(self.store, enabled=sessions_enabled,
+                                     session_end=session_end)
         if preload:
             self.store.add_jobs(preload)
         config = FaultConfig(latency=latency, rate_limit=rate_limit, rate_burst=rate_burst,
@@ -123,7 +141,7 @@ class Emulator:
                              max_in_flight=max_in_flight,
                              **({"fault_kinds": tuple(fault_kinds)} if fault_kinds else {}))
         self.faults = FaultInjector(config)
-        self.log = RequestLog()
+        self.log = RequestLog(log_size)
         self._keys = frozenset(api_keys)
         self.observer = observer
         self._address = (host, port)
@@ -144,7 +162,7 @@ class Emulator:
             raise RuntimeError("The emulator is already running")
         self._server = EmulatorServer(self._address, store=self.store, faults=self.faults,
                                       log=self.log, api_keys=self._keys,
-                                      observer=self.observer)
+                                      observer=self.observer, sessions=self.sessions)
         return self
 
     def start(self) -> Emulator:

@@ -14,6 +14,7 @@ import re
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -23,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import catalog
 from .faults import Fault, FaultInjector
+from .sessions import SessionStore
 from .state import API_PREFIX, LIST_LIMIT_DEFAULT, OFF_CONTRACT_CANCEL_MODES, ApiError, JobStore
 
 logger = logging.getLogger("qiskit_ionq_cancel.emulator")
@@ -72,19 +74,32 @@ class LogEntry:
     fault: str | None
 
 
-class RequestLog:
-    """Every request the emulator received, in order; thread-safe."""
+#: Requests the log keeps by default (about 300 bytes each).
+LOG_SIZE = 100_000
 
-    def __init__(self) -> None:
-        self._entries: list[LogEntry] = []
+
+class RequestLog:
+    """The last ``size`` requests the emulator received, in order; thread-safe. A ring, so a
+    long-running emulator keeps a bounded log; ``received`` counts every request."""
+
+    def __init__(self, size: int = LOG_SIZE) -> None:
+        if size < 1:
+            raise ValueError("the request log's size must be at least 1")
+        self._entries: deque[LogEntry] = deque(maxlen=size)
         self._recorded = 0  # every request ever recorded (``clear`` does not reset it)
         self._lock = threading.Lock()
 
     def append(self, entry: LogEntry) -> None:
-        """Record one request."""
+        """Record one request (the oldest is dropped once the ring is full)."""
         with self._lock:
             self._entries.append(entry)
             self._recorded += 1
+
+    @property
+    def received(self) -> int:
+        """Every request recorded, including those the ring has dropped."""
+        with self._lock:
+            return self._recorded
 
     def mark(self) -> int:
         """A point in the log, for :meth:`since`."""
@@ -94,8 +109,8 @@ class RequestLog:
     def since(self, mark: int) -> list[LogEntry]:
         """The requests recorded after ``mark`` (those still in the log)."""
         with self._lock:
-            newer = self._recorded - mark
-            return list(self._entries[-newer:]) if newer > 0 else []
+            newer = min(self._recorded - mark, len(self._entries))
+            return list(self._entries)[-newer:] if newer > 0 else []
 
     @property
     def entries(self) -> list[LogEntry]:
@@ -144,7 +159,7 @@ class Request:
         """The body as a JSON object, or a 400."""
         try:
             data = json.loads(self.body or b"null")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # Recursion: nested deep
             raise ApiError(400, "Request body is not valid JSON") from None
         if not isinstance(data, dict):
             raise ApiError(400, "Request body must be a JSON object")
@@ -165,11 +180,17 @@ _LIST_PARAMS = frozenset({"ids", "parent_job_id", "status", "target", "session_i
                           "submitter_id", "limit", "next"})
 
 
-def build_routes(store: JobStore) -> list[tuple[str, re.Pattern[str], bool, Route]]:
+def build_routes(store: JobStore, sessions: SessionStore | None = None
+                 ) -> list[tuple[str, re.Pattern[str], bool, Route]]:
     """The API's routes: (method, path pattern, needs auth, handler). Concrete paths come
     before templated ones (``/jobs/estimate`` is not a job id)."""
 
+    sessions = sessions or SessionStore(store)
+
     def list_jobs(req: Request) -> Answer:
+        if "sid" in req.match.groupdict():  # GET /sessions/{id}/jobs
+            sessions.check(req.match["sid"])
+            req.params.setdefault("session_id", [req.match["sid"]])
         unknown = sorted(set(req.params) - _LIST_PARAMS)
         if unknown:
             raise ApiError(400, f"Unknown query parameter(s): {', '.join(unknown)}",
@@ -204,8 +225,9 @@ def build_routes(store: JobStore) -> list[tuple[str, re.Pattern[str], bool, Rout
     p = API_PREFIX
     job = f"/jobs/(?P<id>{_UUIDISH})"
     backend = "/backends/(?P<name>[^/]+)"
+    session = f"/sessions/(?P<sid>{_UUIDISH})"
     table: list[tuple[str, str, bool, Route]] = [
-        ("POST", "/jobs", True, lambda r: Answer(201, store.submit(r.json()))),
+        ("POST", "/jobs", True, lambda r: Answer(201, sessions.submit(r.json()))),
         ("GET", "/jobs", True, list_jobs),
         ("DELETE", "/jobs", True, lambda r: Answer(200, store.delete_many(r.json()))),
         ("PUT", "/jobs/status/cancel", True, lambda r: Answer(200, store.cancel_many(r.json()))),
@@ -213,12 +235,19 @@ def build_routes(store: JobStore) -> list[tuple[str, re.Pattern[str], bool, Rout
         ("GET", job, True, lambda r: Answer(200, store.get(r.match["id"]))),
         ("DELETE", job, True, lambda r: Answer(200, store.delete(r.match["id"]))),
         ("PUT", f"{job}/status/cancel", True, cancel),
-        ("GET", f"{job}/results/probabilities", True,
-         lambda r: Answer(200, store.probabilities(r.match["id"]))),
+        *(("GET", f"{job}/results/(?P<kind>{kind})", True,
+           lambda r: Answer(200, store.result(r.match["id"], r.match["kind"])))
+          for kind in ("probabilities", "shots", "histogram")),
         ("GET", f"{job}/artifacts/(?P<artifact>[^/]+)", True,
          lambda r: Answer(200, store.artifact(r.match["id"], r.match["artifact"]))),
         ("GET", f"{job}/cost", True,
          lambda r: Answer(200, catalog.job_cost(store.get(r.match["id"])["dry_run"]))),
+        ("POST", "/sessions", True, lambda r: Answer(201, sessions.create(r.json()))),
+        ("GET", "/sessions", True,
+         lambda r: Answer(200, sessions.list(last(r).get("active")))),
+        ("GET", session, True, lambda r: Answer(200, sessions.get(r.match["sid"]))),
+        ("POST", f"{session}/end", True, lambda r: Answer(200, sessions.end(r.match["sid"]))),
+        ("GET", f"{session}/jobs", True, list_jobs),
         ("GET", "/whoami", True, lambda r: Answer(200, catalog.whoami())),
         # IonQ's backend list is public; qiskit-ionq asks it for qubit counts without a key.
         ("GET", "/backends", False, lambda r: Answer(200, catalog.backend_views())),
@@ -271,13 +300,14 @@ class EmulatorServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], *, store: JobStore, faults: FaultInjector,
                  log: RequestLog, api_keys: frozenset[str],
-                 observer: AnswerObserver | None = None) -> None:
+                 observer: AnswerObserver | None = None,
+                 sessions: SessionStore | None = None) -> None:
         self.observer = observer
         self.store = store
         self.faults = faults
         self.log = log
         self.api_keys = api_keys
-        self.routes = build_routes(store)
+        self.routes = build_routes(store, sessions)
         self._connections: set[socket.socket] = set()
         self._conn_lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -343,6 +373,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers too long) in IonQ's error body too; the connection is closed after them."""
         self.close_connection = True
         self.fault = None
+        if code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:  # "HTTP/9.9": a bad request too
+            code, message = 400, f"Unsupported HTTP version ({message or 'unknown'})"
         self._send(Answer(code, error_body(code, message or _phrase(code))))
 
     def _handle(self, method: str) -> None:
@@ -440,6 +472,13 @@ class _Handler(BaseHTTPRequestHandler):
             except ApiError as exc:
                 return Answer(exc.status, error_body(exc.status, exc.message, keys=exc.keys,
                                                      source=exc.source))
+            except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+                # The client's data broke a computation (huge pauliexp coefficients, say):
+                # a bad request, answered as IonQ would, never a dropped connection.
+                logger.info("%s %s: bad request (%s: %s)", method, path,
+                            type(exc).__name__, exc)
+                return Answer(400, error_body(400, "The request could not be processed: "
+                                                   f"{type(exc).__name__}"))
         if path_allowed:
             return Answer(405, error_body(405, f"Cannot {method} {path}"),
                           {"Allow": ", ".join(sorted(set(path_allowed)))})

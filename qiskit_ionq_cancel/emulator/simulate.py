@@ -57,6 +57,8 @@ from qiskit.exceptions import QiskitError
 from qiskit.quantum_info import PauliList, SparsePauliOp, Statevector
 from qiskit.synthesis import MatrixExponential
 
+from .native import NATIVE_GATES, append_native
+
 __all__ = ["MAX_QUBITS", "UnsupportedCircuitError", "gate_counts", "ideal_probabilities"]
 
 MAX_QUBITS: Final[int] = 20
@@ -133,9 +135,9 @@ def ideal_probabilities(input_block: Mapping[str, Any]) -> dict[str, float]:
             "OpenQASM inputs (field 'data') are not supported by the emulator"
         )
     gateset = input_block.get("gateset", "qis")
-    if gateset != "qis":
+    if gateset not in ("qis", "native"):
         raise UnsupportedCircuitError(
-            f"gateset {gateset!r} is not supported by the emulator; only 'qis' is"
+            f"gateset {gateset!r} is not supported by the emulator; only 'qis' and 'native' are"
         )
     extra = sorted(str(key) for key in set(input_block) - _INPUT_FIELDS)
     if extra:
@@ -158,7 +160,7 @@ def ideal_probabilities(input_block: Mapping[str, Any]) -> dict[str, float]:
 
     circuit = QuantumCircuit(qubits)
     for index, instruction in enumerate(instructions):
-        _append(circuit, instruction, f"circuit[{index}]")
+        _append(circuit, instruction, f"circuit[{index}]", gateset)
 
     try:
         probabilities = Statevector(circuit).probabilities()
@@ -184,13 +186,23 @@ def gate_counts(input_block: Mapping[str, Any]) -> dict[str, int]:
     return counts
 
 
-def _append(circuit: QuantumCircuit, instruction: object, where: str) -> None:
+def _append(circuit: QuantumCircuit, instruction: object, where: str,
+            gateset: str = "qis") -> None:
     """Validate one IonQ instruction and append its Qiskit equivalent to ``circuit``."""
     if not isinstance(instruction, Mapping):
         raise UnsupportedCircuitError(f"{where} must be an object")
     name = instruction.get("gate")
     if not isinstance(name, str):
         raise UnsupportedCircuitError(f"{where}: field 'gate' is missing or not a string")
+    if gateset == "native":
+        if name not in NATIVE_GATES:
+            raise UnsupportedCircuitError(
+                f"gate {name!r} is not in IonQ's native gate set ({where}); the emulator "
+                f"simulates {', '.join(sorted(NATIVE_GATES))}")
+        targets = _qubits(instruction, "target", f"{where} (gate {name!r})", circuit.num_qubits)
+        append_native(circuit, instruction, name, targets, f"{where} (gate {name!r})",
+                      _as_real, UnsupportedCircuitError)
+        return
     if name not in _KNOWN_GATES:
         raise UnsupportedCircuitError(f"gate {name!r} is not in IonQ's QIS gate set ({where})")
     where = f"{where} (gate {name!r})"

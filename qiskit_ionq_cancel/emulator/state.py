@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
+from .qasm3 import register_shots
+from .samples import histogram, sample_shots
 from .simulate import UnsupportedCircuitError, gate_counts, ideal_probabilities
 
 API_PREFIX = "/v0.4"
@@ -53,6 +55,29 @@ FAILURE_CODES = frozenset({
 #: of that artifact (``GET /jobs/{id}/artifacts/{artifactId}``), as IonQ's listing example.
 PROBABILITIES_FORMAT = "ionq.result.probabilities.json.v1"
 PROBABILITIES_ARTIFACT = "probabilities"
+#: The other artifacts of a finished circuit job (format, artifact id, legacy results key):
+#: per-shot outcomes (qiskit-ionq reads ``results.shots.url`` for ``memory``) and the
+#: histogram; and the multi-circuit parent's per-child probabilities.
+SHOTS_FORMAT = "ionq.result.shots.json.v1"
+HISTOGRAM_FORMAT = "ionq.result.histogram.json.v1"
+AGGREGATE_FORMAT = "ionq.result.probabilities-aggregate.json.v1"
+ARTIFACTS = {"probabilities": PROBABILITIES_FORMAT, "shots": SHOTS_FORMAT,
+             "histogram": HISTOGRAM_FORMAT, "probabilities-aggregate": AGGREGATE_FORMAT}
+JOB_TYPES = ("ionq.circuit.v1", "ionq.multi-circuit.v1", "ionq.qasm3.v1")
+#: The per-register shots of an ``ionq.qasm3.v1`` job (what qiskit-ionq reads for them).
+SHOTS_V2_FORMAT = "ionq.result.shots.json.v2"
+SHOTS_V2_ARTIFACT = "shots-v2"
+MAX_CIRCUITS = 5000  # per multi-circuit job, as IonQ's document says
+
+ChildCancel = Literal["child", "parent", "refuse"]
+"""What cancelling one child of a multi-circuit job does. IonQ's document says nothing:
+
+- ``child`` (default): that child alone is canceled; its siblings run on, and the parent,
+  whose status follows its children, ends ``canceled`` (not every circuit ran);
+- ``parent``: the whole job is canceled, as a cancel of the parent would;
+- ``refuse``: ``400``, nothing changes (cancel the parent instead).
+"""
+CHILD_CANCEL_MODES: tuple[str, ...] = ("child", "parent", "refuse")
 
 FinishedCancel = Literal["conflict", "bad_request", "noop", "claim", "overwrite"]
 """What cancelling an already final job answers. IonQ's document gives only the ``200`` body,
@@ -165,16 +190,39 @@ class Job:
     cancel_requests: int = field(default=0)
     forbidden: bool = False  # every request on it answers 403 (another project's job)
     gate_counts: dict[str, int] = field(default_factory=dict)
+    children: list[Job] = field(default_factory=list)  # of a multi-circuit parent
+    shot_seed: int = 0
+    register_shots: list[dict[str, Any]] | None = None  # of an ionq.qasm3.v1 job
 
     @property
     def stats(self) -> dict[str, Any]:
-        """``stats`` of the job object (``CircuitJobStats``)."""
-        return {"qubits": self.qubits, "circuits": 1, "gate_counts": dict(self.gate_counts)}
+        """``stats`` of the job object (``CircuitJobStats``); a parent's sums its children's."""
+        if not self.children:
+            return {"qubits": self.qubits, "circuits": 1,
+                    "gate_counts": dict(self.gate_counts)}
+        counts: dict[str, int] = {}
+        for child in self.children:
+            for width, count in child.gate_counts.items():
+                counts[width] = counts.get(width, 0) + count
+        return {"qubits": max(c.qubits for c in self.children),
+                "circuits": len(self.children), "gate_counts": counts}
+
+    def shots_drawn(self) -> list[str]:
+        """This job's per-shot outcomes (the same on every call)."""
+        return sample_shots(self.probabilities, self.shots, self.shot_seed)
 
     def status_at(self, now: float, lifecycle: Lifecycle) -> str:
-        """The job's status at clock time ``now``."""
+        """The job's status at clock time ``now``. A multi-circuit parent's follows its
+        children: the least advanced while any runs; once all are final, ``completed`` if
+        all completed, ``failed`` if any failed, else ``canceled``."""
         if self.fixed_status is not None:
             return self.fixed_status
+        if self.children:
+            states = {child.status_at(now, lifecycle) for child in self.children}
+            if states <= FINAL_STATUSES:
+                return ("completed" if states == {"completed"}
+                        else "failed" if "failed" in states else "canceled")
+            return next(s for s in ("submitted", "ready", "started") if s in states)
         age = now - self.created
         if age < lifecycle.submit_time:
             return "submitted"
@@ -200,9 +248,13 @@ class JobStore:
         clock: Callable[[], float] | None = None,
         seed: int | None = None,
         page_cap: int | None = None,
+        child_cancel: ChildCancel = "child",
     ) -> None:
         if finished_cancel not in FINISHED_CANCEL_MODES:
             raise ValueError(f"finished_cancel must be one of {FINISHED_CANCEL_MODES}")
+        if child_cancel not in CHILD_CANCEL_MODES:
+            raise ValueError(f"child_cancel must be one of {CHILD_CANCEL_MODES}")
+        self.child_cancel: ChildCancel = child_cancel
         if results_style not in RESULTS_STYLES:
             raise ValueError(f"results_style must be one of {RESULTS_STYLES}")
         self.results_style: ResultsStyle = results_style
@@ -243,8 +295,9 @@ class JobStore:
     def submit(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Validate a ``POST /jobs`` body, store the job and return IonQ's 201 answer."""
         job_type = body.get("type", "ionq.circuit.v1")
-        if job_type != "ionq.circuit.v1":
-            raise ApiError(400, f"Job type {job_type!r} is not supported by the emulator")
+        if job_type not in JOB_TYPES:
+            raise ApiError(400, f"Job type {job_type!r} is not supported by the emulator",
+                           keys=["type"], source="payload")
         backend = body.get("backend", "simulator")
         if not isinstance(backend, str) or backend not in BACKENDS:
             raise ApiError(400, f"Unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
@@ -271,11 +324,22 @@ class JobStore:
         # Imported here: simulating needs qiskit, and importing the emulator (as the pytest
         # plugin does in every pytest run of an environment) must not import it.
 
+        noise = body.get("noise") if isinstance(body.get("noise"), dict) else None
+        seed = (noise or {}).get("seed")
+        names, circuits = _circuit_inputs(input_block, job_type)
+        registers = None
+        shot_seed: int | None = None
         try:
-            probabilities = ideal_probabilities(input_block)
+            if job_type == "ionq.qasm3.v1":
+                with self._lock:
+                    shot_seed = seed if isinstance(seed, int) else self._rng.getrandbits(32)
+                registers = register_shots(input_block.get("data"), shots, shot_seed)
+                probabilities: list[dict[str, float]] = [{}]
+            else:
+                probabilities = [ideal_probabilities(block) for block in circuits]
         except UnsupportedCircuitError as exc:
             raise ApiError(400, str(exc)) from None
-        if int(input_block["qubits"]) > BACKENDS[backend]:
+        if max(int(block.get("qubits") or 1) for block in circuits) > BACKENDS[backend]:
             raise ApiError(400, f"Circuit needs more qubits than {backend} has")
         settings = body.get("settings")
         if not isinstance(settings, dict):
@@ -287,21 +351,27 @@ class JobStore:
             if fail_code
             else None
         )
+        common: dict[str, Any] = {
+            "backend": backend, "shots": shots, "metadata": metadata,
+            "session_id": str(session_id) if session_id else None, "will_fail": will_fail,
+            "dry_run": bool(body.get("dry_run", False)),
+            "noise": noise, "settings": settings}
+        name = body.get("name") if isinstance(body.get("name"), str) else None
         with self._lock:
-            job = self._new_job(
-                backend=backend,
-                job_type=job_type,
-                name=body.get("name") if isinstance(body.get("name"), str) else None,
-                shots=shots,
-                input_block=input_block,
-                metadata=metadata,
-                session_id=str(session_id) if session_id else None,
-                probabilities=probabilities,
-                will_fail=will_fail,
-                dry_run=bool(body.get("dry_run", False)),
-                noise=body.get("noise") if isinstance(body.get("noise"), dict) else None,
-                settings=settings,
-            )
+            if job_type != "ionq.multi-circuit.v1":
+                job = self._new_job(job_type=job_type, name=name, input_block=input_block,
+                                    probabilities=probabilities[0], **common)
+                if registers is not None and shot_seed is not None:
+                    job.register_shots, job.shot_seed = registers, shot_seed
+            else:
+                job = self._new_job(job_type=job_type, name=name, input_block=input_block,
+                                    probabilities={}, **common)
+                for child_name, block, probs in zip(names, circuits, probabilities,
+                                                    strict=True):
+                    child = self._new_job(job_type="ionq.circuit.v1", name=child_name,
+                                          input_block=block, probabilities=probs, **common)
+                    child.parent_job_id = job.id
+                    job.children.append(child)
             return {"id": job.id, "status": "submitted", "session_id": job.session_id}
 
     def add_jobs(self, count: int, *, backend: str = "simulator", session_id: str | None = None,
@@ -328,6 +398,7 @@ class JobStore:
                  settings: dict[str, Any]) -> Job:
         job_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
         self._seq += 1
+        seed = (noise or {}).get("seed")
         job = Job(
             id=job_id, seq=self._seq, backend=backend, type=job_type, name=name, shots=shots,
             input=input_block, metadata=metadata, session_id=session_id, parent_job_id=None,
@@ -335,6 +406,8 @@ class JobStore:
             probabilities=probabilities, qubits=int(input_block.get("qubits", 1)),
             gate_counts=gate_counts(input_block),
             will_fail=will_fail,
+            # from the id, not the generator: job ids stay those of a given seed
+            shot_seed=seed if isinstance(seed, int) else int(job_id[:8], 16),
         )
         self._jobs[job_id] = job
         self._order.append(job_id)
@@ -360,7 +433,7 @@ class JobStore:
         with self._lock:
             return self._view(self._get(job_id), self.clock())
 
-    def probabilities(self, job_id: str) -> dict[str, float]:
+    def probabilities(self, job_id: str) -> dict[str, Any]:
         """``GET /jobs/{id}/results/probabilities``: only for completed jobs (else 404, "Job
         not found or not yet completed" in IonQ's document)."""
         with self._lock:
@@ -369,13 +442,39 @@ class JobStore:
             if status != "completed" or job.dry_run:
                 raise ApiError(404, f"Job {job_id} has no results: it is {status}"
                                     f"{' (a dry run)' if job.dry_run else ''}")
+            if job.children:  # a multi-circuit parent: each child's, by child id
+                return {c.id: dict(c.probabilities) for c in job.children}
+            if job.register_shots is not None:
+                raise ApiError(404, f"Job {job_id} is an OpenQASM 3 job: its results are "
+                                    f"the {SHOTS_V2_ARTIFACT!r} artifact")
             return dict(job.probabilities)
 
-    def artifact(self, job_id: str, artifact_id: str) -> dict[str, float]:
+    def result(self, job_id: str, kind: str) -> Any:
+        """``GET /jobs/{id}/results/{kind}`` (``probabilities``, ``shots``, ``histogram``):
+        the URLs a finished job's legacy ``results`` entries name."""
+        probabilities = self.probabilities(job_id)  # 404 unless completed
+        if kind == "probabilities":
+            return probabilities
+        with self._lock:
+            job = self._get(job_id)
+            if job.children or kind not in ("shots", "histogram"):
+                raise ApiError(404, f"Job {job_id} has no {kind[:40]!r} results")
+            shots = job.shots_drawn()
+        return shots if kind == "shots" else histogram(shots)
+
+    def artifact(self, job_id: str, artifact_id: str) -> Any:
         """``GET /jobs/{id}/artifacts/{artifactId}``: the artifacts its ``results`` name."""
-        if artifact_id != PROBABILITIES_ARTIFACT:
+        with self._lock:
+            job = self._get(job_id)
+            is_parent = bool(job.children)
+            if job.register_shots is not None and artifact_id == SHOTS_V2_ARTIFACT and \
+                    SHOTS_V2_FORMAT in (self._results(job) if job.status_at(
+                        self.clock(), self.lifecycle) == "completed" else {}):
+                return {"shots": job.register_shots}
+        if artifact_id not in ARTIFACTS or (artifact_id == "probabilities-aggregate") != \
+                is_parent:
             raise ApiError(404, f"Job {job_id} has no artifact {artifact_id[:80]!r}")
-        return self.probabilities(job_id)
+        return self.result(job_id, "probabilities" if is_parent else artifact_id)
 
     def forbid(self, job_id: str) -> None:
         """Make every request on this job answer 403, as IonQ does for a resource the key may
@@ -440,8 +539,12 @@ class JobStore:
                 view["shots"] = job.shots
         else:
             view["shots"] = job.shots
+        if job.children and status in FINAL_STATUSES and job.fixed_status is None:
+            ends = [c.fixed_at if c.fixed_status is not None else c.created
+                    + lc.submit_time + lc.queue_time + lc.run_time for c in job.children]
+            view["completed_at"] = self._iso_at(max(e for e in ends if e is not None))
         if full:
-            view["child_job_ids"] = None
+            view["child_job_ids"] = [c.id for c in job.children] if job.children else None
         return view
 
     def _stats(self, job: Job, done: bool) -> dict[str, Any]:
@@ -457,14 +560,25 @@ class JobStore:
         return stats
 
     def _results(self, job: Job) -> dict[str, Any]:
+        if job.register_shots is not None:
+            # an OpenQASM 3 job: per-register shots, except on the ideal simulator (which,
+            # qiskit-ionq says, "returns only the aggregate distribution")
+            if job.backend == "simulator" and (job.noise or {}).get("model", "ideal") == \
+                    "ideal":
+                return {}
+            return {SHOTS_V2_FORMAT: {"id": SHOTS_V2_ARTIFACT, "format": SHOTS_V2_FORMAT,
+                                      "media_type": "application/json"}}
+        kinds = ("probabilities-aggregate",) if job.children else (
+            "probabilities", "histogram", "shots")
         results: dict[str, Any] = {}
         if self.results_style != "formats":
-            results["probabilities"] = {
-                "url": f"{API_PREFIX}/jobs/{job.id}/results/probabilities"}
+            for kind in kinds:
+                legacy = kind.split("-")[0]
+                results[legacy] = {"url": f"{API_PREFIX}/jobs/{job.id}/results/{legacy}"}
         if self.results_style != "legacy":
-            results[PROBABILITIES_FORMAT] = {"id": PROBABILITIES_ARTIFACT,
-                                             "format": PROBABILITIES_FORMAT,
-                                             "media_type": "application/json"}
+            for kind in kinds:
+                results[ARTIFACTS[kind]] = {"id": kind, "format": ARTIFACTS[kind],
+                                            "media_type": "application/json"}
         return results
 
     def list(self, *, ids: Iterable[str] = (), status: str | None = None,
@@ -551,10 +665,24 @@ class JobStore:
             return {"id": job.id, "status": status}
 
     def _cancel_one(self, job: Job) -> str:
-        """Apply a cancel to one job; return the status the answer claims."""
+        """Apply a cancel to one job; return the status the answer claims. Cancelling a
+        multi-circuit parent cancels its unfinished children; a child, see
+        :data:`ChildCancel`."""
         now = self.clock()
+        if job.parent_job_id is not None and self.child_cancel != "child":
+            parent = self._jobs.get(job.parent_job_id)
+            if parent is not None and job.status_at(now, self.lifecycle) \
+                    in CANCELLABLE_STATUSES:
+                if self.child_cancel == "refuse":
+                    raise ApiError(400, f"Job {job.id} is one circuit of multi-circuit job "
+                                        f"{parent.id}: cancel that job instead")
+                self._cancel_one(parent)
+                return "canceled"
         status = job.status_at(now, self.lifecycle)
         if status in CANCELLABLE_STATUSES:
+            for child in job.children:
+                if child.status_at(now, self.lifecycle) in CANCELLABLE_STATUSES:
+                    child.fixed_status, child.fixed_at = "canceled", now
             job.fixed_status, job.fixed_at = "canceled", now
             return "canceled"
         if status == "canceled":
@@ -623,6 +751,36 @@ class JobStore:
         """How many cancel requests (single or bulk) reached this job."""
         with self._lock:
             return self._get(job_id).cancel_requests
+
+
+def _circuit_inputs(input_block: dict[str, Any], job_type: str
+                    ) -> tuple[list[str | None], list[dict[str, Any]]]:
+    """The single-circuit input blocks of a job: its ``input`` itself, or for a
+    multi-circuit job one per ``input.circuits`` entry (each inheriting the parent's
+    ``gateset`` and ``qubits`` unless it sets its own); and their names."""
+    if job_type != "ionq.multi-circuit.v1":
+        return [None], [input_block]
+    circuits = input_block.get("circuits")
+    if "circuit" in input_block:
+        raise ApiError(400, "A multi-circuit job takes 'input.circuits', not 'input.circuit'",
+                       keys=["input"], source="payload")
+    if not isinstance(circuits, list) or not circuits or len(circuits) > MAX_CIRCUITS:
+        raise ApiError(400, f"Field 'input.circuits' must be a list of 1 to {MAX_CIRCUITS} "
+                            "circuits", keys=["input"], source="payload")
+    names: list[str | None] = []
+    blocks = []
+    for index, entry in enumerate(circuits):
+        if not isinstance(entry, dict) or set(entry) - {"name", "circuit", "gateset",
+                                                        "qubits"}:
+            raise ApiError(400, f"input.circuits[{index}] must be an object with 'circuit' "
+                                "and optionally 'name', 'gateset', 'qubits'",
+                           keys=["input"], source="payload")
+        name = entry.get("name")
+        names.append(name if isinstance(name, str) else None)
+        blocks.append({"gateset": entry.get("gateset", input_block.get("gateset", "qis")),
+                       "qubits": entry.get("qubits", input_block.get("qubits")),
+                       "circuit": entry.get("circuit")})
+    return names, blocks
 
 
 def _bulk_ids(body: Mapping[str, Any], most: int) -> list[str]:

@@ -1,0 +1,43 @@
+"""``CompositeJob``: a job made of IonQ jobs, such as this package's primitive jobs.
+
+The operations (``cancel``, ``cancel_jobs``, ``cancel_on_exit``) sit below the primitives in
+the package's layers, so they know such a job only by this shape.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from qiskit.primitives import BasePrimitiveJob
+from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
+
+__all__ = ["CompositeJob", "refuse_foreign_primitive_job"]
+
+
+@runtime_checkable
+class CompositeJob(Protocol):
+    """A job that submits IonQ jobs of its own (a ``SamplerV2`` / ``EstimatorV2`` job)."""
+
+    def job_id(self) -> str:
+        """Its own id (not an IonQ id)."""
+
+    def cancel(self, *, deadline: float | None = None) -> bool:
+        """Cancel it and the IonQ jobs it submitted: ``True`` if it is cancelled afterwards."""
+
+    def claim_for_cancel(self) -> list[StockIonQJob]:
+        """Mark it cancelled, so that any IonQ job it submits from now on is cancelled at
+        once, and return the IonQ jobs it has submitted so far (the caller cancels those)."""
+
+    def in_final_state(self) -> bool:
+        """Whether it has finished (done, failed or cancelled)."""
+
+
+def refuse_foreign_primitive_job(job: object) -> None:
+    """Raise a ``TypeError`` that says what to do for a primitive job of Qiskit's own
+    (``BackendSamplerV2(...).run(...)``): it keeps no record of the IonQ jobs it submitted."""
+    if isinstance(job, BasePrimitiveJob) and not isinstance(job, CompositeJob):
+        raise TypeError(
+            f"{type(job).__name__} is a primitive job of Qiskit's own: it does not record "
+            "the IonQ jobs it submitted, so they cannot be cancelled through it. Use "
+            "qiskit_ionq_cancel.SamplerV2 / EstimatorV2 (same arguments), whose jobs can, or "
+            "run it inside `with cancel_on_exit():`.")

@@ -1,0 +1,195 @@
+"""Qiskit's ``BackendSamplerV2`` / ``BackendEstimatorV2`` on IonQ, with a ``cancel()`` that
+reaches IonQ.
+
+Qiskit's primitive job runs the primitive in a worker thread and its ``cancel()`` is
+``Future.cancel()``: once the work has started it returns ``False`` and every IonQ job the
+primitive submitted runs on. Here the worker records every IonQ job it submits (through
+:func:`~qiskit_ionq_cancel.safety.submissions_to`), and ``cancel()``:
+
+* before the work starts: nothing was submitted, nothing will be; ``True``;
+* while it runs: cancels (in bulk, read back) the IonQ jobs submitted so far, and any job
+  the worker submits afterwards (still transpiling, or the next batch of circuits) is
+  cancelled at once and stops the worker; ``True``;
+* after it finished (done or failed): ``False``, as ``IonQJob.cancel()`` for a finished job.
+
+A cancelled primitive job's ``status()`` is ``CANCELLED`` and its ``result()`` raises
+:class:`~qiskit_ionq_cancel.exceptions.PrimitiveJobCancelledError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from qiskit.primitives import BackendEstimatorV2, BackendSamplerV2
+from qiskit.primitives.containers.estimator_pub import EstimatorPub
+from qiskit.primitives.containers.sampler_pub import SamplerPub
+from qiskit.primitives.primitive_job import PrimitiveJob
+from qiskit.providers import JobError, JobStatus
+from qiskit.providers.jobstatus import JOB_FINAL_STATES
+from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
+
+from . import upstream
+from .bulk import cancel_jobs
+from .cancel import cancel
+from .exceptions import PrimitiveJobCancelledError
+from .job import IonQJob
+from .report import CancelReport
+from .safety import submissions_to, track_submitted
+
+__all__ = ["EstimatorV2", "IonQPrimitiveJob", "SamplerV2"]
+
+logger = logging.getLogger("qiskit_ionq_cancel")
+
+
+class IonQPrimitiveJob(PrimitiveJob):  # type: ignore[misc]
+    """Qiskit's ``PrimitiveJob`` whose ``cancel()`` cancels the IonQ jobs it submitted."""
+
+    _future: Future[Any] | None
+
+    def __init__(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        super().__init__(function, *args, **kwargs)
+        self._lock = threading.Lock()
+        self._submitted = threading.Condition(self._lock)
+        self._ionq: list[StockIonQJob] = []
+        self._cancel_requested = False
+        self._stop = threading.Event()  # ends the worker's waits on its IonQ jobs
+        #: What the last ``cancel()`` established for the IonQ jobs (``None``: none to cancel).
+        self.cancel_report: CancelReport | None = None
+
+    def _submit(self) -> None:
+        if self._future is not None:
+            raise JobError("Primitive job has been submitted already.")
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ionq-primitive")
+        self._future = executor.submit(self._work)
+        executor.shutdown(wait=False)
+
+    def _work(self) -> Any:
+        with submissions_to(self._adopt):
+            return self._function(*self._args, **self._kwargs)
+
+    def _adopt(self, job: StockIonQJob) -> None:
+        """Called in the worker right after each IonQ submission."""
+        if isinstance(job, IonQJob):
+            job.cancel_event = self._stop
+        with self._lock:
+            self._ionq.append(job)  # a cancel from now on finds it
+            late = self._cancel_requested
+            if not late:
+                self._submitted.notify_all()
+        if late:
+            logger.warning("Primitive job %s was cancelled; cancelling IonQ job %s it "
+                           "submitted afterwards", self.job_id(), job.job_id())
+            try:
+                cancel(job)
+            finally:
+                with self._lock:  # waiters see it once it is cancelled
+                    self._submitted.notify_all()
+            raise PrimitiveJobCancelledError(
+                f"Primitive job {self.job_id()} was cancelled; IonQ job {job.job_id()} "
+                "submitted afterwards was cancelled at once")
+
+    # -- what it submitted --------------------------------------------------------------
+    def ionq_jobs(self) -> list[StockIonQJob]:
+        """The IonQ jobs submitted so far (none while still transpiling)."""
+        with self._lock:
+            return list(self._ionq)
+
+    def wait_for_submission(self, count: int = 1, timeout: float | None = None
+                            ) -> list[StockIonQJob]:
+        """Wait until ``count`` IonQ jobs were submitted (or the work ended); return them."""
+        with self._lock:
+            self._submitted.wait_for(
+                lambda: len(self._ionq) >= count or (self._future is not None
+                                                     and self._future.done()),
+                timeout)
+            return list(self._ionq)
+
+    # -- cancel -------------------------------------------------------------------------
+    def claim_for_cancel(self) -> list[StockIonQJob]:
+        """Mark this job cancelled (later submissions are cancelled at once) unless it has
+        finished; return the IonQ jobs submitted so far."""
+        self._check_submitted()
+        assert self._future is not None
+        self._future.cancel()  # if the work has not started, it never will
+        with self._lock:
+            if not self._future.done() or self._future.cancelled():
+                self._cancel_requested = True
+                self._stop.set()  # the worker stops waiting, sends nothing more
+            return list(self._ionq) if self._cancel_requested else []
+
+    def cancel(self, *, deadline: float | None = None) -> bool:
+        """Cancel the primitive job and the IonQ jobs it submitted: ``True`` if it is
+        cancelled afterwards, ``False`` if it had already finished (done or failed).
+        ``cancel_report`` then says what each IonQ job is; raises
+        :class:`~qiskit_ionq_cancel.exceptions.BatchCancelError` when some IonQ job's
+        outcome could not be established."""
+        jobs = self.claim_for_cancel()
+        if not self._cancel_requested:
+            return False
+        unfinished = [j for j in jobs if upstream.local_status(j) not in JOB_FINAL_STATES]
+        if unfinished:
+            self.cancel_report = cancel_jobs(unfinished, deadline=deadline)
+            logger.info("Primitive job %s: %s", self.job_id(), self.cancel_report.summary())
+            self.cancel_report.raise_for_errors()
+        return True
+
+    def status(self) -> JobStatus:
+        """Qiskit's status, ``CANCELLED`` once :meth:`cancel` succeeded."""
+        if self._cancel_requested:
+            return JobStatus.CANCELLED
+        status: JobStatus = super().status()
+        return status
+
+    def result(self) -> Any:
+        """The primitive's result; raises
+        :class:`~qiskit_ionq_cancel.exceptions.PrimitiveJobCancelledError` if cancelled."""
+        if self._cancel_requested:
+            ids = ", ".join(str(j.job_id()) for j in self.ionq_jobs()) or "none yet"
+            raise PrimitiveJobCancelledError(
+                f"Primitive job {self.job_id()} was cancelled (IonQ jobs: {ids}); it has no "
+                "result")
+        return super().result()
+
+
+def _start(function: Callable[..., Any], pubs: Any) -> IonQPrimitiveJob:
+    # Qiskit's run() bodies, with this job class: they build and submit their PrimitiveJob
+    # in one method, so there is no hook to give them another class.
+    job = IonQPrimitiveJob(function, pubs)
+    job._submit()
+    track_submitted(job)  # a cancel_on_exit() block around run() tracks it
+    return job
+
+
+class SamplerV2(BackendSamplerV2):  # type: ignore[misc]
+    """Qiskit's ``BackendSamplerV2``, whose jobs cancel the IonQ jobs they submitted.
+
+    Same arguments: ``SamplerV2(backend=backend, options=...)``.
+    """
+
+    def run(self, pubs: Iterable[Any], *, shots: int | None = None) -> IonQPrimitiveJob:
+        """As ``BackendSamplerV2.run``; the job is an :class:`IonQPrimitiveJob`."""
+        if shots is None:
+            shots = self._options.default_shots
+        coerced = [SamplerPub.coerce(pub, shots) for pub in pubs]
+        self._validate_pubs(coerced)
+        return _start(self._run, coerced)
+
+
+class EstimatorV2(BackendEstimatorV2):  # type: ignore[misc]
+    """Qiskit's ``BackendEstimatorV2``, whose jobs cancel the IonQ jobs they submitted.
+
+    Same arguments: ``EstimatorV2(backend=backend, options=...)``.
+    """
+
+    def run(self, pubs: Iterable[Any], *, precision: float | None = None
+            ) -> IonQPrimitiveJob:
+        """As ``BackendEstimatorV2.run``; the job is an :class:`IonQPrimitiveJob`."""
+        if precision is None:
+            precision = self._options.default_precision
+        coerced = [EstimatorPub.coerce(pub, precision) for pub in pubs]
+        self._validate_pubs(coerced)
+        return _start(self._run, coerced)

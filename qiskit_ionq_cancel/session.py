@@ -1,0 +1,130 @@
+"""``Session``: qiskit-ionq's ``Session`` whose cancel is truthful and whose end is certain.
+
+qiskit-ionq's ``Session.cancel()`` lists ``GET /jobs?status=queued``; ``queued`` is not a
+v0.4 status, so it cancels nothing, and its ``__exit__`` neither reports that nor survives
+a failed cancel. This one:
+
+* ``cancel()`` cancels the session's jobs that are not final (``submitted``, ``ready``,
+  ``started``) through :func:`~qiskit_ionq_cancel.bulk.cancel_jobs` and returns its
+  :class:`~qiskit_ionq_cancel.report.CancelReport`;
+* a ``with`` block ended by an exception, ``Ctrl-C`` or SIGTERM (main thread: SIGTERM
+  raises ``SystemExit(143)`` inside the block) cancels them, then ends the session, even if
+  the cancel failed; the report is kept in ``report``;
+* ``close()`` is idempotent (one ``POST /sessions/{id}/end``, however often it is called);
+* running a job in an ended session raises
+  :class:`~qiskit_ionq_cancel.exceptions.SessionEndedError` before any request.
+
+All its requests go through the backend's client, this package's when the backend is.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType, TracebackType
+from typing import Any
+
+from qiskit_ionq.ionq_session import Session as StockSession
+
+from . import upstream
+from .bulk import cancel_jobs
+from .client import IonQCancelClient
+from .exceptions import SessionEndedError
+from .report import CancelReport
+
+__all__ = ["Session"]
+
+logger = logging.getLogger("qiskit_ionq_cancel")
+
+
+@dataclass(frozen=True)
+class _Holder:
+    """The ``provider`` argument of ``cancel_jobs``: just a client."""
+
+    client: IonQCancelClient
+
+
+def _raise_system_exit(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+class Session(StockSession):
+    """A drop-in for ``qiskit_ionq.Session`` (same arguments) on this package's backends."""
+
+    report: CancelReport | None = None
+    _ended = False
+    _previous_sigterm: Callable[[int, FrameType | None], Any] | int | None = None
+    _sigterm_installed = False
+
+    def __init__(self, backend: Any, *, max_time: int | str | None = None,
+                 max_cost: int | str | None = None, max_jobs: int | None = None,
+                 create_new: bool = True, session_id: str | None = None) -> None:
+        client = backend.client
+        if not isinstance(client, IonQCancelClient):  # refused before anything is created
+            raise TypeError("qiskit_ionq_cancel.Session needs a backend of this package "
+                            "(IonQProvider(...).get_backend(...))")
+        self._cancel_client = client
+        super().__init__(backend, max_time=max_time, max_cost=max_cost, max_jobs=max_jobs,
+                         create_new=create_new, session_id=session_id)
+
+    @property
+    def ended(self) -> bool:
+        """Whether this object ended the session (or found it ended)."""
+        return self._ended
+
+    def status(self) -> str | None:
+        """The session's status: ``created``, ``started`` or ``ended`` (IonQ's ``status``
+        field; qiskit-ionq reads ``state``, which v0.4 does not have)."""
+        details = self.details()
+        status = details.get("status", details.get("state"))
+        return status if isinstance(status, str) else None
+
+    def cancel(self, *, deadline: float | None = 60.0) -> CancelReport:  # type: ignore[override]
+        """Cancel the session's jobs that are not final; the report says what each is."""
+        report = cancel_jobs(provider=_Holder(self._cancel_client),
+                             session_id=self.session_id, deadline=deadline)
+        logger.info("Session %s: %s", self.session_id, report.summary())
+        return report
+
+    def close(self) -> None:
+        """End the session (``POST /sessions/{id}/end``), once."""
+        if self._ended:
+            return
+        self._cancel_client.post("sessions", self.session_id, "end")
+        self._ended = True
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """``backend.run`` in this session."""
+        if self._ended:
+            raise SessionEndedError(f"Session {self.session_id} has ended; it runs no more "
+                                    "jobs. Open a new Session.")
+        return super().run(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+    def __enter__(self) -> Session:
+        super().__enter__()  # type: ignore[no-untyped-call]
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigterm = signal.signal(signal.SIGTERM, _raise_system_exit)
+            self._sigterm_installed = True
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if exc_type is not None:
+                logger.warning("Session %s: the block ended with %s; cancelling its "
+                               "unfinished jobs", self.session_id, exc_type.__name__)
+                try:
+                    self.report = self.cancel()
+                    logger.warning("Session %s: %s", self.session_id, self.report.summary())
+                except Exception:
+                    logger.exception("Session %s: cancelling its jobs failed; ending it "
+                                     "anyway", self.session_id)
+            self.close()
+        finally:
+            upstream.undo_session_patch(self)
+            if self._sigterm_installed:
+                signal.signal(signal.SIGTERM, self._previous_sigterm)
+                self._sigterm_installed = False

@@ -1,0 +1,287 @@
+"""Cancel in the ways Qiskit users run IonQ jobs, against the emulator: primitives
+(Qiskit's own ``BackendSamplerV2`` and this package's ``SamplerV2`` / ``EstimatorV2``),
+multi-circuit jobs and sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent import futures
+from typing import Any
+
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.primitives import BackendSamplerV2
+from qiskit.providers import JobStatus
+from qiskit.quantum_info import SparsePauliOp
+from support import bell
+
+from qiskit_ionq_cancel import (
+    EstimatorV2,
+    IonQPrimitiveJob,
+    IonQProvider,
+    PrimitiveJobCancelledError,
+    SamplerV2,
+    Session,
+    SessionEndedError,
+    cancel,
+    cancel_jobs,
+    cancel_on_exit,
+)
+from qiskit_ionq_cancel.emulator import Emulator, ManualClock
+
+KEY = "workflows-key-0001"
+SHOTS = 2000
+
+
+@pytest.fixture
+def workers(monkeypatch: pytest.MonkeyPatch) -> list[IonQPrimitiveJob]:
+    """Every primitive job the test starts (their worker threads are waited for before the
+    emulator stops, so none is left polling a server that is gone)."""
+    started: list[IonQPrimitiveJob] = []
+    submit = IonQPrimitiveJob._submit
+
+    def recording(job: IonQPrimitiveJob) -> None:
+        submit(job)
+        started.append(job)
+
+    monkeypatch.setattr(IonQPrimitiveJob, "_submit", recording)
+    return started
+
+
+def _join(jobs: list[IonQPrimitiveJob]) -> None:
+    futures.wait([job._future for job in jobs], timeout=60)
+
+
+@pytest.fixture
+def fast(workers: list[IonQPrimitiveJob]) -> Iterator[Emulator]:
+    """Jobs complete at once."""
+    with Emulator(api_keys=[KEY], queue_time=0, run_time=0, seed=11) as emu:
+        yield emu
+        _join(workers)
+
+
+@pytest.fixture
+def held(workers: list[IonQPrimitiveJob]) -> Iterator[Emulator]:
+    """Jobs stay queued (the clock never moves)."""
+    with Emulator(api_keys=[KEY], queue_time=10, clock=ManualClock(), seed=12) as emu:
+        yield emu
+        _join(workers)
+
+
+def backend_of(emu: Emulator) -> Any:
+    return IonQProvider(KEY, url=emu.url).get_backend("simulator")
+
+
+def test_a_bell_circuit_through_backendsamplerv2_gives_about_half_and_half(
+        fast: Emulator) -> None:
+    result = BackendSamplerV2(backend=backend_of(fast)).run([bell()], shots=SHOTS).result()
+    counts = result[0].data.c.get_counts()
+    assert set(counts) == {"00", "11"}
+    assert sum(counts.values()) == SHOTS
+    assert abs(counts["00"] - SHOTS / 2) < 5 * (SHOTS / 4) ** 0.5  # five standard deviations
+
+
+def test_samplerv2_gives_each_circuit_its_own_counts(fast: Emulator) -> None:
+    ones = QuantumCircuit(2, 2)
+    ones.x([0, 1])
+    ones.measure([0, 1], [0, 1])
+    job = SamplerV2(backend=backend_of(fast)).run([bell(), ones], shots=100)
+    result = job.result()
+    assert set(result[0].data.c.get_counts()) == {"00", "11"}
+    assert result[1].data.c.get_counts() == {"11": 100}
+    (ionq,) = job.ionq_jobs()  # one multi-circuit job with two children
+    assert len(fast.store.get(ionq.job_id())["child_job_ids"]) == 2
+    assert job.status() is JobStatus.DONE
+
+
+def test_estimatorv2_estimates_zz_of_a_bell_state(fast: Emulator) -> None:
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    result = EstimatorV2(backend=backend_of(fast)).run(
+        [(circuit, SparsePauliOp("ZZ"))]).result()
+    assert result[0].data.evs == pytest.approx(1.0)
+
+
+def test_cancelling_a_sampler_job_cancels_its_ionq_job_on_the_server(held: Emulator) -> None:
+    job = SamplerV2(backend=backend_of(held)).run([bell()], shots=100)
+    (ionq,) = job.wait_for_submission(timeout=60)
+    assert held.store.status_of(ionq.job_id()) == "ready"
+    assert job.cancel() is True
+    assert held.store.status_of(ionq.job_id()) == "canceled"
+    assert job.status() is JobStatus.CANCELLED
+    assert job.cancel_report is not None and job.cancel_report.cancelled == [ionq.job_id()]
+    with pytest.raises(PrimitiveJobCancelledError, match="was cancelled"):
+        job.result()
+
+
+def test_a_finished_sampler_job_is_not_cancelled(fast: Emulator) -> None:
+    job = SamplerV2(backend=backend_of(fast)).run([bell()], shots=10)
+    job.result()
+    assert job.cancel() is False
+    assert job.status() is JobStatus.DONE
+
+
+def test_cancel_and_cancel_jobs_take_primitive_jobs(held: Emulator) -> None:
+    sampler = SamplerV2(backend=backend_of(held))
+    first = sampler.run([bell()], shots=10)
+    second = sampler.run([bell()], shots=10)
+    (one,) = first.wait_for_submission(timeout=60)
+    (two,) = second.wait_for_submission(timeout=60)
+    assert cancel(first) is True
+    report = cancel_jobs([second])
+    assert report.cancelled == [two.job_id()]
+    assert {held.store.status_of(one.job_id()), held.store.status_of(two.job_id())} == {
+        "canceled"}
+    assert first.status() is second.status() is JobStatus.CANCELLED
+
+
+def test_a_primitive_job_cancelled_before_it_submits_leaves_no_job_behind(
+        held: Emulator) -> None:
+    job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
+    claimed = job.claim_for_cancel()  # what cancel() does first, whatever the worker's stage
+    submitted = job.wait_for_submission(timeout=60)
+    assert job.status() is JobStatus.CANCELLED
+    for ionq in submitted:  # if the worker got as far as submitting: cancelled at once
+        assert ionq in claimed or held.store.status_of(ionq.job_id()) == "canceled"
+    with pytest.raises(PrimitiveJobCancelledError):
+        job.result()
+
+
+def test_a_report_names_a_primitive_job_that_submitted_nothing(held: Emulator) -> None:
+    job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
+    job.claim_for_cancel()
+    report = cancel_jobs([job], provider=IonQProvider(KEY, url=held.url))
+    job.wait_for_submission(timeout=60)
+    known = set(report.statuses) | set(report.errors)
+    assert known, "every job is either cancelled or reported"
+    assert all(report.statuses.get(k) is JobStatus.CANCELLED for k in report.statuses)
+
+
+def test_cancel_on_exit_cancels_a_primitive_job(held: Emulator) -> None:
+    with pytest.raises(RuntimeError), cancel_on_exit() as scope:
+        job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
+        (ionq,) = job.wait_for_submission(timeout=60)
+        raise RuntimeError("the notebook cell failed")
+    assert held.store.status_of(ionq.job_id()) == "canceled"
+    assert job.status() is JobStatus.CANCELLED
+    assert scope.report is not None and ionq.job_id() in scope.report.cancelled
+
+
+def test_a_multi_circuit_parents_cancel_leaves_parent_and_children_canceled(
+        held: Emulator) -> None:
+    job = backend_of(held).run([bell(), bell(), bell()], shots=10)
+    assert job.cancel() is True
+    parent = held.store.get(job.job_id())
+    assert parent["status"] == "canceled"
+    assert [held.store.status_of(c) for c in parent["child_job_ids"]] == ["canceled"] * 3
+    assert job.status() is JobStatus.CANCELLED
+
+
+def test_a_multi_circuit_job_gives_counts_and_memory_per_circuit(fast: Emulator) -> None:
+    job = backend_of(fast).run([bell(), bell()], shots=50, memory=True)
+    result = job.result()
+    for index in range(2):
+        memory = result.get_memory(index)
+        assert len(memory) == 50 and set(memory) <= {"00", "11"}
+        assert sum(result.get_counts(index).values()) == 50
+
+
+def test_a_session_ended_by_an_exception_cancels_and_ends(held: Emulator) -> None:
+    backend = backend_of(held)
+    with pytest.raises(KeyError), Session(backend, max_jobs=5) as session:
+        job = backend.run(bell(), shots=10)
+        raise KeyError("a failed step of the experiment")
+    assert held.store.status_of(job.job_id()) == "canceled"
+    assert held.store.get(job.job_id())["session_id"] == session.session_id
+    assert session.report is not None and session.report.cancelled == [job.job_id()]
+    assert session.status() == "ended" and session.ended
+    session.close()  # ending again sends nothing
+    ends = [e for e in held.log.entries if e.path.endswith("/end")]
+    assert len(ends) == 1
+    with pytest.raises(SessionEndedError):
+        session.run(bell(), shots=10)
+
+
+def test_a_session_cancel_reports_every_unfinished_job(held: Emulator) -> None:
+    backend = backend_of(held)
+    with Session(backend) as session:
+        jobs = [session.run(bell(), shots=10) for _ in range(3)]
+        report = session.cancel()
+    assert sorted(report.cancelled) == sorted(j.job_id() for j in jobs)
+    assert held.sessions.get(session.session_id)["status"] == "ended"
+
+
+def test_a_session_needs_a_backend_of_this_package(held: Emulator) -> None:
+    from types import SimpleNamespace
+
+    stock_like = SimpleNamespace(client=object(), name="simulator")
+    with pytest.raises(TypeError, match="backend of this package"):
+        Session(stock_like)
+    assert held.sessions.list()["sessions"] == []
+
+
+@pytest.mark.parametrize("interrupt", ["ctrl-c", "sigterm"])
+def test_a_session_interrupted_cancels_and_ends(held: Emulator, interrupt: str) -> None:
+    import os
+    import signal
+
+    backend = backend_of(held)
+    before = signal.getsignal(signal.SIGTERM)
+    expected = KeyboardInterrupt if interrupt == "ctrl-c" else SystemExit
+    with pytest.raises(expected), Session(backend) as session:
+        job = backend.run(bell(), shots=10)
+        if interrupt == "ctrl-c":
+            raise KeyboardInterrupt
+        os.kill(os.getpid(), signal.SIGTERM)  # the handler raises SystemExit(143) here
+    assert held.store.status_of(job.job_id()) == "canceled"
+    assert session.status() == "ended"
+    assert signal.getsignal(signal.SIGTERM) is before  # the previous handler is back
+
+
+def test_cancelling_an_estimator_job_cancels_its_ionq_job(held: Emulator) -> None:
+    circuit = QuantumCircuit(2)
+    circuit.h(0)
+    circuit.cx(0, 1)
+    job = EstimatorV2(backend=backend_of(held)).run([(circuit, SparsePauliOp("ZZ"))])
+    (ionq,) = job.wait_for_submission(timeout=60)
+    assert job.cancel() is True
+    assert held.store.status_of(ionq.job_id()) == "canceled"
+    with pytest.raises(PrimitiveJobCancelledError):
+        job.result()
+
+
+def test_a_child_id_gets_the_emulators_chosen_outcome(start_emulator: Any) -> None:
+    from qiskit_ionq_cancel import IonQRequestError
+
+    emu = start_emulator(api_keys=[KEY], queue_time=10, clock=ManualClock(),
+                         child_cancel="refuse")
+    provider = IonQProvider(KEY, url=emu.url)
+    job = provider.get_backend("simulator").run([bell(), bell()], shots=10)
+    child = emu.store.get(job.job_id())["child_job_ids"][0]
+    with pytest.raises(IonQRequestError, match="cancel that job instead"):
+        cancel(child, provider=provider)
+    assert emu.store.status_of(child) == "ready"  # nothing changed, and the error says so
+    report = cancel_jobs([child, job.job_id()], provider=provider)
+    assert report.statuses[job.job_id()] is JobStatus.CANCELLED
+    assert report.statuses[child] is JobStatus.CANCELLED  # cancelled with its parent
+
+
+def test_a_mid_circuit_measurement_runs_as_openqasm3(fast: Emulator) -> None:
+    circuit = QuantumCircuit(1, 2)
+    circuit.h(0)
+    circuit.measure(0, 0)
+    circuit.x(0)  # after a measurement: qiskit-ionq sends OpenQASM 3
+    circuit.measure(0, 1)
+    backend = backend_of(fast)
+    job = backend.run(circuit, shots=200, noise_model="aria-1")
+    assert fast.store.get(job.job_id())["type"] == "ionq.qasm3.v1"
+    counts = job.result().get_counts()
+    assert set(counts) == {"01", "10"} and sum(counts.values()) == 200
+
+
+def test_a_primitive_job_of_qiskits_own_gets_a_clear_type_error(fast: Emulator) -> None:
+    job = BackendSamplerV2(backend=backend_of(fast)).run([bell()], shots=10)
+    with pytest.raises(TypeError, match=r"qiskit_ionq_cancel\.SamplerV2"):
+        cancel(job)
+    job.result()
