@@ -42,9 +42,9 @@ from .transport import DEFAULT_TIMEOUT, Request, Transport
 from .validation import check_api_key, check_base_url, validate_job_id
 from .version import __version__
 
-__all__ = ["DEFAULT_TIMEOUT", "READ_CHUNK", "CancelOutcome", "IonQCancelClient"]
-
 logger = logging.getLogger("qiskit_ionq_cancel")
+
+__all__ = ["DEFAULT_TIMEOUT", "READ_CHUNK", "CancelOutcome", "IonQCancelClient"]
 
 #: Ids per read-back ``GET /jobs?ids=...``: about 6 kB of URL, under common 8 kB limits.
 READ_CHUNK = 150
