@@ -159,14 +159,6 @@ def no_stock_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 @pytest.fixture
-def unserved(api_contract: Any) -> Iterator[None]:
-    """For a test calling an endpoint the emulator does not serve yet (sessions): its
-    requests are checked by the test itself."""
-    yield
-    api_contract.clear()
-
-
-@pytest.fixture
 def qiskit_ionq_extras(api_contract: Any) -> Iterator[None]:
     """qiskit-ionq sends query parameters IonQ's v0.4 document does not list (``limit`` on
     characterizations, ``session`` on estimates). These tests are about the request path, so
@@ -235,7 +227,6 @@ def test_get_artifact_and_estimate_take_our_path(emu: Emulator,
     assert no_stock_requests == []
 
 
-@pytest.mark.usefixtures("unserved")
 def test_sessions_of_qiskit_ionq_take_our_path(emu: Emulator,
                                                no_stock_requests: list[str]) -> None:
     provider = _provider(emu)
