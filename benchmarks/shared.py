@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 KEY = "bench-key"
+_PIDS: dict[str, int] = {}  # URL -> process id of each emulator started here
 
 
 @contextmanager
@@ -24,10 +25,28 @@ def emulator_process(*extra: str) -> Iterator[str]:
         line = proc.stdout.readline()
         if "listening on" not in line:
             raise RuntimeError(f"emulator did not start: {line!r}")
-        yield line.rsplit(" ", 1)[-1].strip()
+        url = line.rsplit(" ", 1)[-1].strip()
+        _PIDS[url] = proc.pid
+        yield url
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def emulator_cpu_seconds(url: str) -> Callable[[], float | None]:
+    """A reader of the CPU seconds (user + system) the emulator serving ``url`` (started by
+    :func:`emulator_process`) has spent so far; it reads ``None`` without psutil."""
+    try:
+        import psutil
+    except ImportError:
+        return lambda: None
+    process = psutil.Process(_PIDS[url])
+
+    def read() -> float:
+        times = process.cpu_times()
+        return float(times.user + times.system)
+
+    return read
 
 
 class Targets:

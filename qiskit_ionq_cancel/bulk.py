@@ -18,8 +18,7 @@ import itertools
 import logging
 from collections.abc import Iterable, Iterator, Sized
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from qiskit.providers import JobStatus
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
@@ -162,8 +161,7 @@ def _expand(items: Iterable[StockIonQJob | CompositeJob | str],
             yield item
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):  # a tuple, not a frozen dataclass: 10,000 of them are 5x cheaper
     """One input of ``cancel_jobs``, checked: its report ``key``; its ``job_id`` when valid;
     the job object it came from, if any; the ``error`` that rules it out, if any; and
     whether the same id came earlier (``duplicate``)."""
@@ -187,7 +185,7 @@ def normalise(items: Iterable[StockIonQJob | str], secret: str | None) -> Iterat
     for item in items:
         local: StockIonQJob | None = None
         raw: object = item
-        if isinstance(item, StockIonQJob):
+        if type(item) is not str and isinstance(item, StockIonQJob):  # ids: no ABC check
             local, raw = item, item.job_id()
             if not raw:
                 unsubmitted += 1
@@ -217,7 +215,6 @@ class _Batch:
         self.report = CancelReport()
         self.jobs: dict[str, list[StockIonQJob]] = {}
         self.bulk_available = True
-        self.bulk_tried = False
         self.refused: AuthenticationError | None = None  # the key was refused: stop sending
         self.deadline = Deadline(deadline, client.retry_policy.clock)
         self._requests_before = client.requests_sent
@@ -319,10 +316,9 @@ class _Batch:
             verifying.extend(self._pool.submit(self._verify, rest[i:i + step])
                              for i in range(0, len(rest), step))
 
-        if not self.bulk_tried:  # the first chunk alone tells whether bulk exists at all
-            self.bulk_tried = True
-            read_back(chunks[0], self._bulk(chunks[0]))
-            chunks = chunks[1:]
+        # Every chunk goes at once, without first probing whether the bulk endpoint exists:
+        # a probe costs every call a round trip, while a server without it costs at most one
+        # refused request per chunk of this first window (later windows skip the endpoint).
         cancelling = {self._pool.submit(self._bulk, chunk): chunk for chunk in chunks}
         for done in as_completed(cancelling):
             read_back(cancelling[done], done.result())

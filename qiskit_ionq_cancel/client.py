@@ -39,7 +39,7 @@ from .retry import RetryPolicy
 from .secrets import Secret
 from .status import CANCELLABLE, to_job_status
 from .transport import DEFAULT_TIMEOUT, Request, Transport
-from .validation import check_api_key, check_base_url, validate_job_id
+from .validation import check_api_key, check_base_url, validate_job_id, validate_job_ids
 from .version import __version__
 
 logger = logging.getLogger("qiskit_ionq_cancel")
@@ -133,6 +133,10 @@ class IonQCancelClient(IonQClient):
         """:func:`validate_job_id`, keeping this client's key out of the error."""
         return validate_job_id(job_id, self.key)
 
+    def check_ids(self, job_ids: list[str]) -> list[str]:
+        """:func:`validate_job_ids`, keeping this client's key out of the error."""
+        return validate_job_ids(job_ids, self.key)
+
     # -- the one request path -----------------------------------------------------------
     def _send(self, method: str, path: str, *, what: str, job_id: str | None = None,
               params: Any = None, body: str | bytes | None = None,
@@ -217,8 +221,7 @@ class IonQCancelClient(IonQClient):
 
     def cancel_jobs(self, job_ids: list[str]) -> list[dict[str, Any]]:
         """qiskit-ionq's signature: cancel each job (all ids are checked first)."""
-        checked = [self.check_id(job_id) for job_id in job_ids]
-        return [self.cancel_job(job_id) for job_id in checked]
+        return [self.cancel_job(job_id) for job_id in self.check_ids(list(job_ids))]
 
     def cancel(self, job_id: str, *, deadline: float | None = None) -> CancelOutcome:
         """Cancel a job and establish what it really is afterwards.
@@ -257,7 +260,7 @@ class IonQCancelClient(IonQClient):
 
         Its echo of ids proves nothing about any one job: read them back to know.
         """
-        checked = [self.check_id(job_id) for job_id in job_ids]
+        checked = self.check_ids(job_ids)
         return self._send("PUT", "jobs/status/cancel", what=f"Cancelling {len(checked)} jobs",
                           body=json.dumps({"ids": checked}), policy=policy)
 
@@ -268,7 +271,7 @@ class IonQCancelClient(IonQClient):
         """One page of ``GET /jobs``: ``{"jobs": [...], "next": cursor or None}``."""
         # Validated ids need no escaping: joining them by hand is much cheaper than urlencode
         # for the 150 ids of a read-back.
-        query = [f"ids={self.check_id(i)}" for i in ids or []]
+        query = [f"ids={i}" for i in self.check_ids(ids or [])]
         if session_id is not None:
             query.append(f"session_id={self.check_id(session_id)}")
         query += [urlencode({k: v}) for k, v in (("status", status), ("target", target),

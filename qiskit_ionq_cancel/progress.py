@@ -33,6 +33,8 @@ class Progress:
 
     def update(self, n: int = 1) -> None:
         """Count ``n`` steps done."""
+        if not self._enabled:  # the usual case, once per job: no lock to take
+            return
         with self._lock:
             self._make(None)
             if self._bar is not None:
