@@ -3,6 +3,7 @@ setting (503 past N requests in flight) met with no failure."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -26,6 +27,33 @@ def answer(limit: ConcurrencyLimit, clock: Clock, rtt: float, **kwargs: Any) -> 
     started = limit.acquire()
     clock.now += rtt
     limit.release(started, **kwargs)
+
+
+def test_waiters_are_woken_by_free_slots_and_none_is_left_waiting() -> None:
+    """Each answer wakes as many waiters as there are free slots (not all of them): every
+    thread still gets through, and never more than the limit are in flight."""
+    clock = Clock()
+    limit = ConcurrencyLimit(2, 8, clock)
+    lock = threading.Lock()
+    peak, done = [0], []
+
+    def worker() -> None:
+        for _ in range(50):
+            started = limit.acquire()
+            with lock:
+                peak[0] = max(peak[0], limit.in_flight)
+            limit.release(started, overloaded=len(done) % 7 == 3)  # cuts, then regrowth
+        with lock:
+            done.append(1)
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(done) == 16  # a lost wake-up would leave a thread waiting for ever
+    assert 1 <= peak[0] <= 8
+    assert limit.in_flight == 0
 
 
 def test_slow_start_doubles_while_answers_do_not_slow_down() -> None:

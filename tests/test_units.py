@@ -20,7 +20,7 @@ from qiskit_ionq_cancel import (
     validate_job_id,
 )
 from qiskit_ionq_cancel.retry import parse_retry_after
-from qiskit_ionq_cancel.validation import check_base_url
+from qiskit_ionq_cancel.validation import check_base_url, validate_job_ids
 
 
 @pytest.mark.parametrize(("ionq", "qiskit"), [
@@ -54,6 +54,23 @@ def test_malformed_ids_are_refused(bad: object) -> None:
     assert "No request was sent" in str(info.value)
     assert isinstance(info.value, ValueError)
     assert len(str(info.value)) < 400  # a huge id is shortened, not echoed whole
+
+
+def test_a_list_of_canonical_ids_passes_whole() -> None:
+    ids = [GOOD_ID, GOOD_ID.replace("0", "1"), GOOD_ID]
+    assert validate_job_ids(ids) == ids
+    assert validate_job_ids([]) == []
+
+
+@pytest.mark.parametrize("bad", [*BAD_IDS, f"{GOOD_ID},{GOOD_ID}",  # two ids in one
+                                 GOOD_ID[:-1] + ",", GOOD_ID.upper()])
+@pytest.mark.parametrize("where", [0, 1, 2])
+def test_one_bad_id_anywhere_in_a_list_is_refused(bad: object, where: int) -> None:
+    ids: list[object] = [GOOD_ID, GOOD_ID]
+    ids.insert(where, bad)
+    with pytest.raises(InvalidJobIdError) as info:
+        validate_job_ids(ids, secret="k3y")  # type: ignore[arg-type]
+    assert "No request was sent" in str(info.value)
 
 
 @pytest.mark.parametrize("url", ["https://api.ionq.co/v0.4", "http://127.0.0.1:8000/v0.4",
