@@ -15,7 +15,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
@@ -590,7 +590,9 @@ class JobStore:
         ``target`` is one backend or a comma-separated list of them; ``submitter_id`` keeps
         the jobs of that user (every job here is :data:`SUBMITTER_ID`'s).
         """
-        wanted = {parse_job_id(i) for i in ids}
+        # An id the store holds is canonical (the store made it): only others need the check.
+        jobs_now = self._jobs
+        wanted = {i if isinstance(i, str) and i in jobs_now else parse_job_id(i) for i in ids}
         targets = None if target is None else set(target.split(","))
         if not 1 <= limit <= LIST_LIMIT_MAX:
             raise ApiError(400, f"'limit' must be between 1 and {LIST_LIMIT_MAX}")
@@ -706,7 +708,7 @@ class JobStore:
         """
         if not self.bulk_enabled:
             raise ApiError(404, "Cannot PUT /v0.4/jobs/status/cancel")
-        ids = _bulk_ids(body, self.bulk_max_ids)
+        ids = _bulk_ids(body, self.bulk_max_ids, self._jobs)
         with self._lock:
             for raw in ids if not self.bulk_lies else ():
                 job = self._jobs.get(raw)
@@ -728,7 +730,7 @@ class JobStore:
     def delete_many(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """``DELETE /jobs`` with ``{"ids": [...]}``: deletes what it can, echoes every id
         (unknown ones too, as the bulk cancel does)."""
-        ids = _bulk_ids(body, self.bulk_max_ids)
+        ids = _bulk_ids(body, self.bulk_max_ids, self._jobs)
         with self._lock:
             for raw in ids:
                 job = self._jobs.get(raw)
@@ -783,8 +785,9 @@ def _circuit_inputs(input_block: dict[str, Any], job_type: str
     return names, blocks
 
 
-def _bulk_ids(body: Mapping[str, Any], most: int) -> list[str]:
-    """The ``ids`` of a bulk request body (``JobsBulkOperationRequest``), checked."""
+def _bulk_ids(body: Mapping[str, Any], most: int, known: Container[str]) -> list[str]:
+    """The ``ids`` of a bulk request body (``JobsBulkOperationRequest``), checked (an id in
+    ``known``, the store's, is canonical: the store made it)."""
     if set(body) - {"ids"}:
         raise ApiError(400, "Only field 'ids' is allowed", keys=sorted(set(body) - {"ids"}),
                        source="payload")
@@ -795,7 +798,8 @@ def _bulk_ids(body: Mapping[str, Any], most: int) -> list[str]:
     if len(ids) > most:
         raise ApiError(400, f"At most {most} ids per request", keys=["ids"], source="payload")
     for raw in ids:
-        parse_job_id(raw)
+        if raw not in known:
+            parse_job_id(raw)
     return ids
 
 
