@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import random
 import re
 import threading
@@ -666,11 +665,12 @@ class JobStore:
             status = self._cancel_one(job)
             return {"id": job.id, "status": status}
 
-    def _cancel_one(self, job: Job) -> str:
-        """Apply a cancel to one job; return the status the answer claims. Cancelling a
-        multi-circuit parent cancels its unfinished children; a child, see
-        :data:`ChildCancel`."""
-        now = self.clock()
+    def _cancel_one(self, job: Job, now: float | None = None) -> str:
+        """Apply a cancel to one job at clock time ``now`` (default: the clock's); return the
+        status the answer claims. Cancelling a multi-circuit parent cancels its unfinished
+        children; a child, see :data:`ChildCancel`."""
+        if now is None:
+            now = self.clock()
         if job.parent_job_id is not None and self.child_cancel != "child":
             parent = self._jobs.get(job.parent_job_id)
             if parent is not None and job.status_at(now, self.lifecycle) \
@@ -678,7 +678,7 @@ class JobStore:
                 if self.child_cancel == "refuse":
                     raise ApiError(400, f"Job {job.id} is one circuit of multi-circuit job "
                                         f"{parent.id}: cancel that job instead")
-                self._cancel_one(parent)
+                self._cancel_one(parent, now)
                 return "canceled"
         status = job.status_at(now, self.lifecycle)
         if status in CANCELLABLE_STATUSES:
@@ -710,13 +710,19 @@ class JobStore:
             raise ApiError(404, "Cannot PUT /v0.4/jobs/status/cancel")
         ids = _bulk_ids(body, self.bulk_max_ids, self._jobs)
         with self._lock:
+            # One moment for the whole request: its jobs all end at it, and their read-backs
+            # share one completed_at (formatted once, not once a job).
+            now = self.clock()
             for raw in ids if not self.bulk_lies else ():
                 job = self._jobs.get(raw)
                 if job is None or job.forbidden:
                     continue
                 job.cancel_requests += 1
-                with contextlib.suppress(ApiError):  # a final job in a bulk request stays as is
-                    self._cancel_one(job)
+                # (not contextlib.suppress: entering one cost nearly a microsecond a job)
+                try:  # noqa: SIM105
+                    self._cancel_one(job, now)
+                except ApiError:  # a final job in a bulk request stays as is
+                    pass
             return {"ids": list(ids), "status": "canceled"}
 
     def delete(self, raw_id: str) -> dict[str, Any]:
