@@ -156,12 +156,6 @@ def parse_job_id(raw: str) -> str:
     raise ApiError(400, f"Invalid job id {shown!r}: expected a canonical UUID")
 
 
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 @dataclass
 class Job:
     """One job as the emulator stores it. Its status is derived from the clock."""
@@ -269,23 +263,23 @@ class JobStore:
         self.page_cap = page_cap
         self.clock: Callable[[], float] = clock or time.monotonic
         self._epoch_clock = self.clock()
-        self._epoch_wall = datetime.now(timezone.utc)
+        self._epoch_utc = datetime.now(timezone.utc).replace(tzinfo=None)  # at _epoch_clock
         self._rng = random.Random(seed)
-        self._iso_cache: dict[float, str | None] = {}
+        self._iso_cache: dict[float, str] = {}
         self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
         self._order: list[str] = []  # ids by submission; deleted ids stay, skipped on read
         self._seq = 0
 
     # -- time ---------------------------------------------------------------------------
-    def _wall(self, at: float) -> datetime:
-        return self._epoch_wall + timedelta(seconds=at - self._epoch_clock)
-
-    def _iso_at(self, at: float) -> str | None:
+    def _iso_at(self, at: float) -> str:
         """ISO-8601 wall time of clock time ``at``; memoised, since listings repeat them."""
         text = self._iso_cache.get(at)
         if text is None:
-            text = _iso(self._wall(at))
+            # In UTC without a time zone: formatting an offset only to replace it with "Z"
+            # was a third of the time.
+            wall = self._epoch_utc + timedelta(seconds=at - self._epoch_clock)
+            text = wall.isoformat(timespec="milliseconds") + "Z"
             if len(self._iso_cache) < 1_000_000:
                 self._iso_cache[at] = text
         return text
