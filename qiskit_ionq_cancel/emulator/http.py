@@ -25,7 +25,14 @@ from urllib.parse import parse_qs, urlsplit
 from . import catalog
 from .faults import Fault, FaultInjector
 from .sessions import SessionStore
-from .state import API_PREFIX, LIST_LIMIT_DEFAULT, OFF_CONTRACT_CANCEL_MODES, ApiError, JobStore
+from .state import (
+    API_PREFIX,
+    LIST_LIMIT_DEFAULT,
+    OFF_CONTRACT_CANCEL_MODES,
+    ApiError,
+    JobStore,
+    encode,
+)
 
 logger = logging.getLogger("qiskit_ionq_cancel.emulator")
 
@@ -530,7 +537,7 @@ class _Handler(BaseHTTPRequestHandler):
             payload = answer.body
             content_type = "application/octet-stream"
         else:
-            payload = json.dumps(answer.body, separators=(",", ":")).encode()
+            payload = encode(answer.body)
             content_type = "application/json; charset=utf-8"
         headers = {"Content-Type": content_type, **(answer.headers or {})}
         if self.close_connection:
