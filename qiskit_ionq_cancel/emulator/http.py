@@ -141,12 +141,14 @@ class RequestLog:
 
 @dataclass
 class Answer:
-    """What a route returns: a status and a JSON body (or raw bytes)."""
+    """What a route returns: a status and a JSON body (or raw bytes; with ``encoded``, bytes
+    that are the JSON body already, as :func:`~.state.encode` gives it)."""
 
     status: int
     body: Any
     headers: dict[str, str] | None = None
     off_contract: str | None = None  # see Exchange
+    encoded: bool = False
 
 
 Route = Callable[["Request"], Answer]
@@ -213,11 +215,11 @@ def build_routes(store: JobStore, sessions: SessionStore | None = None
         if "" in ids:  # an empty filter must never widen into "every job"
             raise ApiError(400, "Query parameter 'ids' has an empty value", keys=["ids"],
                            source="params")
-        return Answer(200, store.list(
+        return Answer(200, store.list_encoded(
             ids=ids, status=req.one("status"), target=req.one("target"),
             session_id=req.one("session_id"), parent_job_id=req.one("parent_job_id"),
             submitter_id=req.one("submitter_id"), limit=limit, cursor=req.one("next"),
-        ))
+        ), encoded=True)
 
     def cancel(req: Request) -> Answer:
         body = store.cancel(req.match["id"])
@@ -533,7 +535,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(Answer(fault.status, error_body(fault.status, message), headers))
 
     def _send(self, answer: Answer) -> None:
-        if isinstance(answer.body, bytes):
+        if answer.encoded:
+            payload = answer.body
+            content_type = "application/json; charset=utf-8"
+        elif isinstance(answer.body, bytes):
             payload = answer.body
             content_type = "application/octet-stream"
         else:
