@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import logging
 import re
@@ -219,6 +220,11 @@ def _serve_emulator(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"ionq-cancel emulator: {exc}", file=sys.stderr)
         return 2
+    # What exists now (the imports, the preloaded jobs) lives as long as the process: frozen,
+    # the garbage collector's full passes no longer walk it (one pass took 50 ms of CPU with
+    # 10,000 preloaded jobs, in the middle of some request).
+    gc.collect()
+    gc.freeze()
     print(f"IonQ emulator listening on {emulator.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         emulator.serve_forever()

@@ -24,6 +24,7 @@ Batches run with ``concurrency=1`` so that the request sequences are exact.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import uuid
@@ -701,6 +702,12 @@ def test_bulk_schema_breaking_200_is_never_trusted(answer: Callable[[Any, Any], 
     assert singles == sorted([batch.missing] if did_cancel else [*batch.queued, batch.missing])
 
 
+def listing(answer: Callable[[Any, Any], Any]) -> Callable[[Any, Any], bytes]:
+    """``answer`` (of a ``GET /jobs`` body) as ``JobStore.list_encoded`` answers: encoded."""
+    return lambda real, argument: json.dumps(answer(json.loads(real), argument),
+                                             separators=(",", ":")).encode()
+
+
 @pytest.mark.parametrize("page", [
     lambda real: [],
     lambda real: {"jobs": "none"},
@@ -711,7 +718,7 @@ def test_bulk_schema_breaking_read_back_falls_back_to_single_cancels(
         page: Callable[[Any], Any], emu: Emulator, provider: IonQProvider,
         replace_answer: Replace, mark: Callable[[], Mark]) -> None:
     batch = Batch(emu)
-    replace_answer(emu, "list", lambda real, _: page(real), apply=True)
+    replace_answer(emu, "list_encoded", listing(lambda real, _: page(real)), apply=True)
     m = mark()
 
     report = run_batch(provider, batch)
@@ -730,7 +737,7 @@ def test_bulk_read_back_with_an_unknown_status_reports_that_job(
         jobs = [{**j, "status": 42} if j["id"] == odd else j for j in real["jobs"]]
         return {**real, "jobs": jobs}
 
-    replace_answer(emu, "list", page, apply=True)
+    replace_answer(emu, "list_encoded", listing(page), apply=True)
     report = run_batch(provider, batch)
 
     assert_report_agrees(report, batch.ids, emu)

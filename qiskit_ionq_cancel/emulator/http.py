@@ -25,7 +25,14 @@ from urllib.parse import parse_qs, urlsplit
 from . import catalog
 from .faults import Fault, FaultInjector
 from .sessions import SessionStore
-from .state import API_PREFIX, LIST_LIMIT_DEFAULT, OFF_CONTRACT_CANCEL_MODES, ApiError, JobStore
+from .state import (
+    API_PREFIX,
+    LIST_LIMIT_DEFAULT,
+    OFF_CONTRACT_CANCEL_MODES,
+    ApiError,
+    JobStore,
+    encode,
+)
 
 logger = logging.getLogger("qiskit_ionq_cancel.emulator")
 
@@ -134,12 +141,14 @@ class RequestLog:
 
 @dataclass
 class Answer:
-    """What a route returns: a status and a JSON body (or raw bytes)."""
+    """What a route returns: a status and a JSON body (or raw bytes; with ``encoded``, bytes
+    that are the JSON body already, as :func:`~.state.encode` gives it)."""
 
     status: int
     body: Any
     headers: dict[str, str] | None = None
     off_contract: str | None = None  # see Exchange
+    encoded: bool = False
 
 
 Route = Callable[["Request"], Answer]
@@ -206,11 +215,11 @@ def build_routes(store: JobStore, sessions: SessionStore | None = None
         if "" in ids:  # an empty filter must never widen into "every job"
             raise ApiError(400, "Query parameter 'ids' has an empty value", keys=["ids"],
                            source="params")
-        return Answer(200, store.list(
+        return Answer(200, store.list_encoded(
             ids=ids, status=req.one("status"), target=req.one("target"),
             session_id=req.one("session_id"), parent_job_id=req.one("parent_job_id"),
             submitter_id=req.one("submitter_id"), limit=limit, cursor=req.one("next"),
-        ))
+        ), encoded=True)
 
     def cancel(req: Request) -> Answer:
         body = store.cancel(req.match["id"])
@@ -260,6 +269,23 @@ def build_routes(store: JobStore, sessions: SessionStore | None = None
          lambda r: Answer(200, _characterization(r.match["name"], r.match["cid"]))),
     ]
     return [(m, re.compile(f"{re.escape(p)}{pattern}"), auth, fn) for m, pattern, auth, fn in table]
+
+
+def parse_query(query: str) -> dict[str, list[str]]:
+    """The query's parameters: ``parse_qs(query, keep_blank_values=True)``."""
+    if "%" in query or "+" in query:
+        return parse_qs(query, keep_blank_values=True)
+    # Without escapes parse_qs only splits, 4 times slower (0.17 ms for a read-back's ids).
+    params: dict[str, list[str]] = {}
+    for field in query.split("&"):
+        if field:
+            name, _, value = field.partition("=")
+            values = params.get(name)
+            if values is None:
+                params[name] = [value]
+            else:
+                values.append(value)
+    return params
 
 
 def _characterization(name: str, cid: str) -> dict[str, Any]:
@@ -465,8 +491,7 @@ class _Handler(BaseHTTPRequestHandler):
             if needs_auth and not self._authorised():
                 return Answer(401, error_body(401, "Invalid or missing API key. Send the "
                                                    "header 'Authorization: apiKey <KEY>'"))
-            request = Request(method, path, parse_qs(query, keep_blank_values=True), body,
-                              match)
+            request = Request(method, path, parse_query(query), body, match)
             try:
                 return handler(request)
             except ApiError as exc:
@@ -510,11 +535,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(Answer(fault.status, error_body(fault.status, message), headers))
 
     def _send(self, answer: Answer) -> None:
-        if isinstance(answer.body, bytes):
+        if answer.encoded:
+            payload = answer.body
+            content_type = "application/json; charset=utf-8"
+        elif isinstance(answer.body, bytes):
             payload = answer.body
             content_type = "application/octet-stream"
         else:
-            payload = json.dumps(answer.body, separators=(",", ":")).encode()
+            payload = encode(answer.body)
             content_type = "application/json; charset=utf-8"
         headers = {"Content-Type": content_type, **(answer.headers or {})}
         if self.close_connection:

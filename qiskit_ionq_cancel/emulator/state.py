@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
+import json
 import random
 import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
@@ -157,10 +157,27 @@ def parse_job_id(raw: str) -> str:
     raise ApiError(400, f"Invalid job id {shown!r}: expected a canonical UUID")
 
 
-def _iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+# json.dumps makes an encoder on every call, and with it the C encoder that does the work
+# (CPython's _json; None elsewhere): about a microsecond each time, as long as encoding a
+# job's times (a listing encodes parts of its jobs one by one). This is that C encoder, made
+# once, without the circular check (an answer body is a tree): it keeps nothing between calls.
+_make_c_encoder = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER: Callable[[Any, int], Iterable[str]] | None = None if _make_c_encoder is None \
+    else _make_c_encoder(None, _ENCODER.default, json.encoder.encode_basestring_ascii, None,
+                         ":", ",", False, False, True)
+
+#: Each status, encoded.
+_STATUS_JSON = {status: f'"{status}"'.encode()
+                for status in (*CANCELLABLE_STATUSES, *FINAL_STATUSES)}
+
+
+def encode(body: Any) -> bytes:
+    """The API's JSON encoding of an answer body, as bytes: what
+    ``json.dumps(body, separators=(",", ":")).encode()`` gives (compact, ASCII)."""
+    if _C_ENCODER is None:
+        return _ENCODER.encode(body).encode()
+    return "".join(_C_ENCODER(body, 0)).encode()
 
 
 @dataclass
@@ -193,6 +210,15 @@ class Job:
     children: list[Job] = field(default_factory=list)  # of a multi-circuit parent
     shot_seed: int = 0
     register_shots: list[dict[str, Any]] | None = None  # of an ionq.qasm3.v1 job
+    # Kept by JobStore._encoded_view to encode the job's listing view again, each with what
+    # it was made from (see there). The template of that view (_template), with: completed
+    # or not, the store's results style and lifecycle.
+    template: tuple[bool, str, Lifecycle, bytes, bytes, bytes] | None = field(
+        default=None, repr=False, compare=False)
+    # Once the job is final (unless a multi-circuit parent), that view, with: the status,
+    # fixed_at, failure, the store's results style and lifecycle.
+    final_view: tuple[str, float | None, dict[str, str] | None, str, Lifecycle, bytes] | None \
+        = field(default=None, repr=False, compare=False)
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -270,23 +296,23 @@ class JobStore:
         self.page_cap = page_cap
         self.clock: Callable[[], float] = clock or time.monotonic
         self._epoch_clock = self.clock()
-        self._epoch_wall = datetime.now(timezone.utc)
+        self._epoch_utc = datetime.now(timezone.utc).replace(tzinfo=None)  # at _epoch_clock
         self._rng = random.Random(seed)
-        self._iso_cache: dict[float, str | None] = {}
+        self._iso_cache: dict[float, str] = {}
         self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
         self._order: list[str] = []  # ids by submission; deleted ids stay, skipped on read
         self._seq = 0
 
     # -- time ---------------------------------------------------------------------------
-    def _wall(self, at: float) -> datetime:
-        return self._epoch_wall + timedelta(seconds=at - self._epoch_clock)
-
-    def _iso_at(self, at: float) -> str | None:
+    def _iso_at(self, at: float) -> str:
         """ISO-8601 wall time of clock time ``at``; memoised, since listings repeat them."""
         text = self._iso_cache.get(at)
         if text is None:
-            text = _iso(self._wall(at))
+            # In UTC without a time zone: formatting an offset only to replace it with "Z"
+            # was a third of the time.
+            wall = self._epoch_utc + timedelta(seconds=at - self._epoch_clock)
+            text = wall.isoformat(timespec="milliseconds") + "Z"
             if len(self._iso_cache) < 1_000_000:
                 self._iso_cache[at] = text
         return text
@@ -482,28 +508,13 @@ class JobStore:
         with self._lock:
             self._get(job_id).forbidden = True
 
-    def _view(self, job: Job, now: float, *, full: bool = True) -> dict[str, Any]:
-        """The job object: ``full`` for ``GET /jobs/{id}``, else a listing's ``BaseJob``."""
-        status = job.status_at(now, self.lifecycle)
-        lc = self.lifecycle
-        start = job.created + lc.submit_time + lc.queue_time
-        end = start + lc.run_time
-        started_at = None
-        completed_at = None
-        if job.fixed_status is not None:
-            assert job.fixed_at is not None
-            if job.fixed_at >= start:
-                started_at = self._iso_at(start)
-            completed_at = self._iso_at(job.fixed_at)
-        elif status in ("started", "completed", "failed"):
-            started_at = self._iso_at(start)
-            if status != "started":
-                completed_at = self._iso_at(end)
-        failure = job.failure
-        if status == "failed" and failure is None:
-            failure = job.will_fail
+    def _view(self, job: Job, now: float, *, full: bool = True,
+              status: str | None = None) -> dict[str, Any]:
+        """The job object: ``full`` for ``GET /jobs/{id}``, else a listing's ``BaseJob``
+        (``status``: the job's at ``now``, when the caller has it)."""
+        if status is None:
+            status = job.status_at(now, self.lifecycle)
         done = status == "completed"
-        waiting = status in ("submitted", "ready")
         # Required keys of IonQ's document (SingleCircuitJob; BaseJob in listings, without
         # child_job_ids), null where they do not apply.
         view: dict[str, Any] = {
@@ -519,12 +530,7 @@ class JobStore:
             "metadata": job.metadata or None,
             "name": job.name,
             "submitted_at": self._iso_at(job.created),
-            "started_at": started_at,
-            "completed_at": completed_at,
-            "predicted_wait_time_ms": max(0, int((start - now) * 1000)) if waiting else None,
-            "predicted_execution_duration_ms": int(lc.run_time * 1000) if waiting else None,
-            "execution_duration_ms": int(lc.run_time * 1000) if done else None,
-            "failure": failure,
+            **self._times(job, now, status),  # "started_at" to "failure"
             "output": {},
             "settings": job.settings,
             "stats": self._stats(job, done),
@@ -539,13 +545,79 @@ class JobStore:
                 view["shots"] = job.shots
         else:
             view["shots"] = job.shots
-        if job.children and status in FINAL_STATUSES and job.fixed_status is None:
-            ends = [c.fixed_at if c.fixed_status is not None else c.created
-                    + lc.submit_time + lc.queue_time + lc.run_time for c in job.children]
-            view["completed_at"] = self._iso_at(max(e for e in ends if e is not None))
         if full:
             view["child_job_ids"] = [c.id for c in job.children] if job.children else None
         return view
+
+    def _encoded_view(self, job: Job, now: float) -> bytes:
+        """A listing's view of the job (``full=False``), encoded (:func:`encode`)."""
+        status = job.status_at(now, self.lifecycle)
+        done = status == "completed"
+        style, lifecycle = self.results_style, self.lifecycle
+        # Building and encoding a view was most of its cost, and a job is viewed again and
+        # again (listed while queued, polled, read back once canceled). What the job keeps
+        # is checked against all it was made from that can change after submission, so no
+        # code that changes a job has to drop it.
+        # 1. A final job's view no longer changes with the clock, only with the job's status,
+        # fixed_at and failure (and the store's settings): kept whole. (Not a parent's, whose
+        # view follows its children.)
+        whole = status in FINAL_STATUSES and not job.children
+        if whole:
+            kept = job.final_view
+            if kept is not None and kept[0] == status and kept[1] == job.fixed_at and \
+                    kept[2] is job.failure and kept[3] is style and kept[4] is lifecycle:
+                return kept[5]
+        # 2. Else the view changes only in its status and times (see _times) until the job
+        # completes or the store's settings change: the rest is kept encoded, as a template.
+        template = job.template
+        if template is not None and template[0] == done and template[1] is style and \
+                template[2] is lifecycle:
+            encoded = b"".join((template[3], _STATUS_JSON.get(status) or encode(status),
+                                template[4], encode(self._times(job, now, status))[1:-1],
+                                template[5]))
+        else:
+            encoded = encode(self._view(job, now, full=False, status=status))
+            parts = None if whole else _template(encoded, job.id, status)
+            if parts is not None:
+                job.template = (done, style, lifecycle, *parts)
+        if whole:
+            job.final_view = (status, job.fixed_at, job.failure, style, lifecycle, encoded)
+            job.template = None  # (memory: what it would make is in final_view)
+        return encoded
+
+    def _times(self, job: Job, now: float, status: str) -> dict[str, Any]:
+        """The members of the job object from ``started_at`` to ``failure``: those that
+        change with its status and the clock (and with its children's, for a parent)."""
+        lc = self.lifecycle
+        start = job.created + lc.submit_time + lc.queue_time
+        end = start + lc.run_time
+        started_at = None
+        completed_at = None
+        if job.fixed_status is not None:
+            assert job.fixed_at is not None
+            if job.fixed_at >= start:
+                started_at = self._iso_at(start)
+            completed_at = self._iso_at(job.fixed_at)
+        elif status in ("started", "completed", "failed"):
+            started_at = self._iso_at(start)
+            if status != "started":
+                completed_at = self._iso_at(end)
+        if job.children and status in FINAL_STATUSES and job.fixed_status is None:
+            ends = [c.fixed_at if c.fixed_status is not None else c.created
+                    + lc.submit_time + lc.queue_time + lc.run_time for c in job.children]
+            completed_at = self._iso_at(max(e for e in ends if e is not None))
+        failure = job.failure
+        if status == "failed" and failure is None:
+            failure = job.will_fail
+        waiting = status in ("submitted", "ready")
+        return {
+            "started_at": started_at,
+            "completed_at": completed_at,
+            "predicted_wait_time_ms": max(0, int((start - now) * 1000)) if waiting else None,
+            "predicted_execution_duration_ms": int(lc.run_time * 1000) if waiting else None,
+            "execution_duration_ms": int(lc.run_time * 1000) if status == "completed" else None,
+            "failure": failure,
+        }
 
     def _stats(self, job: Job, done: bool) -> dict[str, Any]:
         """``CircuitJobStats``: the circuit's figures, compute times from the lifecycle (the
@@ -590,7 +662,31 @@ class JobStore:
         ``target`` is one backend or a comma-separated list of them; ``submitter_id`` keeps
         the jobs of that user (every job here is :data:`SUBMITTER_ID`'s).
         """
-        wanted = {parse_job_id(i) for i in ids}
+        with self._lock:
+            jobs, now, more = self._page(
+                ids=ids, status=status, target=target, session_id=session_id,
+                parent_job_id=parent_job_id, submitter_id=submitter_id, limit=limit,
+                cursor=cursor)
+            return {"jobs": [self._view(job, now, full=False) for job in jobs], "next": more}
+
+    def list_encoded(self, **filters: Any) -> bytes:
+        """:meth:`list`'s answer (same arguments), encoded (:func:`encode`): the same bytes
+        as ``encode(list(...))``, joined from the jobs' cached encoded views."""
+        with self._lock:
+            jobs, now, more = self._page(**filters)
+            views = [self._encoded_view(job, now) for job in jobs]
+        return b'{"jobs":[' + b",".join(views) + b'],"next":' + encode(more) + b"}"
+
+    def _page(self, *, ids: Iterable[str] = (), status: str | None = None,
+              target: str | None = None, session_id: str | None = None,
+              parent_job_id: str | None = None, submitter_id: str | None = None,
+              limit: int = LIST_LIMIT_DEFAULT, cursor: str | None = None
+              ) -> tuple[Sequence[Job], float, str | None]:
+        """The jobs of one page of :meth:`list`, the clock time they are seen at, and the
+        next page's cursor."""
+        # An id the store holds is canonical (the store made it): only others need the check.
+        jobs_now = self._jobs
+        wanted = {i if isinstance(i, str) and i in jobs_now else parse_job_id(i) for i in ids}
         targets = None if target is None else set(target.split(","))
         if not 1 <= limit <= LIST_LIMIT_MAX:
             raise ApiError(400, f"'limit' must be between 1 and {LIST_LIMIT_MAX}")
@@ -608,7 +704,7 @@ class JobStore:
         with self._lock:
             now = self.clock()
             start = len(self._order) if cursor is None else _decode_cursor(cursor)
-            page: list[dict[str, Any]] = []
+            page: list[Job] = []
             position = start
             positions: Iterable[int]
             if wanted:  # only the wanted jobs, not a scan of all (read-backs do this a lot)
@@ -634,11 +730,11 @@ class JobStore:
                     continue
                 if status is not None and job.status_at(now, self.lifecycle) != status:
                     continue
-                page.append(self._view(job, now, full=False))
+                page.append(job)
                 if len(page) == limit:
                     break
             more = len(page) == limit and position > last
-            return {"jobs": page, "next": _encode_cursor(position) if more else None}
+            return page, now, _encode_cursor(position) if more else None
 
     def iter_ids(self) -> Iterator[str]:
         """Every live job id, oldest first (a snapshot)."""
@@ -664,11 +760,12 @@ class JobStore:
             status = self._cancel_one(job)
             return {"id": job.id, "status": status}
 
-    def _cancel_one(self, job: Job) -> str:
-        """Apply a cancel to one job; return the status the answer claims. Cancelling a
-        multi-circuit parent cancels its unfinished children; a child, see
-        :data:`ChildCancel`."""
-        now = self.clock()
+    def _cancel_one(self, job: Job, now: float | None = None) -> str:
+        """Apply a cancel to one job at clock time ``now`` (default: the clock's); return the
+        status the answer claims. Cancelling a multi-circuit parent cancels its unfinished
+        children; a child, see :data:`ChildCancel`."""
+        if now is None:
+            now = self.clock()
         if job.parent_job_id is not None and self.child_cancel != "child":
             parent = self._jobs.get(job.parent_job_id)
             if parent is not None and job.status_at(now, self.lifecycle) \
@@ -676,7 +773,7 @@ class JobStore:
                 if self.child_cancel == "refuse":
                     raise ApiError(400, f"Job {job.id} is one circuit of multi-circuit job "
                                         f"{parent.id}: cancel that job instead")
-                self._cancel_one(parent)
+                self._cancel_one(parent, now)
                 return "canceled"
         status = job.status_at(now, self.lifecycle)
         if status in CANCELLABLE_STATUSES:
@@ -706,15 +803,21 @@ class JobStore:
         """
         if not self.bulk_enabled:
             raise ApiError(404, "Cannot PUT /v0.4/jobs/status/cancel")
-        ids = _bulk_ids(body, self.bulk_max_ids)
+        ids = _bulk_ids(body, self.bulk_max_ids, self._jobs)
         with self._lock:
+            # One moment for the whole request: its jobs all end at it, and their read-backs
+            # share one completed_at (formatted once, not once a job).
+            now = self.clock()
             for raw in ids if not self.bulk_lies else ():
                 job = self._jobs.get(raw)
                 if job is None or job.forbidden:
                     continue
                 job.cancel_requests += 1
-                with contextlib.suppress(ApiError):  # a final job in a bulk request stays as is
-                    self._cancel_one(job)
+                # (not contextlib.suppress: entering one cost nearly a microsecond a job)
+                try:  # noqa: SIM105
+                    self._cancel_one(job, now)
+                except ApiError:  # a final job in a bulk request stays as is
+                    pass
             return {"ids": list(ids), "status": "canceled"}
 
     def delete(self, raw_id: str) -> dict[str, Any]:
@@ -728,7 +831,7 @@ class JobStore:
     def delete_many(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """``DELETE /jobs`` with ``{"ids": [...]}``: deletes what it can, echoes every id
         (unknown ones too, as the bulk cancel does)."""
-        ids = _bulk_ids(body, self.bulk_max_ids)
+        ids = _bulk_ids(body, self.bulk_max_ids, self._jobs)
         with self._lock:
             for raw in ids:
                 job = self._jobs.get(raw)
@@ -783,8 +886,9 @@ def _circuit_inputs(input_block: dict[str, Any], job_type: str
     return names, blocks
 
 
-def _bulk_ids(body: Mapping[str, Any], most: int) -> list[str]:
-    """The ``ids`` of a bulk request body (``JobsBulkOperationRequest``), checked."""
+def _bulk_ids(body: Mapping[str, Any], most: int, known: Container[str]) -> list[str]:
+    """The ``ids`` of a bulk request body (``JobsBulkOperationRequest``), checked (an id in
+    ``known``, the store's, is canonical: the store made it)."""
     if set(body) - {"ids"}:
         raise ApiError(400, "Only field 'ids' is allowed", keys=sorted(set(body) - {"ids"}),
                        source="payload")
@@ -795,8 +899,23 @@ def _bulk_ids(body: Mapping[str, Any], most: int) -> list[str]:
     if len(ids) > most:
         raise ApiError(400, f"At most {most} ids per request", keys=["ids"], source="payload")
     for raw in ids:
-        parse_job_id(raw)
+        if raw not in known:
+            parse_job_id(raw)
     return ids
+
+
+def _template(encoded: bytes, job_id: str, status: str) -> tuple[bytes, bytes, bytes] | None:
+    """A job's encoded view cut around its status and its times (``started_at`` to
+    ``failure``), for :meth:`JobStore._encoded_view` to put new ones in: what comes before
+    the status, between the status and the times, and after the times. ``None`` when the
+    cuts are ambiguous (a key the cuts look for also occurs nested in the job's data)."""
+    before = b'{"id":' + encode(job_id) + b',"status":'
+    times = encoded.find(b'"started_at":')
+    after = encoded.find(b',"output":')
+    if not encoded.startswith(before) or not 0 < times < after or \
+            encoded.count(b'"started_at":') != 1 or encoded.count(b',"output":') != 1:
+        return None
+    return before, encoded[len(before) + len(encode(status)):times], encoded[after:]
 
 
 def _encode_cursor(position: int) -> str:
