@@ -41,11 +41,21 @@ def observe(exchange: emulator.Exchange) -> None:
         monitor.observe_answer(exchange)
 
 
+def observer() -> emulator.AnswerObserver:
+    """The observer for an emulator made now: the monitor active now, if there is one (so
+    an emulator of an earlier test whose handler answers late, say after a hang fault,
+    never counts in a later test's monitor); else :func:`observe` (an emulator made
+    outside any test, such as a module-scoped fixture's, reports to whichever test runs)."""
+    with _lock:
+        monitor = _active[-1] if _active else None
+    return observe if monitor is None else monitor.observe_answer
+
+
 class Emulator(emulator.Emulator):
-    """The package's emulator, observed by :func:`observe` unless told otherwise."""
+    """The package's emulator, observed by :func:`observer` unless told otherwise."""
 
     def __init__(self, **settings: Any) -> None:
-        settings.setdefault("observer", observe)
+        settings.setdefault("observer", observer())
         super().__init__(**settings)
 
 
