@@ -150,9 +150,7 @@ def _expand(items: Iterable[StockIonQJob | CompositeJob | str],
     """The inputs with each primitive job replaced by the IonQ jobs it submitted (lazily);
     the ids of those that submitted none go to ``claimed``."""
     for item in items:
-        # Ids and IonQ jobs first: a runtime-checkable Protocol's isinstance is slow (tens
-        # of microseconds, i.e. 0.3 s of a 10,000-id call before any request goes out).
-        if not isinstance(item, (str, StockIonQJob)) and isinstance(item, CompositeJob):
+        if isinstance(item, CompositeJob):
             jobs = item.claim_for_cancel()
             if not jobs:
                 claimed.append(item.job_id())
@@ -185,7 +183,7 @@ def normalise(items: Iterable[StockIonQJob | str], secret: str | None) -> Iterat
     for item in items:
         local: StockIonQJob | None = None
         raw: object = item
-        if type(item) is not str and isinstance(item, StockIonQJob):  # ids: no ABC check
+        if isinstance(item, StockIonQJob):
             local, raw = item, item.job_id()
             if not raw:
                 unsubmitted += 1

@@ -306,8 +306,7 @@ class IonQCancelClient(IonQClient):
                                   policy=policy.with_deadline(deadline.cap(policy.deadline)))
             yield from page["jobs"]
             cursor = page.get("next")
-            if cursor and 0 < len(page["jobs"]) < page_size:
-                self.page_cap = min(self.page_cap or page_size, len(page["jobs"]))
+            self._learn_page_cap(page_size, len(page["jobs"]), bool(cursor))
             if not cursor:
                 return
             if str(cursor) in seen:
@@ -316,6 +315,12 @@ class IonQCancelClient(IonQClient):
                     f"stopped after {len(seen) + 1} pages rather than loop",
                     hint="Try again later; if it persists, report it to IonQ")
             seen.add(str(cursor))
+
+    def _learn_page_cap(self, asked: int, got: int, more: bool) -> None:
+        """A page of ``got`` jobs, ``asked`` for, with ``more`` to come: when it came back
+        short, the server caps its pages at ``got``; remember the smallest cap seen."""
+        if more and 0 < got < asked:
+            self.page_cap = got if self.page_cap is None else min(self.page_cap, got)
 
     @property
     def read_chunk(self) -> int:
@@ -336,8 +341,7 @@ class IonQCancelClient(IonQClient):
             found.update((job["id"], job) for job in jobs
                          if isinstance(job, dict) and isinstance(job.get("id"), str))
             cursor = page.get("next")
-            if cursor and 0 < len(jobs) < len(ids):
-                self.page_cap = min(self.page_cap or len(jobs), len(jobs))
+            self._learn_page_cap(len(ids), len(jobs), bool(cursor))
             if not cursor or not jobs or len(found) >= len(ids):
                 break
         return found

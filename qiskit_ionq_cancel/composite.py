@@ -1,12 +1,15 @@
 """``CompositeJob``: a job made of IonQ jobs, such as this package's primitive jobs.
 
 The operations (``cancel``, ``cancel_jobs``, ``cancel_on_exit``) sit below the primitives in
-the package's layers, so they know such a job only by this shape.
+the package's layers, so they know such a job only by this base class. A base class, not a
+runtime-checkable Protocol: the operations ask ``isinstance`` of every input, and a
+Protocol's structural check cost tens of microseconds a call (0.3 s of a 10,000-id
+``cancel_jobs``).
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from abc import ABC, abstractmethod
 
 from qiskit.primitives import BasePrimitiveJob
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
@@ -14,20 +17,23 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 __all__ = ["CompositeJob", "refuse_foreign_primitive_job"]
 
 
-@runtime_checkable
-class CompositeJob(Protocol):
+class CompositeJob(ABC):
     """A job that submits IonQ jobs of its own (a ``SamplerV2`` / ``EstimatorV2`` job)."""
 
+    @abstractmethod
     def job_id(self) -> str:
         """Its own id (not an IonQ id)."""
 
+    @abstractmethod
     def cancel(self, *, deadline: float | None = None) -> bool:
         """Cancel it and the IonQ jobs it submitted: ``True`` if it is cancelled afterwards."""
 
+    @abstractmethod
     def claim_for_cancel(self) -> list[StockIonQJob]:
         """Mark it cancelled, so that any IonQ job it submits from now on is cancelled at
         once, and return the IonQ jobs it has submitted so far (the caller cancels those)."""
 
+    @abstractmethod
     def in_final_state(self) -> bool:
         """Whether it has finished (done, failed or cancelled)."""
 

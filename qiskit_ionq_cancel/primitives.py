@@ -35,6 +35,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 from . import upstream
 from .bulk import cancel_jobs
 from .cancel import cancel
+from .composite import CompositeJob
 from .exceptions import PrimitiveJobCancelledError
 from .job import IonQJob
 from .report import CancelReport
@@ -45,7 +46,7 @@ __all__ = ["EstimatorV2", "IonQPrimitiveJob", "SamplerV2"]
 logger = logging.getLogger("qiskit_ionq_cancel")
 
 
-class IonQPrimitiveJob(PrimitiveJob):  # type: ignore[misc]
+class IonQPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
     """Qiskit's ``PrimitiveJob`` whose ``cancel()`` cancels the IonQ jobs it submitted."""
 
     _future: Future[Any] | None

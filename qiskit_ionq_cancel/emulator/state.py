@@ -158,14 +158,6 @@ def parse_job_id(raw: str) -> str:
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
-# json.dumps makes an encoder on every call, and with it the C encoder that does the work
-# (CPython's _json; None elsewhere): about a microsecond each time, as long as encoding a
-# job's times (a listing encodes parts of its jobs one by one). This is that C encoder, made
-# once, without the circular check (an answer body is a tree): it keeps nothing between calls.
-_make_c_encoder = getattr(json.encoder, "c_make_encoder", None)
-_C_ENCODER: Callable[[Any, int], Iterable[str]] | None = None if _make_c_encoder is None \
-    else _make_c_encoder(None, _ENCODER.default, json.encoder.encode_basestring_ascii, None,
-                         ":", ",", False, False, True)
 
 #: Each status, encoded.
 _STATUS_JSON = {status: f'"{status}"'.encode()
@@ -175,9 +167,7 @@ _STATUS_JSON = {status: f'"{status}"'.encode()
 def encode(body: Any) -> bytes:
     """The API's JSON encoding of an answer body, as bytes: what
     ``json.dumps(body, separators=(",", ":")).encode()`` gives (compact, ASCII)."""
-    if _C_ENCODER is None:
-        return _ENCODER.encode(body).encode()
-    return "".join(_C_ENCODER(body, 0)).encode()
+    return _ENCODER.encode(body).encode()
 
 
 @dataclass
@@ -210,15 +200,11 @@ class Job:
     children: list[Job] = field(default_factory=list)  # of a multi-circuit parent
     shot_seed: int = 0
     register_shots: list[dict[str, Any]] | None = None  # of an ionq.qasm3.v1 job
-    # Kept by JobStore._encoded_view to encode the job's listing view again, each with what
-    # it was made from (see there). The template of that view (_template), with: completed
-    # or not, the store's results style and lifecycle.
+    # Kept by JobStore._encoded_view to encode the job's listing view again (see there): the
+    # template of that view (_template), with what it was made from: completed or not, the
+    # store's results style and lifecycle.
     template: tuple[bool, str, Lifecycle, bytes, bytes, bytes] | None = field(
         default=None, repr=False, compare=False)
-    # Once the job is final (unless a multi-circuit parent), that view, with: the status,
-    # fixed_at, failure, the store's results style and lifecycle.
-    final_view: tuple[str, float | None, dict[str, str] | None, str, Lifecycle, bytes] | None \
-        = field(default=None, repr=False, compare=False)
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -555,34 +541,20 @@ class JobStore:
         done = status == "completed"
         style, lifecycle = self.results_style, self.lifecycle
         # Building and encoding a view was most of its cost, and a job is viewed again and
-        # again (listed while queued, polled, read back once canceled). What the job keeps
-        # is checked against all it was made from that can change after submission, so no
-        # code that changes a job has to drop it.
-        # 1. A final job's view no longer changes with the clock, only with the job's status,
-        # fixed_at and failure (and the store's settings): kept whole. (Not a parent's, whose
-        # view follows its children.)
-        whole = status in FINAL_STATUSES and not job.children
-        if whole:
-            kept = job.final_view
-            if kept is not None and kept[0] == status and kept[1] == job.fixed_at and \
-                    kept[2] is job.failure and kept[3] is style and kept[4] is lifecycle:
-                return kept[5]
-        # 2. Else the view changes only in its status and times (see _times) until the job
-        # completes or the store's settings change: the rest is kept encoded, as a template.
+        # again (listed while queued, polled, read back once canceled). Its view changes only
+        # in its status and times (see _times) until the job completes or the store's
+        # settings change: the rest is kept encoded, as a template, checked against all it
+        # was made from, so no code that changes a job has to drop it.
         template = job.template
         if template is not None and template[0] == done and template[1] is style and \
                 template[2] is lifecycle:
-            encoded = b"".join((template[3], _STATUS_JSON.get(status) or encode(status),
-                                template[4], encode(self._times(job, now, status))[1:-1],
-                                template[5]))
-        else:
-            encoded = encode(self._view(job, now, full=False, status=status))
-            parts = None if whole else _template(encoded, job.id, status)
-            if parts is not None:
-                job.template = (done, style, lifecycle, *parts)
-        if whole:
-            job.final_view = (status, job.fixed_at, job.failure, style, lifecycle, encoded)
-            job.template = None  # (memory: what it would make is in final_view)
+            return b"".join((template[3], _STATUS_JSON.get(status) or encode(status),
+                             template[4], encode(self._times(job, now, status))[1:-1],
+                             template[5]))
+        encoded = encode(self._view(job, now, full=False, status=status))
+        parts = _template(encoded, job.id, status)
+        if parts is not None:
+            job.template = (done, style, lifecycle, *parts)
         return encoded
 
     def _times(self, job: Job, now: float, status: str) -> dict[str, Any]:
