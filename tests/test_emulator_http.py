@@ -392,3 +392,44 @@ def test_stop_with_a_request_in_flight_does_not_hang() -> None:
 def test_the_query_is_parsed_as_parse_qs_parses_it(query: str) -> None:
     # the emulator's own parse (quicker for the long queries of read-backs) changes nothing
     assert parse_query(query) == parse_qs(query, keep_blank_values=True)
+
+
+def _server() -> Any:
+    from qiskit_ionq_cancel.emulator.faults import FaultInjector
+    from qiskit_ionq_cancel.emulator.http import EmulatorServer, RequestLog
+    from qiskit_ionq_cancel.emulator.state import JobStore
+
+    return EmulatorServer(("127.0.0.1", 0), store=JobStore(), faults=FaultInjector(),
+                          log=RequestLog(), api_keys=frozenset())
+
+
+def test_a_client_resetting_its_connection_is_not_an_error(
+        capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    """A client that resets a kept-alive connection between requests (a pool closing) is
+    normal traffic: nothing on stderr (the stdlib would print a traceback there), no error
+    logged."""
+    server = _server()
+    try:
+        try:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        except ConnectionResetError:
+            server.handle_error(None, ("127.0.0.1", 1))
+    finally:
+        server.server_close()
+    assert capfd.readouterr().err == ""
+    assert not [r for r in caplog.records if r.levelno >= 30]
+
+
+def test_a_handler_crash_is_logged_not_printed(
+        capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+    server = _server()
+    try:
+        try:
+            raise RuntimeError("a bug in a route")
+        except RuntimeError:
+            server.handle_error(None, ("127.0.0.1", 1))
+    finally:
+        server.server_close()
+    assert "Exception occurred during processing" not in capfd.readouterr().err
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert record.exc_info is not None and "a bug in a route" in str(record.exc_info[1])

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -347,6 +348,16 @@ class EmulatorServer(ThreadingHTTPServer):
         with self._conn_lock:
             self._connections.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A handler's exception goes to ``logging``, not to stderr as the stdlib prints it; a
+        client that closes or resets its connection is normal traffic (a client closing its
+        pool between two kept-alive requests), not an error."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError):
+            logger.debug("Connection from %s ended by the client: %r", client_address, exc)
+            return
+        logger.error("Error handling a request from %s", client_address, exc_info=True)
 
     def close_connections(self) -> None:
         """Close every open keep-alive connection (so stopping never hangs on a client)."""
