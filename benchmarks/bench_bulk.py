@@ -7,7 +7,10 @@ prints the figures, the ratios against the issue's targets, and exits 1 if one i
     python benchmarks/bench_bulk.py
 
 1. 50 ms added latency, 10,000 queued jobs: cancel_jobs (bulk + read-back of every job)
-   against 6 round trips (0.3 s), the median of 3 runs, each on a fresh emulator; with the
+   against 6 round trips (0.3 s), the median of 3 runs, each on a fresh emulator, each
+   next to a run of bare clients sending only the same requests, with none of its checks:
+   a pooled requests.Session (what cancel_jobs is built on) and raw http.client (the
+   cheapest HTTP in the standard library), the floors this machine and emulator set; with the
    CPU seconds the client and the emulator spent (on 2 cores these bound the time more than
    the latency does), and the round trips counted where latency dominates (1 s: wall time
    over latency then counts the round trips one after another on the critical path). And
@@ -20,17 +23,26 @@ Bulk off, rate limits, capped pages and other servers' ways: bench_servers.py.
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
 import os
 import sys
+import threading
 import time
 import tracemalloc
 import warnings
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+import requests
 from shared import KEY, Targets, emulator_cpu_seconds, emulator_process
 
 from qiskit_ionq_cancel import CancelReport
 
+T = TypeVar("T")
 LATENCY = 0.05
 #: A latency long enough that the time is latency, not CPU (for counting round trips).
 SLOW = 1.0
@@ -64,7 +76,84 @@ def bulk_run(latency: float) -> tuple[float, int, float, float | None]:
     return seconds, report.requests, client_cpu, spent
 
 
-def timed(fn: object, *args: object, **kwargs: object) -> tuple[float, object]:
+def bare_run(latency: float, stack: str = "requests") -> float:
+    """Seconds for a bare client doing only the requests cancel_jobs needs here (the bulk
+    cancels, then the read-back of each chunk as soon as its cancel is in, CONCURRENCY at
+    once), with none of its checks, retries or bookkeeping, on a fresh emulator like
+    bulk_run: the floor this machine and emulator set. ``stack``: a pooled
+    ``requests.Session`` (what cancel_jobs is built on), or raw ``http.client`` with one
+    connection per thread (the cheapest HTTP in the standard library)."""
+    from qiskit_ionq_cancel import BULK_CHUNK, CONCURRENCY, VERIFY_CHUNK
+
+    with emulator_process("--latency", str(latency), "--preload", str(BULK_JOBS)) as url:
+        ids = queued_ids(url)
+        send = (requests_sender if stack == "requests" else raw_sender)(url)
+
+        def cancel(chunk: list[str]) -> list[str]:
+            send("PUT", "/jobs/status/cancel", json.dumps({"ids": chunk}))
+            return chunk
+
+        def read(chunk: list[str]) -> dict[str, str]:
+            query = "&".join(f"ids={i}" for i in chunk) + f"&limit={len(chunk)}"
+            return {job["id"]: job["status"] for job in send("GET", f"/jobs?{query}")["jobs"]}
+
+        statuses: dict[str, str] = {}
+        start = time.perf_counter()
+        with ThreadPoolExecutor(CONCURRENCY) as pool:
+            reads = []
+            for done in as_completed([pool.submit(cancel, ids[i:i + BULK_CHUNK])
+                                      for i in range(0, len(ids), BULK_CHUNK)]):
+                chunk = done.result()
+                reads += [pool.submit(read, chunk[i:i + VERIFY_CHUNK])
+                          for i in range(0, len(chunk), VERIFY_CHUNK)]
+            for answer in reads:
+                statuses.update(answer.result())
+        seconds = time.perf_counter() - start
+        assert len(statuses) == len(ids) and set(statuses.values()) == {"canceled"}
+    return seconds
+
+
+Sender = Callable[..., Any]  # (method, path below the URL, body=None) -> the JSON answer
+
+
+def requests_sender(url: str) -> Sender:
+    """Requests through one pooled ``requests.Session``."""
+    from qiskit_ionq_cancel import CONCURRENCY
+
+    session = requests.Session()
+    session.headers.update({"Authorization": f"apiKey {KEY}",
+                            "Content-Type": "application/json"})
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=CONCURRENCY))
+
+    def send(method: str, path: str, body: str | None = None) -> Any:
+        answer = session.request(method, url + path, data=body, timeout=30)
+        answer.raise_for_status()
+        return answer.json()
+
+    return send
+
+
+def raw_sender(url: str) -> Sender:
+    """Requests through ``http.client``, one kept-alive connection per thread."""
+    parts = urlsplit(url)
+    headers = {"Authorization": f"apiKey {KEY}", "Content-Type": "application/json"}
+    local = threading.local()
+
+    def send(method: str, path: str, body: str | None = None) -> Any:
+        if not hasattr(local, "connection"):
+            local.connection = http.client.HTTPConnection(parts.hostname or "", parts.port,
+                                                          timeout=30)
+        local.connection.request(method, parts.path + path, body=body, headers=headers)
+        answer = local.connection.getresponse()
+        data = answer.read()
+        if answer.status >= 400:
+            raise RuntimeError(f"HTTP {answer.status}")
+        return json.loads(data)
+
+    return send
+
+
+def timed(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[float, T]:
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     return time.perf_counter() - start, result
@@ -84,11 +173,17 @@ def main() -> int:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores; emulator in its own "
           f"process on 127.0.0.1; cancel_jobs concurrency {CONCURRENCY}")
 
-    # 1. 10,000 jobs, 50 ms latency, bulk on.
-    runs = [bulk_run(LATENCY) for _ in range(3)]
+    # 1. 10,000 jobs, 50 ms latency, bulk on; each run of ours next to one of the floor.
+    runs, bare, raw = [], [], []
+    for _ in range(3):
+        runs.append(bulk_run(LATENCY))
+        bare.append(bare_run(LATENCY))
+        raw.append(bare_run(LATENCY, "http.client"))
     seconds, requests_sent, client_cpu, emulator_cpu = sorted(runs)[1]  # the median
+    bare_seconds, raw_seconds = sorted(bare)[1], sorted(raw)[1]
     rtt = seconds / LATENCY
     slow_seconds, *_ = bulk_run(SLOW)
+    bare_slow = bare_run(SLOW)
     with emulator_process("--latency", str(LATENCY), "--preload", "100") as url:
         sample = queued_ids(url)
         stock_seconds, _ = timed(IonQClient(KEY, url).cancel_jobs, sample)
@@ -101,8 +196,16 @@ def main() -> int:
            f"CPU spent: client {client_cpu:.2f} s, emulator {emulator_cpu:.2f} s, "
            f"on {os.cpu_count()} cores")
     print(f"   {cpu}")
+    print(f"   bare pooled session doing only the same requests, no checks (median of 3: "
+          f"{', '.join(f'{b:.2f}' for b in bare)} s): {bare_seconds:.2f} s = "
+          f"{bare_seconds / LATENCY:.1f} round trips; cancel_jobs / bare = "
+          f"{seconds / bare_seconds:.2f}x")
+    print(f"   the same with raw http.client, one connection per thread (median of 3: "
+          f"{', '.join(f'{b:.2f}' for b in raw)} s): {raw_seconds:.2f} s = "
+          f"{raw_seconds / LATENCY:.1f} round trips")
     print(f"   at {SLOW:g} s latency (latency dominates): {slow_seconds:.2f} s = "
-          f"{slow_seconds / SLOW:.1f} round trips on the critical path")
+          f"{slow_seconds / SLOW:.1f} round trips on the critical path (bare session: "
+          f"{bare_slow / SLOW:.1f})")
     print(f"   qiskit-ionq cancel_jobs: {stock_seconds:.2f} s for a sample of "
           f"{len(sample)}, so about {stock_scaled:.0f} s for {BULK_JOBS:,}")
     print(f"   qiskit-ionq / ours = {stock_scaled / seconds:.0f}x")

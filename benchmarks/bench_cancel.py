@@ -25,6 +25,7 @@ import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -56,6 +57,16 @@ def per_call(fn: Callable[[str], object], ids: list[str]) -> float:
     return (time.perf_counter() - start) / len(ids)
 
 
+def put_cancel(client: requests.Session, url: str) -> Callable[[str], object]:
+    """A bare cancel: one PUT through ``client``."""
+    return lambda job_id: client.put(f"{url}/jobs/{job_id}/status/cancel", timeout=30)
+
+
+def job_cancel(jobs: dict[str, Any]) -> Callable[[str], object]:
+    """``job.cancel()`` of the job object with the given id."""
+    return lambda job_id: jobs[job_id].cancel()
+
+
 def bench_single_cancel(url: str, jobs: int, rounds: int) -> dict[str, float]:
     """Seconds per cancel for each client, interleaved over rounds; medians."""
     from qiskit_ionq import IonQProvider as StockProvider
@@ -75,15 +86,11 @@ def bench_single_cancel(url: str, jobs: int, rounds: int) -> dict[str, float]:
         for name in order:
             ids = submit(url, jobs)
             if name in ("bare", "lean"):
-                put = (bare if name == "bare" else lean).put
-                results[name].append(per_call(
-                    lambda i, put=put: put(f"{url}/jobs/{i}/status/cancel", timeout=30), ids))
-            elif name == "ours":
-                ours = {i: ours_backend.retrieve_job(i) for i in ids}
-                results[name].append(per_call(lambda i, o=ours: o[i].cancel(), ids))
+                cancel = put_cancel((bare if name == "bare" else lean), url)
             else:
-                stock = {i: stock_backend.retrieve_job(i) for i in ids}
-                results[name].append(per_call(lambda i, s=stock: s[i].cancel(), ids))
+                backend = ours_backend if name == "ours" else stock_backend
+                cancel = job_cancel({i: backend.retrieve_job(i) for i in ids})
+            results[name].append(per_call(cancel, ids))
     return {name: statistics.median(times) for name, times in results.items()}
 
 

@@ -37,7 +37,7 @@ def emulator_cpu_seconds(url: str) -> Callable[[], float | None]:
     """A reader of the CPU seconds (user + system) the emulator serving ``url`` (started by
     :func:`emulator_process`) has spent so far; it reads ``None`` without psutil."""
     try:
-        import psutil
+        import psutil  # type: ignore[import-untyped, unused-ignore]
     except ImportError:
         return lambda: None
     process = psutil.Process(_PIDS[url])
