@@ -8,7 +8,10 @@ the answers between them divided by the time between them *are* the rate.
 
 - Free-running until the first 429. Then the rate starts at half of what got through in the
   last second (a whole second's count: a burst at the very start must not read as a huge
-  rate), and doubles every quarter second until the next 429.
+  rate), and doubles every quarter second until the next 429; every half second once it is
+  past half the pace that emptied the bucket (the answers of the last second over the time
+  they took: the limit is below it), so it passes the limit slowly and the 429s that find
+  it are few.
 - Each later 429 (one per burst of them) sets the rate to 90 % of what got through since
   the previous one. (Except at the end of the doubling, when the pace has outrun that
   average more than twice: the bucket overflowed while the pace was low, so the last
@@ -16,7 +19,8 @@ the answers between them divided by the time between them *are* the rate.
 - From then on, without a 429, the rate is probed upwards, slowly at first and faster the
   longer it stays quiet (so a good estimate costs few 429s, and a rising limit is found).
 - A slot is reserved only when it is near: a request told to wait longer asks again after
-  the wait, so a rate cut meanwhile applies to it too.
+  the wait, and so does one whose slot was reserved before the rate was cut (:attr:`cuts`
+  changed), so a rate cut meanwhile applies to it too.
 - ``Retry-After`` is an upper bound when it is in whole seconds (servers round up: "1"
   means "within a second"), so it holds everyone off only for what the learned rate says
   the next token needs, and at least its value minus one second. A fractional value is
@@ -44,8 +48,9 @@ BACKOFF = 0.9
 #: (so about PROBE * q per second, compounding: 5 % after 1 s, 22 % after 2 s).
 PROBE = 0.1
 #: Before the rate was ever measured under pacing (only the first guess), it doubles every
-#: this many seconds.
+#: this many seconds; every SLOW_DOUBLE_EVERY once past half the pace that emptied the bucket.
 DOUBLE_EVERY = 0.25
+SLOW_DOUBLE_EVERY = 0.5
 #: The window (seconds) of "the last quarter second".
 RECENT = 0.25
 #: A slot this near (seconds) is reserved; a later one is only waited for, then asked again.
@@ -60,12 +65,14 @@ class RateGate:
         self._lock = threading.Lock()
         self._open_at = 0.0
         self._rate: float | None = None  # requests a second allowed; None: no limit seen yet
+        self._emptied_at = math.inf  # the free-running pace when the first 429 came
         self._measured = False
         self._next_slot = 0.0
         self._since_cut = 0  # answers since the last counted 429
         self._successes: deque[float] = deque()
         self._throttled_at = -FORGET_AFTER
         self._cut_at = -FORGET_AFTER
+        self.cuts = 0  # times the rate was set or cut: a slot reserved before is stale
 
     @property
     def rate(self) -> float | None:
@@ -105,7 +112,8 @@ class RateGate:
                     quiet = min(now - self._throttled_at, FORGET_AFTER)
                     self._rate += PROBE * quiet
                 else:
-                    self._rate += math.log(2) / DOUBLE_EVERY
+                    fast = self._rate < self._emptied_at / 2
+                    self._rate += math.log(2) / (DOUBLE_EVERY if fast else SLOW_DOUBLE_EVERY)
 
     def throttled(self, retry_after: float | None) -> None:
         """The server answered 429: slow everyone down, and hold off until the next token."""
@@ -116,9 +124,13 @@ class RateGate:
             if self._rate is None:
                 # The answers of the last second (a count, not divided by a shorter span:
                 # a burst at the very start must not read as a huge rate).
-                self._rate = max(1.0, 0.5 * len(self._successes))
+                count = len(self._successes)
+                self._rate = max(1.0, 0.5 * count)
+                took = now - self._successes[0] if self._successes else 0.0
+                self._emptied_at = count / took if count > 1 and took > 0 else math.inf
                 self._measured = False
                 self._cut_at, self._since_cut = now, 0
+                self.cuts += 1
             elif now - self._cut_at > CUT_EVERY:  # one cut per burst of 429s
                 got = self._since_cut / (now - self._cut_at)
                 if not self._measured and self._rate > 2 * got:
@@ -127,6 +139,7 @@ class RateGate:
                 self._rate = max(1.0, BACKOFF * got)
                 self._measured = True
                 self._cut_at, self._since_cut = now, 0
+                self.cuts += 1
             self._throttled_at = now
             self._next_slot = max(self._next_slot, now + 1.0 / self._rate)
             if retry_after is not None:

@@ -297,9 +297,12 @@ class Transport:
         load = self.limit.in_flight
         try:
             while True:  # until the gate reserves a slot (or no time is left)
+                cuts = self.gate.cuts
                 paced, reserved = self.gate.turn()
                 if paced > 0:
                     policy.sleep(min(paced, max(0.0, attempts.remaining)))
+                    # the rate was cut while this one waited for its slot: pace it again
+                    reserved = reserved and self.gate.cuts == cuts
                 if reserved or attempts.remaining <= 0:
                     break
             if attempts.remaining <= 0 and attempts.count:

@@ -20,10 +20,12 @@ from typing import Any
 import pytest
 from contract.observed import Emulator
 from hostile_server import Answer, HostileServer, Seen, Tamper, send
+from qiskit.providers import JobStatus
 from support import KEY, FakeTime
 
 from qiskit_ionq_cancel import (
     InvalidAPIKeyError,
+    IonQCancelClient,
     IonQProvider,
     IonQRequestError,
     RetriesExhaustedError,
@@ -280,6 +282,33 @@ def test_the_key_echoed_by_the_server_is_redacted_everywhere(
 
 
 # -- Retry-After ----------------------------------------------------------------------------
+def test_a_request_waiting_for_its_slot_is_paced_again_after_a_rate_cut(emu: Emulator) -> None:
+    # Another request's 429 cuts the rate while this one sleeps until its reserved slot: it
+    # asks the gate again (and waits for a later slot) rather than go at the old pace.
+    fake = FakeTime()
+    job_id = emu.store.add_jobs(1)[0]
+
+    def answers(count: int) -> None:
+        for _ in range(count):
+            fake.now += 0.01
+            gate.success()
+
+    def sleep(seconds: float) -> None:
+        fake.sleep(seconds)
+        if len(fake.sleeps) == 1:
+            answers(5)
+            gate.throttled(None)  # a cut: 90 % of what got through since the first 429
+
+    client = IonQCancelClient(KEY, emu.url, retry_policy=RetryPolicy(
+        clock=fake.clock, sleep=sleep, deadline=30))
+    gate = client.transport.gate
+    answers(20)
+    gate.throttled(None)  # paced now, at 10 a second: the next slot is 0.1 s away
+    assert client.cancel(job_id).status is JobStatus.CANCELLED
+    assert gate.cuts == 2
+    assert len(fake.sleeps) == 2  # its first slot, then the slot it got after the cut
+
+
 def test_a_huge_retry_after_does_not_stall_later_calls(emu: Emulator) -> None:
     fake = FakeTime()
     ids = emu.store.add_jobs(2)

@@ -55,6 +55,30 @@ def test_the_first_guess_doubles_every_quarter_second(gate_clock: Clock) -> None
     assert gate.rate == pytest.approx(20, rel=0.15)
 
 
+def test_past_half_the_pace_that_emptied_the_bucket_it_doubles_every_half_second(
+        gate_clock: Clock) -> None:
+    # 40 answers a second for a second, then a 429: the limit is below 40 a second, so the
+    # guess of 20 (half of it already) climbs slowly: doubling in half a second, not a quarter
+    gate = RateGate(gate_clock)
+    answers(gate, gate_clock, 40, 0.025)
+    gate.throttled(None)
+    assert gate.rate == 20
+    answers(gate, gate_clock, 10, 0.05)  # half a second's answers at the pace
+    assert gate.rate == pytest.approx(40, rel=0.15)
+
+
+def test_cuts_count_the_changes_of_rate_not_every_429(gate_clock: Clock) -> None:
+    gate = RateGate(gate_clock)
+    answers(gate, gate_clock, 100, 0.001)
+    gate.throttled(None)
+    gate_clock.now += CUT_EVERY / 2
+    gate.throttled(None)  # the same burst: no new cut
+    assert gate.cuts == 1
+    answers(gate, gate_clock, 20, 0.01)
+    gate.throttled(None)
+    assert gate.cuts == 2
+
+
 def test_the_rate_between_two_429s_is_what_got_through(gate_clock: Clock) -> None:
     gate = RateGate(gate_clock)
     answers(gate, gate_clock, 100, 0.001)
