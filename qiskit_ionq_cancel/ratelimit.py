@@ -8,9 +8,11 @@ the answers between them divided by the time between them *are* the rate.
 
 - Free-running until the first 429. Then the rate starts at half of what got through in the
   last second (a whole second's count: a burst at the very start must not read as a huge
-  rate), and doubles every quarter second until the next 429; every half second once it is
-  past half the pace that emptied the bucket (the answers of the last second over the time
-  they took: the limit is below it), so it passes the limit slowly and the 429s that find
+  rate), and climbs towards the pace that emptied the bucket (the answers of the last
+  second over the time they took: the limit is below it) until the next 429: doubling
+  every eighth of a second while below an eighth of that pace (a first 429 moments after
+  the start says little, and the guess may be far too low), every quarter second up to
+  half of it, then every half second, so it passes the limit slowly and the 429s that find
   it are few.
 - Each later 429 (one per burst of them) sets the rate to 90 % of what got through since
   the previous one. (Except at the end of the doubling, when the pace has outrun that
@@ -48,7 +50,8 @@ BACKOFF = 0.9
 #: (so about PROBE * q per second, compounding: 5 % after 1 s, 22 % after 2 s).
 PROBE = 0.1
 #: Before the rate was ever measured under pacing (only the first guess), it doubles every
-#: this many seconds; every SLOW_DOUBLE_EVERY once past half the pace that emptied the bucket.
+#: this many seconds; twice as fast below an eighth of the pace that emptied the bucket, and
+#: every SLOW_DOUBLE_EVERY past half of it.
 DOUBLE_EVERY = 0.25
 SLOW_DOUBLE_EVERY = 0.5
 #: The window (seconds) of "the last quarter second".
@@ -112,8 +115,10 @@ class RateGate:
                     quiet = min(now - self._throttled_at, FORGET_AFTER)
                     self._rate += PROBE * quiet
                 else:
-                    fast = self._rate < self._emptied_at / 2
-                    self._rate += math.log(2) / (DOUBLE_EVERY if fast else SLOW_DOUBLE_EVERY)
+                    ceiling = self._emptied_at
+                    every = (DOUBLE_EVERY / 2 if self._rate < ceiling / 8 else
+                             DOUBLE_EVERY if self._rate < ceiling / 2 else SLOW_DOUBLE_EVERY)
+                    self._rate += math.log(2) / every
 
     def throttled(self, retry_after: float | None) -> None:
         """The server answered 429: slow everyone down, and hold off until the next token."""

@@ -47,12 +47,25 @@ def test_the_first_429_paces_at_half_the_count_of_the_last_second(gate_clock: Cl
 
 
 def test_the_first_guess_doubles_every_quarter_second(gate_clock: Clock) -> None:
+    # 20 answers in 0.38 s emptied the bucket (52 a second): the guess of 10 is past an eighth
     gate = RateGate(gate_clock)
-    answers(gate, gate_clock, 20, 0.001)
+    answers(gate, gate_clock, 20, 0.02)
     gate.throttled(None)
     assert gate.rate == 10
     answers(gate, gate_clock, 3, 0.1)  # about a quarter second's answers at the pace
     assert gate.rate == pytest.approx(20, rel=0.15)
+
+
+def test_far_below_the_pace_that_emptied_the_bucket_it_doubles_every_eighth_second(
+        gate_clock: Clock) -> None:
+    # 200 answers in a tenth of a second, then a 429: the bucket emptied at 2,000 a second,
+    # so the guess of 100 may be far too low: it doubles in an eighth of a second
+    gate = RateGate(gate_clock)
+    answers(gate, gate_clock, 200, 0.0005)
+    gate.throttled(None)
+    assert gate.rate == 100
+    answers(gate, gate_clock, 12, 0.01)  # an eighth of a second's answers at the pace
+    assert gate.rate == pytest.approx(200, rel=0.2)
 
 
 def test_past_half_the_pace_that_emptied_the_bucket_it_doubles_every_half_second(
