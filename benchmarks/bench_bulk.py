@@ -37,12 +37,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import requests
-from shared import KEY, Targets, emulator_cpu_seconds, emulator_process
+from shared import KEY, Targets, bare_session, emulator_cpu_seconds, emulator_process
 
 from qiskit_ionq_cancel import CancelReport
 
 T = TypeVar("T")
+Sender = Callable[..., Any]  # (method, path below the URL, body=None) -> the JSON answer
+SenderFactory = Callable[[str], Sender]  # the base URL -> a Sender
 LATENCY = 0.05
 #: A latency long enough that the time is latency, not CPU (for counting round trips).
 SLOW = 1.0
@@ -76,18 +77,17 @@ def bulk_run(latency: float) -> tuple[float, int, float, float | None]:
     return seconds, report.requests, client_cpu, spent
 
 
-def bare_run(latency: float, stack: str = "requests") -> float:
+def bare_run(latency: float, sender: SenderFactory) -> float:
     """Seconds for a bare client doing only the requests cancel_jobs needs here (the bulk
     cancels, then the read-back of each chunk as soon as its cancel is in, CONCURRENCY at
     once), with none of its checks, retries or bookkeeping, on a fresh emulator like
-    bulk_run: the floor this machine and emulator set. ``stack``: a pooled
-    ``requests.Session`` (what cancel_jobs is built on), or raw ``http.client`` with one
-    connection per thread (the cheapest HTTP in the standard library)."""
+    bulk_run: the floor this machine and emulator set. ``sender``: :func:`requests_sender`
+    or :func:`raw_sender`."""
     from qiskit_ionq_cancel import BULK_CHUNK, CONCURRENCY, VERIFY_CHUNK
 
     with emulator_process("--latency", str(latency), "--preload", str(BULK_JOBS)) as url:
         ids = queued_ids(url)
-        send = (requests_sender if stack == "requests" else raw_sender)(url)
+        send = sender(url)
 
         def cancel(chunk: list[str]) -> list[str]:
             send("PUT", "/jobs/status/cancel", json.dumps({"ids": chunk}))
@@ -113,17 +113,11 @@ def bare_run(latency: float, stack: str = "requests") -> float:
     return seconds
 
 
-Sender = Callable[..., Any]  # (method, path below the URL, body=None) -> the JSON answer
-
-
 def requests_sender(url: str) -> Sender:
-    """Requests through one pooled ``requests.Session``."""
+    """Requests through one pooled ``requests.Session`` (what cancel_jobs is built on)."""
     from qiskit_ionq_cancel import CONCURRENCY
 
-    session = requests.Session()
-    session.headers.update({"Authorization": f"apiKey {KEY}",
-                            "Content-Type": "application/json"})
-    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=CONCURRENCY))
+    session = bare_session(CONCURRENCY)
 
     def send(method: str, path: str, body: str | None = None) -> Any:
         answer = session.request(method, url + path, data=body, timeout=30)
@@ -134,7 +128,8 @@ def requests_sender(url: str) -> Sender:
 
 
 def raw_sender(url: str) -> Sender:
-    """Requests through ``http.client``, one kept-alive connection per thread."""
+    """Requests through ``http.client``, one kept-alive connection per thread (the cheapest
+    HTTP in the standard library)."""
     parts = urlsplit(url)
     headers = {"Authorization": f"apiKey {KEY}", "Content-Type": "application/json"}
     local = threading.local()
@@ -177,13 +172,13 @@ def main() -> int:
     runs, bare, raw = [], [], []
     for _ in range(3):
         runs.append(bulk_run(LATENCY))
-        bare.append(bare_run(LATENCY))
-        raw.append(bare_run(LATENCY, "http.client"))
+        bare.append(bare_run(LATENCY, requests_sender))
+        raw.append(bare_run(LATENCY, raw_sender))
     seconds, requests_sent, client_cpu, emulator_cpu = sorted(runs)[1]  # the median
     bare_seconds, raw_seconds = sorted(bare)[1], sorted(raw)[1]
     rtt = seconds / LATENCY
     slow_seconds, *_ = bulk_run(SLOW)
-    bare_slow = bare_run(SLOW)
+    bare_slow = bare_run(SLOW, requests_sender)
     with emulator_process("--latency", str(LATENCY), "--preload", "100") as url:
         sample = queued_ids(url)
         stock_seconds, _ = timed(IonQClient(KEY, url).cancel_jobs, sample)

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from shared import KEY, Targets, emulator_process
+from shared import KEY, Targets, bare_session, emulator_process
 
 BELL = {
     "type": "ionq.circuit.v1", "backend": "simulator", "shots": 100, "name": "bell",
@@ -38,14 +38,8 @@ BELL = {
 }
 
 
-def session() -> requests.Session:
-    s = requests.Session()
-    s.headers.update({"Authorization": f"apiKey {KEY}", "Content-Type": "application/json"})
-    return s
-
-
 def submit(url: str, count: int) -> list[str]:
-    s = session()
+    s = bare_session()
     return [s.post(f"{url}/jobs", json=BELL, timeout=10).json()["id"] for _ in range(count)]
 
 
@@ -76,7 +70,7 @@ def bench_single_cancel(url: str, jobs: int, rounds: int) -> dict[str, float]:
     os.environ["IONQ_API_URL"] = url  # qiskit-ionq reads backend sizes from here
     ours_backend = IonQProvider(KEY, url=url).get_backend("simulator")
     stock_backend = StockProvider(KEY, url=url).get_backend("simulator")
-    bare, lean = session(), session()
+    bare, lean = bare_session(), bare_session()
     lean.trust_env = False  # as ours: the environment is not re-read on every request
 
     results: dict[str, list[float]] = {"bare": [], "lean": [], "ours": [], "stock": []}

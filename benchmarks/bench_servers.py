@@ -25,8 +25,7 @@ import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import requests
-from shared import KEY, Targets, emulator_process
+from shared import KEY, Targets, bare_session, emulator_process
 
 LATENCY = 0.05
 #: (rate a second, burst, Retry-After mode) of the token buckets measured; the first is the
@@ -45,9 +44,7 @@ def queued_ids(url: str) -> list[str]:
 
 def bare_puts(url: str, ids: list[str], threads: int) -> float:
     """Seconds for a bare pooled requests.Session doing only the PUTs, `threads` at once."""
-    session = requests.Session()
-    session.headers["Authorization"] = f"apiKey {KEY}"
-    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=threads))
+    session = bare_session(threads)
 
     def put(job_id: str) -> None:
         session.put(f"{url}/jobs/{job_id}/status/cancel", timeout=30).raise_for_status()

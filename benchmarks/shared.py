@@ -1,5 +1,5 @@
-"""What both benchmarks share: the emulator as a separate process (so it does not share
-their GIL), and the tally of targets met or missed."""
+"""What the benchmarks share: the emulator as a separate process (so it does not share
+their GIL), a bare pooled session to compare with, and the tally of targets met or missed."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+import requests
 
 KEY = "bench-key"
 _PIDS: dict[str, int] = {}  # URL -> process id of each emulator started here
@@ -31,6 +33,15 @@ def emulator_process(*extra: str) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def bare_session(pool_size: int = 10) -> requests.Session:
+    """A plain pooled ``requests.Session`` with the key, keeping up to ``pool_size``
+    connections (requests' default is 10)."""
+    session = requests.Session()
+    session.headers.update({"Authorization": f"apiKey {KEY}", "Content-Type": "application/json"})
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=pool_size))
+    return session
 
 
 def emulator_cpu_seconds(url: str) -> Callable[[], float | None]:

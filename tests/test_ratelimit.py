@@ -46,38 +46,25 @@ def test_the_first_429_paces_at_half_the_count_of_the_last_second(gate_clock: Cl
     assert not taken and far > HORIZON  # a far one is only waited for, then asked again
 
 
-def test_the_first_guess_doubles_every_quarter_second(gate_clock: Clock) -> None:
-    # 20 answers in 0.38 s emptied the bucket (52 a second): the guess of 10 is past an eighth
+@pytest.mark.parametrize(("before", "guess", "then", "tolerance"), [
+    # 200 answers in a tenth of a second: the bucket emptied at 2,000 a second, so the guess
+    # of 100 may be far too low: it doubles in an eighth of a second
+    pytest.param((200, 0.0005), 100, (12, 0.01), 0.2, id="far below: every eighth second"),
+    # 20 answers in 0.38 s emptied it (52 a second): the guess of 10 is past an eighth of that
+    pytest.param((20, 0.02), 10, (3, 0.1), 0.15, id="every quarter second"),
+    # 40 answers a second for a second: the limit is below 40 a second, so the guess of 20
+    # (half of it already) climbs slowly: doubling in half a second, not a quarter
+    pytest.param((40, 0.025), 20, (10, 0.05), 0.15, id="past half: every half second"),
+])
+def test_the_first_guess_doubles_the_slower_the_nearer_the_pace_that_emptied_the_bucket(
+        gate_clock: Clock, before: tuple[int, float], guess: float, then: tuple[int, float],
+        tolerance: float) -> None:
     gate = RateGate(gate_clock)
-    answers(gate, gate_clock, 20, 0.02)
+    answers(gate, gate_clock, *before)
     gate.throttled(None)
-    assert gate.rate == 10
-    answers(gate, gate_clock, 3, 0.1)  # about a quarter second's answers at the pace
-    assert gate.rate == pytest.approx(20, rel=0.15)
-
-
-def test_far_below_the_pace_that_emptied_the_bucket_it_doubles_every_eighth_second(
-        gate_clock: Clock) -> None:
-    # 200 answers in a tenth of a second, then a 429: the bucket emptied at 2,000 a second,
-    # so the guess of 100 may be far too low: it doubles in an eighth of a second
-    gate = RateGate(gate_clock)
-    answers(gate, gate_clock, 200, 0.0005)
-    gate.throttled(None)
-    assert gate.rate == 100
-    answers(gate, gate_clock, 12, 0.01)  # an eighth of a second's answers at the pace
-    assert gate.rate == pytest.approx(200, rel=0.2)
-
-
-def test_past_half_the_pace_that_emptied_the_bucket_it_doubles_every_half_second(
-        gate_clock: Clock) -> None:
-    # 40 answers a second for a second, then a 429: the limit is below 40 a second, so the
-    # guess of 20 (half of it already) climbs slowly: doubling in half a second, not a quarter
-    gate = RateGate(gate_clock)
-    answers(gate, gate_clock, 40, 0.025)
-    gate.throttled(None)
-    assert gate.rate == 20
-    answers(gate, gate_clock, 10, 0.05)  # half a second's answers at the pace
-    assert gate.rate == pytest.approx(40, rel=0.15)
+    assert gate.rate == guess
+    answers(gate, gate_clock, *then)  # the answers of one doubling time, at the pace
+    assert gate.rate == pytest.approx(2 * guess, rel=tolerance)
 
 
 def test_cuts_count_the_changes_of_rate_not_every_429(gate_clock: Clock) -> None:
