@@ -56,8 +56,8 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
 from .version import __version__
 
 # Public name -> the submodule defining it. Importing the package imports none of them (nor
-# qiskit): the pytest plugin, the CLI's emulator and ``import qiskit_ionq_cancel.emulator``
-# stay cheap, and ``from qiskit_ionq_cancel import X`` imports what X needs (PEP 562).
+# qiskit): loading the pytest plugin (in every pytest run of an environment) stays cheap,
+# and ``from qiskit_ionq_cancel import X`` imports what X needs (PEP 562).
 _LAZY = {
     **dict.fromkeys(("IonQQPUBackend", "IonQSimulatorBackend"), "backend"),
     **dict.fromkeys(("BULK_CHUNK", "CONCURRENCY", "VERIFY_CHUNK", "cancel_jobs"), "bulk"),

@@ -10,12 +10,14 @@ a total read deadline or a size cap.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
 from typing import Any
 
 import requests
+from urllib3 import exceptions as u3
 
 from .secrets import MASK
 
@@ -28,12 +30,14 @@ MAX_ANSWER_BYTES = 64 * 1024 * 1024
 _PIECE = 64 * 1024
 
 
+# Internal signals of read_body to the transport, which turns them into IonQRequestError
+# (exceptions.py holds the exceptions users see).
 class AnswerTooLarge(Exception):
-    """The body passed the size cap."""
+    """Raised by :func:`read_body` when the body passes the size cap."""
 
 
 class ReadDeadlinePassed(Exception):
-    """The body was still arriving when the time budget ran out."""
+    """Raised by :func:`read_body` when the body is still arriving as the budget runs out."""
 
 
 def _socket_of(response: requests.Response) -> socket.socket | None:
@@ -65,7 +69,9 @@ def read_body(response: requests.Response, budget: float, secret: str | None = N
                 sock.settimeout(left if per_read is None else min(left, per_read))
             try:
                 piece = response.raw.read1(_PIECE, decode_content=True)
-            except Exception as exc:  # urllib3's errors, as requests would raise them
+            # What a broken or aborted connection raises (ValueError: a socket closed by
+            # abort()); anything else is a bug, not worth a retry.
+            except (u3.HTTPError, OSError, ValueError, http.client.HTTPException) as exc:
                 raise _as_requests_error(exc) from exc
             if not piece:  # read1 answers b"" only at the end of the body
                 break
@@ -82,8 +88,6 @@ def read_body(response: requests.Response, budget: float, secret: str | None = N
 
 def _as_requests_error(exc: Exception) -> Exception:
     """The ``requests`` exception ``requests`` itself would raise for a urllib3 error."""
-    from urllib3 import exceptions as u3
-
     if isinstance(exc, u3.ProtocolError):
         return requests.exceptions.ChunkedEncodingError(exc)
     if isinstance(exc, u3.DecodeError):

@@ -324,8 +324,9 @@ class _Batch:
             singles.extend(unsettled.result())
         # A single cancel's answer alone is not trusted: those jobs are read back, batched.
         answered = [job_id for job_id in self._pool.map(self._single, singles) if job_id]
-        list(self._pool.map(self._confirm, [answered[i:i + VERIFY_CHUNK]
-                                            for i in range(0, len(answered), VERIFY_CHUNK)]))
+        step = self.client.read_chunk
+        list(self._pool.map(self._confirm, [answered[i:i + step]
+                                            for i in range(0, len(answered), step)]))
 
     def _bulk(self, chunk: list[str]) -> list[str]:
         """Bulk-cancel a chunk; return the ids that must go to single cancels instead."""

@@ -17,13 +17,9 @@ import gc
 import json
 import logging
 import re
-import signal
 import sys
-import threading
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import Any
-from urllib.parse import urlsplit
 
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
 from qiskit_ionq.helpers import resolve_credentials
@@ -37,6 +33,7 @@ from .emulator.faults import RANDOM_KINDS
 from .exceptions import (
     AuthenticationError,
     InsecureURLError,
+    InvalidAPIKeyError,
     InvalidJobIdError,
     InvalidSelectionError,
     UnreachableError,
@@ -46,15 +43,20 @@ from .provider import IonQProvider
 from .report import CancelReport, plural
 from .retry import RetryPolicy
 from .secrets import shown
-from .validation import check_base_url, check_selection, validate_job_id
+from .sigterm import TERMINATED, SigtermAsExit
+from .status import CANCELLABLE, FINAL
+from .validation import (
+    check_api_key,
+    check_base_url,
+    check_selection,
+    is_http_url,
+    validate_job_id,
+)
 from .version import __version__
 
-#: Ids per ``GET /jobs?ids=...`` (about 6 kB of URL), as the read-back of ``cancel_jobs``.
 #: Seconds ``cancel`` and ``status`` may take at most, unless ``--deadline`` says otherwise.
 DEFAULT_DEADLINE = 30.0
 _COMMANDS = frozenset({"cancel", "status", "demo", "emulator"})
-CANCELLABLE_STATUSES = ("ready", "submitted", "started")
-ALL_STATUSES = (*CANCELLABLE_STATUSES, "completed", "failed", "canceled")
 _GLOBAL_OPTION = re.compile(r"-v+|--verbose")
 _KEY_OPTION = re.compile(r"--(api[-_]?key|token|key)(=.*)?", re.IGNORECASE)
 _NO_KEY_HINT = ("set IONQ_API_KEY, or pass --api-key-file FILE (a key is never taken on the "
@@ -62,7 +64,8 @@ _NO_KEY_HINT = ("set IONQ_API_KEY, or pass --api-key-file FILE (a key is never t
 
 
 class UsageError(Exception):
-    """A usage or input error: exit 2, nothing sent."""
+    """Raised inside the CLI when its arguments or inputs are wrong; printed, then exit 2,
+    nothing sent. (The CLI's own: the library's exceptions are in ``exceptions.py``.)"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         help="cancel jobs by id or by filter, then report what each one really is (default)",
         description="Cancel IonQ jobs, read each back, and report it. Give ids, or a filter "
                     "(which asks for confirmation unless --yes).")
-    _filters(cancel, CANCELLABLE_STATUSES)
+    _filters(cancel, CANCELLABLE)
     cancel.add_argument("--dry-run", action="store_true",
                         help="show what would be cancelled, change nothing")
     cancel.add_argument("-y", "--yes", action="store_true",
@@ -109,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status", parents=[common], allow_abbrev=False, help="show jobs without changing them",
         description="Show IonQ jobs' status without changing them. Give ids, or a filter.")
-    _filters(status, ALL_STATUSES)
+    _filters(status, (*CANCELLABLE, *FINAL))
 
     demo = commands.add_parser("demo", help="cancel jobs on the built-in emulator and show "
                                             "what cancel() returns")
@@ -236,7 +239,8 @@ def _jobs_command(args: argparse.Namespace) -> int:
     console = Console()
     name = f"ionq-cancel {args.command}"
     args.deadline_left = Deadline(args.deadline)
-    previous = _on_sigterm(_terminate)
+    sigterm = SigtermAsExit()  # SIGTERM unwinds like Ctrl-C: partial report, then exit 143
+    sigterm.install()
     try:
         key = _api_key(args.api_key_file)
         console.hide(key)
@@ -263,31 +267,16 @@ def _jobs_command(args: argparse.Namespace) -> int:
                     "with 'ionq-cancel status')")
         return 130
     except SystemExit as exc:
-        if exc.code != _TERMINATED:
+        if exc.code != TERMINATED:
             raise
         console.err(f"{name}: terminated; a cancel already sent stays in effect (check "
                     "with 'ionq-cancel status')")
-        return _TERMINATED
+        return TERMINATED
     except Exception as exc:  # IonQ unreachable, retries ran out, an odd answer: say so
         console.err(f"{name}: {type(exc).__name__}: {exc}")
         return 1
     finally:
-        _on_sigterm(previous)
-
-
-#: The exit code after SIGTERM (128 + 15), as shells report it.
-_TERMINATED = 143
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(_TERMINATED)  # unwinds like Ctrl-C: partial report, then exit 143
-
-
-def _on_sigterm(handler: Any) -> Any:
-    """Install ``handler`` for SIGTERM (main thread only); the previous one."""
-    if handler is None or threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, handler)
+        sigterm.restore()
 
 
 def _filter_args(args: argparse.Namespace, ids: list[str],
@@ -399,9 +388,11 @@ def _api_key(path: str | None) -> str | None:
             raise UsageError(f"cannot read the API key file {path!r}: {reason}") from None
         if not token:
             raise UsageError(f"the API key file {path!r} has an empty first line")
-    if token is not None and not re.fullmatch(r"[\x21-\x7e]+", token):
+    try:
+        check_api_key(token)
+    except InvalidAPIKeyError:  # the library's rule, in the command's words
         raise UsageError(f"the API key ({source}) contains spaces, control or non-ASCII "
-                         "characters; check it")
+                         "characters; check it") from None
     return str(token) if token else None
 
 
@@ -449,12 +440,7 @@ def _check_credentials(key: str | None, args: argparse.Namespace) -> str:
         raise UsageError(f"no IonQ API key: {_NO_KEY_HINT}")
     source = "--url" if args.url else "the API URL (IONQ_API_URL)"
     url = args.url or resolve_credentials()["url"]
-    try:
-        parts = urlsplit(url)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:  # "https://[::1/v0.4", a port of 99999 or "abc"
-        parts, port_ok = urlsplit(""), False
-    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+    if not is_http_url(url):
         # Not echoed, as the library does not: a value that is not a URL may be a key.
         raise UsageError(f"{source} is not an http(s) URL ({len(url)} characters); expected "
                          "something like https://api.ionq.co/v0.4")

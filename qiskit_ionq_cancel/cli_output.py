@@ -16,7 +16,6 @@ from .status import CANCELLABLE, to_job_status
 
 __all__ = ["Console", "JobLine", "jobs_json", "jobs_table", "report_table"]
 
-#: IonQ statuses a cancel can still stop.
 _MIN_SECRET = 6  # shorter "keys" are not redacted: doing so would mangle ordinary text
 
 

@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -385,11 +385,17 @@ class IonQCancelClient(IonQClient):
                                             job_id=job_id)
         return answer
 
+    def _quick_policy(self) -> RetryPolicy:
+        """The client's policy for an optional read: 2 attempts and 10 s at most."""
+        policy = self.retry_policy
+        return replace(policy, max_attempts=min(2, policy.max_attempts or 2)).with_deadline(
+            min(policy.deadline, 10.0))
+
     def backend_qubits(self, api_name: str) -> int | None:
         """Qubit count of a backend from ``GET /backends/{name}`` at *this* URL, or ``None``."""
         try:
             answer = self._send("GET", f"backends/{api_name}", what="Reading backend",
-                                policy=RetryPolicy(deadline=10.0, max_attempts=2), auth=False)
+                                policy=self._quick_policy(), auth=False)
         except IonQRequestError as exc:
             logger.info("Could not read the size of backend %s: %s", api_name, exc)
             return None

@@ -237,7 +237,8 @@ class AttemptRecord:
 
 
 class BatchCancelError(_Plain, IonQError):
-    """Raised by ``CancelReport.raise_for_errors()`` when some jobs' outcome is not known."""
+    """Raised by ``CancelReport.raise_for_errors()`` when some jobs were not confirmed
+    cancelled or finished: not found, invalid, or their outcome not known."""
 
     def __init__(self, report: Any) -> None:
         errors = report.errors

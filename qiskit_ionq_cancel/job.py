@@ -135,8 +135,8 @@ class IonQJob(StockIonQJob):
                 raise JobTimeoutError(f"Timeout while waiting for job {self.job_id()} "
                                       f"(its last status poll: {exc})") from exc
             raise
-        upstream.replay_status(self, job)  # qiskit-ionq's own status() digests it
-        return self.status()
+        # qiskit-ionq's own status() digests it: no second request past the timeout.
+        return upstream.replay_status(self, job)
 
     def _option(self, name: str, *choices: bool | None) -> bool:
         for choice in choices:

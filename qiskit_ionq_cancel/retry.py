@@ -3,7 +3,7 @@
 Why not urllib3's ``Retry`` or a retry library: none of them both (a) holds one total deadline
 that no wait may cross, honouring ``Retry-After`` in seconds *or* HTTP-date form, and (b)
 retries a ``200`` whose body is not JSON (a misbehaving proxy). The loop that uses this policy
-lives in exactly one place, :meth:`qiskit_ionq_cancel.client.IonQCancelClient._send`.
+lives in exactly one place, :meth:`qiskit_ionq_cancel.transport.Transport.send`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 
-__all__ = ["RetryPolicy", "parse_retry_after"]
+from .deadline import Deadline
+
+__all__ = ["CONNECT_ATTEMPTS", "RETRY_STATUSES", "UNREACHABLE_FOR", "RetryPolicy",
+           "parse_retry_after"]
 
 #: Answers worth another try: rate limited, or a server/gateway having a bad moment
 #: (520-529: Cloudflare's "origin unreachable" family, which IonQ's own SDKs retry too).
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, *range(520, 530)})
+#: Attempts at most when the server cannot be reached at all (connection refused, unknown
+#: host; a connect timeout counts as two): nothing was sent, and waiting rarely brings a
+#: server back.
+CONNECT_ATTEMPTS = 3
+#: Seconds during which, once the server could not be reached, other requests of the same
+#: client fail at once with the same error instead of each trying again.
+UNREACHABLE_FOR = 10.0
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -50,6 +60,9 @@ class RetryPolicy:
     ``min(backoff_max, backoff_initial * backoff_multiplier ** (n - 1))``, reduced by a
     random share of up to ``jitter`` so that many clients do not retry in step.
     ``retry_after_max``: a server asking for a longer wait than this is not waited for.
+    ``connect_attempts``: attempts at most while the server cannot be reached at all (a
+    connect timeout counts as two); ``unreachable_for``: seconds during which the client's
+    other requests then fail at once with the same error.
     ``clock`` and ``sleep`` can be replaced (tests use a fake pair).
     """
 
@@ -61,6 +74,8 @@ class RetryPolicy:
     jitter: float = 0.5
     retry_after_max: float = 120.0
     retry_statuses: frozenset[int] = RETRY_STATUSES
+    connect_attempts: int = CONNECT_ATTEMPTS
+    unreachable_for: float = UNREACHABLE_FOR
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
@@ -70,6 +85,8 @@ class RetryPolicy:
             raise ValueError("deadline must be positive")
         if self.max_attempts is not None and self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if self.connect_attempts < 1:
+            raise ValueError("connect_attempts must be at least 1")
         if not 0.0 <= self.jitter <= 1.0:
             raise ValueError("jitter must be between 0 and 1")
 
@@ -85,7 +102,7 @@ class RetryPolicy:
 
     def begin(self) -> Attempts:
         """Start counting attempts of one operation."""
-        return Attempts(self, self.clock())
+        return Attempts(self, Deadline(self.deadline, self.clock))
 
 
 @dataclass
@@ -93,19 +110,19 @@ class Attempts:
     """The attempts of one operation under a :class:`RetryPolicy`."""
 
     policy: RetryPolicy
-    started: float
+    deadline: Deadline  # the policy's, from when the operation began
     count: int = 0
     throttles: int = 0
 
     @property
     def elapsed(self) -> float:
         """Seconds since the operation began."""
-        return self.policy.clock() - self.started
+        return self.deadline.elapsed
 
     @property
     def remaining(self) -> float:
-        """Seconds left before the deadline."""
-        return self.policy.deadline - self.elapsed
+        """Seconds left before the deadline (never below 0)."""
+        return self.deadline.remaining
 
     def next_wait(self, retry_after: str | None,
                   throttled: bool = False) -> tuple[float | None, str]:

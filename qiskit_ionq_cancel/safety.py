@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import signal
 import threading
 from collections.abc import Callable, Iterator
-from types import FrameType, TracebackType
-from typing import Any
+from types import TracebackType
 
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
@@ -28,6 +26,7 @@ from . import threadtree, upstream
 from .bulk import cancel_jobs
 from .composite import CompositeJob
 from .report import CancelReport
+from .sigterm import SigtermAsExit
 
 __all__ = ["CancelScope", "cancel_on_exit", "submissions_to"]
 
@@ -118,8 +117,7 @@ class CancelScope:
         self.interrupted_submits = 0
         self._cancel_late = False  # whether a job tracked after the end is cancelled
         self.thread = threading.current_thread()
-        self._previous_handler: Callable[[int, FrameType | None], Any] | int | None = None
-        self._installed = False
+        self._sigterm = SigtermAsExit()
 
     def track(self, job: StockIonQJob | CompositeJob) -> StockIonQJob | CompositeJob:
         """Track a job submitted some other way (a plain qiskit-ionq job, or a primitive
@@ -149,18 +147,15 @@ class CancelScope:
         self.thread = threading.current_thread()
         with _active_lock:
             _active.append(self)
-        if self.handle_sigterm and threading.current_thread() is threading.main_thread():
-            self._previous_handler = signal.signal(signal.SIGTERM, _raise_system_exit)
-            self._installed = True
+        if self.handle_sigterm:
+            self._sigterm.install()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         with _active_lock:
             _active.remove(self)
-        if self._installed:
-            signal.signal(signal.SIGTERM, self._previous_handler)
-            self._installed = False
+        self._sigterm.restore()
         if exc_type is None and not self.on_success:
             with self._lock:
                 self._closed = True
@@ -207,10 +202,6 @@ def cancel_on_exit(*, on_success: bool = False, deadline: float | None = 60.0,
     runs; the previous handler is restored afterwards. The exception always goes on.
     """
     return CancelScope(on_success=on_success, deadline=deadline, handle_sigterm=handle_sigterm)
-
-
-def _raise_system_exit(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
 
 
 def _cancel_grouped(jobs: list[StockIonQJob], deadline: float | None) -> CancelReport:

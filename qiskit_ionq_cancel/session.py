@@ -20,11 +20,8 @@ All its requests go through the backend's client, this package's when the backen
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any
 
 from qiskit_ionq.ionq_session import Session as StockSession
@@ -34,6 +31,7 @@ from .bulk import cancel_jobs
 from .client import IonQCancelClient
 from .exceptions import SessionEndedError
 from .report import CancelReport
+from .sigterm import SigtermAsExit
 
 __all__ = ["Session"]
 
@@ -47,17 +45,11 @@ class _Holder:
     client: IonQCancelClient
 
 
-def _raise_system_exit(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 class Session(StockSession):
     """A drop-in for ``qiskit_ionq.Session`` (same arguments) on this package's backends."""
 
     report: CancelReport | None = None
     _ended = False
-    _previous_sigterm: Callable[[int, FrameType | None], Any] | int | None = None
-    _sigterm_installed = False
 
     def __init__(self, backend: Any, *, max_time: int | str | None = None,
                  max_cost: int | str | None = None, max_jobs: int | None = None,
@@ -67,6 +59,7 @@ class Session(StockSession):
             raise TypeError("qiskit_ionq_cancel.Session needs a backend of this package "
                             "(IonQProvider(...).get_backend(...))")
         self._cancel_client = client
+        self._sigterm = SigtermAsExit()
         super().__init__(backend, max_time=max_time, max_cost=max_cost, max_jobs=max_jobs,
                          create_new=create_new, session_id=session_id)
 
@@ -105,9 +98,7 @@ class Session(StockSession):
 
     def __enter__(self) -> Session:
         super().__enter__()  # type: ignore[no-untyped-call]
-        if threading.current_thread() is threading.main_thread():
-            self._previous_sigterm = signal.signal(signal.SIGTERM, _raise_system_exit)
-            self._sigterm_installed = True
+        self._sigterm.install()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -125,6 +116,4 @@ class Session(StockSession):
             self.close()
         finally:
             upstream.undo_session_patch(self)
-            if self._sigterm_installed:
-                signal.signal(signal.SIGTERM, self._previous_sigterm)
-                self._sigterm_installed = False
+            self._sigterm.restore()

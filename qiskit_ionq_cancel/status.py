@@ -10,7 +10,7 @@ from qiskit.providers import JobStatus
 
 from .exceptions import UnknownJobStatusError
 
-__all__ = ["CANCELLABLE", "IONQ_TO_QISKIT", "to_job_status"]
+__all__ = ["CANCELLABLE", "FINAL", "IONQ_TO_QISKIT", "to_job_status"]
 
 #: IonQ status string -> Qiskit status. ``running`` is API v0.3's name for ``started``.
 #: ``deleted`` (the answer to ``DELETE /jobs/{id}``; cirq-ionq treats it as final) is
@@ -28,6 +28,8 @@ IONQ_TO_QISKIT: Mapping[str, JobStatus] = MappingProxyType({
 
 #: IonQ statuses of jobs that have not finished, so a cancel can still stop them.
 CANCELLABLE: tuple[str, ...] = ("submitted", "ready", "started")
+#: IonQ's final statuses (API v0.4).
+FINAL: tuple[str, ...] = ("completed", "failed", "canceled")
 
 
 def to_job_status(ionq_status: object, job_id: str | None = None) -> JobStatus:

@@ -59,13 +59,6 @@ DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 30.0)
 NETWORK_HINT = "Check the network and the URL, then try again"
 DEADLINE_HINT = ("IonQ may be overloaded or down (see status.ionq.co); try again later or "
                  "raise the deadline (RetryPolicy(deadline=...))")
-#: Attempts at most when the server cannot be reached at all (connection refused, unknown
-#: host; two when connecting times out): nothing was sent, and waiting rarely brings a
-#: server back.
-CONNECT_ATTEMPTS = 3
-#: Seconds during which, once the server could not be reached, other requests of the same
-#: client fail at once with the same error instead of each trying again.
-UNREACHABLE_FOR = 10.0
 #: Answers that say "too much at once": the concurrency limit drops on them. (A 429 says
 #: "too many a second": the rate gate's business, and no measure of load either.)
 OVERLOAD_STATUSES = frozenset({503})
@@ -250,7 +243,7 @@ class Transport:
             if code is None and _unreachable(outcome.error):
                 # a connect timeout has cost seconds already: it counts twice
                 unreached += 2 if isinstance(outcome.error, requests.ConnectTimeout) else 1
-                if unreached >= CONNECT_ATTEMPTS:
+                if unreached >= policy.connect_attempts:
                     self._unreachable = (policy.clock(), outcome.problem)
                     raise self._unreachable_error(request, outcome.problem) from None
             elif code is not None:
@@ -327,7 +320,7 @@ class Transport:
     def _fail_if_unreachable(self, request: Request, policy: RetryPolicy) -> None:
         """Fail at once while the server was found unreachable moments ago."""
         marked = self._unreachable
-        if marked is not None and policy.clock() - marked[0] < UNREACHABLE_FOR:
+        if marked is not None and policy.clock() - marked[0] < policy.unreachable_for:
             raise self._unreachable_error(request, marked[1])
 
     def _unreachable_error(self, request: Request, problem: str) -> UnreachableError:

@@ -110,13 +110,15 @@ def adopt_job(job: StockIonQJob, cls: type[StockIonQJob]) -> None:
     job.__class__ = cls
 
 
-def replay_status(job: StockIonQJob, job_object: dict[str, Any]) -> None:
+def replay_status(job: StockIonQJob, job_object: dict[str, Any]) -> JobStatus:
     """Let qiskit-ionq's own ``status()`` digest a job object already read (result URLs,
-    qubit counts, headers), so that ``result()`` works without a second request."""
+    qubit counts, headers), so that ``result()`` works without a second request; the
+    status it comes to."""
     real = job._client
     job._client = _Replay(real, job_object)  # type: ignore[assignment]
     try:
-        job.status()
+        status: JobStatus = job.status()
+        return status
     finally:
         job._client = real
 

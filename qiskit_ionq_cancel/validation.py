@@ -71,19 +71,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def is_http_url(url: object) -> bool:
+    """True for a str that is an http(s) URL with a host and, if any, a port of 1-65535."""
+    try:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        port_ok = parts is not None and (parts.port is None or parts.port > 0)
+    except ValueError:  # "https://[::1/v0.4", a port such as 99999 or "abc"
+        return False
+    return parts is not None and parts.scheme in ("http", "https") and bool(parts.hostname) \
+        and port_ok
+
+
 def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
     """Return the API base URL without a trailing slash, refusing insecure ones.
 
     ``https`` is always fine; ``http`` only to a loopback host (the emulator) unless
     ``allow_insecure_http`` is set, since the key would cross the network in clear text.
     """
-    try:
-        parts = urlsplit(url) if isinstance(url, str) else None
-        port_ok = parts is not None and (parts.port is None or parts.port > 0)
-    except ValueError:  # "https://[::1/v0.4", a port such as 99999 or "abc"
-        parts, port_ok = None, False
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or \
-            not port_ok:
+    if not is_http_url(url):
         # Not echoed: a value that is not a URL may be the key, passed in the wrong place.
         raise InsecureURLError(
             f"The IonQ API URL given ({len(str(url))} characters) is not a valid http(s) URL "
@@ -91,11 +96,13 @@ def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
             "something like 'https://api.ionq.co/v0.4'. Did you swap the token and url "
             "arguments?"
         )
+    parts = urlsplit(url)
+    host = parts.hostname or ""  # is_http_url made sure there is one
     if parts.username or parts.password:
         raise InsecureURLError("IonQ API URL must not carry credentials; pass the key as token.")
-    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(parts.hostname):
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback(host):
         raise InsecureURLError(
-            f"Refusing plain http:// to {parts.hostname}: the API key would travel "
+            f"Refusing plain http:// to {host}: the API key would travel "
             "unencrypted. Use https://, or pass allow_insecure_http=True if you really mean it."
         )
     return url.rstrip("/")

@@ -11,10 +11,16 @@ import pytest
 from contract.observed import Emulator
 from support import point_env_at
 
-from qiskit_ionq_cancel import IonQCancelClient, IonQProvider, UnreachableError, cancel_jobs
+from qiskit_ionq_cancel import (
+    IonQCancelClient,
+    IonQProvider,
+    RetryPolicy,
+    UnreachableError,
+    cancel_jobs,
+)
 from qiskit_ionq_cancel.cli import main
 from qiskit_ionq_cancel.emulator import Fault
-from qiskit_ionq_cancel.transport import CONNECT_ATTEMPTS
+from qiskit_ionq_cancel.retry import CONNECT_ATTEMPTS
 
 KEY = "fail-fast-key-9c3d2e10"
 
@@ -41,6 +47,24 @@ def test_a_refused_connection_is_a_clear_error_after_a_few_attempts(refused_url:
     with pytest.raises(UnreachableError):
         client.retrieve_job(job_id)
     assert client.requests_sent == CONNECT_ATTEMPTS
+
+
+def test_the_policy_sets_the_attempts_and_how_long_unreachable_holds(refused_url: str) -> None:
+    clock = [0.0]
+    policy = RetryPolicy(connect_attempts=1, unreachable_for=30.0, clock=lambda: clock[0])
+    client = IonQCancelClient(KEY, refused_url, retry_policy=policy)
+    job_id = str(uuid.uuid4())
+    with pytest.raises(UnreachableError):
+        client.cancel(job_id)
+    assert client.requests_sent == 1
+    clock[0] = 29.0  # within unreachable_for: nothing sent
+    with pytest.raises(UnreachableError):
+        client.retrieve_job(job_id)
+    assert client.requests_sent == 1
+    clock[0] = 31.0  # past it: tried again, once
+    with pytest.raises(UnreachableError):
+        client.retrieve_job(job_id)
+    assert client.requests_sent == 2
 
 
 def test_a_batch_against_a_refused_url_sends_a_handful(refused_url: str) -> None:

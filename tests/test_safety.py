@@ -173,9 +173,11 @@ def test_no_poll_waits_past_the_timeout(emu: Emulator, provider: IonQProvider,
     assert fake.sleeps == [3]  # one poll, at the timeout, not at 5 s
     fake.sleeps.clear()
     other = provider.get_backend("simulator").run(circuit())
+    sent = provider.client.requests_sent
     with pytest.raises(JobTimeoutError):
         other.wait_for_final_state(timeout=12, wait=5)
     assert fake.sleeps == [5, 5, 2]
+    assert provider.client.requests_sent - sent == 4  # one GET a poll: at 0, 5, 10 and 12 s
     assert emu.store.status_of(job.job_id()) == "canceled"
     assert emu.store.status_of(other.job_id()) == "ready"
 

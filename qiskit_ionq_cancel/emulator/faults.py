@@ -1,6 +1,6 @@
 """Fault injection: what the emulator does instead of (or after) answering honestly.
 
-Faults come from three places, checked in this order for every request:
+Faults come from four places, checked in this order for every request:
 
 1. scripted faults (:meth:`FaultInjector.inject`), for tests that need an exact sequence;
 2. overload: more than ``max_in_flight`` requests being handled at once, answering 503;

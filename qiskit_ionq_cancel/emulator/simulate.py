@@ -1,4 +1,4 @@
-"""Ideal (noise-free) results of IonQ ``ionq.circuit.v1`` QIS circuits, for the emulator.
+"""Ideal (noise-free) results of IonQ ``ionq.circuit.v1`` circuits, for the emulator.
 
 The emulator answers a finished job with the exact outcome probabilities of the submitted
 circuit, in the shape ``qiskit_ionq.IonQJob.result()`` reads: keys are decimal integer strings
@@ -20,7 +20,8 @@ the leading ``c`` from controlled gates:
   ``SparsePauliOp.to_list()`` labels verbatim).
 
 Anything else -- an unknown gate, a missing, extra or ill-typed field, a qubit index out of
-range, another gate set, a multi-circuit or OpenQASM input -- raises
+range, a gate set other than ``"qis"`` and ``"native"`` (whose gates are in ``native.py``), a
+multi-circuit or OpenQASM input (the store splits and reads those itself) -- raises
 :class:`UnsupportedCircuitError`, never a silently different result.
 """
 

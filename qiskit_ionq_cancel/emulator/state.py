@@ -1,8 +1,8 @@
 """The emulator's job store: jobs, their lifecycle in time, and every state change.
 
-Nothing here knows about HTTP. Errors are raised as :class:`ApiError`, which the HTTP layer
-turns into IonQ's error body. All public methods take the store's lock, so the threaded
-server can call them concurrently.
+Nothing here reads or writes HTTP. Errors are raised as :class:`ApiError` (a status code and
+IonQ's message), which the HTTP layer turns into IonQ's error body. All public methods take
+the store's lock, so the threaded server can call them concurrently.
 """
 
 from __future__ import annotations
@@ -51,10 +51,10 @@ FAILURE_CODES = frozenset({
     "SimulationError", "SimulationTimeout", "SystemCancel", "TooLongPredictedExecutionTime",
     "TooManyControls", "TooManyGates", "TooManyShots", "UnknownBillingError", "UnsupportedGate",
 })
-#: The result format each finished job offers next to its legacy ``{url}`` entry, and the id
-#: of that artifact (``GET /jobs/{id}/artifacts/{artifactId}``), as IonQ's listing example.
+#: The result format each finished job offers next to its legacy ``{url}`` entry (its artifact
+#: id, for ``GET /jobs/{id}/artifacts/{artifactId}``, is ``"probabilities"``), as IonQ's
+#: listing example.
 PROBABILITIES_FORMAT = "ionq.result.probabilities.json.v1"
-PROBABILITIES_ARTIFACT = "probabilities"
 #: The other artifacts of a finished circuit job (format, artifact id, legacy results key):
 #: per-shot outcomes (qiskit-ionq reads ``results.shots.url`` for ``memory``) and the
 #: histogram; and the multi-circuit parent's per-child probabilities.
@@ -102,7 +102,8 @@ RESULTS_STYLES: tuple[str, ...] = ("both", "legacy", "formats")
 
 
 class ApiError(Exception):
-    """An error answer of the API: HTTP status plus IonQ's message, and for a 400 the
+    """Raised by the emulator's store for a request the API refuses; the HTTP layer answers
+    it as IonQ's error body. It holds the HTTP status plus IonQ's message, and for a 400 the
     ``validation`` IonQ adds: the offending ``keys`` and their ``source`` (``"params"`` for
     the query, ``"payload"`` for the body)."""
 
@@ -333,8 +334,6 @@ class JobStore:
         session_id = body.get("session_id")
         if session_id is not None:
             parse_job_id(str(session_id))
-        # Imported here: simulating needs qiskit, and importing the emulator (as the pytest
-        # plugin does in every pytest run of an environment) must not import it.
 
         noise = body.get("noise") if isinstance(body.get("noise"), dict) else None
         seed = (noise or {}).get("seed")
