@@ -25,20 +25,16 @@ from typing import Any
 
 from .faults import Fault, FaultConfig, FaultInjector, RetryAfterMode
 from .http import LOG_SIZE, AnswerObserver, EmulatorServer, Exchange, LogEntry, RequestLog
+from .model import API_PREFIX, BACKENDS, Lifecycle, ManualClock
 from .sessions import SESSION_END_MODES, SessionEnd, SessionStore
 from .state import (
-    API_PREFIX,
-    BACKENDS,
     CHILD_CANCEL_MODES,
     FINISHED_CANCEL_MODES,
-    RESULTS_STYLES,
     ChildCancel,
     FinishedCancel,
     JobStore,
-    Lifecycle,
-    ManualClock,
-    ResultsStyle,
 )
+from .views import RESULTS_STYLES, ResultsStyle
 
 __all__ = [
     "BACKENDS",

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from .state import BACKENDS, PROJECT_ID, ApiError
+from .model import BACKENDS, PROJECT_ID, ApiError
 
 #: Backends IonQ no longer runs jobs on: listed with ``status: "retired"`` (a status of its
 #: ``Backend`` schema), readable (its document's own sample reads ``qpu.aria-1``), never

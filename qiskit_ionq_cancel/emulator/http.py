@@ -25,15 +25,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import catalog
 from .faults import Fault, FaultInjector
+from .model import API_PREFIX, ApiError
 from .sessions import SessionStore
-from .state import (
-    API_PREFIX,
-    LIST_LIMIT_DEFAULT,
-    OFF_CONTRACT_CANCEL_MODES,
-    ApiError,
-    JobStore,
-    encode,
-)
+from .state import LIST_LIMIT_DEFAULT, OFF_CONTRACT_CANCEL_MODES, JobStore
+from .views import encode
 
 logger = logging.getLogger("qiskit_ionq_cancel.emulator")
 

@@ -27,7 +27,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .state import FINAL_STATUSES, PROJECT_ID, SUBMITTER_ID, ApiError, JobStore, parse_job_id
+from .bodies import parse_job_id
+from .model import FINAL_STATUSES, PROJECT_ID, SUBMITTER_ID, ApiError
+from .state import JobStore
 
 __all__ = ["SESSION_END_MODES", "SessionEnd", "SessionStore"]
 
@@ -98,7 +100,7 @@ class SessionStore:
                     continue  # deleted since
 
     def _view(self, session: _Session) -> dict[str, Any]:
-        iso = self.jobs._iso_at  # the store's clock-to-wall-time mapping
+        iso = self.jobs.views.iso_at  # the store's clock-to-wall-time mapping
         status = "ended" if session.ended is not None else \
             "started" if session.started is not None else "created"
         return {

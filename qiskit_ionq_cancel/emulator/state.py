@@ -1,73 +1,55 @@
-"""The emulator's job store: jobs, their lifecycle in time, and every state change.
+"""The emulator's job store: its jobs, their lifecycle in time, and every state change.
 
-Nothing here reads or writes HTTP. Errors are raised as :class:`ApiError` (a status code and
-IonQ's message), which the HTTP layer turns into IonQ's error body. All public methods take
-the store's lock, so the threaded server can call them concurrently.
+Nothing here reads or writes HTTP: requests are read by ``bodies.py`` and answers written by
+``views.py``. Errors are raised as :class:`ApiError` (a status code and IonQ's message),
+which the HTTP layer turns into IonQ's error body. All public methods take the store's lock,
+so the threaded server can call them concurrently.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import random
-import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
+from .bodies import bulk_ids, decode_cursor, encode_cursor, parse_job_id, parse_submission
+from .model import (
+    API_PREFIX,
+    BACKENDS,
+    CANCELLABLE_STATUSES,
+    FAILURE_CODES,
+    FINAL_STATUSES,
+    SUBMITTER_ID,
+    ApiError,
+    Job,
+    Lifecycle,
+    ManualClock,
+)
 from .qasm3 import register_shots
-from .samples import histogram, sample_shots
+from .samples import histogram
 from .simulate import UnsupportedCircuitError, gate_counts, ideal_probabilities
+from .views import (
+    ARTIFACTS,
+    RESULTS_STYLES,
+    SHOTS_V2_ARTIFACT,
+    SHOTS_V2_FORMAT,
+    JobViews,
+    ResultsStyle,
+    encode,
+)
 
-API_PREFIX = "/v0.4"
-FINAL_STATUSES = frozenset({"completed", "failed", "canceled"})
-CANCELLABLE_STATUSES = frozenset({"submitted", "ready", "started"})
+__all__ = [
+    "API_PREFIX", "BACKENDS", "CHILD_CANCEL_MODES", "FINISHED_CANCEL_MODES",
+    "OFF_CONTRACT_CANCEL_MODES", "RESULTS_STYLES", "ApiError", "ChildCancel",
+    "FinishedCancel", "Job", "JobStore", "Lifecycle", "ManualClock", "ResultsStyle",
+]
+
 LIST_LIMIT_DEFAULT = 25
 LIST_LIMIT_MAX = 1000
 
-#: Backends the emulator knows, with their qubit counts: the list of IonQ's v0.4 document
-#: (``JobBackends``: ``simulator``, ``qpu.forte-1``, ``qpu.forte-enterprise-1``).
-BACKENDS: dict[str, int] = {
-    "simulator": 29,
-    "qpu.forte-1": 36,
-    "qpu.forte-enterprise-1": 36,
-}
-#: ``submitter_id`` and ``project_id`` of every job: the emulator has one user in one project.
-SUBMITTER_ID = "emulator-user-0000000000000001"
-PROJECT_ID = "00000000-0000-4000-8000-00000000e4a1"
-#: Power drawn by a QPU while it runs a job, for ``stats.kwh`` (IonQ's ``Backend.kw``
-#: example: 4902.81).
-KW_PER_QPU = 4902.81
-#: ``Failure.code`` values of IonQ's v0.4 document.
-FAILURE_CODES = frozenset({
-    "InvalidInput", "CompilationError", "ContractExpiredError", "DebiasingError",
-    "InternalError", "NotEnoughQubits", "OptimizationError", "PreflightError",
-    "QuantumCircuitComplexityError", "QuantumComputerError", "QuotaExhaustedError",
-    "SimulationError", "SimulationTimeout", "SystemCancel", "TooLongPredictedExecutionTime",
-    "TooManyControls", "TooManyGates", "TooManyShots", "UnknownBillingError", "UnsupportedGate",
-})
-#: The result format each finished job offers next to its legacy ``{url}`` entry (its artifact
-#: id, for ``GET /jobs/{id}/artifacts/{artifactId}``, is ``"probabilities"``), as IonQ's
-#: listing example.
-PROBABILITIES_FORMAT = "ionq.result.probabilities.json.v1"
-#: The other artifacts of a finished circuit job (format, artifact id, legacy results key):
-#: per-shot outcomes (qiskit-ionq reads ``results.shots.url`` for ``memory``) and the
-#: histogram; and the multi-circuit parent's per-child probabilities.
-SHOTS_FORMAT = "ionq.result.shots.json.v1"
-HISTOGRAM_FORMAT = "ionq.result.histogram.json.v1"
-AGGREGATE_FORMAT = "ionq.result.probabilities-aggregate.json.v1"
-ARTIFACTS = {"probabilities": PROBABILITIES_FORMAT, "shots": SHOTS_FORMAT,
-             "histogram": HISTOGRAM_FORMAT, "probabilities-aggregate": AGGREGATE_FORMAT}
-JOB_TYPES = ("ionq.circuit.v1", "ionq.multi-circuit.v1", "ionq.qasm3.v1")
-#: The per-register shots of an ``ionq.qasm3.v1`` job (what qiskit-ionq reads for them).
-SHOTS_V2_FORMAT = "ionq.result.shots.json.v2"
-SHOTS_V2_ARTIFACT = "shots-v2"
-MAX_CIRCUITS = 5000  # per multi-circuit job, as IonQ's document says
 
 ChildCancel = Literal["child", "parent", "refuse"]
 """What cancelling one child of a multi-circuit job does. IonQ's document says nothing:
@@ -93,157 +75,6 @@ whose ``status`` may only be ``"canceled"``; the rest is unknown:
 FINISHED_CANCEL_MODES: tuple[str, ...] = ("conflict", "bad_request", "noop", "claim", "overwrite")
 #: Settings whose answers break IonQ's document on purpose (the HTTP layer flags them).
 OFF_CONTRACT_CANCEL_MODES = frozenset({"noop"})
-ResultsStyle = Literal["both", "legacy", "formats"]
-"""How a finished job's ``results`` name its probabilities: ``both`` (default) the legacy
-``{"probabilities": {"url": ...}}`` entry that qiskit-ionq 1.x reads and the format-keyed
-``{"ionq.result.probabilities.json.v1": {id, format, media_type}}`` entry of IonQ's current
-document; ``legacy`` or ``formats`` only one of them."""
-RESULTS_STYLES: tuple[str, ...] = ("both", "legacy", "formats")
-
-
-class ApiError(Exception):
-    """Raised by the emulator's store for a request the API refuses; the HTTP layer answers
-    it as IonQ's error body. It holds the HTTP status plus IonQ's message, and for a 400 the
-    ``validation`` IonQ adds: the offending ``keys`` and their ``source`` (``"params"`` for
-    the query, ``"payload"`` for the body)."""
-
-    def __init__(self, status: int, message: str, *, keys: Iterable[str] = (),
-                 source: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.keys = list(keys)
-        self.source = source
-        self.off_contract = False  # set when a setting makes this answer break the document
-
-
-class ManualClock:
-    """A clock that moves only when told to, for tests of the lifecycle without sleeping."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
-        with self._lock:
-            self._now += seconds
-
-
-@dataclass(frozen=True)
-class Lifecycle:
-    """How long a job spends in each state before it moves on (seconds)."""
-
-    submit_time: float = 0.0
-    queue_time: float = 1.0
-    run_time: float = 0.5
-
-
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def parse_job_id(raw: str) -> str:
-    """Return ``raw`` if it is a canonical lower-case UUID string, else raise a 400."""
-    if isinstance(raw, str) and _CANONICAL_UUID.fullmatch(raw):
-        return raw
-    shown = raw[:80] if isinstance(raw, str) else raw
-    try:
-        uuid.UUID(raw)
-    except (ValueError, AttributeError, TypeError):
-        raise ApiError(400, f"Invalid job id {shown!r}: expected a UUID") from None
-    raise ApiError(400, f"Invalid job id {shown!r}: expected a canonical UUID")
-
-
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
-
-#: Each status, encoded.
-_STATUS_JSON = {status: f'"{status}"'.encode()
-                for status in (*CANCELLABLE_STATUSES, *FINAL_STATUSES)}
-
-
-def encode(body: Any) -> bytes:
-    """The API's JSON encoding of an answer body, as bytes: what
-    ``json.dumps(body, separators=(",", ":")).encode()`` gives (compact, ASCII)."""
-    return _ENCODER.encode(body).encode()
-
-
-@dataclass
-class Job:
-    """One job as the emulator stores it. Its status is derived from the clock."""
-
-    id: str
-    seq: int
-    backend: str
-    type: str
-    name: str | None
-    shots: int
-    input: dict[str, Any]
-    metadata: dict[str, Any]
-    session_id: str | None
-    parent_job_id: str | None
-    dry_run: bool
-    noise: dict[str, Any] | None
-    settings: dict[str, Any]
-    created: float
-    probabilities: dict[str, float]
-    qubits: int
-    will_fail: dict[str, str] | None = None
-    fixed_status: str | None = None
-    fixed_at: float | None = None
-    failure: dict[str, str] | None = None
-    cancel_requests: int = field(default=0)
-    forbidden: bool = False  # every request on it answers 403 (another project's job)
-    gate_counts: dict[str, int] = field(default_factory=dict)
-    children: list[Job] = field(default_factory=list)  # of a multi-circuit parent
-    shot_seed: int = 0
-    register_shots: list[dict[str, Any]] | None = None  # of an ionq.qasm3.v1 job
-    # Kept by JobStore._encoded_view to encode the job's listing view again (see there): the
-    # template of that view (_template), with what it was made from: completed or not, the
-    # store's results style and lifecycle.
-    template: tuple[bool, str, Lifecycle, bytes, bytes, bytes] | None = field(
-        default=None, repr=False, compare=False)
-
-    @property
-    def stats(self) -> dict[str, Any]:
-        """``stats`` of the job object (``CircuitJobStats``); a parent's sums its children's."""
-        if not self.children:
-            return {"qubits": self.qubits, "circuits": 1,
-                    "gate_counts": dict(self.gate_counts)}
-        counts: dict[str, int] = {}
-        for child in self.children:
-            for width, count in child.gate_counts.items():
-                counts[width] = counts.get(width, 0) + count
-        return {"qubits": max(c.qubits for c in self.children),
-                "circuits": len(self.children), "gate_counts": counts}
-
-    def shots_drawn(self) -> list[str]:
-        """This job's per-shot outcomes (the same on every call)."""
-        return sample_shots(self.probabilities, self.shots, self.shot_seed)
-
-    def status_at(self, now: float, lifecycle: Lifecycle) -> str:
-        """The job's status at clock time ``now``. A multi-circuit parent's follows its
-        children: the least advanced while any runs; once all are final, ``completed`` if
-        all completed, ``failed`` if any failed, else ``canceled``."""
-        if self.fixed_status is not None:
-            return self.fixed_status
-        if self.children:
-            states = {child.status_at(now, lifecycle) for child in self.children}
-            if states <= FINAL_STATUSES:
-                return ("completed" if states == {"completed"}
-                        else "failed" if "failed" in states else "canceled")
-            return next(s for s in ("submitted", "ready", "started") if s in states)
-        age = now - self.created
-        if age < lifecycle.submit_time:
-            return "submitted"
-        if age < lifecycle.submit_time + lifecycle.queue_time:
-            return "ready"
-        if age < lifecycle.submit_time + lifecycle.queue_time + lifecycle.run_time:
-            return "started"
-        return "failed" if self.will_fail else "completed"
 
 
 class JobStore:
@@ -282,92 +113,34 @@ class JobStore:
         # its pages quietly; IonQ documents no ``limit`` for ``GET /jobs``).
         self.page_cap = page_cap
         self.clock: Callable[[], float] = clock or time.monotonic
-        self._epoch_clock = self.clock()
-        self._epoch_utc = datetime.now(timezone.utc).replace(tzinfo=None)  # at _epoch_clock
         self._rng = random.Random(seed)
-        self._iso_cache: dict[float, str] = {}
         self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
         self._order: list[str] = []  # ids by submission; deleted ids stay, skipped on read
         self._seq = 0
-
-    # -- time ---------------------------------------------------------------------------
-    def _iso_at(self, at: float) -> str:
-        """ISO-8601 wall time of clock time ``at``; memoised, since listings repeat them."""
-        text = self._iso_cache.get(at)
-        if text is None:
-            # In UTC without a time zone: formatting an offset only to replace it with "Z"
-            # was a third of the time.
-            wall = self._epoch_utc + timedelta(seconds=at - self._epoch_clock)
-            text = wall.isoformat(timespec="milliseconds") + "Z"
-            if len(self._iso_cache) < 1_000_000:
-                self._iso_cache[at] = text
-        return text
+        self.views = JobViews(self, self.clock)  # how its jobs are written down
 
     # -- creation -----------------------------------------------------------------------
     def submit(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Validate a ``POST /jobs`` body, store the job and return IonQ's 201 answer."""
-        job_type = body.get("type", "ionq.circuit.v1")
-        if job_type not in JOB_TYPES:
-            raise ApiError(400, f"Job type {job_type!r} is not supported by the emulator",
-                           keys=["type"], source="payload")
-        backend = body.get("backend", "simulator")
-        if not isinstance(backend, str) or backend not in BACKENDS:
-            raise ApiError(400, f"Unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
-        input_block = body.get("input")
-        if not isinstance(input_block, dict):
-            raise ApiError(400, "Field 'input' must be an object")
-        shots = body.get("shots", 100)
-        if shots is None:
-            shots = 100
-        # The document says integer, but cirq-ionq sends a decimal string ("100") and its
-        # own tests expect IonQ to take it: so does the emulator.
-        if isinstance(shots, str) and re.fullmatch(r"[0-9]{1,7}", shots):
-            shots = int(shots)
-        if not isinstance(shots, int) or isinstance(shots, bool) or not 1 <= shots <= 1_000_000:
-            raise ApiError(400, "Field 'shots' must be an integer from 1 to 1000000",
-                           keys=["shots"], source="payload")
-        metadata = body.get("metadata") or {}
-        if not isinstance(metadata, dict):
-            raise ApiError(400, "Field 'metadata' must be an object", keys=["metadata"],
-                           source="payload")
-        session_id = body.get("session_id")
-        if session_id is not None:
-            parse_job_id(str(session_id))
-
-        noise = body.get("noise") if isinstance(body.get("noise"), dict) else None
-        seed = (noise or {}).get("seed")
-        names, circuits = _circuit_inputs(input_block, job_type)
+        new = parse_submission(body)
+        job_type, input_block, seed = new.job_type, new.input_block, new.seed
         registers = None
         shot_seed: int | None = None
         try:
             if job_type == "ionq.qasm3.v1":
                 with self._lock:
                     shot_seed = seed if isinstance(seed, int) else self._rng.getrandbits(32)
-                registers = register_shots(input_block.get("data"), shots, shot_seed)
+                registers = register_shots(input_block.get("data"), new.shots, shot_seed)
                 probabilities: list[dict[str, float]] = [{}]
             else:
-                probabilities = [ideal_probabilities(block) for block in circuits]
+                probabilities = [ideal_probabilities(block) for block in new.circuits]
         except UnsupportedCircuitError as exc:
             raise ApiError(400, str(exc)) from None
-        if max(int(block.get("qubits") or 1) for block in circuits) > BACKENDS[backend]:
-            raise ApiError(400, f"Circuit needs more qubits than {backend} has")
-        settings = body.get("settings")
-        if not isinstance(settings, dict):
-            settings = {}
-        fail_code = metadata.get("emulator_fail")
-        will_fail = (
-            {"code": str(fail_code) if fail_code in FAILURE_CODES else "InternalError",
-             "message": f"Failure requested by emulator_fail metadata ({fail_code})"}
-            if fail_code
-            else None
-        )
-        common: dict[str, Any] = {
-            "backend": backend, "shots": shots, "metadata": metadata,
-            "session_id": str(session_id) if session_id else None, "will_fail": will_fail,
-            "dry_run": bool(body.get("dry_run", False)),
-            "noise": noise, "settings": settings}
-        name = body.get("name") if isinstance(body.get("name"), str) else None
+        if max(int(block.get("qubits") or 1) for block in new.circuits) > \
+                BACKENDS[new.backend]:
+            raise ApiError(400, f"Circuit needs more qubits than {new.backend} has")
+        common, name = new.common, new.name
         with self._lock:
             if job_type != "ionq.multi-circuit.v1":
                 job = self._new_job(job_type=job_type, name=name, input_block=input_block,
@@ -377,7 +150,7 @@ class JobStore:
             else:
                 job = self._new_job(job_type=job_type, name=name, input_block=input_block,
                                     probabilities={}, **common)
-                for child_name, block, probs in zip(names, circuits, probabilities,
+                for child_name, block, probs in zip(new.names, new.circuits, probabilities,
                                                     strict=True):
                     child = self._new_job(job_type="ionq.circuit.v1", name=child_name,
                                           input_block=block, probabilities=probs, **common)
@@ -442,7 +215,7 @@ class JobStore:
     def get(self, job_id: str) -> dict[str, Any]:
         """The job object of ``GET /jobs/{id}``."""
         with self._lock:
-            return self._view(self._get(job_id), self.clock())
+            return self.views.view(self._get(job_id), self.clock())
 
     def probabilities(self, job_id: str) -> dict[str, Any]:
         """``GET /jobs/{id}/results/probabilities``: only for completed jobs (else 404, "Job
@@ -479,7 +252,7 @@ class JobStore:
             job = self._get(job_id)
             is_parent = bool(job.children)
             if job.register_shots is not None and artifact_id == SHOTS_V2_ARTIFACT and \
-                    SHOTS_V2_FORMAT in (self._results(job) if job.status_at(
+                    SHOTS_V2_FORMAT in (self.views.results(job) if job.status_at(
                         self.clock(), self.lifecycle) == "completed" else {}):
                 return {"shots": job.register_shots}
         if artifact_id not in ARTIFACTS or (artifact_id == "probabilities-aggregate") != \
@@ -492,137 +265,6 @@ class JobStore:
         not touch (for tests of per-resource authorization)."""
         with self._lock:
             self._get(job_id).forbidden = True
-
-    def _view(self, job: Job, now: float, *, full: bool = True,
-              status: str | None = None) -> dict[str, Any]:
-        """The job object: ``full`` for ``GET /jobs/{id}``, else a listing's ``BaseJob``
-        (``status``: the job's at ``now``, when the caller has it)."""
-        if status is None:
-            status = job.status_at(now, self.lifecycle)
-        done = status == "completed"
-        # Required keys of IonQ's document (SingleCircuitJob; BaseJob in listings, without
-        # child_job_ids), null where they do not apply.
-        view: dict[str, Any] = {
-            "id": job.id,
-            "status": status,
-            "type": job.type,
-            "backend": job.backend,
-            "dry_run": job.dry_run,
-            "submitter_id": SUBMITTER_ID,
-            "project_id": PROJECT_ID,
-            "parent_job_id": job.parent_job_id,
-            "session_id": job.session_id,
-            "metadata": job.metadata or None,
-            "name": job.name,
-            "submitted_at": self._iso_at(job.created),
-            **self._times(job, now, status),  # "started_at" to "failure"
-            "output": {},
-            "settings": job.settings,
-            "stats": self._stats(job, done),
-            "results": self._results(job) if done and not job.dry_run else None,
-        }
-        # "noise: only present when backend is simulator"; "shots are not included with
-        # ideal simulator backend".
-        if job.backend == "simulator":
-            noise = {k: v for k, v in (job.noise or {"model": "ideal"}).items() if v is not None}
-            view["noise"] = noise
-            if noise.get("model") != "ideal":
-                view["shots"] = job.shots
-        else:
-            view["shots"] = job.shots
-        if full:
-            view["child_job_ids"] = [c.id for c in job.children] if job.children else None
-        return view
-
-    def _encoded_view(self, job: Job, now: float) -> bytes:
-        """A listing's view of the job (``full=False``), encoded (:func:`encode`)."""
-        status = job.status_at(now, self.lifecycle)
-        done = status == "completed"
-        style, lifecycle = self.results_style, self.lifecycle
-        # Building and encoding a view was most of its cost, and a job is viewed again and
-        # again (listed while queued, polled, read back once canceled). Its view changes only
-        # in its status and times (see _times) until the job completes or the store's
-        # settings change: the rest is kept encoded, as a template, checked against all it
-        # was made from, so no code that changes a job has to drop it.
-        template = job.template
-        if template is not None and template[0] == done and template[1] is style and \
-                template[2] is lifecycle:
-            return b"".join((template[3], _STATUS_JSON.get(status) or encode(status),
-                             template[4], encode(self._times(job, now, status))[1:-1],
-                             template[5]))
-        encoded = encode(self._view(job, now, full=False, status=status))
-        parts = _template(encoded, job.id, status)
-        if parts is not None:
-            job.template = (done, style, lifecycle, *parts)
-        return encoded
-
-    def _times(self, job: Job, now: float, status: str) -> dict[str, Any]:
-        """The members of the job object from ``started_at`` to ``failure``: those that
-        change with its status and the clock (and with its children's, for a parent)."""
-        lc = self.lifecycle
-        start = job.created + lc.submit_time + lc.queue_time
-        end = start + lc.run_time
-        started_at = None
-        completed_at = None
-        if job.fixed_status is not None:
-            assert job.fixed_at is not None
-            if job.fixed_at >= start:
-                started_at = self._iso_at(start)
-            completed_at = self._iso_at(job.fixed_at)
-        elif status in ("started", "completed", "failed"):
-            started_at = self._iso_at(start)
-            if status != "started":
-                completed_at = self._iso_at(end)
-        if job.children and status in FINAL_STATUSES and job.fixed_status is None:
-            ends = [c.fixed_at if c.fixed_status is not None else c.created
-                    + lc.submit_time + lc.queue_time + lc.run_time for c in job.children]
-            completed_at = self._iso_at(max(e for e in ends if e is not None))
-        failure = job.failure
-        if status == "failed" and failure is None:
-            failure = job.will_fail
-        waiting = status in ("submitted", "ready")
-        return {
-            "started_at": started_at,
-            "completed_at": completed_at,
-            "predicted_wait_time_ms": max(0, int((start - now) * 1000)) if waiting else None,
-            "predicted_execution_duration_ms": int(lc.run_time * 1000) if waiting else None,
-            "execution_duration_ms": int(lc.run_time * 1000) if status == "completed" else None,
-            "failure": failure,
-        }
-
-    def _stats(self, job: Job, done: bool) -> dict[str, Any]:
-        """``CircuitJobStats``: the circuit's figures, compute times from the lifecycle (the
-        run time is all quantum compute here), energy for a QPU's finished job."""
-        stats = job.stats
-        compute_us = int(self.lifecycle.run_time * 1_000_000)
-        stats["predicted_quantum_compute_time_us"] = compute_us
-        if done:
-            stats["billed_quantum_compute_time_us"] = compute_us
-            if job.backend != "simulator":
-                stats["kwh"] = round(self.lifecycle.run_time * KW_PER_QPU / 3600, 9)
-        return stats
-
-    def _results(self, job: Job) -> dict[str, Any]:
-        if job.register_shots is not None:
-            # an OpenQASM 3 job: per-register shots, except on the ideal simulator (which,
-            # qiskit-ionq says, "returns only the aggregate distribution")
-            if job.backend == "simulator" and (job.noise or {}).get("model", "ideal") == \
-                    "ideal":
-                return {}
-            return {SHOTS_V2_FORMAT: {"id": SHOTS_V2_ARTIFACT, "format": SHOTS_V2_FORMAT,
-                                      "media_type": "application/json"}}
-        kinds = ("probabilities-aggregate",) if job.children else (
-            "probabilities", "histogram", "shots")
-        results: dict[str, Any] = {}
-        if self.results_style != "formats":
-            for kind in kinds:
-                legacy = kind.split("-")[0]
-                results[legacy] = {"url": f"{API_PREFIX}/jobs/{job.id}/results/{legacy}"}
-        if self.results_style != "legacy":
-            for kind in kinds:
-                results[ARTIFACTS[kind]] = {"id": kind, "format": ARTIFACTS[kind],
-                                            "media_type": "application/json"}
-        return results
 
     def list(self, *, ids: Iterable[str] = (), status: str | None = None,
              target: str | None = None, session_id: str | None = None,
@@ -638,14 +280,14 @@ class JobStore:
                 ids=ids, status=status, target=target, session_id=session_id,
                 parent_job_id=parent_job_id, submitter_id=submitter_id, limit=limit,
                 cursor=cursor)
-            return {"jobs": [self._view(job, now, full=False) for job in jobs], "next": more}
+            return {"jobs": [self.views.view(job, now, full=False) for job in jobs], "next": more}
 
     def list_encoded(self, **filters: Any) -> bytes:
         """:meth:`list`'s answer (same arguments), encoded (:func:`encode`): the same bytes
         as ``encode(list(...))``, joined from the jobs' cached encoded views."""
         with self._lock:
             jobs, now, more = self._page(**filters)
-            views = [self._encoded_view(job, now) for job in jobs]
+            views = [self.views.encoded(job, now) for job in jobs]
         return b'{"jobs":[' + b",".join(views) + b'],"next":' + encode(more) + b"}"
 
     def _page(self, *, ids: Iterable[str] = (), status: str | None = None,
@@ -674,7 +316,7 @@ class JobStore:
                         from None
         with self._lock:
             now = self.clock()
-            start = len(self._order) if cursor is None else _decode_cursor(cursor)
+            start = len(self._order) if cursor is None else decode_cursor(cursor)
             page: list[Job] = []
             position = start
             positions: Iterable[int]
@@ -705,7 +347,7 @@ class JobStore:
                 if len(page) == limit:
                     break
             more = len(page) == limit and position > last
-            return page, now, _encode_cursor(position) if more else None
+            return page, now, encode_cursor(position) if more else None
 
     def iter_ids(self) -> Iterator[str]:
         """Every live job id, oldest first (a snapshot)."""
@@ -774,7 +416,7 @@ class JobStore:
         """
         if not self.bulk_enabled:
             raise ApiError(404, "Cannot PUT /v0.4/jobs/status/cancel")
-        ids = _bulk_ids(body, self.bulk_max_ids, self._jobs)
+        ids = bulk_ids(body, self.bulk_max_ids, self._jobs)
         with self._lock:
             # One moment for the whole request: its jobs all end at it, and their read-backs
             # share one completed_at (formatted once, not once a job).
@@ -802,7 +444,7 @@ class JobStore:
     def delete_many(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """``DELETE /jobs`` with ``{"ids": [...]}``: deletes what it can, echoes every id
         (unknown ones too, as the bulk cancel does)."""
-        ids = _bulk_ids(body, self.bulk_max_ids, self._jobs)
+        ids = bulk_ids(body, self.bulk_max_ids, self._jobs)
         with self._lock:
             for raw in ids:
                 job = self._jobs.get(raw)
@@ -826,81 +468,3 @@ class JobStore:
         with self._lock:
             return self._get(job_id).cancel_requests
 
-
-def _circuit_inputs(input_block: dict[str, Any], job_type: str
-                    ) -> tuple[list[str | None], list[dict[str, Any]]]:
-    """The single-circuit input blocks of a job: its ``input`` itself, or for a
-    multi-circuit job one per ``input.circuits`` entry (each inheriting the parent's
-    ``gateset`` and ``qubits`` unless it sets its own); and their names."""
-    if job_type != "ionq.multi-circuit.v1":
-        return [None], [input_block]
-    circuits = input_block.get("circuits")
-    if "circuit" in input_block:
-        raise ApiError(400, "A multi-circuit job takes 'input.circuits', not 'input.circuit'",
-                       keys=["input"], source="payload")
-    if not isinstance(circuits, list) or not circuits or len(circuits) > MAX_CIRCUITS:
-        raise ApiError(400, f"Field 'input.circuits' must be a list of 1 to {MAX_CIRCUITS} "
-                            "circuits", keys=["input"], source="payload")
-    names: list[str | None] = []
-    blocks = []
-    for index, entry in enumerate(circuits):
-        if not isinstance(entry, dict) or set(entry) - {"name", "circuit", "gateset",
-                                                        "qubits"}:
-            raise ApiError(400, f"input.circuits[{index}] must be an object with 'circuit' "
-                                "and optionally 'name', 'gateset', 'qubits'",
-                           keys=["input"], source="payload")
-        name = entry.get("name")
-        names.append(name if isinstance(name, str) else None)
-        blocks.append({"gateset": entry.get("gateset", input_block.get("gateset", "qis")),
-                       "qubits": entry.get("qubits", input_block.get("qubits")),
-                       "circuit": entry.get("circuit")})
-    return names, blocks
-
-
-def _bulk_ids(body: Mapping[str, Any], most: int, known: Container[str]) -> list[str]:
-    """The ``ids`` of a bulk request body (``JobsBulkOperationRequest``), checked (an id in
-    ``known``, the store's, is canonical: the store made it)."""
-    if set(body) - {"ids"}:
-        raise ApiError(400, "Only field 'ids' is allowed", keys=sorted(set(body) - {"ids"}),
-                       source="payload")
-    ids = body.get("ids")
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-        raise ApiError(400, "Field 'ids' must be a non-empty list of job ids", keys=["ids"],
-                       source="payload")
-    if len(ids) > most:
-        raise ApiError(400, f"At most {most} ids per request", keys=["ids"], source="payload")
-    for raw in ids:
-        if raw not in known:
-            parse_job_id(raw)
-    return ids
-
-
-def _template(encoded: bytes, job_id: str, status: str) -> tuple[bytes, bytes, bytes] | None:
-    """A job's encoded view cut around its status and its times (``started_at`` to
-    ``failure``), for :meth:`JobStore._encoded_view` to put new ones in: what comes before
-    the status, between the status and the times, and after the times. ``None`` when the
-    cuts are ambiguous (a key the cuts look for also occurs nested in the job's data)."""
-    before = b'{"id":' + encode(job_id) + b',"status":'
-    times = encoded.find(b'"started_at":')
-    after = encoded.find(b',"output":')
-    if not encoded.startswith(before) or not 0 < times < after or \
-            encoded.count(b'"started_at":') != 1 or encoded.count(b',"output":') != 1:
-        return None
-    return before, encoded[len(before) + len(encode(status)):times], encoded[after:]
-
-
-def _encode_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(f"p{position}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("p"):
-            raise ValueError(raw)
-        position = int(raw[1:])
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ApiError(400, "Invalid 'next' cursor") from None
-    if position < 0:
-        raise ApiError(400, "Invalid 'next' cursor")
-    return position
