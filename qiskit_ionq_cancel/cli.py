@@ -22,9 +22,9 @@ import warnings
 from collections.abc import Iterator, Sequence
 
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
-from qiskit_ionq.helpers import resolve_credentials
 
 from .bulk import cancel_jobs
+from .cli_input import NO_KEY_HINT, UsageError, api_key, check_credentials, read_ids
 from .cli_output import Console, JobLine, jobs_json, jobs_table, report_table
 from .client import IonQCancelClient
 from .deadline import Deadline
@@ -32,9 +32,6 @@ from .emulator import FINISHED_CANCEL_MODES, Emulator
 from .emulator.faults import RANDOM_KINDS
 from .exceptions import (
     AuthenticationError,
-    InsecureURLError,
-    InvalidAPIKeyError,
-    InvalidJobIdError,
     InvalidSelectionError,
     UnreachableError,
     WrongBaseURLError,
@@ -46,11 +43,7 @@ from .secrets import shown
 from .sigterm import TERMINATED, SigtermAsExit
 from .status import CANCELLABLE, FINAL
 from .validation import (
-    check_api_key,
-    check_base_url,
     check_selection,
-    is_http_url,
-    validate_job_id,
 )
 from .version import __version__
 
@@ -59,13 +52,7 @@ DEFAULT_DEADLINE = 30.0
 _COMMANDS = frozenset({"cancel", "status", "demo", "emulator"})
 _GLOBAL_OPTION = re.compile(r"-v+|--verbose")
 _KEY_OPTION = re.compile(r"--(api[-_]?key|token|key)(=.*)?", re.IGNORECASE)
-_NO_KEY_HINT = ("set IONQ_API_KEY, or pass --api-key-file FILE (a key is never taken on the "
-                "command line, where shell history and process lists would keep it)")
 
-
-class UsageError(Exception):
-    """Raised inside the CLI when its arguments or inputs are wrong; printed, then exit 2,
-    nothing sent. (The CLI's own: the library's exceptions are in ``exceptions.py``.)"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -191,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = _route(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if a in _COMMANDS), None)
     if command in ("cancel", "status") and any(_KEY_OPTION.fullmatch(a) for a in argv):
-        print(f"ionq-cancel {command}: refusing an API key on the command line; {_NO_KEY_HINT}",
+        print(f"ionq-cancel {command}: refusing an API key on the command line; {NO_KEY_HINT}",
               file=sys.stderr)
         return 2
     args = _parser().parse_args(argv)
@@ -242,9 +229,9 @@ def _jobs_command(args: argparse.Namespace) -> int:
     sigterm = SigtermAsExit()  # SIGTERM unwinds like Ctrl-C: partial report, then exit 143
     sigterm.install()
     try:
-        key = _api_key(args.api_key_file)
+        key = api_key(args.api_key_file)
         console.hide(key)
-        ids = _read_ids(args.ids, args.from_file, key)
+        ids = read_ids(args.ids, args.from_file, key)
         filters, described = _filter_args(args, ids, key)
         if args.command == "status":
             with _client(key, args) as client:
@@ -371,90 +358,10 @@ def _confirm(console: Console, lines: list[JobLine], described: str) -> bool:
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
-# -- input ----------------------------------------------------------------------------------
-def _api_key(path: str | None) -> str | None:
-    """The key from ``path``'s first line, else as qiskit-ionq finds it (IONQ_API_KEY)."""
-    if path is None:
-        token = resolve_credentials()["token"]
-        source = "IONQ_API_KEY"
-    else:
-        source = f"the first line of {path}"
-        try:
-            with open(path, encoding="utf-8") as file:
-                token = file.readline().strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
-                type(exc).__name__
-            raise UsageError(f"cannot read the API key file {path!r}: {reason}") from None
-        if not token:
-            raise UsageError(f"the API key file {path!r} has an empty first line")
-    try:
-        check_api_key(token)
-    except InvalidAPIKeyError:  # the library's rule, in the command's words
-        raise UsageError(f"the API key ({source}) contains spaces, control or non-ASCII "
-                         "characters; check it") from None
-    return str(token) if token else None
-
-
-def _read_ids(given: Sequence[str], path: str | None, key: str | None) -> list[str]:
-    """Every id (arguments first, then the file), checked, duplicates dropped."""
-    items: list[tuple[str, str]] = [(i, f"argument {n}") for n, i in enumerate(given, 1)]
-    if path is not None:
-        shown = "stdin" if path == "-" else path
-        try:
-            if path == "-":
-                if sys.stdin is None or sys.stdin.closed:
-                    raise UsageError("cannot read ids from stdin: it is closed")
-                text = sys.stdin.read()
-            else:
-                with open(path, encoding="utf-8") as file:
-                    text = file.read()
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise UsageError(f"cannot read ids from {path!r}: {reason}") from None
-        for number, raw in enumerate(text.splitlines(), 1):
-            line = raw.split("#", 1)[0].strip()
-            if line:
-                items.append((line, f"{shown} line {number}"))
-    _check_ids(items, key)
-    return list(dict.fromkeys(i for i, _ in items))
-
-
-def _check_ids(items: list[tuple[str, str]], key: str | None = None) -> None:
-    bad: list[str] = []
-    for job_id, where in items:
-        try:
-            validate_job_id(job_id, key)
-        except InvalidJobIdError:
-            bad.append(f"  {where}: {shown(job_id, key)}")
-    if bad:
-        raise UsageError("\n".join([
-            f"{len(bad)} malformed job id(s); nothing was sent. A job id is a lower-case "
-            "UUID such as '617a1f8b-59d4-435d-aa33-695433d7155e':", *bad[:50],
-            *([f"  ... and {len(bad) - 50} more"] if len(bad) > 50 else [])]))
-
-
 # -- IonQ -----------------------------------------------------------------------------------
-def _check_credentials(key: str | None, args: argparse.Namespace) -> str:
-    if not key:
-        raise UsageError(f"no IonQ API key: {_NO_KEY_HINT}")
-    source = "--url" if args.url else "the API URL (IONQ_API_URL)"
-    url = args.url or resolve_credentials()["url"]
-    if not is_http_url(url):
-        # Not echoed, as the library does not: a value that is not a URL may be a key.
-        raise UsageError(f"{source} is not an http(s) URL ({len(url)} characters); expected "
-                         "something like https://api.ionq.co/v0.4")
-    try:
-        return check_base_url(url, allow_insecure_http=args.allow_insecure_http)
-    except InsecureURLError as exc:
-        # the library's advice, in the command's words
-        raise UsageError(str(exc).replace("pass allow_insecure_http=True",
-                                          "pass --allow-insecure-http")) from None
-
-
 @contextlib.contextmanager
 def _client(key: str | None, args: argparse.Namespace) -> Iterator[IonQCancelClient]:
-    client = IonQCancelClient(key, _check_credentials(key, args),
+    client = IonQCancelClient(key, check_credentials(key, args),
                               allow_insecure_http=args.allow_insecure_http,
                               retry_policy=_policy(args))
     try:
@@ -470,7 +377,7 @@ def _policy(args: argparse.Namespace) -> RetryPolicy:
 
 @contextlib.contextmanager
 def _provider(key: str | None, args: argparse.Namespace) -> Iterator[IonQProvider]:
-    base = _check_credentials(key, args)
+    base = check_credentials(key, args)
     with warnings.catch_warnings():  # qiskit-ionq's advice on transpiling: not this command's
         warnings.simplefilter("ignore", IonQTranspileLevelWarning)
         provider = IonQProvider(key, url=base, allow_insecure_http=args.allow_insecure_http,
