@@ -91,6 +91,7 @@ class HostileServer:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # a bound AF_INET socket's address (typeshed: str | bytes)
         path = self.upstream.split("/", 3)[3] if self.upstream.count("/") >= 3 else ""
         return f"http://{host}:{port}/{path}".rstrip("/")
 

@@ -127,7 +127,7 @@ def test_race_job_completes_just_before_the_cancel(clock: ManualClock, fake_time
                                                    mode: str) -> None:
     """Locally the job is still queued; on the server it has just completed."""
     with Emulator(api_keys=[KEY], queue_time=10, run_time=5, clock=clock,
-                  finished_cancel=mode) as emu:  # type: ignore[arg-type]
+                  finished_cancel=mode) as emu:
         provider = IonQProvider(KEY, url=emu.url, retry_policy=RetryPolicy(
             clock=fake_time.clock, sleep=fake_time.sleep))
         job = provider.get_backend("simulator").run(bell(), shots=100)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from contract.observed import Emulator
@@ -54,7 +55,7 @@ def test_results_named_only_by_format_are_read(formats_only: Emulator,
 
 
 def test_legacy_urls_are_added_only_where_missing() -> None:
-    job = {"id": "j", "results": {"ionq.result.probabilities.json.v1": {
+    job: dict[str, Any] = {"id": "j", "results": {"ionq.result.probabilities.json.v1": {
         "id": "a/b", "format": "ionq.result.probabilities.json.v1",
         "media_type": "application/json"}}}
     add_legacy_result_urls(job)

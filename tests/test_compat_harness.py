@@ -181,7 +181,7 @@ def test_mock_backend_gets_our_backend_behaviour_and_keeps_its_construction() ->
 
     import qiskit_ionq_cancel.backend as ours
 
-    class MockBackend(ionq_backend.IonQBackend):  # type: ignore[misc]
+    class MockBackend(ionq_backend.IonQBackend):
         def __init__(self, provider: object) -> None:
             self.made_by = provider
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hypothesis
 import pytest
@@ -27,6 +27,7 @@ import schemathesis
 from contract import Contract, load_spec
 from contract.observed import Emulator
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ignored_auth,
@@ -39,6 +40,9 @@ from schemathesis.specs.openapi.checks import (
 
 from qiskit_ionq_cancel.emulator import BACKENDS, ManualClock
 from qiskit_ionq_cancel.emulator.catalog import characterization_id
+
+if TYPE_CHECKING:
+    from schemathesis.specs.openapi.schemas import OpenApiCase
 
 KEY = "schemathesis-key"
 AUTH = {"Authorization": f"apiKey {KEY}"}
@@ -78,7 +82,7 @@ class Target:
             return pool[int(value[-8:], 16) % len(pool)]
         return value
 
-    def aim(self, case: schemathesis.Case) -> None:
+    def aim(self, case: OpenApiCase) -> None:
         """Point some of the case's job ids (path, ``ids`` query, bulk body) at real jobs."""
         path = case.path_parameters
         if path and isinstance(path.get("name"), str) and len(path["name"]) % 2 == 0:
@@ -104,9 +108,9 @@ class Target:
             case.query["ids"] = [self.pick(i) for i in ids]
         elif ids is not None:
             case.query["ids"] = self.pick(ids)
-        if isinstance(case.body, dict) and isinstance(case.body.get("ids"), list):
+        if isinstance(case.body, dict) and isinstance(body_ids := case.body.get("ids"), list):
             pool = self.purged if case.method.upper() == "DELETE" else None  # DELETE /jobs
-            case.body["ids"] = [self.pick(i, pool) for i in case.body["ids"]]
+            case.body["ids"] = [self.pick(i, pool) for i in body_ids]
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +147,7 @@ def answered(target: Target) -> Iterator[set[int]]:
 
 @schema.parametrize()
 @hypothesis.settings(suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
-def test_the_emulator_keeps_the_contract(case: schemathesis.Case, target: Target,
+def test_the_emulator_keeps_the_contract(case: OpenApiCase, target: Target,
                                          answered: set[int]) -> None:
     target.aim(case)
     response = case.call_and_validate(base_url=target.emulator.url, headers=AUTH,
@@ -153,7 +157,10 @@ def test_the_emulator_keeps_the_contract(case: schemathesis.Case, target: Target
 
 def test_every_operation_of_the_contract_is_generated() -> None:
     """Each operation of the contract gets its own generated test above."""
-    generated = {result.ok().label for result in schema.get_all_operations()}
+    generated: set[str] = set()
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result  # (an Err: the operation did not load)
+        generated.add(result.ok().label)
     assert generated == {f"{op.method} {op.template}" for op in Contract.load().operations}
 
 

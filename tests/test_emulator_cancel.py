@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 from contract.observed import Emulator
-from support import TIMEOUT, assert_ionq_error, auth
+from support import TIMEOUT, Api, assert_ionq_error, auth
 
 from qiskit_ionq_cancel.emulator import FINISHED_CANCEL_MODES, ManualClock
 
@@ -35,7 +35,7 @@ def make(start_emulator: Any, api_for: Any, clock: ManualClock) -> Any:
     return build
 
 
-def cancel(client: Any, job_id: str) -> requests.Response:
+def cancel(client: Api, job_id: str) -> requests.Response:
     return client.put(f"/jobs/{job_id}/status/cancel")
 
 
@@ -214,12 +214,12 @@ def test_every_mode_still_cancels_a_queued_job(make: Any, clock: ManualClock,
 
 def test_unknown_finished_cancel_mode_is_refused() -> None:
     with pytest.raises(ValueError, match="finished_cancel"):
-        Emulator(finished_cancel="explode")  # type: ignore[arg-type]
+        Emulator(finished_cancel="explode")
 
 
 # -- bulk -------------------------------------------------------------------------------------
 
-def bulk(client: Any, body: Any) -> requests.Response:
+def bulk(client: Api, body: Any) -> requests.Response:
     return client.put("/jobs/status/cancel", json=body)
 
 

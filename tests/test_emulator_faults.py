@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 from contract.observed import Emulator
-from support import TIMEOUT, assert_ionq_error, auth, job_body
+from support import TIMEOUT, Api, assert_ionq_error, auth, job_body
 
 from qiskit_ionq_cancel.emulator import Fault, FaultConfig
 
@@ -20,7 +20,7 @@ def client(emu: Emulator, api_for: Any) -> Any:
     return api_for(emu)
 
 
-def cancel(client: Any, job_id: str, **kwargs: Any) -> requests.Response:
+def cancel(client: Api, job_id: str, **kwargs: Any) -> requests.Response:
     return client.put(f"/jobs/{job_id}/status/cancel", **kwargs)
 
 
@@ -201,8 +201,8 @@ def test_rate_limit_retry_after_as_http_date(start_emulator: Any, api_for: Any) 
     header = response.headers["Retry-After"]
     assert header.endswith(" GMT")
     assert not header.isdigit()
-    moment = parsedate_to_datetime(header)
-    assert moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0
+    offset = parsedate_to_datetime(header).utcoffset()
+    assert offset is not None and offset.total_seconds() == 0
 
 
 def test_rate_limit_without_retry_after(start_emulator: Any, api_for: Any) -> None:

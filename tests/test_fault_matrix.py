@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from contract.observed import Emulator
 from qiskit.providers import JobStatus
 from qiskit_ionq.exceptions import IonQAPIError, IonQCredentialsError
@@ -128,9 +129,11 @@ def make_provider(emu: Emulator, fake: Clock, key: str = KEY,
     session = provider.client.session
     send = session.request
 
-    def recorded(method: str, url: str, **kwargs: Any) -> Any:
+    def recorded(method: str | bytes, url: str | bytes, *args: Any,
+                 **kwargs: Any) -> requests.Response:
+        assert isinstance(method, str) and isinstance(url, str)  # what the client sends
         fake.sends.append(Send(fake.now, method, urlsplit(url).path, kwargs["timeout"]))
-        return send(method, url, **kwargs)
+        return send(method, url, *args, **kwargs)
 
     session.request = recorded  # type: ignore[method-assign]
     return provider
@@ -588,8 +591,9 @@ def test_bulk_missing_endpoint_404_goes_job_by_job(emu: Emulator, provider: IonQ
     batch.assert_all_settled(report, emu)
     assert m.seen(BULK_PATH) == [(404, "status")]  # asked once, not retried
     assert sorted(e.path.split("/")[3] for e in m.entries(SINGLE)) == sorted(batch.valid)
-    assert isinstance(report.errors[batch.missing], JobNotFoundError)
-    assert report.errors[batch.missing].status_code == 404
+    missing = report.errors[batch.missing]
+    assert isinstance(missing, JobNotFoundError)
+    assert missing.status_code == 404
     assert m.sleeps == []
 
 

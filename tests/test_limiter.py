@@ -35,7 +35,8 @@ def test_waiters_are_woken_by_free_slots_and_none_is_left_waiting() -> None:
     clock = Clock()
     limit = ConcurrencyLimit(2, 8, clock)
     lock = threading.Lock()
-    peak, done = [0], []
+    peak: list[int] = [0]
+    done: list[int] = []
 
     def worker() -> None:
         for _ in range(50):

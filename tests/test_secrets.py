@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from contract.observed import Emulator
@@ -51,6 +51,7 @@ WRONG_KEY = "Wq7Lm2Zp9Xr4Tn8Vb3Hc6Jd1Kf5Gs0Ya"
 DEMO_KEY = "d3M0kEy8Qw2Er5Ty7Ui9Op1As4Df6Gh0"
 WINDOW = 12
 CANCEL = r"/status/cancel$"
+E = TypeVar("E", bound=BaseException)
 
 
 def leaked(text: str, key: str) -> str | None:
@@ -107,8 +108,7 @@ class Surfaces:
             if record.exc_info and record.exc_info[1] is not None:
                 self.add_exception(where, record.exc_info[1])
 
-    def raised(self, where: str, call: Callable[[], Any],
-               expected: type[BaseException]) -> BaseException:
+    def raised(self, where: str, call: Callable[[], Any], expected: type[E]) -> E:
         with pytest.raises(expected) as info:
             call()
         self.add_exception(where, info.value)

@@ -15,7 +15,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit.library import PauliEvolutionGate
 from qiskit.quantum_info import SparsePauliOp, Statevector
 from qiskit_ionq.helpers import qiskit_circ_to_ionq_circ
-from scipy.sparse import SparseEfficiencyWarning
+from scipy.sparse import SparseEfficiencyWarning  # type: ignore[import-untyped]
 
 from qiskit_ionq_cancel.emulator.simulate import (
     MAX_QUBITS,

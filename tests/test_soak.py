@@ -59,7 +59,7 @@ def quiet_retries(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR, logger="qiskit_ionq_cancel")
 
 
-def inputs(emu: Emulator) -> tuple[list[object], list[str], list[str]]:
+def inputs(emu: Emulator) -> tuple[list[str], list[str], list[str]]:
     """The batch (queued, failed, unknown, malformed and duplicate entries, shuffled), the
     queued ids and the unknown ids."""
     queued = emu.store.add_jobs(JOBS)
@@ -69,13 +69,13 @@ def inputs(emu: Emulator) -> tuple[list[object], list[str], list[str]]:
     unknown = [str(uuid.UUID(int=random.Random(n).getrandbits(128), version=4))
                for n in range(UNKNOWN)]
     rng = random.Random(7)
-    given: list[object] = [*queued, *failed, *unknown, *MALFORMED,
-                           *rng.sample(queued, DUPLICATES)]
+    given: list[str] = [*queued, *failed, *unknown, *MALFORMED,
+                        *rng.sample(queued, DUPLICATES)]
     rng.shuffle(given)
     return given, queued, unknown
 
 
-def soak(emu: Emulator, label: str, **options: Any) -> tuple[CancelReport, list[object], list[str],
+def soak(emu: Emulator, label: str, **options: Any) -> tuple[CancelReport, list[str], list[str],
                                                  list[str]]:
     """Run the batch; check every invariant; print the figures."""
     given, queued, unknown = inputs(emu)

@@ -9,6 +9,7 @@ import inspect
 import logging
 import pkgutil
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,6 @@ from typing import Any
 import pytest
 import qiskit_ionq
 import requests
-import tomllib
 from qiskit_ionq import ionq_backend
 from qiskit_ionq.ionq_client import IonQClient
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
@@ -32,6 +32,11 @@ from qiskit_ionq_cancel import (
     upstream,
 )
 from qiskit_ionq_cancel.emulator import Emulator, Fault
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 PACKAGE = Path(qiskit_ionq_cancel.__file__).parent
 UPSTREAM = Path(qiskit_ionq.__file__).parent
@@ -175,7 +180,7 @@ def _provider(emu: Emulator, **policy: Any) -> IonQProvider:
     return IonQProvider(KEY, url=emu.url, retry_policy=RetryPolicy(**settings))
 
 
-def _statuses(emu: Emulator, path: str) -> list[int]:
+def _statuses(emu: Emulator, path: str) -> list[int | None]:
     return [e.status for e in emu.log.entries if path in e.path]
 
 
@@ -307,7 +312,7 @@ def test_result_passes_on_qiskit_ionq_s_arguments(emu: Emulator) -> None:
     provider = _provider(emu)
     job = provider.get_backend("simulator").run(bell())
     stock_params = inspect.signature(StockIonQJob.result).parameters
-    kwargs = {"aggregation": "average"} if "aggregation" in stock_params else {}
+    kwargs: dict[str, Any] = {"aggregation": "average"} if "aggregation" in stock_params else {}
     assert job.cancel() is True
     with pytest.raises(Exception, match="cancel"):
         job.result(**kwargs)

@@ -49,7 +49,11 @@ def workers(monkeypatch: pytest.MonkeyPatch) -> list[IonQPrimitiveJob]:
 
 
 def _join(jobs: list[IonQPrimitiveJob]) -> None:
-    futures.wait([job._future for job in jobs], timeout=60)
+    pending: list[futures.Future[Any]] = []
+    for job in jobs:
+        assert job._future is not None  # each was recorded once submitted
+        pending.append(job._future)
+    futures.wait(pending, timeout=60)
 
 
 @pytest.fixture

@@ -11,11 +11,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qiskit_ionq_cancel import emulator
 
 from .validate import ContractMonitor
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 _lock = threading.Lock()
 _active: list[ContractMonitor] = []
@@ -57,6 +60,15 @@ class Emulator(emulator.Emulator):
     def __init__(self, **settings: Any) -> None:
         settings.setdefault("observer", observer())
         super().__init__(**settings)
+
+    # The base class's start() and __enter__ return ``self`` typed as the base class; these
+    # say so for this subclass, so ``with Emulator(...) as emu`` gives this class.
+    def start(self) -> Self:
+        super().start()
+        return self
+
+    def __enter__(self) -> Self:
+        return self.start()
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema  # type: ignore[import-untyped]
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class Contract:
         self.base_path = urlsplit(document["servers"][0]["url"]).path.rstrip("/")
         self._validators: dict[str, Any] = {}
         self._registry: Registry[Any] = Registry().with_resource(
-            _URI, Resource(contents=dict(document), specification=DRAFT202012))
+            _URI, DRAFT202012.create_resource(dict(document)))
         self._lock = threading.Lock()
         self.operations = list(self._operations())
         # Concrete paths win over templated ones (OpenAPI's rule): fewest parameters first.
