@@ -19,7 +19,7 @@ from typing import Any
 import requests
 from urllib3 import exceptions as u3
 
-from .secrets import MASK
+from .secrets import MASK, redact_json
 
 __all__ = ["MAX_ANSWER_BYTES", "AnswerTooLarge", "ReadDeadlinePassed", "read_body",
            "redact_bytes", "redact_headers"]
@@ -100,19 +100,30 @@ def _as_requests_error(exc: Exception) -> Exception:
 
 
 def redact_bytes(content: bytes, secret: str | None) -> bytes:
-    """``content`` with ``secret`` (as sent, and as JSON would escape it) replaced."""
+    """``content`` with ``secret`` (as sent, and as JSON would escape it) replaced; a JSON
+    body that spells it with other escapes (``\\/``, ``\\u0041``) is written out again
+    without it."""
     if not secret:
         return content
     for form in {secret, json.dumps(secret)[1:-1]}:
         content = content.replace(form.encode("utf-8", "replace"), MASK.encode())
+    if b"\\" in content:  # rare in IonQ's answers: only then is the body decoded here
+        try:
+            data = json.loads(content)
+        except (ValueError, RecursionError):
+            return content
+        clean = redact_json(data, secret)
+        if clean != data:
+            content = json.dumps(clean).encode()
     return content
 
 
 def redact_headers(response: requests.Response, secret: str | None) -> None:
-    """Take ``secret`` out of every header value of ``response``, in place."""
+    """Take ``secret`` out of every header name and value of ``response``, in place."""
     if not secret:
         return
     headers: Any = response.headers
     for name, value in list(headers.items()):
-        if secret in value:
-            headers[name] = value.replace(secret, MASK)
+        if secret in name or secret in value:
+            del headers[name]
+            headers[name.replace(secret, MASK)] = value.replace(secret, MASK)

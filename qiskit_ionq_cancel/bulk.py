@@ -25,7 +25,7 @@ from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from . import upstream
-from .cancel import HasClient, apply_outcome, client_for
+from .cancel import HasClient, apply_outcome, client_for, env_api_key
 from .client import READ_CHUNK, CancelOutcome, IonQCancelClient
 from .composite import CompositeJob
 from .deadline import Deadline
@@ -94,7 +94,7 @@ def cancel_jobs(
     if chunk_size < 1 or concurrency < 1:
         raise ValueError("chunk_size and concurrency must be at least 1")
     check_selection(jobs_or_ids is not None, status, target, session_id,
-                    secret=provider.client.key if provider else None)
+                    secret=provider.client.key if provider else env_api_key())
     filtering = jobs_or_ids is None
 
     given: Iterable[StockIonQJob | CompositeJob | str]

@@ -16,7 +16,7 @@ from .composite import CompositeJob, refuse_foreign_primitive_job
 from .exceptions import JobNotSubmittedError
 from .validation import validate_job_id
 
-__all__ = ["HasClient", "apply_outcome", "cancel", "client_for"]
+__all__ = ["HasClient", "apply_outcome", "cancel", "client_for", "env_api_key"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
@@ -46,13 +46,20 @@ def cancel(job_or_id: StockIonQJob | CompositeJob | str, *, provider: HasClient 
         return _cancel_composite(job_or_id, deadline)
     refuse_foreign_primitive_job(job_or_id)
     if provider is None:  # checked before anything else, even the URL
-        validate_job_id(job_or_id, resolve_credentials()["token"])
+        validate_job_id(job_or_id, env_api_key())
     client, own = client_for(provider, None)
     try:
         return client.cancel(job_or_id, deadline=deadline).cancelled
     finally:
         if own:
             client.close()
+
+
+def env_api_key() -> str | None:
+    """The key a call without a provider would use (``IONQ_API_KEY``), to keep it out of
+    error messages before that client exists."""
+    token: str | None = resolve_credentials()["token"]
+    return token
 
 
 def _cancel_composite(job: CompositeJob, deadline: float | None) -> bool:

@@ -20,8 +20,10 @@ import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
+from typing import NoReturn
 
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
+from qiskit_ionq.helpers import resolve_credentials
 
 from .bulk import cancel_jobs
 from .cli_input import NO_KEY_HINT, UsageError, api_key, check_credentials, read_ids
@@ -39,7 +41,7 @@ from .exceptions import (
 from .provider import IonQProvider
 from .report import CancelReport, plural
 from .retry import RetryPolicy
-from .secrets import shown
+from .secrets import redact, shown
 from .sigterm import TERMINATED, SigtermAsExit
 from .status import CANCELLABLE, FINAL
 from .validation import (
@@ -51,12 +53,25 @@ from .version import __version__
 DEFAULT_DEADLINE = 30.0
 _COMMANDS = frozenset({"cancel", "status", "demo", "emulator"})
 _GLOBAL_OPTION = re.compile(r"-v+|--verbose")
-_KEY_OPTION = re.compile(r"--(api[-_]?key|token|key)(=.*)?", re.IGNORECASE)
+#: Options that would put a secret on the command line (``--api-key-file`` is fine).
+_KEY_OPTION = re.compile(r"--(?![\w-]*file$)[\w-]*(key|token|secret|passw|auth)[\w-]*(=.*)?",
+                         re.IGNORECASE)
+#: ``--option=value`` in an argparse error: the value may be a secret, so it is not shown.
+_OPTION_VALUE = re.compile(r"(--[\w-]+=)\S+")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that its error messages show no option's value and not the key of
+    IONQ_API_KEY (they echo what was typed, which may hold the key)."""
+
+    def error(self, message: str) -> NoReturn:
+        message = redact(_OPTION_VALUE.sub(r"\1***", message), resolve_credentials()["token"])
+        super().error(message)
 
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ionq-cancel",
         description="Truthful cancels of IonQ jobs, and a local emulator of IonQ's v0.4 API.",
         epilog="'ionq-cancel ID ...' is short for 'ionq-cancel cancel ID ...'. The API key "
@@ -67,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="log more (-v: info, -vv: debug)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("ids", nargs="*", metavar="ID", help="IonQ job id")
     common.add_argument("--from-file", metavar="FILE", help="read ids from FILE ('-': stdin), "
                         "one a line; blank lines and '#' comments are ignored")
@@ -230,6 +245,8 @@ def _jobs_command(args: argparse.Namespace) -> int:
     sigterm.install()
     try:
         key = api_key(args.api_key_file)
+        if not key:  # before the ids: one pasted in their place could not be kept out
+            raise UsageError(f"no IonQ API key: {NO_KEY_HINT}")
         console.hide(key)
         ids = read_ids(args.ids, args.from_file, key)
         filters, described = _filter_args(args, ids, key)

@@ -32,16 +32,18 @@ def api_key(path: str | None) -> str | None:
         token = resolve_credentials()["token"]
         source = "IONQ_API_KEY"
     else:
-        source = f"the first line of {path}"
+        # The path is not echoed: a key pasted in its place would be shown.
+        named = f"the --api-key-file ({len(path)} characters, not shown)"
+        source = f"the first line of {named}"
         try:
             with open(path, encoding="utf-8") as file:
                 token = file.readline().strip()
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
                 type(exc).__name__
-            raise UsageError(f"cannot read the API key file {path!r}: {reason}") from None
+            raise UsageError(f"cannot read the API key file, {named}: {reason}") from None
         if not token:
-            raise UsageError(f"the API key file {path!r} has an empty first line")
+            raise UsageError(f"the API key file, {named}, has an empty first line")
     try:
         check_api_key(token)
     except InvalidAPIKeyError:  # the library's rule, in the command's words
@@ -101,7 +103,7 @@ def check_credentials(key: str | None, args: argparse.Namespace) -> str:
         raise UsageError(f"{source} is not an http(s) URL ({len(url)} characters); expected "
                          "something like https://api.ionq.co/v0.4")
     try:
-        return check_base_url(url, allow_insecure_http=args.allow_insecure_http)
+        return check_base_url(url, allow_insecure_http=args.allow_insecure_http, secret=key)
     except InsecureURLError as exc:
         # the library's advice, in the command's words
         raise UsageError(str(exc).replace("pass allow_insecure_http=True",

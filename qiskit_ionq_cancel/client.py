@@ -79,9 +79,9 @@ class IonQCancelClient(IonQClient):
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         allow_insecure_http: bool = False,
     ) -> None:
-        base = check_base_url(url or "https://api.ionq.co/v0.4",
-                              allow_insecure_http=allow_insecure_http)
         check_api_key(token or None)
+        base = check_base_url(url or "https://api.ionq.co/v0.4",
+                              allow_insecure_http=allow_insecure_http, secret=token or None)
         key = Secret(token) if token else None
         super().__init__(key, base, custom_headers)
         self.url = base

@@ -6,7 +6,9 @@ log lines, CLI output) runs it through :func:`redact` or :func:`shown`.
 
 from __future__ import annotations
 
-__all__ = ["MASK", "Secret", "redact", "shown"]
+from typing import Any
+
+__all__ = ["MASK", "Secret", "redact", "redact_json", "shown"]
 
 MASK = "***"
 
@@ -30,6 +32,22 @@ def redact(text: str, *secrets: str | None) -> str:
             if escaped != secret:
                 text = text.replace(escaped, MASK)
     return text
+
+
+def redact_json(data: Any, secret: str | None) -> Any:
+    """Parsed JSON with ``secret`` taken out of every string, keys included (a body's bytes
+    were redacted before parsing, but a JSON escape such as ``\\/`` or ``\\u0041`` can spell
+    the key in a way no byte pattern catches)."""
+    if not secret:
+        return data
+    if isinstance(data, str):
+        return redact(data, secret)
+    if isinstance(data, list):
+        return [redact_json(item, secret) for item in data]
+    if isinstance(data, dict):
+        return {redact(k, secret) if isinstance(k, str) else k: redact_json(v, secret)
+                for k, v in data.items()}
+    return data
 
 
 def shown(value: object, secret: str | None, limit: int = 80) -> str:

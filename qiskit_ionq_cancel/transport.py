@@ -138,11 +138,12 @@ def attempt(session: requests.Session, request: Request,
     if not request.expect_json:
         return Outcome(response)
     try:
-        return Outcome(response, json.loads(response.text))
+        data = json.loads(response.text)
     except (ValueError, RecursionError):  # RecursionError: JSON nested absurdly deep
         # A 2xx that is not JSON comes from a proxy, not from IonQ: worth another try.
         return Outcome(response, problem=f"HTTP {response.status_code} with a non-JSON body "
                                          f"({response.text[:60]!r})")
+    return Outcome(response, data)
 
 
 class Transport:
@@ -349,7 +350,7 @@ def error_for(response: requests.Response, *, what: str, job_id: str | None,
         "ionq_message": redact(ionq_message(response), key),
         "method": response.request.method or "", "url": response.request.url or "",
         "headers": dict(response.headers), "body": redact(response.text[:2000], key),
-        "error_type": ionq_field(response, "error"),
+        "error_type": redact(ionq_field(response, "error") or "", key) or None,
     }
     if 300 <= code < 400:
         location = redact(response.headers.get("Location", "nowhere"), key)[:200]

@@ -82,11 +82,14 @@ def is_http_url(url: object) -> bool:
         and port_ok
 
 
-def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
+def check_base_url(url: str, *, allow_insecure_http: bool = False,
+                   secret: str | None = None) -> str:
     """Return the API base URL without a trailing slash, refusing insecure ones.
 
     ``https`` is always fine; ``http`` only to a loopback host (the emulator) unless
     ``allow_insecure_http`` is set, since the key would cross the network in clear text.
+    A URL with a query or fragment, or holding ``secret`` (the key), is refused too: request
+    paths are appended to it, and it is shown in errors and logs.
     """
     if not is_http_url(url):
         # Not echoed: a value that is not a URL may be the key, passed in the wrong place.
@@ -98,8 +101,15 @@ def check_base_url(url: str, *, allow_insecure_http: bool = False) -> str:
         )
     parts = urlsplit(url)
     host = parts.hostname or ""  # is_http_url made sure there is one
-    if parts.username or parts.password:
-        raise InsecureURLError("IonQ API URL must not carry credentials; pass the key as token.")
+    if parts.username or parts.password or (secret and secret in url):
+        # Not echoed: it holds a secret.
+        raise InsecureURLError("IonQ API URL must not carry credentials or the API key; "
+                               "pass the key as token.")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise InsecureURLError(f"The IonQ API URL must not have a query or fragment "
+                               f"('?...' or '#...'); expected something like "
+                               f"'https://api.ionq.co/v0.4' ({len(url)} characters given, "
+                               "not shown)")
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback(host):
         raise InsecureURLError(
             f"Refusing plain http:// to {host}: the API key would travel "

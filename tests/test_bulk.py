@@ -163,6 +163,24 @@ def test_filters_by_target_and_session(emu: Emulator, provider: IonQProvider) ->
     assert [emu.store.status_of(i) for i in other] == ["ready", "ready"]
 
 
+@pytest.mark.emu(api_keys=[KEY], submit_time=10, queue_time=100, run_time=50, seed=3)
+def test_a_filter_cancels_submitted_and_running_jobs_too(emu: Emulator, provider: IonQProvider,
+                                                         clock: ManualClock) -> None:
+    done = emu.store.add_jobs(1)
+    clock.advance(200)  # completed
+    running = emu.store.add_jobs(2)
+    clock.advance(120)  # running (started), burning QPU time
+    queued = emu.store.add_jobs(2)
+    clock.advance(20)  # ready
+    submitted = emu.store.add_jobs(2)
+    assert [emu.store.status_of(i) for i in (*done, running[0], queued[0], submitted[0])] == \
+        ["completed", "started", "ready", "submitted"]
+    report = cancel_jobs(target="simulator", provider=provider)
+    assert sorted(report.cancelled) == sorted(running + queued + submitted)
+    assert emu.store.status_of(done[0]) == "completed"
+    assert all(emu.store.status_of(i) == "canceled" for i in running + queued + submitted)
+
+
 def test_refuses_an_empty_or_ambiguous_request(provider: IonQProvider) -> None:
     with pytest.raises(ValueError, match="refusing to cancel every job"):
         cancel_jobs(provider=provider)

@@ -30,21 +30,12 @@ def test_a_deeply_nested_body_is_a_400(api: Api) -> None:
 
 
 @pytest.mark.parametrize("coefficient", [1e308, -1e308])
-def test_a_pauliexp_with_huge_coefficients_is_a_400(api: Api, clock: ManualClock,
-                                                    coefficient: float) -> None:
+def test_a_pauliexp_with_huge_coefficients_is_a_400(api: Api, coefficient: float) -> None:
     circuit = [{"gate": "pauliexp", "targets": [0, 1], "terms": ["XX", "ZZ"],
                 "coefficients": [coefficient, coefficient], "time": 1e308}]
     response = api.post("/jobs", json=job_body(input={"gateset": "qis", "qubits": 2,
                                                       "circuit": circuit}))
-    if response.status_code == 201:  # accepted now: its results must still answer
-        clock.advance(1000)
-        job_id = response.json()["id"]
-        response = api.get(f"/jobs/{job_id}/results/probabilities")
-        assert response.status_code in (200, 400), response.text
-        if response.status_code == 400:
-            assert_ionq_error(response, 400)
-    else:
-        assert_ionq_error(response, 400)
+    assert_ionq_error(response, 400)  # refused at once, not a job whose results fail later
 
 
 def test_the_request_log_is_a_bounded_ring(clock: ManualClock) -> None:

@@ -24,6 +24,7 @@ from qiskit.providers import JobStatus
 from support import KEY, FakeTime
 
 from qiskit_ionq_cancel import (
+    CancelNotConfirmedError,
     InvalidAPIKeyError,
     IonQCancelClient,
     IonQProvider,
@@ -133,6 +134,23 @@ def test_a_submit_whose_answer_is_cut_is_a_typed_error_not_retried(
         backend.run(bell(), shots=10)
     assert caught.value.status_code is None and "no answer" in str(caught.value)
     assert sum(s.method == "POST" for s in server.seen) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 520])
+def test_a_submit_answered_5xx_after_the_job_was_made_is_not_sent_twice(
+        emu: Emulator, hostile: Any, status: int) -> None:
+    from support import bell
+    body = b'{"statusCode":%d,"error":"Gateway","message":"upstream hiccup"}' % status
+    gateway = send(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+    # Forwarded first: the emulator makes the job, then the client hears a 5xx.
+    server = hostile(once(lambda s: s.method == "POST", gateway))
+    backend = provider_at(server.url, max_attempts=5).get_backend("simulator")
+    with pytest.raises(IonQRequestError) as caught:
+        backend.run(bell(), shots=10)
+    assert caught.value.status_code == status
+    assert sum(s.method == "POST" for s in server.seen) == 1
+    assert len(list(emu.store.iter_ids())) == 1  # one job, not a duplicate
 
 
 def redirect_to(url: str) -> Callable[[socket.socket, Answer | None], None]:
@@ -319,3 +337,80 @@ def test_a_huge_retry_after_does_not_stall_later_calls(emu: Emulator) -> None:
         cancel(ids[0], provider=provider)
     assert cancel(ids[1], provider=provider) is True
     assert sum(fake.sleeps) < 30
+
+
+# -- the key spelled with JSON escapes ------------------------------------------------------
+#: Keys with characters JSON and repr escape (check_api_key allows any visible ASCII).
+ODD_KEYS = ["k3Yq9Zt/R7vWm2XpL8s/Nd4HfJ6gBc1AeU", "k3Yq9Zt\"R7vWm2\\XpL8s'Nd4HfJ6gBc1AeU"]
+
+
+def spelled(text: str, escape: str) -> str:
+    """``text`` inside a JSON string, as a server may escape it."""
+    if escape == "unicode":
+        return "".join(f"\\u{ord(c):04x}" for c in text)
+    return json.dumps(text)[1:-1].replace("/", "\\/")  # PHP's default: "/" as "\/"
+
+
+def forms(key: str) -> set[str]:
+    """The key, and as JSON and repr write it: none of them may show."""
+    return {key, json.dumps(key)[1:-1], repr(key)[1:-1], key[:12], key[-12:]}
+
+
+@pytest.mark.emu(api_keys=ODD_KEYS, queue_time=100, run_time=10)
+@pytest.mark.parametrize("key", ODD_KEYS)
+@pytest.mark.parametrize("escape", ["slash", "unicode"])
+def test_a_key_echoed_in_json_escapes_is_redacted_everywhere(
+        emu: Emulator, hostile: Any, key: str, escape: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    ids = emu.store.add_jobs(2)
+
+    def answer(status: int, body: str) -> Callable[[socket.socket, Answer | None], None]:
+        data = body.encode()
+        return send(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode() + data)
+
+    echo = spelled(f"apiKey {key}", escape)
+    # A cancel answered 200 with the key echoed (in a value and as a member's name), the job
+    # still queued; a read answered 400 with the key in IonQ's "error" and "message".
+    member = spelled(key, escape)
+    cancel_answer = answer(
+        200, f'{{"id":"{ids[0]}","status":"ok","you_sent":"{echo}","{member}":1}}')
+    read_answer = answer(400, f'{{"statusCode":400,"error":"{echo}","message":"bad {echo}"}}')
+
+    def rule(seen: Seen) -> Tamper | None:
+        if seen.method == "PUT":
+            return Tamper(cancel_answer, forward=False)
+        if seen.path.endswith(ids[1]):
+            return Tamper(read_answer, forward=False)
+        return None
+
+    server = hostile(rule)
+    provider = IonQProvider(key, url=server.url, retry_policy=RetryPolicy(
+        max_attempts=2, backoff_initial=0.01, backoff_max=0.05))
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(CancelNotConfirmedError) as not_confirmed:
+        cancel(ids[0], provider=provider)
+    with pytest.raises(IonQRequestError) as refused:
+        provider.client.retrieve_job(ids[1])
+    report = cancel_jobs([ids[0]], provider=provider)
+    shown = [caplog.text, json.dumps(report.to_dict()), str(report)]
+    for error in (not_confirmed.value, refused.value):
+        shown += [str(error), repr(error), str(vars(error))]
+    assert refused.value.error_type == "apiKey ***"
+    assert not_confirmed.value.answer["you_sent"] == "apiKey ***"
+    assert report.errors and not report.ok
+    assert [(form, text[:200]) for text in shown for form in forms(key) if form in text] == []
+
+
+def test_a_header_named_after_the_key_is_renamed(emu: Emulator, hostile: Any) -> None:
+    (job_id,) = emu.store.add_jobs(1)
+    body = b'{"statusCode":400,"error":"X","message":"refused"}'
+    server = hostile(lambda seen: Tamper(send(
+        f"HTTP/1.1 400 X\r\nContent-Type: application/json\r\nX-{KEY}: {KEY}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body),
+        forward=False))
+    with pytest.raises(IonQRequestError) as caught:
+        provider_at(server.url, max_attempts=1).client.retrieve_job(job_id)
+    headers = caught.value.headers
+    assert headers.get("X-***") == "***"
+    assert KEY not in str(headers) and KEY not in repr(caught.value)

@@ -20,6 +20,7 @@ import random
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -33,6 +34,7 @@ from qiskit_ionq_cancel import (
     CancelReport,
     InsecureURLError,
     InvalidJobIdError,
+    InvalidSelectionError,
     IonQProvider,
     IonQRequestError,
     JobNotFoundError,
@@ -365,3 +367,55 @@ def test_the_leak_detector_finds_a_truncated_key() -> None:
         surfaces.add_exception("chained", exc)
     with pytest.raises(AssertionError, match="chain"):
         surfaces.assert_clean(KEY)
+
+
+def test_a_url_holding_the_key_or_a_query_is_refused_unseen(emu: Emulator) -> None:
+    found = Surfaces()
+    for url in (f"{emu.url}?k={KEY}", f"{emu.url}#{KEY}", emu.url.replace("/v0.4",
+                                                                          f"/{KEY}/v0.4")):
+        found.raised(url[-60:], partial(IonQProvider, KEY, url=url), InsecureURLError)
+    error = found.raised("a query", lambda: IonQProvider(KEY, url=f"{emu.url}?debug=1"),
+                         InsecureURLError)
+    assert "query" in str(error)
+    assert len(emu.log) == 0
+    found.assert_clean(KEY)
+
+
+def test_a_filter_given_the_key_is_refused_unseen_without_a_provider(
+        emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    point_env_at(monkeypatch, emu.url, KEY)
+    found = Surfaces()
+    found.raised("session_id", lambda: cancel_jobs(session_id=KEY), InvalidSelectionError)
+    assert len(emu.log) == 0
+    found.assert_clean(KEY)
+
+
+def test_the_cli_shows_no_key_typed_where_it_does_not_belong(
+        cli_env: Emulator, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    (job_id,) = cli_env.store.add_jobs(1)
+    found = Surfaces()
+
+    def run(*args: str) -> str:
+        assert main(list(args)) == 2, args
+        captured = capsys.readouterr()
+        found.add(" ".join(args)[:60], captured.out, captured.err)
+        return captured.err
+
+    def refused(*args: str) -> str:  # argparse exits 2 through SystemExit
+        with pytest.raises(SystemExit) as exited:
+            main(list(args))
+        assert exited.value.code == 2
+        err = capsys.readouterr().err
+        found.add(" ".join(args)[:60], err)
+        return err
+
+    assert "refusing an API key on the command line" in run(
+        "cancel", f"--api-token={KEY}", job_id)
+    assert "--bogus=***" in refused("cancel", f"--bogus={KEY}", job_id)
+    assert "cannot read the API key file" in run("cancel", "--api-key-file", KEY, job_id)
+    monkeypatch.delenv("IONQ_API_KEY")
+    assert "no IonQ API key" in run("cancel", KEY)
+    assert "no IonQ API key" in run("status", "--session", KEY)
+    assert cli_env.store.status_of(job_id) == "ready" and len(cli_env.log) == 0
+    found.assert_clean(KEY)
