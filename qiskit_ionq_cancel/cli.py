@@ -177,13 +177,18 @@ def _seconds(text: str) -> float:
 
 
 def _route(argv: Sequence[str]) -> list[str]:
-    """Insert ``cancel`` where the command should be, unless a command or help is there."""
+    """Put the command where argparse expects it: ``cancel`` is inserted unless a command or
+    help is there; a command named after options (``--url U status ...``) is moved before
+    them (no job id, option value or filter can be a command's name)."""
     args = list(argv)
     for position, arg in enumerate(args):
         if _GLOBAL_OPTION.fullmatch(arg):
             continue
         if arg in _COMMANDS or arg in ("-h", "--help", "--version"):
             return args
+        later = next((i for i in range(position + 1, len(args)) if args[i] in _COMMANDS), None)
+        if arg.startswith("-") and later is not None:
+            return [*args[:position], args[later], *args[position:later], *args[later + 1:]]
         return [*args[:position], "cancel", *args[position:]]
     return args
 

@@ -397,8 +397,25 @@ def _describe(exc: BaseException) -> str:
             else "answer not decodable" if isinstance(exc,
                                                       requests.exceptions.ContentDecodingError)
             else "connection failed")
-    reason = str(exc)
+    root = _root_cause(exc)
+    reason = root.strerror if isinstance(root, OSError) and root.strerror else str(root)
     return f"{kind}: {type(exc).__name__}" + (f" ({reason[:120]})" if reason else "")
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost error behind ``exc`` (requests wraps urllib3's, which wraps the socket's
+    "Connection refused"): what the user can act on, where the outer message is plumbing."""
+    seen: set[int] = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        reason = getattr(exc, "reason", None)
+        inner = reason if isinstance(reason, BaseException) else (
+            exc.args[0] if exc.args and isinstance(exc.args[0], BaseException)
+            else exc.__cause__)
+        if inner is None:
+            break
+        exc = inner
+    return exc
 
 
 def _names_a_job(response: requests.Response) -> bool:

@@ -67,6 +67,15 @@ class TtyStdin:
 
 
 # -- cancel by id -------------------------------------------------------------------------
+def test_a_command_after_its_options_is_still_the_command(
+        emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
+    ids = emu.store.add_jobs(2)
+    assert main(["--url", emu.url, "status", "--json", ids[0]]) == 0
+    assert json.loads(capsys.readouterr().out)["jobs"][0]["status"] == "QUEUED"
+    assert main(["--json", "--url", emu.url, "cancel", ids[1]]) == 0
+    assert statuses(emu, ids) == ["ready", "canceled"]
+
+
 @pytest.mark.parametrize("prefix", [[], ["cancel"], ["-v"], ["-v", "cancel"]])
 def test_ids_are_cancelled(emu: Emulator, capsys: pytest.CaptureFixture[str],
                            prefix: list[str]) -> None:
