@@ -15,7 +15,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 from . import upstream
 from .cancel import cancel
 from .client import IonQCancelClient
-from .exceptions import RetriesExhaustedError
+from .exceptions import PrimitiveJobCancelledError, RetriesExhaustedError
 from .memory import complete_memory
 
 __all__ = ["IonQJob"]
@@ -31,7 +31,8 @@ class IonQJob(StockIonQJob):
     """
 
     #: Set by a primitive job of this package for the jobs it submits: its cancel sets the
-    #: event, which ends a wait on this job at once, as cancelled, without another request.
+    #: event, which ends a wait on this job at once (``PrimitiveJobCancelledError``), without
+    #: another request; the cancel itself then cancels this job on the server.
     cancel_event: threading.Event | None = None
 
     # qiskit-ionq declares cancel() -> None; returning what happened is the point here.
@@ -110,17 +111,21 @@ class IonQJob(StockIonQJob):
     def _status_within(self, left: float | None) -> JobStatus:
         """``status()``, its request bounded by ``left`` seconds (a poll that hangs must not
         hold a wait past its timeout; a poll cut short is a ``JobTimeoutError``), except for
-        a job this package already knows is cancelled (by a cancel from another thread, such
-        as a primitive job's): no request, and none of qiskit-ionq's warnings about reading a
-        canceled job."""
+        a job this package already knows is cancelled: no request, and none of qiskit-ionq's
+        warnings about reading a canceled job. A wait whose ``cancel_event`` is set (its
+        primitive job was cancelled, from another thread) stops with
+        :class:`PrimitiveJobCancelledError`, sending nothing: that cancel cancels this job on
+        the server and records its status (marking it cancelled here first would make that
+        cancel skip it, and leave it queued on the server)."""
         local = upstream.local_status(self)
         if local is JobStatus.CANCELLED:
             return local
         if self.cancel_event is not None and self.cancel_event.is_set():
             if local in JOB_FINAL_STATES:
                 return local
-            upstream.set_local_status(self, JobStatus.CANCELLED, None)
-            return JobStatus.CANCELLED
+            raise PrimitiveJobCancelledError(
+                f"The primitive job that submitted IonQ job {self.job_id()} was cancelled; "
+                "it stopped waiting for it")
         client = upstream.job_client(self)
         if left is None or not isinstance(client, IonQCancelClient) or \
                 local in JOB_FINAL_STATES:

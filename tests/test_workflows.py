@@ -119,6 +119,23 @@ def test_cancelling_a_sampler_job_cancels_its_ionq_job_on_the_server(held: Emula
         job.result()
 
 
+def test_the_ionq_job_is_cancelled_on_the_server_even_when_the_worker_stops_first(
+        held: Emulator) -> None:
+    # The race: the worker thread, told to stop, leaves its wait before cancel() looks at
+    # which IonQ jobs are unfinished. That must not count as the IonQ job being cancelled.
+    job = SamplerV2(backend=backend_of(held)).run([bell()], shots=100)
+    (ionq,) = job.wait_for_submission(timeout=60)
+    job.claim_for_cancel()  # what cancel() does first: the worker is told to stop
+    assert job._future is not None
+    with pytest.raises(PrimitiveJobCancelledError):
+        job._future.result(timeout=60)  # the worker stopped, and sent nothing more
+    assert held.store.status_of(ionq.job_id()) == "ready"
+    assert job.cancel() is True
+    assert held.store.status_of(ionq.job_id()) == "canceled"
+    assert ionq.status() is JobStatus.CANCELLED
+    assert job.cancel_report is not None and job.cancel_report.cancelled == [ionq.job_id()]
+
+
 def test_a_finished_sampler_job_is_not_cancelled(fast: Emulator) -> None:
     job = SamplerV2(backend=backend_of(fast)).run([bell()], shots=10)
     job.result()

@@ -22,7 +22,6 @@ apply to sessions made with ``POST /sessions``.
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -145,7 +144,7 @@ class SessionStore:
             raise ApiError(400, "settings.cost_limit must be {\"unit\", \"value\"} with a "
                                 "numeric value", keys=["settings"], source="payload")
         with self._lock:
-            session = _Session(id=str(uuid.uuid4()), backend=backend,
+            session = _Session(id=self.jobs.new_id(), backend=backend,
                                settings=dict(settings), created=self.jobs.clock())
             self._sessions[session.id] = session
             return self._view(session)

@@ -175,12 +175,17 @@ class JobStore:
                 for i in range(count)
             ]
 
+    def new_id(self) -> str:
+        """A new UUID from the store's generator: the same ids, in order, for one ``seed``."""
+        with self._lock:
+            return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
     def _new_job(self, *, backend: str, job_type: str, name: str | None, shots: int,
                  input_block: dict[str, Any], metadata: dict[str, Any], session_id: str | None,
                  probabilities: dict[str, float], will_fail: dict[str, str] | None,
                  dry_run: bool, noise: dict[str, Any] | None,
                  settings: dict[str, Any]) -> Job:
-        job_id = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        job_id = self.new_id()
         self._seq += 1
         seed = (noise or {}).get("seed")
         job = Job(
