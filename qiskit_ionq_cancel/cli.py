@@ -41,7 +41,7 @@ from .exceptions import (
 from .provider import IonQProvider
 from .report import CancelReport, plural
 from .retry import RetryPolicy
-from .secrets import redact, shown
+from .secrets import MIN_SECRET, redact, shown
 from .sigterm import TERMINATED, SigtermAsExit
 from .status import CANCELLABLE, FINAL
 from .validation import (
@@ -54,19 +54,34 @@ DEFAULT_DEADLINE = 30.0
 _COMMANDS = frozenset({"cancel", "status", "demo", "emulator"})
 _GLOBAL_OPTION = re.compile(r"-v+|--verbose")
 #: Options that would put a secret on the command line (``--api-key-file`` is fine).
-_KEY_OPTION = re.compile(r"--(?![\w-]*file$)[\w-]*(key|token|secret|passw|auth)[\w-]*(=.*)?",
-                         re.IGNORECASE)
-#: ``--option=value`` in an argparse error: the value may be a secret, so it is not shown.
-_OPTION_VALUE = re.compile(r"(--[\w-]+=)\S+")
+_KEY_OPTION = re.compile(
+    r"--(?![\w-]*file(?:=|$))[\w-]*(key|token|secret|passw|auth)[\w-]*(=.*)?", re.IGNORECASE)
+#: Options of ``cancel`` and ``status`` that take a value (the next argument, unless
+#: ``--option=value``): that value is never a command, wherever it stands.
+_VALUE_OPTIONS = frozenset({"--from-file", "--url", "--api-key-file", "--deadline", "--status",
+                            "--target", "--session"})
+#: Words an argparse error may quote as they are: commands and IonQ statuses.
+_SHOWN_WORDS = frozenset({*_COMMANDS, *CANCELLABLE, *FINAL})
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, except that its error messages show no option's value and not the key of
-    IONQ_API_KEY (they echo what was typed, which may hold the key)."""
+    """argparse, except that its error messages show none of the values typed (they may hold
+    the key): what it quotes becomes ``'***'`` unless it is a command or a status, an
+    unrecognized argument ``***`` (``--option=***``), and IONQ_API_KEY's key is taken out."""
 
     def error(self, message: str) -> NoReturn:
-        message = redact(_OPTION_VALUE.sub(r"\1***", message), resolve_credentials()["token"])
-        super().error(message)
+        head, sep, rest = message.partition("unrecognized arguments: ")
+        if sep:
+            rest = " ".join(word.split("=", 1)[0] + "=***" if word.startswith("-") and
+                            "=" in word else word if word.startswith("-") else "***"
+                            for word in rest.split())
+        message = _QUOTED.sub(lambda m: m[0] if m[1] in _SHOWN_WORDS or m[1].startswith("-")
+                              else "'***'", head + sep + rest)
+        key = resolve_credentials()["token"]
+        super().error(redact(message, key) if key and len(key) >= MIN_SECRET else message)
+
+
+_QUOTED = re.compile(r"'([^']*)'")
 
 
 
@@ -186,7 +201,8 @@ def _route(argv: Sequence[str]) -> list[str]:
             continue
         if arg in _COMMANDS or arg in ("-h", "--help", "--version"):
             return args
-        later = next((i for i in range(position + 1, len(args)) if args[i] in _COMMANDS), None)
+        later = next((i for i in range(position + 1, len(args)) if args[i] in _COMMANDS
+                      and args[i - 1] not in _VALUE_OPTIONS), None)
         if arg.startswith("-") and later is not None:
             return [*args[:position], args[later], *args[position:later], *args[later + 1:]]
         return [*args[:position], "cancel", *args[position:]]

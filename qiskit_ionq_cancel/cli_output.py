@@ -11,12 +11,11 @@ from typing import Any
 
 from .exceptions import UnknownJobStatusError
 from .report import CancelReport, plural
-from .secrets import redact
+from .secrets import MIN_SECRET, redact
 from .status import CANCELLABLE, to_job_status
 
 __all__ = ["Console", "JobLine", "jobs_json", "jobs_table", "report_table"]
 
-_MIN_SECRET = 6  # shorter "keys" are not redacted: doing so would mangle ordinary text
 
 
 class Console:
@@ -27,7 +26,7 @@ class Console:
 
     def hide(self, secret: str | None) -> None:
         """Never write ``secret``."""
-        if secret and len(secret) >= _MIN_SECRET and secret not in self.secrets:
+        if secret and len(secret) >= MIN_SECRET and secret not in self.secrets:
             self.secrets.append(secret)
 
     def redact(self, text: str) -> str:

@@ -30,10 +30,12 @@ class IonQJob(StockIonQJob):
     It adds methods only (no ``__init__``), so a stock job can be turned into one.
     """
 
-    #: Set by a primitive job of this package for the jobs it submits: its cancel sets the
-    #: event, which ends a wait on this job at once (``PrimitiveJobCancelledError``), without
-    #: another request; the cancel itself then cancels this job on the server.
+    #: Set by a primitive job of this package for the jobs it submits, with the worker thread
+    #: that waits on them: its cancel sets the event, which ends that worker's wait on this
+    #: job at once (``PrimitiveJobCancelledError``), without another request; the cancel
+    #: itself then cancels this job on the server. Waits in other threads are not affected.
     cancel_event: threading.Event | None = None
+    cancel_worker: threading.Thread | None = None
 
     # qiskit-ionq declares cancel() -> None; returning what happened is the point here.
     def cancel(self, *, deadline: float | None = None) -> bool:  # type: ignore[override]
@@ -101,7 +103,8 @@ class IonQJob(StockIonQJob):
             if callback:
                 callback(self.job_id(), status, self)
             pause = wait if left is None else min(wait, left)
-            if self.cancel_event is None:
+            if self.cancel_event is None or threading.current_thread() is not \
+                    self.cancel_worker:
                 time.sleep(pause)
             else:
                 self.cancel_event.wait(pause)
@@ -112,15 +115,16 @@ class IonQJob(StockIonQJob):
         """``status()``, its request bounded by ``left`` seconds (a poll that hangs must not
         hold a wait past its timeout; a poll cut short is a ``JobTimeoutError``), except for
         a job this package already knows is cancelled: no request, and none of qiskit-ionq's
-        warnings about reading a canceled job. A wait whose ``cancel_event`` is set (its
-        primitive job was cancelled, from another thread) stops with
+        warnings about reading a canceled job. The primitive job's worker, once its
+        ``cancel_event`` is set (the primitive job was cancelled, from another thread), stops with
         :class:`PrimitiveJobCancelledError`, sending nothing: that cancel cancels this job on
         the server and records its status (marking it cancelled here first would make that
         cancel skip it, and leave it queued on the server)."""
         local = upstream.local_status(self)
         if local is JobStatus.CANCELLED:
             return local
-        if self.cancel_event is not None and self.cancel_event.is_set():
+        if self.cancel_event is not None and self.cancel_event.is_set() and \
+                threading.current_thread() is self.cancel_worker:
             if local in JOB_FINAL_STATES:
                 return local
             raise PrimitiveJobCancelledError(

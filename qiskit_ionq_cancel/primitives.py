@@ -75,7 +75,7 @@ class IonQPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
     def _adopt(self, job: StockIonQJob) -> None:
         """Called in the worker right after each IonQ submission."""
         if isinstance(job, IonQJob):
-            job.cancel_event = self._stop
+            job.cancel_event, job.cancel_worker = self._stop, threading.current_thread()
         with self._lock:
             self._ionq.append(job)  # a cancel from now on finds it
             late = self._cancel_requested

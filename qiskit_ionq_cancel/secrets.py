@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MASK", "Secret", "redact", "redact_json", "shown"]
+__all__ = ["MASK", "MIN_SECRET", "Secret", "redact", "redact_json", "shown"]
 
 MASK = "***"
+#: Shorter "keys" are not looked for where taking them out would mangle the text or answer
+#: around them (a key "n" would turn every "\\n" into "\\***"); a real IonQ key is far longer.
+MIN_SECRET = 6
 
 
 class Secret(str):

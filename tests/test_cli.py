@@ -76,6 +76,15 @@ def test_a_command_after_its_options_is_still_the_command(
     assert statuses(emu, ids) == ["ready", "canceled"]
 
 
+def test_an_option_value_named_like_a_command_stays_a_value(
+        emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = emu.store.add_jobs(1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "status").write_text(ids[0] + "\n")  # an ids file named "status"
+    assert main(["--from-file", "status", "--url", emu.url]) == 0
+    assert statuses(emu, ids) == ["canceled"]
+
+
 @pytest.mark.parametrize("prefix", [[], ["cancel"], ["-v"], ["-v", "cancel"]])
 def test_ids_are_cancelled(emu: Emulator, capsys: pytest.CaptureFixture[str],
                            prefix: list[str]) -> None:

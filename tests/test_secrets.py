@@ -35,12 +35,14 @@ from qiskit_ionq_cancel import (
     InsecureURLError,
     InvalidJobIdError,
     InvalidSelectionError,
+    IonQCancelClient,
     IonQProvider,
     IonQRequestError,
     JobNotFoundError,
     MissingCredentialsError,
     RetriesExhaustedError,
     RetryPolicy,
+    bodyread,
     cancel,
     cancel_jobs,
 )
@@ -369,6 +371,19 @@ def test_the_leak_detector_finds_a_truncated_key() -> None:
         surfaces.assert_clean(KEY)
 
 
+def test_a_short_placeholder_key_is_not_looked_for_in_urls_or_answers(emu: Emulator) -> None:
+    # A real key is long; a placeholder such as "local" must not refuse a URL holding the
+    # word, nor be cut out of answers (a key "n" would have turned "\\n" into "\\***").
+    client = IonQCancelClient("local", "http://localhost:8000/v0.4")
+    assert client.url == "http://localhost:8000/v0.4"
+    assert bodyread.redact_bytes(b'{"name":"a\\nb"}', "n") == b'{"name":"a\\nb"}'
+
+
+def test_an_answer_nested_too_deep_to_walk_is_left_as_it_is() -> None:
+    deep = b"[" * 700 + b'"\\n"' + b"]" * 700
+    assert bodyread.redact_bytes(deep, KEY) == deep
+
+
 def test_a_url_holding_the_key_or_a_query_is_refused_unseen(emu: Emulator) -> None:
     found = Surfaces()
     for url in (f"{emu.url}?k={KEY}", f"{emu.url}#{KEY}", emu.url.replace("/v0.4",
@@ -391,7 +406,7 @@ def test_a_filter_given_the_key_is_refused_unseen_without_a_provider(
 
 
 def test_the_cli_shows_no_key_typed_where_it_does_not_belong(
-        cli_env: Emulator, monkeypatch: pytest.MonkeyPatch,
+        cli_env: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     (job_id,) = cli_env.store.add_jobs(1)
     found = Surfaces()
@@ -413,9 +428,16 @@ def test_the_cli_shows_no_key_typed_where_it_does_not_belong(
     assert "refusing an API key on the command line" in run(
         "cancel", f"--api-token={KEY}", job_id)
     assert "--bogus=***" in refused("cancel", f"--bogus={KEY}", job_id)
+    assert "unrecognized arguments: --token ***" in refused("emulator", "--token", KEY)
+    assert "not '***'" in refused("cancel", f"--deadline={KEY}", job_id)
+    assert "invalid choice: '***'" in refused("cancel", "--status", KEY)
     assert "cannot read the API key file" in run("cancel", "--api-key-file", KEY, job_id)
     monkeypatch.delenv("IONQ_API_KEY")
     assert "no IonQ API key" in run("cancel", KEY)
     assert "no IonQ API key" in run("status", "--session", KEY)
     assert cli_env.store.status_of(job_id) == "ready" and len(cli_env.log) == 0
+    key_file = tmp_path / "key"
+    key_file.write_text(KEY + "\n")
+    assert main(["status", f"--api-key-file={key_file}", job_id]) == 0  # not a key option
+    found.add("status --api-key-file=", capsys.readouterr().out)
     found.assert_clean(KEY)

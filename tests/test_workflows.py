@@ -136,6 +136,20 @@ def test_the_ionq_job_is_cancelled_on_the_server_even_when_the_worker_stops_firs
     assert job.cancel_report is not None and job.cancel_report.cancelled == [ionq.job_id()]
 
 
+def test_a_wait_on_the_ionq_job_outside_the_worker_is_not_stopped(held: Emulator) -> None:
+    # Only the primitive's worker stops waiting when the primitive job is cancelled; a user
+    # waiting on the IonQ job itself (say, after a cancel that failed) gets its real outcome.
+    job = SamplerV2(backend=backend_of(held)).run([bell()], shots=100)
+    (ionq,) = job.wait_for_submission(timeout=60)
+    job.claim_for_cancel()  # the worker is told to stop; the IonQ job is not cancelled
+    clock = held.store.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(100)  # the IonQ job runs and completes on the server
+    counts = ionq.result().get_counts()
+    assert sum(counts.values()) == 100
+    assert ionq.status() is JobStatus.DONE
+
+
 def test_a_finished_sampler_job_is_not_cancelled(fast: Emulator) -> None:
     job = SamplerV2(backend=backend_of(fast)).run([bell()], shots=10)
     job.result()
