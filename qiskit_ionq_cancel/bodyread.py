@@ -19,7 +19,7 @@ from typing import Any
 import requests
 from urllib3 import exceptions as u3
 
-from .secrets import MASK, MIN_SECRET, redact_json
+from .secrets import MASK, redact_json, worth_hiding
 
 __all__ = ["MAX_ANSWER_BYTES", "AnswerTooLarge", "ReadDeadlinePassed", "read_body",
            "redact_bytes", "redact_headers"]
@@ -103,7 +103,7 @@ def redact_bytes(content: bytes, secret: str | None) -> bytes:
     """``content`` with ``secret`` (as sent, and as JSON would escape it) replaced; a JSON
     body that spells it with other escapes (``\\/``, ``\\u0041``) is written out again
     without it."""
-    if not secret or len(secret) < MIN_SECRET:
+    if not worth_hiding(secret):
         return content
     for form in {secret, json.dumps(secret)[1:-1]}:
         content = content.replace(form.encode("utf-8", "replace"), MASK.encode())

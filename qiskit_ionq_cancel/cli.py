@@ -23,9 +23,9 @@ from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
-from qiskit_ionq.helpers import resolve_credentials
 
 from .bulk import cancel_jobs
+from .cancel import env_api_key
 from .cli_input import NO_KEY_HINT, UsageError, api_key, check_credentials, read_ids
 from .cli_output import Console, JobLine, jobs_json, jobs_table, report_table
 from .client import IonQCancelClient
@@ -41,12 +41,10 @@ from .exceptions import (
 from .provider import IonQProvider
 from .report import CancelReport, plural
 from .retry import RetryPolicy
-from .secrets import MIN_SECRET, redact, shown
+from .secrets import redact, shown, worth_hiding
 from .sigterm import TERMINATED, SigtermAsExit
 from .status import CANCELLABLE, FINAL
-from .validation import (
-    check_selection,
-)
+from .validation import check_selection
 from .version import __version__
 
 #: Seconds ``cancel`` and ``status`` may take at most, unless ``--deadline`` says otherwise.
@@ -77,8 +75,8 @@ class _Parser(argparse.ArgumentParser):
                             for word in rest.split())
         message = _QUOTED.sub(lambda m: m[0] if m[1] in _SHOWN_WORDS or m[1].startswith("-")
                               else "'***'", head + sep + rest)
-        key = resolve_credentials()["token"]
-        super().error(redact(message, key) if key and len(key) >= MIN_SECRET else message)
+        key = env_api_key()
+        super().error(redact(message, key) if worth_hiding(key) else message)
 
 
 _QUOTED = re.compile(r"'([^']*)'")
@@ -265,9 +263,7 @@ def _jobs_command(args: argparse.Namespace) -> int:
     sigterm = SigtermAsExit()  # SIGTERM unwinds like Ctrl-C: partial report, then exit 143
     sigterm.install()
     try:
-        key = api_key(args.api_key_file)
-        if not key:  # before the ids: one pasted in their place could not be kept out
-            raise UsageError(f"no IonQ API key: {NO_KEY_HINT}")
+        key = api_key(args.api_key_file)  # before the ids: one pasted from the key is hidden
         console.hide(key)
         ids = read_ids(args.ids, args.from_file, key)
         filters, described = _filter_args(args, ids, key)
@@ -327,7 +323,7 @@ def _filter_args(args: argparse.Namespace, ids: list[str],
     return filters, described
 
 
-def _cancel(args: argparse.Namespace, console: Console, key: str | None, ids: list[str],
+def _cancel(args: argparse.Namespace, console: Console, key: str, ids: list[str],
             filters: dict[str, str | None], described: str) -> int:
     if described and not (args.yes or args.dry_run) and not _interactive():
         raise UsageError(f"refusing to cancel the jobs matching {described} without "
@@ -398,7 +394,7 @@ def _confirm(console: Console, lines: list[JobLine], described: str) -> bool:
 
 # -- IonQ -----------------------------------------------------------------------------------
 @contextlib.contextmanager
-def _client(key: str | None, args: argparse.Namespace) -> Iterator[IonQCancelClient]:
+def _client(key: str, args: argparse.Namespace) -> Iterator[IonQCancelClient]:
     client = IonQCancelClient(key, check_credentials(key, args),
                               allow_insecure_http=args.allow_insecure_http,
                               retry_policy=_policy(args))
@@ -414,7 +410,7 @@ def _policy(args: argparse.Namespace) -> RetryPolicy:
 
 
 @contextlib.contextmanager
-def _provider(key: str | None, args: argparse.Namespace) -> Iterator[IonQProvider]:
+def _provider(key: str, args: argparse.Namespace) -> Iterator[IonQProvider]:
     base = check_credentials(key, args)
     with warnings.catch_warnings():  # qiskit-ionq's advice on transpiling: not this command's
         warnings.simplefilter("ignore", IonQTranspileLevelWarning)

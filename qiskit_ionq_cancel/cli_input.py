@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from qiskit_ionq.helpers import resolve_credentials
 
+from .cancel import env_api_key
 from .exceptions import InsecureURLError, InvalidAPIKeyError, InvalidJobIdError
 from .secrets import shown
 from .validation import check_api_key, check_base_url, is_http_url, validate_job_id
@@ -26,10 +27,11 @@ class UsageError(Exception):
     nothing sent. (The CLI's own: the library's exceptions are in ``exceptions.py``.)"""
 
 
-def api_key(path: str | None) -> str | None:
-    """The key from ``path``'s first line, else as qiskit-ionq finds it (IONQ_API_KEY)."""
+def api_key(path: str | None) -> str:
+    """The key from ``path``'s first line, else as qiskit-ionq finds it (IONQ_API_KEY); a
+    :class:`UsageError` when there is none."""
     if path is None:
-        token = resolve_credentials()["token"]
+        token = env_api_key()
         source = "IONQ_API_KEY"
     else:
         # The path is not echoed: a key pasted in its place would be shown.
@@ -49,7 +51,9 @@ def api_key(path: str | None) -> str | None:
     except InvalidAPIKeyError:  # the library's rule, in the command's words
         raise UsageError(f"the API key ({source}) contains spaces, control or non-ASCII "
                          "characters; check it") from None
-    return str(token) if token else None
+    if not token:
+        raise UsageError(f"no IonQ API key: {NO_KEY_HINT}")
+    return str(token)
 
 
 def read_ids(given: Sequence[str], path: str | None, key: str | None) -> list[str]:
@@ -91,11 +95,9 @@ def check_ids(items: list[tuple[str, str]], key: str | None = None) -> None:
             *([f"  ... and {len(bad) - 50} more"] if len(bad) > 50 else [])]))
 
 
-def check_credentials(key: str | None, args: argparse.Namespace) -> str:
+def check_credentials(key: str, args: argparse.Namespace) -> str:
     """The API base URL to use, once the key and URL are known usable (``--url`` or
     IONQ_API_URL; ``--allow-insecure-http``)."""
-    if not key:
-        raise UsageError(f"no IonQ API key: {NO_KEY_HINT}")
     source = "--url" if args.url else "the API URL (IONQ_API_URL)"
     url = args.url or resolve_credentials()["url"]
     if not is_http_url(url):

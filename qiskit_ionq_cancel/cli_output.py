@@ -11,7 +11,7 @@ from typing import Any
 
 from .exceptions import UnknownJobStatusError
 from .report import CancelReport, plural
-from .secrets import MIN_SECRET, redact
+from .secrets import redact, worth_hiding
 from .status import CANCELLABLE, to_job_status
 
 __all__ = ["Console", "JobLine", "jobs_json", "jobs_table", "report_table"]
@@ -26,7 +26,7 @@ class Console:
 
     def hide(self, secret: str | None) -> None:
         """Never write ``secret``."""
-        if secret and len(secret) >= MIN_SECRET and secret not in self.secrets:
+        if worth_hiding(secret) and secret not in self.secrets:
             self.secrets.append(secret)
 
     def redact(self, text: str) -> str:

@@ -103,13 +103,17 @@ class IonQJob(StockIonQJob):
             if callback:
                 callback(self.job_id(), status, self)
             pause = wait if left is None else min(wait, left)
-            if self.cancel_event is None or threading.current_thread() is not \
-                    self.cancel_worker:
+            stop = self._worker_stop()
+            if stop is None:
                 time.sleep(pause)
             else:
-                self.cancel_event.wait(pause)
+                stop.wait(pause)
             status = self._status_within(
                 None if timeout is None else timeout - (time.monotonic() - start))
+
+    def _worker_stop(self) -> threading.Event | None:
+        """The primitive job's stop event when this thread is its worker, else ``None``."""
+        return self.cancel_event if threading.current_thread() is self.cancel_worker else None
 
     def _status_within(self, left: float | None) -> JobStatus:
         """``status()``, its request bounded by ``left`` seconds (a poll that hangs must not
@@ -123,8 +127,8 @@ class IonQJob(StockIonQJob):
         local = upstream.local_status(self)
         if local is JobStatus.CANCELLED:
             return local
-        if self.cancel_event is not None and self.cancel_event.is_set() and \
-                threading.current_thread() is self.cancel_worker:
+        stop = self._worker_stop()
+        if stop is not None and stop.is_set():
             if local in JOB_FINAL_STATES:
                 return local
             raise PrimitiveJobCancelledError(

@@ -6,14 +6,19 @@ log lines, CLI output) runs it through :func:`redact` or :func:`shown`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
-__all__ = ["MASK", "MIN_SECRET", "Secret", "redact", "redact_json", "shown"]
+__all__ = ["MASK", "MIN_SECRET", "Secret", "redact", "redact_json", "shown", "worth_hiding"]
 
 MASK = "***"
 #: Shorter "keys" are not looked for where taking them out would mangle the text or answer
 #: around them (a key "n" would turn every "\\n" into "\\***"); a real IonQ key is far longer.
 MIN_SECRET = 6
+
+
+def worth_hiding(secret: str | None) -> TypeGuard[str]:
+    """Whether ``secret`` is long enough to be looked for (see :data:`MIN_SECRET`)."""
+    return secret is not None and len(secret) >= MIN_SECRET
 
 
 class Secret(str):

@@ -138,12 +138,11 @@ def attempt(session: requests.Session, request: Request,
     if not request.expect_json:
         return Outcome(response)
     try:
-        data = json.loads(response.text)
+        return Outcome(response, json.loads(response.text))
     except (ValueError, RecursionError):  # RecursionError: JSON nested absurdly deep
         # A 2xx that is not JSON comes from a proxy, not from IonQ: worth another try.
         return Outcome(response, problem=f"HTTP {response.status_code} with a non-JSON body "
                                          f"({response.text[:60]!r})")
-    return Outcome(response, data)
 
 
 class Transport:

@@ -12,7 +12,7 @@ from .exceptions import (
     InvalidJobIdError,
     InvalidSelectionError,
 )
-from .secrets import MIN_SECRET, shown
+from .secrets import shown, worth_hiding
 from .status import CANCELLABLE
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -101,8 +101,7 @@ def check_base_url(url: str, *, allow_insecure_http: bool = False,
         )
     parts = urlsplit(url)
     host = parts.hostname or ""  # is_http_url made sure there is one
-    if parts.username or parts.password or (secret and len(secret) >= MIN_SECRET and
-                                            secret in url):
+    if parts.username or parts.password or (worth_hiding(secret) and secret in url):
         # Not echoed: it holds a secret.
         raise InsecureURLError("IonQ API URL must not carry credentials or the API key; "
                                "pass the key as token.")
