@@ -2,7 +2,7 @@
 
     nox -s tests-1.1.1 tests-main         # our suite (python -m pytest) on each version
     nox -s upstream-1.1.1 upstream-main   # qiskit-ionq's own suite with our classes in place
-    nox -s tests-main -- -x tests/test_cancel.py   # arguments after -- go to pytest
+    nox -s tests-main -- -x tests/client/test_cancel.py   # arguments after -- go to pytest
 
 "1.1.1" is the release from the package index. "main" is qiskit-ionq's main branch, from the
 source archive in ``../shared/upstream/`` beside this repository (where CI lays it;

@@ -52,7 +52,7 @@ BULK_JOBS = 10_000
 
 def queued_ids(url: str) -> list[str]:
     """Every queued job's id, listed with the plugin's own client (not timed)."""
-    from qiskit_ionq_cancel import IonQCancelClient
+    from qiskit_ionq_cancel._http.client import IonQCancelClient
 
     client = IonQCancelClient(KEY, url)
     return [job["id"] for job in client.iter_jobs(status="ready")]
@@ -83,7 +83,7 @@ def bare_run(latency: float, sender: SenderFactory) -> float:
     once), with none of its checks, retries or bookkeeping, on a fresh emulator like
     bulk_run: the floor this machine and emulator set. ``sender``: :func:`requests_sender`
     or :func:`raw_sender`."""
-    from qiskit_ionq_cancel import BULK_CHUNK, CONCURRENCY, VERIFY_CHUNK
+    from qiskit_ionq_cancel.bulk import BULK_CHUNK, CONCURRENCY, VERIFY_CHUNK
 
     with emulator_process("--latency", str(latency), "--preload", str(BULK_JOBS)) as url:
         ids = queued_ids(url)
@@ -115,7 +115,7 @@ def bare_run(latency: float, sender: SenderFactory) -> float:
 
 def requests_sender(url: str) -> Sender:
     """Requests through one pooled ``requests.Session`` (what cancel_jobs is built on)."""
-    from qiskit_ionq_cancel import CONCURRENCY
+    from qiskit_ionq_cancel.bulk import CONCURRENCY
 
     session = bare_session(CONCURRENCY)
 
@@ -160,7 +160,8 @@ def main() -> int:
     os.environ["IONQ_API_KEY"] = KEY
     from qiskit_ionq.ionq_client import IonQClient
 
-    from qiskit_ionq_cancel import CONCURRENCY, IonQProvider, cancel_jobs
+    from qiskit_ionq_cancel import IonQProvider, cancel_jobs
+    from qiskit_ionq_cancel.bulk import CONCURRENCY
 
     targets = Targets()
     verdict = targets.check

@@ -37,7 +37,7 @@ BUCKETS = [(100, 100, "seconds"), (100, 100, "none"), (50, 10, "seconds"),
 
 def queued_ids(url: str) -> list[str]:
     """Every queued job's id, listed with the plugin's own client (not timed)."""
-    from qiskit_ionq_cancel import IonQCancelClient
+    from qiskit_ionq_cancel._http.client import IonQCancelClient
 
     client = IonQCancelClient(KEY, url)
     return [job["id"] for job in client.iter_jobs(status="ready")]
@@ -170,7 +170,8 @@ def adaptive(verdict: Targets) -> None:
 
 
 def cloudflare(verdict: Targets) -> None:
-    from qiskit_ionq_cancel import IonQCancelClient, RetryPolicy
+    from qiskit_ionq_cancel import RetryPolicy
+    from qiskit_ionq_cancel._http.client import IonQCancelClient
     from qiskit_ionq_cancel.emulator import Emulator, Fault
 
     retried = []
@@ -194,7 +195,7 @@ def cloudflare(verdict: Targets) -> None:
 
 
 def unreachable(verdict: Targets) -> None:
-    from qiskit_ionq_cancel.cli import DEFAULT_DEADLINE, main
+    from qiskit_ionq_cancel.cli.commands import DEFAULT_DEADLINE, main
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # bound, not listening: every connect is refused

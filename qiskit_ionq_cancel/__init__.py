@@ -2,14 +2,15 @@
 
 The public surface::
 
-    from qiskit_ionq_cancel import IonQProvider, cancel, RetryPolicy
+    from qiskit_ionq_cancel import IonQProvider, cancel, cancel_jobs, cancel_on_exit
 
     provider = IonQProvider()                 # IONQ_API_KEY / IONQ_API_URL, as qiskit-ionq
     job = provider.get_backend("simulator").run(circuit)
     job.cancel()                              # True: cancelled; False: it had finished
 
-Exceptions live in :mod:`qiskit_ionq_cancel.exceptions` and subclass qiskit-ionq's. The
-local IonQ emulator is :mod:`qiskit_ionq_cancel.emulator`.
+Every name a user needs is importable from here; the exceptions are also in
+:mod:`qiskit_ionq_cancel.exceptions`, and the local IonQ emulator is
+:mod:`qiskit_ionq_cancel.emulator`. Modules whose names start with ``_`` are private.
 """
 
 from __future__ import annotations
@@ -19,71 +20,106 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # what type checkers see; at run time each name is imported on first use
-    from .backend import IonQQPUBackend, IonQSimulatorBackend
-    from .bulk import BULK_CHUNK, CONCURRENCY, VERIFY_CHUNK, cancel_jobs
-    from .cancel import cancel
-    from .client import CancelOutcome, IonQCancelClient
-    from .exceptions import (
-        AuthenticationError,
-        BatchCancelError,
-        CancelNotConfirmedError,
-        InsecureURLError,
-        InvalidAPIKeyError,
-        InvalidJobIdError,
-        InvalidSelectionError,
-        IonQRequestError,
-        JobNotFoundError,
-        JobNotSubmittedError,
-        MissingCredentialsError,
-        PrimitiveJobCancelledError,
-        RetriesExhaustedError,
-        SessionEndedError,
-        UnknownJobStatusError,
-        UnreachableError,
-        WrongBaseURLError,
-    )
-    from .job import IonQJob
-    from .primitives import EstimatorV2, IonQPrimitiveJob, SamplerV2
-    from .provider import IonQProvider
-    from .report import CancelReport
-    from .retry import RetryPolicy
-    from .safety import CancelScope, cancel_on_exit
-    from .session import Session
-    from .status import IONQ_TO_QISKIT, to_job_status
-    from .validation import validate_job_id
+from . import _deprecated
+from ._core.version import __version__
 
-from .version import __version__
-
-# Public name -> the submodule defining it. Importing the package imports none of them (nor
-# qiskit): loading the pytest plugin (in every pytest run of an environment) stays cheap,
-# and ``from qiskit_ionq_cancel import X`` imports what X needs (PEP 562).
-_LAZY = {
-    **dict.fromkeys(("IonQQPUBackend", "IonQSimulatorBackend"), "backend"),
-    **dict.fromkeys(("BULK_CHUNK", "CONCURRENCY", "VERIFY_CHUNK", "cancel_jobs"), "bulk"),
-    "cancel": "cancel",
-    **dict.fromkeys(("CancelOutcome", "IonQCancelClient"), "client"),
-    **dict.fromkeys((
-        "AuthenticationError", "BatchCancelError", "CancelNotConfirmedError",
-        "InsecureURLError", "InvalidAPIKeyError", "InvalidJobIdError", "InvalidSelectionError",
-        "IonQRequestError", "JobNotFoundError", "JobNotSubmittedError", "MissingCredentialsError",
-        "PrimitiveJobCancelledError", "RetriesExhaustedError", "SessionEndedError",
-        "UnknownJobStatusError", "UnreachableError", "WrongBaseURLError"), "exceptions"),
-    "IonQJob": "job",
+# Public name -> the module defining it: the one list of the public API (``__all__`` is made
+# from it). Importing the package imports none of them (nor qiskit), so loading the pytest
+# plugin (in every pytest run of an environment) stays cheap; ``from qiskit_ionq_cancel
+# import X`` imports what X needs (PEP 562). tests/docs/test_layout.py checks that the
+# TYPE_CHECKING block below names exactly these.
+_PUBLIC: dict[str, str] = {
+    # Qiskit's classes, whose jobs cancel truthfully
     "IonQProvider": "provider",
-    **dict.fromkeys(("EstimatorV2", "IonQPrimitiveJob", "SamplerV2"), "primitives"),
+    "IonQQPUBackend": "backend",
+    "IonQSimulatorBackend": "backend",
+    "IonQJob": "job",
     "Session": "session",
+    "SamplerV2": "primitives",
+    "EstimatorV2": "primitives",
+    "IonQPrimitiveJob": "primitives",
+    # cancelling
+    "cancel": "single",
+    "cancel_jobs": "bulk",
+    "cancel_on_exit": "scope",
+    "CancelScope": "scope",
     "CancelReport": "report",
     "RetryPolicy": "retry",
-    **dict.fromkeys(("CancelScope", "cancel_on_exit"), "safety"),
-    **dict.fromkeys(("IONQ_TO_QISKIT", "to_job_status"), "status"),
-    "validate_job_id": "validation",
+    "IONQ_TO_QISKIT": "_core.status",
+    "to_job_status": "_core.status",
+    # the exceptions
+    "IonQCancelError": "exceptions",
+    "UsageError": "exceptions",
+    "NoAnswerError": "exceptions",
+    "RefusedError": "exceptions",
+    "AuthenticationError": "exceptions",
+    "BatchCancelError": "exceptions",
+    "CancelNotConfirmedError": "exceptions",
+    "InsecureURLError": "exceptions",
+    "InvalidAPIKeyError": "exceptions",
+    "InvalidJobIdError": "exceptions",
+    "InvalidSelectionError": "exceptions",
+    "IonQRequestError": "exceptions",
+    "JobNotFoundError": "exceptions",
+    "JobNotSubmittedError": "exceptions",
+    "MissingCredentialsError": "exceptions",
+    "PrimitiveJobCancelledError": "exceptions",
+    "RetriesExhaustedError": "exceptions",
+    "SessionEndedError": "exceptions",
+    "UnknownJobStatusError": "exceptions",
+    "UnreachableError": "exceptions",
+    "WrongBaseURLError": "exceptions",
 }
+
+if TYPE_CHECKING:  # what type checkers see; at run time each name is imported on first use
+    from ._core.status import IONQ_TO_QISKIT as IONQ_TO_QISKIT
+    from ._core.status import to_job_status as to_job_status
+    from .backend import IonQQPUBackend as IonQQPUBackend
+    from .backend import IonQSimulatorBackend as IonQSimulatorBackend
+    from .bulk import cancel_jobs as cancel_jobs
+    from .exceptions import AuthenticationError as AuthenticationError
+    from .exceptions import BatchCancelError as BatchCancelError
+    from .exceptions import CancelNotConfirmedError as CancelNotConfirmedError
+    from .exceptions import InsecureURLError as InsecureURLError
+    from .exceptions import InvalidAPIKeyError as InvalidAPIKeyError
+    from .exceptions import InvalidJobIdError as InvalidJobIdError
+    from .exceptions import InvalidSelectionError as InvalidSelectionError
+    from .exceptions import IonQCancelError as IonQCancelError
+    from .exceptions import IonQRequestError as IonQRequestError
+    from .exceptions import JobNotFoundError as JobNotFoundError
+    from .exceptions import JobNotSubmittedError as JobNotSubmittedError
+    from .exceptions import MissingCredentialsError as MissingCredentialsError
+    from .exceptions import NoAnswerError as NoAnswerError
+    from .exceptions import PrimitiveJobCancelledError as PrimitiveJobCancelledError
+    from .exceptions import RefusedError as RefusedError
+    from .exceptions import RetriesExhaustedError as RetriesExhaustedError
+    from .exceptions import SessionEndedError as SessionEndedError
+    from .exceptions import UnknownJobStatusError as UnknownJobStatusError
+    from .exceptions import UnreachableError as UnreachableError
+    from .exceptions import UsageError as UsageError
+    from .exceptions import WrongBaseURLError as WrongBaseURLError
+    from .job import IonQJob as IonQJob
+    from .primitives import EstimatorV2 as EstimatorV2
+    from .primitives import IonQPrimitiveJob as IonQPrimitiveJob
+    from .primitives import SamplerV2 as SamplerV2
+    from .provider import IonQProvider as IonQProvider
+    from .report import CancelReport as CancelReport
+    from .retry import RetryPolicy as RetryPolicy
+    from .scope import CancelScope as CancelScope
+    from .scope import cancel_on_exit as cancel_on_exit
+    from .session import Session as Session
+    from .single import cancel as cancel
+
+__all__ = ["__version__", *_PUBLIC]
+
+_deprecated.install()  # old module paths (qiskit_ionq_cancel.client, ...) for one release
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
+    module = _PUBLIC.get(name)
     if module is None:
+        if name in _deprecated.REMOVED_NAMES:
+            return _deprecated.warn_removed(name)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value  # once imported, a plain attribute
@@ -91,62 +127,18 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_PUBLIC})
 
 
 class _Package(types.ModuleType):
-    """The package module. Importing the submodule ``cancel`` would bind the name ``cancel``
-    to that module; the public ``cancel`` is the function, so that binding is skipped (the
-    submodule stays in ``sys.modules``, where ``import qiskit_ionq_cancel.cancel`` finds it)."""
+    """The package module. Importing the deprecated module path ``qiskit_ionq_cancel.cancel``
+    would bind the name ``cancel`` to that module; the public ``cancel`` is the function, so
+    a module is never bound over a public name (it stays in ``sys.modules``)."""
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in _LAZY and isinstance(value, types.ModuleType):
+        if name in _PUBLIC and isinstance(value, types.ModuleType):
             return
         super().__setattr__(name, value)
 
 
 sys.modules[__name__].__class__ = _Package
-
-
-__all__ = [
-    "BULK_CHUNK",
-    "CONCURRENCY",
-    "IONQ_TO_QISKIT",
-    "VERIFY_CHUNK",
-    "AuthenticationError",
-    "BatchCancelError",
-    "CancelNotConfirmedError",
-    "CancelOutcome",
-    "CancelReport",
-    "CancelScope",
-    "EstimatorV2",
-    "InsecureURLError",
-    "InvalidAPIKeyError",
-    "InvalidJobIdError",
-    "InvalidSelectionError",
-    "IonQCancelClient",
-    "IonQJob",
-    "IonQPrimitiveJob",
-    "IonQProvider",
-    "IonQQPUBackend",
-    "IonQRequestError",
-    "IonQSimulatorBackend",
-    "JobNotFoundError",
-    "JobNotSubmittedError",
-    "MissingCredentialsError",
-    "PrimitiveJobCancelledError",
-    "RetriesExhaustedError",
-    "RetryPolicy",
-    "SamplerV2",
-    "Session",
-    "SessionEndedError",
-    "UnknownJobStatusError",
-    "UnreachableError",
-    "WrongBaseURLError",
-    "__version__",
-    "cancel",
-    "cancel_jobs",
-    "cancel_on_exit",
-    "to_job_status",
-    "validate_job_id",
-]

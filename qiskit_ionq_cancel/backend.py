@@ -7,10 +7,10 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from qiskit_ionq import ionq_backend
 
-from . import upstream
-from .client import IonQCancelClient
+from ._compat import upstream
+from ._http.client import IonQCancelClient
 from .job import IonQJob
-from .safety import submitting
+from .scope import submitting
 
 __all__ = ["CancelProvider", "IonQQPUBackend", "IonQSimulatorBackend"]
 

@@ -24,25 +24,26 @@ from qiskit.providers import JobStatus
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
-from . import upstream
-from .cancel import HasClient, apply_outcome, client_for, env_api_key
-from .client import READ_CHUNK, CancelOutcome, IonQCancelClient
-from .composite import CompositeJob
-from .deadline import Deadline
+from ._compat import upstream
+from ._core.composite import CompositeJob
+from ._core.deadline import Deadline
+from ._core.progress import Progress
+from ._core.status import to_job_status
+from ._core.validation import check_selection, validate_job_id
+from ._http.client import READ_CHUNK, CancelOutcome, IonQCancelClient
+from ._redact import redact
 from .exceptions import (
     AuthenticationError,
     CancelNotConfirmedError,
     InvalidJobIdError,
     IonQRequestError,
     JobNotSubmittedError,
+    NoAnswerError,
     UnknownJobStatusError,
 )
-from .progress import Progress
 from .report import CancelReport
 from .retry import RetryPolicy
-from .secrets import redact
-from .status import to_job_status
-from .validation import check_selection, validate_job_id
+from .single import HasClient, apply_outcome, client_for, env_api_key
 
 __all__ = ["BULK_CHUNK", "CONCURRENCY", "VERIFY_CHUNK", "cancel_jobs"]
 
@@ -247,7 +248,7 @@ class _Batch:
         """Report every job without a row yet as not settled (its outcome unknown)."""
         for key in self._order:
             if key not in self.report.statuses and key not in self.report.errors:
-                self.fail(key, IonQRequestError(
+                self.fail(key, NoAnswerError(
                     f"Outcome unknown: {why}", job_id=key,
                     hint="Run cancel_jobs again with the ids in report.errors"))
 
@@ -434,7 +435,7 @@ class _Batch:
                 try:
                     job = self.client.retrieve_job(job_id, policy=self.policy())
                 except Exception as exc:
-                    self.fail(job_id, IonQRequestError(
+                    self.fail(job_id, NoAnswerError(
                         f"Cancel answered, but the job could not be read back to confirm it "
                         f"({exc})", job_id=job_id, hint="Read its status, or cancel it again"))
                     continue
@@ -444,7 +445,7 @@ class _Batch:
 
     def _give_up(self, ids: list[str]) -> None:
         for job_id in ids:
-            self.fail(job_id, IonQRequestError(
+            self.fail(job_id, NoAnswerError(
                 f"Not settled: the batch's deadline of {self.deadline.seconds:g} s "
                 "ran out", job_id=job_id, hint="Run cancel_jobs again with the ids in "
                 "report.errors, or with a longer deadline"))

@@ -1,6 +1,21 @@
-"""Every exception this package raises, in one hierarchy.
+"""Every exception this package raises, in one tree whose base you can catch.
 
-Each subclasses the matching ``qiskit_ionq`` exception, so ``except IonQAPIError`` or
+::
+
+    IonQCancelError                      (qiskit_ionq's IonQError)
+    ├── UsageError                       raised before anything was sent (also a ValueError)
+    │   ├── InvalidJobIdError, InvalidSelectionError, JobNotSubmittedError
+    │   └── MissingCredentialsError, InvalidAPIKeyError, InsecureURLError
+    ├── IonQRequestError                 a request was sent (qiskit_ionq's IonQAPIError)
+    │   ├── NoAnswerError                no usable answer: the outcome is unknown
+    │   │   └── UnreachableError, RetriesExhaustedError
+    │   └── RefusedError                 the server answered no
+    │       └── AuthenticationError, JobNotFoundError, WrongBaseURLError
+    ├── CancelNotConfirmedError, UnknownJobStatusError   the answer did not settle the job
+    ├── BatchCancelError                 CancelReport.raise_for_errors()
+    └── PrimitiveJobCancelledError, SessionEndedError
+
+Each also subclasses the matching ``qiskit_ionq`` exception, so ``except IonQAPIError`` or
 ``except IonQJobError`` clauses written for qiskit-ionq keep working. None of them ever
 carries the API key.
 """
@@ -19,7 +34,7 @@ from qiskit_ionq.exceptions import (
     IonQJobStateError,
 )
 
-from .secrets import redact, shown
+from ._redact import redact, shown
 
 __all__ = [
     "AttemptRecord",
@@ -30,21 +45,26 @@ __all__ = [
     "InvalidAPIKeyError",
     "InvalidJobIdError",
     "InvalidSelectionError",
+    "IonQCancelError",
     "IonQRequestError",
     "JobNotFoundError",
     "JobNotSubmittedError",
     "MissingCredentialsError",
+    "NoAnswerError",
     "PrimitiveJobCancelledError",
+    "RefusedError",
     "RetriesExhaustedError",
     "SessionEndedError",
     "UnknownJobStatusError",
     "UnreachableError",
+    "UsageError",
     "WrongBaseURLError",
 ]
 
 
-class _Plain(IonQError):
-    """Mixin: ``str()`` is the message itself, not qiskit-ionq's ``Name('...')`` wrapper."""
+class IonQCancelError(IonQError):
+    """The base of every exception this package raises: ``except IonQCancelError`` catches
+    them all. ``str()`` is the message itself, not qiskit-ionq's ``Name('...')`` wrapper."""
 
     def __str__(self) -> str:
         return str(self.message)
@@ -53,7 +73,12 @@ class _Plain(IonQError):
         return f"{type(self).__name__}({self.message!r})"
 
 
-class InvalidJobIdError(_Plain, IonQJobError, ValueError):
+class UsageError(IonQCancelError, ValueError):
+    """Raised before any request is sent: the input, the URL or the key cannot be used as
+    given. Nothing was sent, so nothing changed on the server; fix the input and call again."""
+
+
+class InvalidJobIdError(UsageError, IonQJobError):
     """Raised before any request is sent, when a job id is not a canonical UUID."""
 
     def __init__(self, job_id: object, secret: str | None = None) -> None:
@@ -69,7 +94,7 @@ class InvalidJobIdError(_Plain, IonQJobError, ValueError):
         self.job_id = job_id
 
 
-class InvalidSelectionError(_Plain, IonQError, ValueError):
+class InvalidSelectionError(UsageError):
     """Raised before any request is sent, when ``cancel_jobs`` is given both jobs and a
     filter, neither, or a filter that cannot select a cancellable job; ``rule`` names which
     (``"both"``, ``"none"``, ``"status"``, ``"target"``, ``"session"``)."""
@@ -79,21 +104,21 @@ class InvalidSelectionError(_Plain, IonQError, ValueError):
         self.rule = rule
 
 
-class JobNotSubmittedError(_Plain, IonQJobStateError):
+class JobNotSubmittedError(UsageError, IonQJobStateError):
     """Raised by ``cancel()`` on a job that has no id yet because it was never submitted."""
 
 
-class PrimitiveJobCancelledError(_Plain, IonQJobStateError):
+class PrimitiveJobCancelledError(IonQCancelError, IonQJobStateError):
     """Raised by ``result()`` of a cancelled primitive job (``SamplerV2`` / ``EstimatorV2``),
     and inside its worker when it submits an IonQ job after the cancel (that job is
     cancelled at once)."""
 
 
-class SessionEndedError(_Plain, IonQError):
+class SessionEndedError(IonQCancelError):
     """Raised by ``Session.run()`` once the session has ended (no request is sent)."""
 
 
-class UnknownJobStatusError(_Plain, IonQJobError):
+class UnknownJobStatusError(IonQCancelError, IonQJobError):
     """Raised when IonQ reports a job status string this package cannot map."""
 
     def __init__(self, status: object, job_id: str | None = None) -> None:
@@ -107,7 +132,7 @@ class UnknownJobStatusError(_Plain, IonQJobError):
         self.job_id = job_id
 
 
-class CancelNotConfirmedError(_Plain, IonQJobError):
+class CancelNotConfirmedError(IonQCancelError, IonQJobError):
     """Raised when a cancel was answered but the job, read back, is still not final."""
 
     def __init__(self, job_id: str, status: JobStatus, answer: Any) -> None:
@@ -121,21 +146,23 @@ class CancelNotConfirmedError(_Plain, IonQJobError):
         self.answer = answer
 
 
-class MissingCredentialsError(_Plain, IonQCredentialsError):
+class MissingCredentialsError(UsageError, IonQCredentialsError):
     """Raised when a request needs an API key and none was given or found in the environment."""
 
 
-class InvalidAPIKeyError(_Plain, IonQCredentialsError, ValueError):
+class InvalidAPIKeyError(UsageError, IonQCredentialsError):
     """Raised before any request when the API key cannot be sent as it is (blanks, a line
     break, control or non-ASCII characters); the message never shows the key."""
 
 
-class InsecureURLError(_Plain, IonQCredentialsError, ValueError):
+class InsecureURLError(UsageError, IonQCredentialsError):
     """Raised when the API URL is not https (plain http only to loopback, unless allowed)."""
 
 
-class IonQRequestError(_Plain, IonQAPIError):
-    """Raised when IonQ answers a request with an error; says what, which job and what to do.
+class IonQRequestError(IonQCancelError, IonQAPIError):
+    """A request was sent and did not give what was asked: the base of :class:`NoAnswerError`
+    (no usable answer) and :class:`RefusedError` (the server said no). Says what, which job
+    and what to do.
 
     Attributes: ``job_id`` (or ``None``), ``status_code`` (``None`` when no answer came),
     ``ionq_message`` (IonQ's own words), ``method``, ``url``, ``hint``.
@@ -188,20 +215,32 @@ def _rebuild(cls: type[IonQRequestError], state: dict[str, Any], message: str) -
     return error
 
 
-class JobNotFoundError(IonQRequestError):
+class NoAnswerError(IonQRequestError):
+    """Raised when no usable answer came: the server was unreachable, did not answer in
+    time, answered something that is not IonQ's (a proxy's page), kept answering 429/5xx
+    until retries ran out, or the call was interrupted. The outcome on the server is unknown:
+    a request already sent may have taken effect, so read the job's status before acting."""
+
+
+class RefusedError(IonQRequestError):
+    """Raised when the server answered and said no: a 4xx (authentication, not found, a
+    request it will not take) or a redirect. Sending the same again gives the same answer."""
+
+
+class JobNotFoundError(RefusedError):
     """Raised when IonQ answers 404 for a job: it does not exist for this key, or was deleted."""
 
 
-class WrongBaseURLError(IonQRequestError):
+class WrongBaseURLError(RefusedError):
     """Raised on a 404 that did not come from IonQ's jobs API (its body is not IonQ's error
     JSON, or names no job): the API base URL is probably wrong (it must end in ``/v0.4``)."""
 
 
-class AuthenticationError(IonQRequestError, IonQCredentialsError):
+class AuthenticationError(RefusedError, IonQCredentialsError):
     """Raised when IonQ answers 401 or 403: the API key is missing, wrong or lacks access."""
 
 
-class RetriesExhaustedError(IonQRequestError):
+class RetriesExhaustedError(NoAnswerError):
     """Raised when retries of a transient failure (429, 5xx, dropped connection, timeout,
     non-JSON answer) ran out of attempts or time; says how many, over how long, and the last.
     """
@@ -220,7 +259,7 @@ class RetriesExhaustedError(IonQRequestError):
         self.history = history
 
 
-class UnreachableError(IonQRequestError):
+class UnreachableError(NoAnswerError):
     """Raised when the server could not be reached at all (connection refused, unknown host,
     connect timeout) after a few quick attempts; names the URL."""
 
@@ -236,7 +275,7 @@ class AttemptRecord:
     wait: float | None
 
 
-class BatchCancelError(_Plain, IonQError):
+class BatchCancelError(IonQCancelError):
     """Raised by ``CancelReport.raise_for_errors()`` when some jobs were not confirmed
     cancelled or finished: not found, invalid, or their outcome not known."""
 

@@ -12,11 +12,11 @@ from qiskit.providers import JobStatus, JobTimeoutError
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
-from . import upstream
-from .cancel import cancel
-from .client import IonQCancelClient
+from ._compat import upstream
+from ._compat.memory import complete_memory
+from ._http.client import IonQCancelClient
 from .exceptions import PrimitiveJobCancelledError, RetriesExhaustedError
-from .memory import complete_memory
+from .single import cancel
 
 __all__ = ["IonQJob"]
 

@@ -4,7 +4,7 @@ reaches IonQ.
 Qiskit's primitive job runs the primitive in a worker thread and its ``cancel()`` is
 ``Future.cancel()``: once the work has started it returns ``False`` and every IonQ job the
 primitive submitted runs on. Here the worker records every IonQ job it submits (through
-:func:`~qiskit_ionq_cancel.safety.submissions_to`), and ``cancel()``:
+:func:`~qiskit_ionq_cancel.scope.submissions_to`), and ``cancel()``:
 
 * before the work starts: nothing was submitted, nothing will be; ``True``;
 * while it runs: cancels (in bulk, read back) the IonQ jobs submitted so far, and any job
@@ -32,14 +32,14 @@ from qiskit.providers import JobError, JobStatus
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
-from . import upstream
+from ._compat import upstream
+from ._core.composite import CompositeJob
 from .bulk import cancel_jobs
-from .cancel import cancel
-from .composite import CompositeJob
 from .exceptions import PrimitiveJobCancelledError
 from .job import IonQJob
 from .report import CancelReport
-from .safety import submissions_to, track_submitted
+from .scope import submissions_to, track_submitted
+from .single import cancel
 
 __all__ = ["EstimatorV2", "IonQPrimitiveJob", "SamplerV2"]
 

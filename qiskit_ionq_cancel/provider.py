@@ -9,12 +9,12 @@ from typing import Any, Literal
 import qiskit_ionq
 from qiskit_ionq.helpers import resolve_credentials
 
-from . import upstream
+from ._compat import upstream
+from ._http.client import DEFAULT_TIMEOUT, IonQCancelClient
+from ._redact import Secret
 from .backend import IonQQPUBackend, IonQSimulatorBackend
-from .client import DEFAULT_TIMEOUT, IonQCancelClient
 from .exceptions import IonQRequestError
 from .retry import RetryPolicy
-from .secrets import Secret
 
 __all__ = ["IonQProvider"]
 

@@ -3,7 +3,7 @@
 Why not urllib3's ``Retry`` or a retry library: none of them both (a) holds one total deadline
 that no wait may cross, honouring ``Retry-After`` in seconds *or* HTTP-date form, and (b)
 retries a ``200`` whose body is not JSON (a misbehaving proxy). The loop that uses this policy
-lives in exactly one place, :meth:`qiskit_ionq_cancel.transport.Transport.send`.
+lives in exactly one place, :meth:`qiskit_ionq_cancel._http.transport.Transport.send`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 
-from .deadline import Deadline
+from ._core.deadline import Deadline
 
 __all__ = ["CONNECT_ATTEMPTS", "RETRY_STATUSES", "UNREACHABLE_FOR", "RetryPolicy",
            "parse_retry_after"]

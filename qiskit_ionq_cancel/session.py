@@ -26,12 +26,12 @@ from typing import Any
 
 from qiskit_ionq.ionq_session import Session as StockSession
 
-from . import upstream
+from ._compat import upstream
+from ._core.sigterm import SigtermAsExit
+from ._http.client import IonQCancelClient
 from .bulk import cancel_jobs
-from .client import IonQCancelClient
 from .exceptions import SessionEndedError
 from .report import CancelReport
-from .sigterm import SigtermAsExit
 
 __all__ = ["Session"]
 

@@ -24,8 +24,8 @@ from types import TracebackType
 from typing import Any
 
 from .faults import Fault, FaultConfig, FaultInjector, RetryAfterMode
-from .http import LOG_SIZE, AnswerObserver, EmulatorServer, Exchange, LogEntry, RequestLog
 from .model import API_PREFIX, BACKENDS, Lifecycle, ManualClock
+from .server import LOG_SIZE, AnswerObserver, EmulatorServer, Exchange, LogEntry, RequestLog
 from .sessions import SESSION_END_MODES, SessionEnd, SessionStore
 from .state import (
     CHILD_CANCEL_MODES,

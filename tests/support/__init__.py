@@ -2,7 +2,7 @@
 the emulator (:mod:`.api`) and the client tests' helpers (:mod:`.jobs`). Fixtures live in
 ``conftest.py``; nothing imports ``conftest``."""
 
-from qiskit_ionq_cancel import status
+from qiskit_ionq_cancel._core import status
 
 from .api import BELL_INPUT, KEY, TIMEOUT, Api, assert_ionq_error, auth, job_body
 from .jobs import (

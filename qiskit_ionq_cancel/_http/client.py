@@ -1,0 +1,415 @@
+"""The IonQ API client: qiskit-ionq's ``IonQClient``, every request through one path.
+
+It subclasses qiskit-ionq's ``IonQClient`` so the rest of qiskit-ionq (``IonQJob.status()``,
+``result()``, ``submit()``, ``backend.calibration()``, ``Session``) runs through it unchanged,
+but every method through which qiskit-ionq sends HTTP is routed to
+:class:`~qiskit_ionq_cancel._http.transport.Transport`: keep-alive, timeouts on every request, the
+retry policy, the shared rate gate and typed errors.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from qiskit.providers import JobStatus
+from qiskit.providers.jobstatus import JOB_FINAL_STATES
+from qiskit_ionq.helpers import get_user_agent, qiskit_to_ionq
+from qiskit_ionq.ionq_client import IonQClient
+from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
+
+from .._compat import upstream
+from .._compat.results import add_legacy_result_urls
+from .._core.deadline import Deadline
+from .._core.status import CANCELLABLE, to_job_status
+from .._core.validation import check_api_key, check_base_url, validate_job_id, validate_job_ids
+from .._core.version import __version__
+from .._redact import Secret
+from ..exceptions import (
+    AuthenticationError,
+    CancelNotConfirmedError,
+    IonQRequestError,
+    JobNotFoundError,
+    NoAnswerError,
+    RetriesExhaustedError,
+    UsageError,
+)
+from ..retry import RetryPolicy
+from .rategate import RateGate
+from .transport import DEFAULT_TIMEOUT, Request, Transport
+
+logger = logging.getLogger("qiskit_ionq_cancel")
+
+__all__ = ["DEFAULT_TIMEOUT", "READ_CHUNK", "CancelOutcome", "IonQCancelClient"]
+
+#: Ids per read-back ``GET /jobs?ids=...``: about 6 kB of URL, under common 8 kB limits.
+READ_CHUNK = 150
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    """What one cancel established: the job's Qiskit status after it, and the job object
+    read back when the answer alone was not conclusive."""
+
+    job_id: str
+    status: JobStatus
+    job: dict[str, Any] | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        """True when the job is cancelled."""
+        return self.status is JobStatus.CANCELLED
+
+
+class IonQCancelClient(IonQClient):
+    """IonQ API client with a pooled session, the retry policy and typed errors."""
+
+    def __init__(
+        self,
+        token: str | None = None,
+        url: str | None = None,
+        custom_headers: dict[str, str] | None = None,
+        *,
+        pool_size: int = 64,
+        retry_policy: RetryPolicy | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        allow_insecure_http: bool = False,
+    ) -> None:
+        check_api_key(token or None)
+        base = check_base_url(url or "https://api.ionq.co/v0.4",
+                              allow_insecure_http=allow_insecure_http, secret=token or None)
+        key = Secret(token) if token else None
+        super().__init__(key, base, custom_headers)
+        self.url = base
+        self.key = key
+        #: The most jobs the server has put in one page (``None``: never seen it cap one).
+        self.page_cap: int | None = None
+        user_agent = f"{get_user_agent()} qiskit-ionq-cancel/{__version__}"
+        self.transport = Transport(
+            base, key, {"User-Agent": user_agent, **(custom_headers or {})},
+            retry_policy=retry_policy or RetryPolicy(), timeout=timeout, pool_size=pool_size)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How transient failures are retried."""
+        return self.transport.retry_policy
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds per request."""
+        return self.transport.timeout
+
+    @timeout.setter
+    def timeout(self, value: tuple[float, float]) -> None:
+        self.transport.timeout = value
+
+    @property
+    def gate(self) -> RateGate:
+        """The rate gate shared by every request of this client."""
+        return self.transport.gate
+
+    @property
+    def session(self) -> requests.Session:
+        """The pooled ``requests.Session`` every request goes through."""
+        return self.transport.session
+
+    @property
+    def requests_sent(self) -> int:
+        """Every request this client sent, retries included."""
+        return self.transport.requests_sent
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(url={self.url!r})"
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.transport.close()
+
+    def check_id(self, job_id: object) -> str:
+        """:func:`validate_job_id`, keeping this client's key out of the error."""
+        return validate_job_id(job_id, self.key)
+
+    def check_ids(self, job_ids: list[str]) -> list[str]:
+        """:func:`validate_job_ids`, keeping this client's key out of the error."""
+        return validate_job_ids(job_ids, self.key)
+
+    # -- the one request path -----------------------------------------------------------
+    def _send(self, method: str, path: str, *, what: str, job_id: str | None = None,
+              params: Any = None, body: str | bytes | None = None,
+              policy: RetryPolicy | None = None,
+              retry_statuses: frozenset[int] | None = None,
+              retry_connection_errors: bool = True, auth: bool = True) -> Any:
+        """Send one request to ``{url}/{path}`` and return its JSON answer."""
+        request = Request(method, f"{self.url}/{path}", what, job_id, params, body, auth)
+        return self.transport.send(request, policy=policy, retry_statuses=retry_statuses,
+                                   retry_connection_errors=retry_connection_errors).data
+
+    def _path_of(self, url: str, what: str) -> str:
+        """The path below our base URL of a full URL qiskit-ionq built; refuses any other
+        host, so the key is never sent there."""
+        if url.startswith(self.url + "/"):
+            return url[len(self.url) + 1:]
+        raise UsageError(f"{what}: the URL {url[:80]!r} is not below {self.url}; refusing to "
+                         "send the key there")
+
+    # -- qiskit-ionq's own request helpers, routed ----------------------------------------
+    def get_with_retry(self, req_path: str, params: Any = None, headers: Any = None,
+                       timeout: Any = 30) -> requests.Response:
+        """qiskit-ionq's GET helper (``calibration()``, ``get_artifact()``,
+        ``estimate_job()``, ``Session``): through the one request path. ``headers`` and
+        ``timeout`` are this client's; an error answer raises the typed error."""
+        path = self._path_of(req_path, "GET")
+        request = Request("GET", f"{self.url}/{path}", f"GET /{path.split('?')[0]}",
+                          params=params, expect_json=False)
+        response = self.transport.send(request).response
+        assert response is not None
+        return response
+
+    def post(self, *path_parts: str, json_body: dict[str, Any] | None = None
+             ) -> dict[str, Any]:
+        """qiskit-ionq's POST helper (sessions). A POST may create something, so only a 429
+        is retried. Without ``json_body`` no body is sent (``POST /sessions/{id}/end`` takes
+        none)."""
+        path = "/".join(path_parts)
+        answer: dict[str, Any] = self._send(
+            "POST", path, what=f"POST /{path}",
+            body=None if json_body is None else json.dumps(json_body),
+            retry_statuses=frozenset({429}), retry_connection_errors=False)
+        return answer
+
+    def put(self, *path_parts: str, json_body: dict[str, Any] | None = None
+            ) -> dict[str, Any]:
+        """qiskit-ionq's PUT helper: idempotent, so retried as every other request."""
+        path = "/".join(path_parts)
+        answer: dict[str, Any] = self._send("PUT", path, what=f"PUT /{path}",
+                                            body=json.dumps(json_body or {}))
+        return answer
+
+    # -- jobs -----------------------------------------------------------------------------
+    def retrieve_job(self, job_id: str, *, policy: RetryPolicy | None = None) -> dict[str, Any]:
+        """``GET /jobs/{id}``, with its status checked against the status table.
+
+        API v0.3's ``running`` is rewritten to ``started`` so qiskit-ionq's own status code
+        understands it.
+        """
+        job_id = self.check_id(job_id)
+        job: dict[str, Any] = self._send("GET", f"jobs/{job_id}", what="Reading job",
+                                         job_id=job_id, policy=policy)
+        if not isinstance(job, dict):
+            raise NoAnswerError("Reading job: the answer is not a job object",
+                                   job_id=job_id, body=str(job)[:200])
+        to_job_status(job.get("status"), job_id)
+        if job.get("status") == "running":
+            job["status"] = "started"
+        add_legacy_result_urls(job)  # format-keyed results, for qiskit-ionq's result()
+        return job
+
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        """``PUT /jobs/{id}/status/cancel``; the raw answer (qiskit-ionq's signature).
+
+        A cancel is idempotent (cancelling twice leaves the job as cancelling once does), so
+        retrying one after a dropped connection or a 5xx is safe.
+        """
+        job_id = self.check_id(job_id)
+        answer: dict[str, Any] = self._send("PUT", f"jobs/{job_id}/status/cancel",
+                                            what="Cancelling job", job_id=job_id)
+        return answer
+
+    def cancel_jobs(self, job_ids: list[str]) -> list[dict[str, Any]]:
+        """qiskit-ionq's signature: cancel each job (all ids are checked first)."""
+        return [self.cancel_job(job_id) for job_id in self.check_ids(list(job_ids))]
+
+    def cancel(self, job_id: str, *, deadline: float | None = None) -> CancelOutcome:
+        """Cancel a job and establish what it really is afterwards.
+
+        A clean ``200 {"id": <job_id>, "status": "canceled"}`` settles it. Any other answer
+        (another body, or a 400/409 because the job had just finished) is not trusted: the
+        job is read back once and its true status reported.
+        """
+        job_id = self.check_id(job_id)
+        policy = self.retry_policy.with_deadline(deadline)
+        refused: IonQRequestError | None = None
+        answer: Any = None
+        try:
+            answer = self._send("PUT", f"jobs/{job_id}/status/cancel", what="Cancelling job",
+                                job_id=job_id, policy=policy)
+        except (JobNotFoundError, AuthenticationError, RetriesExhaustedError):
+            raise
+        except IonQRequestError as exc:
+            if exc.status_code not in (400, 409):
+                raise
+            refused = exc
+        if isinstance(answer, dict) and answer == {"id": job_id, "status": "canceled"}:
+            return CancelOutcome(job_id, JobStatus.CANCELLED)
+        logger.info("Cancel of job %s answered %s; reading the job back", job_id,
+                    f"HTTP {refused.status_code}" if refused else repr(answer)[:300])
+        job = self.retrieve_job(job_id, policy=policy)
+        status = to_job_status(job.get("status"), job_id)
+        if status not in JOB_FINAL_STATES:
+            if refused is not None:
+                raise refused
+            raise CancelNotConfirmedError(job_id, status, answer)
+        return CancelOutcome(job_id, status, job)
+
+    def bulk_cancel(self, job_ids: list[str], *, policy: RetryPolicy | None = None) -> Any:
+        """``PUT /jobs/status/cancel`` with ``{"ids": [...]}``; the raw answer.
+
+        Its echo of ids proves nothing about any one job: read them back to know.
+        """
+        checked = self.check_ids(job_ids)
+        return self._send("PUT", "jobs/status/cancel", what=f"Cancelling {len(checked)} jobs",
+                          body=json.dumps({"ids": checked}), policy=policy)
+
+    def list_jobs(self, *, ids: list[str] | None = None, status: str | None = None,
+                  target: str | None = None, session_id: str | None = None,
+                  limit: int | None = None, cursor: str | None = None,
+                  policy: RetryPolicy | None = None) -> dict[str, Any]:
+        """One page of ``GET /jobs``: ``{"jobs": [...], "next": cursor or None}``."""
+        # Validated ids need no escaping: joining them by hand is much cheaper than urlencode
+        # for the 150 ids of a read-back.
+        query = [f"ids={i}" for i in self.check_ids(ids or [])]
+        if session_id is not None:
+            query.append(f"session_id={self.check_id(session_id)}")
+        query += [urlencode({k: v}) for k, v in (("status", status), ("target", target),
+                                                 ("limit", limit), ("next", cursor))
+                  if v is not None]
+        page = self._send("GET", "jobs", what="Listing jobs", params="&".join(query),
+                          policy=policy)
+        if not isinstance(page, dict) or not isinstance(page.get("jobs"), list):
+            raise NoAnswerError("Listing jobs: the answer is not a page of jobs",
+                                   body=str(page)[:200])
+        return page
+
+    def iter_jobs(self, *, status: str | None = None, target: str | None = None,
+                  session_id: str | None = None, page_size: int = 1000,
+                  policy: RetryPolicy | None = None) -> Iterator[dict[str, Any]]:
+        """Every job matching the filters, following the ``next`` cursor page by page.
+
+        The policy's deadline bounds the whole listing, not each page; a cursor the server
+        sent before (a listing that would never end) raises :class:`IonQRequestError`."""
+        policy = policy or self.retry_policy
+        deadline = Deadline(policy.deadline, policy.clock)
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            if deadline.expired:
+                raise NoAnswerError(
+                    f"Listing jobs: the {policy.deadline:g} s deadline ran out after "
+                    f"{len(seen)} pages", hint="Narrow the filter or raise the deadline")
+            page = self.list_jobs(status=status, target=target, session_id=session_id,
+                                  limit=min(page_size, self.page_cap or page_size),
+                                  cursor=cursor,
+                                  policy=policy.with_deadline(deadline.cap(policy.deadline)))
+            yield from page["jobs"]
+            cursor = page.get("next")
+            self._learn_page_cap(page_size, len(page["jobs"]), bool(cursor))
+            if not cursor:
+                return
+            if str(cursor) in seen:
+                raise NoAnswerError(
+                    "Listing jobs: the server sent a next cursor it had sent before; "
+                    f"stopped after {len(seen) + 1} pages rather than loop",
+                    hint="Try again later; if it persists, report it to IonQ")
+            seen.add(str(cursor))
+
+    def _learn_page_cap(self, asked: int, got: int, more: bool) -> None:
+        """A page of ``got`` jobs, ``asked`` for, with ``more`` to come: when it came back
+        short, the server caps its pages at ``got``; remember the smallest cap seen."""
+        if more and 0 < got < asked:
+            self.page_cap = got if self.page_cap is None else min(self.page_cap, got)
+
+    @property
+    def read_chunk(self) -> int:
+        """Ids per read-back request: :data:`READ_CHUNK`, or the server's page size once a
+        page came back capped below what was asked (so each read is one request)."""
+        return min(READ_CHUNK, self.page_cap or READ_CHUNK)
+
+    def read_jobs(self, ids: list[str], *, policy: RetryPolicy | None = None
+                  ) -> dict[str, dict[str, Any]]:
+        """The jobs among ``ids`` that ``GET /jobs?ids=...`` returns, by id (give at most
+        :data:`READ_CHUNK` ids). A server that caps its pages below ``len(ids)`` is followed
+        through its ``next`` cursor, and its page size remembered (:attr:`read_chunk`)."""
+        found: dict[str, dict[str, Any]] = {}
+        cursor: str | None = None
+        for _ in range(len(ids)):  # a page holds at least one job, or the listing ends
+            page = self.list_jobs(ids=ids, limit=len(ids), cursor=cursor, policy=policy)
+            jobs = page["jobs"]
+            found.update((job["id"], job) for job in jobs
+                         if isinstance(job, dict) and isinstance(job.get("id"), str))
+            cursor = page.get("next")
+            self._learn_page_cap(len(ids), len(jobs), bool(cursor))
+            if not cursor or not jobs or len(found) >= len(ids):
+                break
+        return found
+
+    def lookup_jobs(self, ids: list[str], *, concurrency: int = 8
+                    ) -> dict[str, dict[str, Any]]:
+        """Every job among ``ids`` that IonQ returns, by id, read :data:`READ_CHUNK` at a
+        time, ``concurrency`` requests in flight."""
+        step = self.read_chunk
+        chunks = [ids[i:i + step] for i in range(0, len(ids), step)]
+        found: dict[str, dict[str, Any]] = {}
+        with ThreadPoolExecutor(min(concurrency, max(1, len(chunks)))) as pool:
+            for jobs in pool.map(self.read_jobs, chunks):
+                found.update(jobs)
+        return found
+
+    def cancellable_jobs(self, *, status: str | None = None, target: str | None = None,
+                         session_id: str | None = None, policy: RetryPolicy | None = None
+                         ) -> list[dict[str, Any]]:
+        """Every job matching the filters that can still be cancelled, all listed before
+        any is cancelled (how IonQ's cursors behave while the set changes is undocumented)."""
+        return [job for job in self.iter_jobs(status=status, target=target,
+                                              session_id=session_id, policy=policy)
+                if isinstance(job, dict) and job.get("status") in CANCELLABLE
+                and isinstance(job.get("id"), str)]
+
+    def submit_job(self, job: StockIonQJob) -> dict[str, Any]:
+        """``POST /jobs``. Only a 429 is retried: a submission is not idempotent, and any
+        other failure might have created the job."""
+        body = qiskit_to_ionq(job.circuit, job.backend(), upstream.job_submission(job),
+                              job.extra_query_params, job.extra_metadata)
+        answer: dict[str, Any] = self._send("POST", "jobs", what="Submitting job", body=body,
+                                            retry_statuses=frozenset({429}),
+                                            retry_connection_errors=False)
+        return answer
+
+    def delete_job(self, job_id: str) -> dict[str, Any]:
+        """``DELETE /jobs/{id}``."""
+        job_id = self.check_id(job_id)
+        answer: dict[str, Any] = self._send("DELETE", f"jobs/{job_id}", what="Deleting job",
+                                            job_id=job_id)
+        return answer
+
+    def _quick_policy(self) -> RetryPolicy:
+        """The client's policy for an optional read: 2 attempts and 10 s at most."""
+        policy = self.retry_policy
+        return replace(policy, max_attempts=min(2, policy.max_attempts or 2)).with_deadline(
+            min(policy.deadline, 10.0))
+
+    def backend_qubits(self, api_name: str) -> int | None:
+        """Qubit count of a backend from ``GET /backends/{name}`` at *this* URL, or ``None``."""
+        try:
+            answer = self._send("GET", f"backends/{api_name}", what="Reading backend",
+                                policy=self._quick_policy(), auth=False)
+        except IonQRequestError as exc:
+            logger.info("Could not read the size of backend %s: %s", api_name, exc)
+            return None
+        qubits = answer.get("qubits") if isinstance(answer, dict) else None
+        return qubits if isinstance(qubits, int) and qubits > 0 else None
+
+    def backends_catalog(self) -> dict[str, dict[str, Any]]:
+        """``GET /backends``, keyed by backend name (what qiskit-ionq main's provider reads
+        its backends' sizes and gates from)."""
+        answer = self._send("GET", "backends", what="Reading the backends catalog",
+                            policy=self.retry_policy.with_deadline(
+                                min(self.retry_policy.deadline, 10.0)))
+        backends = answer if isinstance(answer, list) else (
+            answer.get("backends") or [] if isinstance(answer, dict) else [])
+        return {b["backend"]: b for b in backends if isinstance(b, dict) and "backend" in b}

@@ -1,0 +1,224 @@
+"""Safety nets: jobs are not left running by accident.
+
+``with cancel_on_exit():`` tracks every job submitted through this package's backends inside
+the block and, if the block ends through an exception, ``KeyboardInterrupt`` or SIGTERM (as
+batch schedulers send), cancels the unfinished ones in bulk before the exception goes on.
+
+A scope owns the jobs submitted from the thread that opened it and from the threads that
+thread starts (and they start) while it is open; a job submitted from a thread with no
+scope in its lineage belongs to every open scope. A submit still in flight when the scope
+ends is waited for (up to the scope's deadline), and a job whose id arrives later still is
+cancelled as soon as it arrives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from types import TracebackType
+
+from qiskit.providers.jobstatus import JOB_FINAL_STATES
+from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
+
+from ._compat import upstream
+from ._core import threadtree
+from ._core.composite import CompositeJob
+from ._core.sigterm import SigtermAsExit
+from .bulk import cancel_jobs
+from .report import CancelReport
+
+__all__ = ["CancelScope", "cancel_on_exit", "submissions_to"]
+
+logger = logging.getLogger("qiskit_ionq_cancel")
+
+_active: list[CancelScope] = []
+_active_lock = threading.Lock()
+_listeners = threading.local()  # per thread: callbacks for the jobs it submits
+
+
+def _owners() -> list[CancelScope]:
+    """The open scopes that own a job submitted from the current thread."""
+    with _active_lock:
+        scopes = list(_active)
+    for thread in threadtree.lineage(threading.current_thread()):
+        mine = [scope for scope in scopes if scope.thread is thread]
+        if mine:
+            return mine
+    return scopes
+
+
+@contextlib.contextmanager
+def submitting() -> Iterator[Callable[[StockIonQJob], None]]:
+    """Around a submit (this package's backends use it): the owning scopes count it as in
+    flight until it returns, and the function yielded tracks the job it made."""
+    owners = _owners()
+    for scope in owners:
+        scope._begin_submit()
+
+    try:
+        yield lambda job: _deliver(job, owners)
+    except (KeyboardInterrupt, SystemExit):
+        for scope in owners:  # IonQ may have created the job: nobody knows its id
+            scope.interrupted_submits += 1
+        raise
+    finally:
+        for scope in owners:
+            scope._end_submit()
+
+
+def track_submitted(job: StockIonQJob | CompositeJob) -> None:
+    """Track a job submitted outside :func:`submitting` (this package's primitives, for each
+    primitive job) in the scopes that own the current thread's jobs."""
+    _deliver(job, _owners())
+
+
+def _deliver(job: StockIonQJob | CompositeJob, owners: list[CancelScope]) -> None:
+    """A new job: to its owning scopes, then (IonQ jobs) to this thread's listeners."""
+    for scope in owners:
+        scope.track(job)
+    if isinstance(job, StockIonQJob):
+        for listener in list(getattr(_listeners, "stack", ())):
+            listener(job)
+
+
+@contextlib.contextmanager
+def submissions_to(listener: Callable[[StockIonQJob], None]) -> Iterator[None]:
+    """Inside the block, every IonQ job this thread submits is passed to ``listener``
+    (right after its submission; an exception it raises leaves ``backend.run``)."""
+    stack: list[Callable[[StockIonQJob], None]] = _listeners.__dict__.setdefault("stack", [])
+    stack.append(listener)
+    try:
+        yield
+    finally:
+        stack.remove(listener)
+
+
+class CancelScope:
+    """The context manager returned by :func:`cancel_on_exit`.
+
+    After the block, ``report`` holds the :class:`CancelReport` of what was cancelled
+    (``None`` when nothing needed cancelling).
+    """
+
+    def __init__(self, *, on_success: bool = False, deadline: float | None = 60.0,
+                 handle_sigterm: bool = True) -> None:
+        self.on_success = on_success
+        self.deadline = deadline
+        self.handle_sigterm = handle_sigterm
+        self.jobs: list[StockIonQJob | CompositeJob] = []
+        self.report: CancelReport | None = None
+        self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)
+        self._in_flight = 0  # submits begun in this scope and not returned
+        self._closed = False
+        #: Submits cut short by Ctrl-C or SIGTERM before IonQ answered (their jobs, if
+        #: created, have ids nobody knows, so they cannot be cancelled here).
+        self.interrupted_submits = 0
+        self._cancel_late = False  # whether a job tracked after the end is cancelled
+        self.thread = threading.current_thread()
+        self._sigterm = SigtermAsExit()
+
+    def track(self, job: StockIonQJob | CompositeJob) -> StockIonQJob | CompositeJob:
+        """Track a job submitted some other way (a plain qiskit-ionq job, or a primitive
+        job of this package: it is cancelled with the IonQ jobs it submitted)."""
+        with self._lock:
+            self.jobs.append(job)
+            late = self._closed and self._cancel_late
+        if late:  # its submit was still in flight when the block ended
+            logger.warning("cancel_on_exit: job %s was submitted after the block ended; "
+                           "cancelling it now", job.job_id())
+            part = cancel_jobs([job], deadline=self.deadline)
+            with self._lock:
+                self.report = _merged([self.report, part])
+        return job
+
+    def _begin_submit(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    def _end_submit(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._settled.notify_all()
+
+    def __enter__(self) -> CancelScope:
+        threadtree.install()
+        self.thread = threading.current_thread()
+        with _active_lock:
+            _active.append(self)
+        if self.handle_sigterm:
+            self._sigterm.install()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        with _active_lock:
+            _active.remove(self)
+        self._sigterm.restore()
+        if exc_type is None and not self.on_success:
+            with self._lock:
+                self._closed = True
+            return
+        with self._lock:
+            # Submits in flight in other threads: their jobs are about to exist.
+            self._settled.wait_for(lambda: self._in_flight == 0, timeout=self.deadline)
+            self._closed = self._cancel_late = True
+            pending = self._in_flight
+            tracked = list(self.jobs)
+        composites = [j for j in tracked if isinstance(j, CompositeJob)]
+        ionq = {id(j): j for j in tracked if isinstance(j, StockIonQJob)}
+        for composite in composites:  # their later submissions are cancelled at once
+            if not composite.in_final_state():
+                ionq.update((id(j), j) for j in composite.claim_for_cancel())
+        unfinished = [j for j in ionq.values()
+                      if j.job_id() and upstream.local_status(j) not in JOB_FINAL_STATES]
+        if pending:
+            logger.warning("cancel_on_exit: %d submit(s) still in flight; each job is "
+                           "cancelled as soon as its submit returns", pending)
+        if self.interrupted_submits:
+            logger.warning("cancel_on_exit: %d submit(s) were interrupted before IonQ "
+                           "answered; a job may have been created with an id nobody knows: "
+                           "check with 'ionq-cancel status --status ready'",
+                           self.interrupted_submits)
+        if not unfinished:
+            return
+        why = "the block ended normally" if exc_type is None else \
+            f"the block ended with {exc_type.__name__}"
+        logger.warning("Cancelling %d unfinished IonQ job(s): %s", len(unfinished), why)
+        report = _cancel_grouped(unfinished, self.deadline)
+        with self._lock:
+            self.report = _merged([self.report, report])
+        logger.warning("cancel_on_exit: %s", report.summary())
+
+
+def cancel_on_exit(*, on_success: bool = False, deadline: float | None = 60.0,
+                   handle_sigterm: bool = True) -> CancelScope:
+    """Cancel, in bulk, the jobs submitted inside the block if it does not end normally.
+
+    ``on_success=True`` cancels them on a normal end too (for "run, collect what finished,
+    drop the rest" code). ``deadline`` bounds the cancelling. With ``handle_sigterm`` (and in
+    the main thread), SIGTERM inside the block raises ``SystemExit(143)`` so the same cleanup
+    runs; the previous handler is restored afterwards. The exception always goes on.
+    """
+    return CancelScope(on_success=on_success, deadline=deadline, handle_sigterm=handle_sigterm)
+
+
+def _cancel_grouped(jobs: list[StockIonQJob], deadline: float | None) -> CancelReport:
+    """Cancel jobs through their own clients (they may come from several providers)."""
+    groups: dict[int, list[StockIonQJob]] = {}
+    for job in jobs:
+        groups.setdefault(id(upstream.job_client(job)), []).append(job)
+    return _merged([cancel_jobs(group, deadline=deadline) for group in groups.values()])
+
+
+def _merged(parts: list[CancelReport | None]) -> CancelReport:
+    merged = CancelReport()
+    for part in parts:
+        if part is not None:
+            merged.statuses.update(part.statuses)
+            merged.errors.update(part.errors)
+            merged.elapsed += part.elapsed
+            merged.requests += part.requests
+    return merged
