@@ -3,8 +3,8 @@
 qiskit-ionq keeps a job's id, local status and client, a client's key and URL, and (on its
 main branch) a provider's backend catalog in underscore attributes, and changes them between
 releases. Nothing else in this package touches them: when qiskit-ionq changes, this module
-(and ``tests/workflows/test_upstream_seam.py``, which fails when the attributes we rely on change) is
-where to look.
+(and ``tests/workflows/test_upstream_seam.py``, which fails when the attributes we rely on
+change) is where to look.
 
 It also knows which qiskit-ionq versions this package was tested with.
 """
@@ -179,8 +179,8 @@ def init_sized_backend(backend: Any, stock_cls: type, provider: Any, name: str,
     On 1.1.1 that ``__init__`` asks the *default* IonQ host for the qubit count before
     anything else, whatever URL the provider has, so it cannot be called; its base class's
     ``__init__`` is called with the same arguments it passes, the size read through
-    ``size(name)`` (our provider's URL). ``tests/workflows/test_upstream_seam.py`` compares the result
-    with what 1.1.1's own ``__init__`` builds.
+    ``size(name)`` (our provider's URL). ``tests/workflows/test_upstream_seam.py`` compares the
+    result with what 1.1.1's own ``__init__`` builds.
     """
     if backend_sizes_are_lazy():
         stock_cls.__init__(backend, provider, name, gateset, **options)  # type: ignore[misc]
