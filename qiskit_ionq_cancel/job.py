@@ -46,7 +46,8 @@ class IonQJob(StockIonQJob):
         without another request. A job already final locally sends no request.
 
         Args:
-            deadline: Seconds the whole call may take, retries included; ``None``: the
+            deadline: Seconds each request of the call (the cancel, and a read-back when its
+                answer must be checked) may take, retries and waits included; ``None``: the
                 provider's ``RetryPolicy.deadline``.
 
         Returns:

@@ -217,7 +217,8 @@ def cancel_on_exit(*, on_success: bool = False, deadline: float | None = 60.0,
     Args:
         on_success: Cancel the unfinished jobs on a normal end too (for "run, collect what
             finished, drop the rest" code).
-        deadline: Seconds the cancelling may take.
+        deadline: Seconds to wait for submits still in flight in other threads, then
+            seconds the cancelling may take (for each provider the jobs came from).
         handle_sigterm: In the main thread, SIGTERM inside the block raises
             ``SystemExit(143)`` so the same cleanup runs; the previous handler is restored
             afterwards.

@@ -42,8 +42,9 @@ def cancel(job_or_id: StockIonQJob | CompositeJob | str, *, provider: HasClient 
             package, or a job id.
         provider: For a job id: the provider whose URL and key to use; ``None``:
             ``IONQ_API_KEY`` / ``IONQ_API_URL`` from the environment.
-        deadline: Seconds the whole call may take, retries included; ``None``: the retry
-            policy's deadline.
+        deadline: Seconds each request of the call (the cancel, and a read-back when its
+            answer must be checked) may take, retries and waits included; ``None``: the
+            retry policy's deadline.
 
     Returns:
         ``True`` if the job is cancelled afterwards, ``False`` if it had already finished
