@@ -1,4 +1,4 @@
 """Compatibility harness: this package against qiskit-ionq releases and qiskit-ionq's own tests.
 
-``noxfile.py`` at the repository root drives it; see the README's "Compatibility" section.
+``noxfile.py`` at the repository root drives it; see docs/compatibility.md.
 """

@@ -76,21 +76,41 @@ def cancel_jobs(
 ) -> CancelReport:
     """Cancel many IonQ jobs and report what each one really is afterwards.
 
-    Give ``jobs_or_ids`` (``IonQJob`` objects and/or ids, in any mix; duplicates count once;
-    an invalid id is reported, not fatal to the others; a primitive job of this package
-    stands for the IonQ jobs it submitted, and one that has submitted none yet is reported
-    ``CANCELLED`` under its own id: it will submit nothing that is not cancelled at once),
-    or instead a filter: ``status``
-    (``"submitted"``, ``"ready"`` or ``"started"``), ``target`` (a backend such as
-    ``"simulator"``) and/or ``session_id``, which lists the matching jobs first.
-
-    ``provider`` gives the URL and key (else the first job's own, else ``IONQ_API_KEY`` /
-    ``IONQ_API_URL``). ``deadline`` bounds the whole call in seconds; jobs not settled by
-    then are reported in ``errors``. ``progress=True`` shows a tqdm bar. Job objects passed
-    in get their local status updated. Never raises for a job's failure: see
-    :meth:`CancelReport.raise_for_errors`. On ``KeyboardInterrupt`` (or ``SystemExit``) the
+    Give jobs, or instead a filter (``status``, ``target``, ``session_id``), which lists the
+    matching jobs first. Every job is read back before it is reported. Job objects passed in
+    get their local status updated. It never raises for one job's failure: see
+    ``CancelReport.raise_for_errors()``. On ``KeyboardInterrupt`` (or ``SystemExit``) the
     requests in flight are stopped and the exception goes on, carrying the partial report
     as its ``report`` attribute (jobs not settled are in its ``errors``).
+
+    Args:
+        jobs_or_ids: ``IonQJob`` objects and/or ids, in any mix (or a single one);
+            duplicates count once; an invalid id is reported, not fatal to the others. A
+            primitive job of this package stands for the IonQ jobs it submitted; one that
+            has submitted none yet is reported ``CANCELLED`` under its own id (it will
+            submit nothing that is not cancelled at once).
+        provider: Gives the URL and key; ``None``: the first job's own, else
+            ``IONQ_API_KEY`` / ``IONQ_API_URL``.
+        status: Filter: jobs with this IonQ status (``"submitted"``, ``"ready"`` or
+            ``"started"``).
+        target: Filter: jobs on this backend (such as ``"simulator"``).
+        session_id: Filter: jobs of this session.
+        progress: Show a tqdm progress bar.
+        deadline: Seconds the whole call may take, a filter's listing included; jobs not
+            settled by then are reported in ``errors``. ``None``: no bound on the whole
+            call (each request keeps the retry policy's deadline).
+        chunk_size: Ids per bulk cancel request.
+        concurrency: Requests in flight at most (the client's adaptive limit decides how
+            many below that).
+
+    Returns:
+        The `CancelReport`: every job given, exactly once, in input order.
+
+    Raises:
+        InvalidSelectionError: Both jobs and a filter, neither, or a filter that cannot
+            select a cancellable job (nothing was sent).
+        ValueError: ``chunk_size`` or ``concurrency`` is below 1.
+        IonQRequestError: With a filter, the listing failed (no job was cancelled).
     """
     if chunk_size < 1 or concurrency < 1:
         raise ValueError("chunk_size and concurrency must be at least 1")

@@ -79,7 +79,11 @@ class UsageError(IonQCancelError, ValueError):
 
 
 class InvalidJobIdError(UsageError, IonQJobError):
-    """Raised before any request is sent, when a job id is not a canonical UUID."""
+    """Raised before any request is sent, when a job id is not a canonical UUID.
+
+    Attributes:
+        job_id: The id as given (with the key taken out, if it was pasted in).
+    """
 
     def __init__(self, job_id: object, secret: str | None = None) -> None:
         if isinstance(job_id, str):
@@ -96,8 +100,11 @@ class InvalidJobIdError(UsageError, IonQJobError):
 
 class InvalidSelectionError(UsageError):
     """Raised before any request is sent, when ``cancel_jobs`` is given both jobs and a
-    filter, neither, or a filter that cannot select a cancellable job; ``rule`` names which
-    (``"both"``, ``"none"``, ``"status"``, ``"target"``, ``"session"``)."""
+    filter, neither, or a filter that cannot select a cancellable job.
+
+    Attributes:
+        rule: Which (``"both"``, ``"none"``, ``"status"``, ``"target"``, ``"session"``).
+    """
 
     def __init__(self, rule: str, message: str) -> None:
         super().__init__(message)
@@ -119,7 +126,12 @@ class SessionEndedError(IonQCancelError):
 
 
 class UnknownJobStatusError(IonQCancelError, IonQJobError):
-    """Raised when IonQ reports a job status string this package cannot map."""
+    """Raised when IonQ reports a job status string this package cannot map.
+
+    Attributes:
+        status: The status IonQ reported.
+        job_id: The job's id, or ``None``.
+    """
 
     def __init__(self, status: object, job_id: str | None = None) -> None:
         where = f" for job {job_id}" if job_id else ""
@@ -133,7 +145,13 @@ class UnknownJobStatusError(IonQCancelError, IonQJobError):
 
 
 class CancelNotConfirmedError(IonQCancelError, IonQJobError):
-    """Raised when a cancel was answered but the job, read back, is still not final."""
+    """Raised when a cancel was answered but the job, read back, is still not final.
+
+    Attributes:
+        job_id: The job's id.
+        status: Its Qiskit status, read back.
+        answer: What the cancel was answered.
+    """
 
     def __init__(self, job_id: str, status: JobStatus, answer: Any) -> None:
         super().__init__(
@@ -160,12 +178,19 @@ class InsecureURLError(UsageError, IonQCredentialsError):
 
 
 class IonQRequestError(IonQCancelError, IonQAPIError):
-    """A request was sent and did not give what was asked: the base of :class:`NoAnswerError`
-    (no usable answer) and :class:`RefusedError` (the server said no). Says what, which job
-    and what to do.
+    """A request was sent and did not give what was asked.
 
-    Attributes: ``job_id`` (or ``None``), ``status_code`` (``None`` when no answer came),
-    ``ionq_message`` (IonQ's own words), ``method``, ``url``, ``hint``.
+    The base of `NoAnswerError` (no usable answer) and `RefusedError` (the server said no).
+    The message says what, which job and what to do.
+
+    Attributes:
+        what: What was being done.
+        job_id: The job's id, or ``None``.
+        status_code: The HTTP status, or ``None`` when no answer came.
+        ionq_message: IonQ's own words, if it said any.
+        method: The request's HTTP method.
+        url: The request's URL.
+        hint: What to do next.
     """
 
     def __init__(
@@ -241,8 +266,16 @@ class AuthenticationError(RefusedError, IonQCredentialsError):
 
 
 class RetriesExhaustedError(NoAnswerError):
-    """Raised when retries of a transient failure (429, 5xx, dropped connection, timeout,
-    non-JSON answer) ran out of attempts or time; says how many, over how long, and the last.
+    """Raised when retries of a transient failure ran out of attempts or time.
+
+    Transient: 429, 5xx, a dropped connection, a timeout, a non-JSON answer.
+
+    Attributes:
+        attempts: How many attempts were made.
+        elapsed: Seconds they took.
+        last: The last failure, and why no further attempt was made.
+        history: Every failed attempt, oldest first (`AttemptRecord`s, as
+            ``urllib3.util.Retry.history``).
     """
 
     def __init__(self, what: str, *, attempts: int, elapsed: float, last: str,
@@ -255,7 +288,6 @@ class RetriesExhaustedError(NoAnswerError):
         self.attempts = attempts
         self.elapsed = elapsed
         self.last = last
-        #: Every failed attempt, oldest first (as ``urllib3.util.Retry.history``).
         self.history = history
 
 
@@ -266,8 +298,14 @@ class UnreachableError(NoAnswerError):
 
 @dataclass(frozen=True)
 class AttemptRecord:
-    """One failed attempt of a request: its method, HTTP status (``None``: no answer), what
-    went wrong, and the wait before the next attempt (``None``: there was none)."""
+    """One failed attempt of a request, in `RetriesExhaustedError.history`.
+
+    Attributes:
+        method: The request's HTTP method.
+        status: The HTTP status, or ``None`` when no answer came.
+        problem: What went wrong.
+        wait: Seconds waited before the next attempt, or ``None`` when there was none.
+    """
 
     method: str
     status: int | None
@@ -277,7 +315,11 @@ class AttemptRecord:
 
 class BatchCancelError(IonQCancelError):
     """Raised by ``CancelReport.raise_for_errors()`` when some jobs were not confirmed
-    cancelled or finished: not found, invalid, or their outcome not known."""
+    cancelled or finished: not found, invalid, or their outcome not known.
+
+    Attributes:
+        report: The `CancelReport`; its ``errors`` say what happened to each of them.
+    """
 
     def __init__(self, report: Any) -> None:
         errors = report.errors

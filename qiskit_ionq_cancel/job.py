@@ -24,10 +24,11 @@ logger = logging.getLogger("qiskit_ionq_cancel")
 
 
 class IonQJob(StockIonQJob):
-    """A ``qiskit_ionq.IonQJob`` with a ``cancel()`` that returns what really happened, and
-    waits that can cancel the job when they time out or are interrupted.
+    """A ``qiskit_ionq.IonQJob`` whose ``cancel()`` returns what really happened.
 
-    It adds methods only (no ``__init__``), so a stock job can be turned into one.
+    Its waits (``result()``, ``wait_for_final_state()``) can cancel the job when they time
+    out or are interrupted. It adds methods only (no ``__init__``), so a stock job can be
+    turned into one.
     """
 
     #: Set by a primitive job of this package for the jobs it submits, with the worker thread
@@ -39,24 +40,50 @@ class IonQJob(StockIonQJob):
 
     # qiskit-ionq declares cancel() -> None; returning what happened is the point here.
     def cancel(self, *, deadline: float | None = None) -> bool:  # type: ignore[override]
-        """Cancel the job: ``True`` if it is cancelled afterwards, ``False`` if it had already
-        finished otherwise. Its local status is updated, so ``status()``, ``cancelled()`` and
-        ``done()`` answer without another request.
+        """Cancel the job and say what really happened.
 
-        Raises :class:`~qiskit_ionq_cancel.exceptions.JobNotSubmittedError` for a job never
-        submitted, and the typed errors of :mod:`qiskit_ionq_cancel.exceptions` when IonQ
-        cannot be reached within ``deadline`` seconds or refuses the request.
+        Its local status is updated, so ``status()``, ``cancelled()`` and ``done()`` answer
+        without another request. A job already final locally sends no request.
+
+        Args:
+            deadline: Seconds each request of the call (the cancel, and a read-back when its
+                answer must be checked) may take, retries and waits included; ``None``: the
+                provider's ``RetryPolicy.deadline``.
+
+        Returns:
+            ``True`` if the job is cancelled afterwards, ``False`` if it had already
+            finished otherwise (completed or failed).
+
+        Raises:
+            JobNotSubmittedError: The job was never submitted.
+            NoAnswerError: IonQ could not be reached, or gave no usable answer, within the
+                deadline; the outcome is unknown.
+            RefusedError: IonQ refused the request (the key, the job, the URL).
+            CancelNotConfirmedError: The cancel was answered, but the job read back is
+                still not final.
         """
         return cancel(self, deadline=deadline)
 
     def result(self, *args: Any, cancel_on_timeout: bool | None = None,
                cancel_on_interrupt: bool | None = None, **kwargs: Any) -> Any:
-        """qiskit-ionq's ``result()``, with its arguments as the installed version has them
-        (``sharpen``, ``aggregation`` on newer versions, ``timeout``, ``wait``, ...).
+        """Wait for the job and return its result, as qiskit-ionq's ``result()``.
 
-        With ``cancel_on_timeout=True`` a timeout cancels the job before ``JobTimeoutError``
-        is raised, and with ``cancel_on_interrupt=True`` so does Ctrl-C
-        (``KeyboardInterrupt``). ``None``: the provider's setting."""
+        Args:
+            *args: qiskit-ionq's arguments, as the installed version has them.
+            cancel_on_timeout: Cancel the job when the wait times out, before
+                ``JobTimeoutError`` is raised; ``None``: the provider's setting.
+            cancel_on_interrupt: Cancel the job on Ctrl-C (``KeyboardInterrupt``) during the
+                wait, before the exception goes on; ``None``: the provider's setting.
+            **kwargs: qiskit-ionq's keyword arguments (``sharpen``, ``aggregation`` on newer
+                versions, ``timeout``, ``wait``, ...).
+
+        Returns:
+            The job's Qiskit ``Result``.
+
+        Raises:
+            JobTimeoutError: The wait timed out (Qiskit's exception).
+            IonQJobStateError: The job was cancelled (qiskit-ionq's exception).
+        """
         self._wait_options = (cancel_on_timeout, cancel_on_interrupt)
         try:
             result = super().result(*args, **kwargs)
@@ -75,7 +102,18 @@ class IonQJob(StockIonQJob):
         cancel_on_timeout: bool | None = None,
         cancel_on_interrupt: bool | None = None,
     ) -> None:
-        """Qiskit's wait, with the same two options as :meth:`result`."""
+        """Wait until the job is final, as Qiskit's wait; no sleep goes past the timeout.
+
+        Args:
+            timeout: Seconds to wait at most; ``None``: no limit.
+            wait: Seconds between status polls.
+            callback: Called with ``(job_id, status, job)`` at each poll.
+            cancel_on_timeout: As for `result`.
+            cancel_on_interrupt: As for `result`.
+
+        Raises:
+            JobTimeoutError: The wait timed out (Qiskit's exception).
+        """
         from_result = getattr(self, "_wait_options", (None, None))
         on_timeout = self._option("cancel_on_timeout", cancel_on_timeout, from_result[0])
         on_interrupt = self._option("cancel_on_interrupt", cancel_on_interrupt, from_result[1])

@@ -47,7 +47,14 @@ logger = logging.getLogger("qiskit_ionq_cancel")
 
 
 class IonQPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
-    """Qiskit's ``PrimitiveJob`` whose ``cancel()`` cancels the IonQ jobs it submitted."""
+    """Qiskit's ``PrimitiveJob`` whose ``cancel()`` cancels the IonQ jobs it submitted.
+
+    Returned by `SamplerV2.run` and `EstimatorV2.run`.
+
+    Attributes:
+        cancel_report: What the last ``cancel()`` established for the IonQ jobs (``None``:
+            there were none to cancel).
+    """
 
     _future: Future[Any] | None
 
@@ -95,13 +102,21 @@ class IonQPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
 
     # -- what it submitted --------------------------------------------------------------
     def ionq_jobs(self) -> list[StockIonQJob]:
-        """The IonQ jobs submitted so far (none while still transpiling)."""
+        """Return the IonQ jobs submitted so far (none while still transpiling)."""
         with self._lock:
             return list(self._ionq)
 
     def wait_for_submission(self, count: int = 1, timeout: float | None = None
                             ) -> list[StockIonQJob]:
-        """Wait until ``count`` IonQ jobs were submitted (or the work ended); return them."""
+        """Wait until IonQ jobs were submitted, or the work ended.
+
+        Args:
+            count: How many IonQ jobs to wait for.
+            timeout: Seconds to wait at most; ``None``: no limit.
+
+        Returns:
+            The IonQ jobs submitted so far.
+        """
         with self._lock:
             self._submitted.wait_for(
                 lambda: len(self._ionq) >= count or (self._future is not None
@@ -123,11 +138,22 @@ class IonQPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
             return list(self._ionq) if self._cancel_requested else []
 
     def cancel(self, *, deadline: float | None = None) -> bool:
-        """Cancel the primitive job and the IonQ jobs it submitted: ``True`` if it is
-        cancelled afterwards, ``False`` if it had already finished (done or failed).
-        ``cancel_report`` then says what each IonQ job is; raises
-        :class:`~qiskit_ionq_cancel.exceptions.BatchCancelError` when some IonQ job's
-        outcome could not be established."""
+        """Cancel the primitive job and the IonQ jobs it submitted.
+
+        Before the work starts, nothing is sent; while it runs, the IonQ jobs so far are
+        cancelled in bulk and read back (``cancel_report`` says what each is), and any job
+        it submits afterwards is cancelled at once.
+
+        Args:
+            deadline: Seconds the cancelling may take.
+
+        Returns:
+            ``True`` if it is cancelled afterwards, ``False`` if it had already finished
+            (done or failed).
+
+        Raises:
+            BatchCancelError: Some IonQ job's outcome could not be established.
+        """
         jobs = self.claim_for_cancel()
         if not self._cancel_requested:
             return False
@@ -139,15 +165,18 @@ class IonQPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
         return True
 
     def status(self) -> JobStatus:
-        """Qiskit's status, ``CANCELLED`` once :meth:`cancel` succeeded."""
+        """Return Qiskit's status of the job: ``CANCELLED`` once ``cancel()`` succeeded."""
         if self._cancel_requested:
             return JobStatus.CANCELLED
         status: JobStatus = super().status()
         return status
 
     def result(self) -> Any:
-        """The primitive's result; raises
-        :class:`~qiskit_ionq_cancel.exceptions.PrimitiveJobCancelledError` if cancelled."""
+        """Return the primitive's result.
+
+        Raises:
+            PrimitiveJobCancelledError: The job was cancelled; it has no result.
+        """
         if self._cancel_requested:
             ids = ", ".join(str(j.job_id()) for j in self.ionq_jobs()) or "none yet"
             raise PrimitiveJobCancelledError(
@@ -168,11 +197,20 @@ def _start(function: Callable[..., Any], pubs: Any) -> IonQPrimitiveJob:
 class SamplerV2(BackendSamplerV2):  # type: ignore[misc]
     """Qiskit's ``BackendSamplerV2``, whose jobs cancel the IonQ jobs they submitted.
 
-    Same arguments: ``SamplerV2(backend=backend, options=...)``.
+    Same arguments: ``SamplerV2(backend=backend, options=...)``, with a backend of this
+    package.
     """
 
     def run(self, pubs: Iterable[Any], *, shots: int | None = None) -> IonQPrimitiveJob:
-        """As ``BackendSamplerV2.run``; the job is an :class:`IonQPrimitiveJob`."""
+        """Run the pubs, as ``BackendSamplerV2.run``.
+
+        Args:
+            pubs: Qiskit's sampler pubs (circuits, with parameter values and shots).
+            shots: Shots for pubs that set none; ``None``: the options' default.
+
+        Returns:
+            An `IonQPrimitiveJob`, whose ``cancel()`` reaches IonQ.
+        """
         if shots is None:
             shots = self._options.default_shots
         coerced = [SamplerPub.coerce(pub, shots) for pub in pubs]
@@ -183,12 +221,21 @@ class SamplerV2(BackendSamplerV2):  # type: ignore[misc]
 class EstimatorV2(BackendEstimatorV2):  # type: ignore[misc]
     """Qiskit's ``BackendEstimatorV2``, whose jobs cancel the IonQ jobs they submitted.
 
-    Same arguments: ``EstimatorV2(backend=backend, options=...)``.
+    Same arguments: ``EstimatorV2(backend=backend, options=...)``, with a backend of this
+    package.
     """
 
     def run(self, pubs: Iterable[Any], *, precision: float | None = None
             ) -> IonQPrimitiveJob:
-        """As ``BackendEstimatorV2.run``; the job is an :class:`IonQPrimitiveJob`."""
+        """Run the pubs, as ``BackendEstimatorV2.run``.
+
+        Args:
+            pubs: Qiskit's estimator pubs (circuits, observables, parameter values).
+            precision: Precision for pubs that set none; ``None``: the options' default.
+
+        Returns:
+            An `IonQPrimitiveJob`, whose ``cancel()`` reaches IonQ.
+        """
         if precision is None:
             precision = self._options.default_precision
         coerced = [EstimatorPub.coerce(pub, precision) for pub in pubs]

@@ -24,17 +24,32 @@ _FALLBACK_QUBITS = 4  # what qiskit-ionq assumes when it cannot read a backend's
 
 
 class IonQProvider(qiskit_ionq.IonQProvider):
-    """Same arguments and environment variables as ``qiskit_ionq.IonQProvider`` (token from
-    ``IONQ_API_KEY``, URL from ``IONQ_API_URL``), plus:
+    """A drop-in for ``qiskit_ionq.IonQProvider`` whose backends' jobs cancel truthfully.
 
-    ``retry_policy``: how transient failures are retried (:class:`RetryPolicy`; its
-    ``deadline`` bounds every call). ``timeout``: (connect, read) seconds per request.
-    ``allow_insecure_http``: permit ``http://`` to a host other than loopback.
-    ``cancel_on_timeout`` / ``cancel_on_interrupt``: the default of the options of the same
-    name of its jobs' ``result()`` and ``wait_for_final_state()``.
+    Same arguments and environment variables as qiskit-ionq's provider, plus the keyword-only
+    ones below. Every request goes to the configured URL through one client, including the
+    backend look-ups that qiskit-ionq sends to the default host or with bare ``requests``.
 
-    Every request goes to the configured URL through one client, including the backend
-    look-ups that qiskit-ionq sends to the default host or with bare ``requests``.
+    Args:
+        token: The API key; by default ``IONQ_API_KEY`` (or ``QISKIT_IONQ_API_TOKEN``,
+            ``IONQ_API_TOKEN``, a ``.env`` file), as qiskit-ionq resolves it.
+        url: The API base URL; by default ``IONQ_API_URL``, else
+            ``https://api.ionq.co/v0.4``.
+        custom_headers: Extra headers sent with every request.
+        retry_policy: How transient failures are retried (a `RetryPolicy`); its
+            ``deadline`` bounds every call that is given none.
+        timeout: (connect, read) seconds for one request.
+        allow_insecure_http: Permit ``http://`` to a host other than loopback.
+        cancel_on_timeout: The default of the option of that name of its jobs'
+            ``result()`` and ``wait_for_final_state()``.
+        cancel_on_interrupt: The same, for the option ``cancel_on_interrupt``.
+
+    Raises:
+        InvalidAPIKeyError: The key cannot be sent as it is (blanks, a line break, control
+            or non-ASCII characters); the message does not show it.
+        InsecureURLError: The URL is plain ``http://`` to another host (without
+            ``allow_insecure_http``), is not a valid URL, or holds a query, fragment,
+            credentials or the key.
     """
 
     def __init__(
@@ -67,14 +82,32 @@ class IonQProvider(qiskit_ionq.IonQProvider):
 
     def get_backend(self, name: str, gateset: Literal["qis", "native"] = "qis",
                     **kwargs: Any) -> IonQSimulatorBackend | IonQQPUBackend:
-        """The backend called ``name`` (``"simulator"``, ``"qpu.forte-1"``, ...)."""
+        """Return the backend called ``name``.
+
+        Args:
+            name: ``"simulator"``, ``"qpu.forte-1"``, ...
+            gateset: ``"qis"`` or ``"native"``, as qiskit-ionq takes it.
+            **kwargs: Passed on to qiskit-ionq's ``get_backend``.
+
+        Returns:
+            This package's backend, whose jobs cancel truthfully.
+        """
         backend = super().get_backend(name, gateset=gateset, **kwargs)
         assert isinstance(backend, (IonQSimulatorBackend, IonQQPUBackend))
         return backend
 
     def get_backend_config(self, name: str) -> dict[str, Any]:
-        """The backend's entry of the ``GET /backends`` catalog, read once through this
-        provider's client (``{}`` when it cannot be read, as qiskit-ionq does)."""
+        """Return the backend's entry of the ``GET /backends`` catalog.
+
+        The catalog is read once, through this provider's client.
+
+        Args:
+            name: The backend's name.
+
+        Returns:
+            Its entry; ``{}`` when the catalog cannot be read (as qiskit-ionq does) or on a
+            qiskit-ionq without a catalog.
+        """
         upstream.fill_catalog(self, self._read_catalog)
         stock = getattr(super(), "get_backend_config", None)
         if stock is not None:  # qiskit-ionq main
@@ -90,7 +123,14 @@ class IonQProvider(qiskit_ionq.IonQProvider):
             return {}
 
     def backend_qubits(self, name: str) -> int:
-        """Qubit count of a backend, read once from this provider's URL."""
+        """Return the qubit count of a backend, read once from this provider's URL.
+
+        Args:
+            name: The backend's name (``"simulator"``, ``"ionq_qpu.forte-1"``, ...).
+
+        Returns:
+            Its qubit count; 4 (qiskit-ionq's assumption) when it cannot be read.
+        """
         api_name = name.removeprefix("ionq_")
         if api_name != "simulator" and not api_name.startswith("qpu."):
             api_name = f"qpu.{api_name}"

@@ -29,11 +29,17 @@ def plural(count: int, noun: str) -> str:
 
 @dataclass
 class CancelReport:
-    """Every job a batch cancel was given appears in exactly one of two places:
+    """What a batch cancel established, job by job.
 
-    ``statuses``: id -> the job's Qiskit status, read back from IonQ (or known locally);
-    ``errors``: id -> the exception that kept its outcome from being established (an
-    invalid id is keyed by its ``repr``).
+    Every job a batch cancel was given appears in exactly one of ``statuses`` and
+    ``errors``, in input order. ``str(report)`` is a table, ``to_dict()`` JSON-able data.
+
+    Attributes:
+        statuses: Id -> the job's Qiskit status, read back from IonQ (or known locally).
+        errors: Id -> the exception that kept its outcome from being established (an
+            invalid id is keyed by its ``repr``).
+        elapsed: Seconds the call took.
+        requests: Requests the call sent.
     """
 
     statuses: dict[str, JobStatus] = field(default_factory=dict)
@@ -94,13 +100,22 @@ class CancelReport:
                 f"({plural(self.requests, 'request')}, {self.elapsed:.2f} s)")
 
     def raise_for_errors(self) -> None:
-        """Raise :class:`BatchCancelError` unless every job is cancelled or already finished:
-        for jobs not found, invalid ids and jobs whose outcome is unknown (``errors``)."""
+        """Raise unless every job is cancelled or already finished.
+
+        Raises:
+            BatchCancelError: Some jobs are in ``errors``: not found, invalid ids, or jobs
+                whose outcome is unknown. Its ``report`` is this report.
+        """
         if self.errors:
             raise BatchCancelError(self)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able data: every job with its Qiskit status name or its error."""
+        """Return the report as JSON-able data.
+
+        Returns:
+            ``counts``, ``elapsed_s``, ``requests``, ``jobs`` (each id with its Qiskit
+            status name) and ``errors`` (each id with its error's type and message).
+        """
         return {
             "counts": self.counts,
             "elapsed_s": round(self.elapsed, 3),

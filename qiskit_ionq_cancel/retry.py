@@ -52,18 +52,31 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How transient failures are retried.
+    """How transient failures are retried: give it as ``IonQProvider(retry_policy=...)``.
 
-    ``deadline``: total seconds one operation (all attempts and waits) may take; no wait is
-    ever started that would end past it. ``max_attempts``: attempts at most (``None``: only
-    the deadline limits). Without ``Retry-After`` the n-th wait is
+    Retried: 429, 500, 502, 503, 504 and 520-529, dropped connections, timeouts and a 200
+    that is not JSON (a submission only on 429). Without ``Retry-After`` the n-th wait is
     ``min(backoff_max, backoff_initial * backoff_multiplier ** (n - 1))``, reduced by a
     random share of up to ``jitter`` so that many clients do not retry in step.
-    ``retry_after_max``: a server asking for a longer wait than this is not waited for.
-    ``connect_attempts``: attempts at most while the server cannot be reached at all (a
-    connect timeout counts as two); ``unreachable_for``: seconds during which the client's
-    other requests then fail at once with the same error.
-    ``clock`` and ``sleep`` can be replaced (tests use a fake pair).
+
+    Attributes:
+        deadline: Total seconds one operation (all attempts and waits) may take; no wait is
+            ever started that would end past it.
+        max_attempts: Attempts at most (``None``: only the deadline limits); a 429 does not
+            count.
+        backoff_initial: The first wait, in seconds.
+        backoff_multiplier: Each wait is this many times the one before.
+        backoff_max: The longest wait, in seconds.
+        jitter: The largest share (0 to 1) taken off a wait at random.
+        retry_after_max: A server asking for a longer wait than this is not waited for.
+        retry_statuses: The HTTP statuses retried.
+        connect_attempts: Attempts at most while the server cannot be reached at all (a
+            connect timeout counts as two).
+        unreachable_for: Seconds during which, once the server could not be reached, the
+            client's other requests fail at once with the same error.
+        clock: The monotonic clock (tests replace it, with ``sleep``).
+        sleep: How a wait is slept.
+        rng: The random source of the jitter.
     """
 
     deadline: float = 60.0
@@ -91,11 +104,25 @@ class RetryPolicy:
             raise ValueError("jitter must be between 0 and 1")
 
     def with_deadline(self, deadline: float | None) -> RetryPolicy:
-        """The same policy with another deadline (``None``: unchanged)."""
+        """Return the same policy with another deadline.
+
+        Args:
+            deadline: The new deadline in seconds; ``None``: unchanged.
+
+        Returns:
+            The policy with that deadline.
+        """
         return self if deadline is None else replace(self, deadline=deadline)
 
     def backoff(self, attempt: int) -> float:
-        """The wait after failed attempt number ``attempt`` (1-based), with jitter."""
+        """Return the wait after a failed attempt, with jitter.
+
+        Args:
+            attempt: The failed attempt's number, from 1.
+
+        Returns:
+            Seconds to wait.
+        """
         base = min(self.backoff_max,
                    self.backoff_initial * self.backoff_multiplier ** (attempt - 1))
         return base * (1.0 - self.jitter * self.rng.random())

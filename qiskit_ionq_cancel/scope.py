@@ -96,10 +96,14 @@ def submissions_to(listener: Callable[[StockIonQJob], None]) -> Iterator[None]:
 
 
 class CancelScope:
-    """The context manager returned by :func:`cancel_on_exit`.
+    """The context manager returned by `cancel_on_exit`.
 
-    After the block, ``report`` holds the :class:`CancelReport` of what was cancelled
-    (``None`` when nothing needed cancelling).
+    Attributes:
+        report: After the block, the `CancelReport` of what was cancelled (``None`` when
+            nothing needed cancelling).
+        jobs: The jobs tracked so far.
+        interrupted_submits: Submits cut short by Ctrl-C or SIGTERM before IonQ answered:
+            their jobs, if created, have ids nobody knows, so they cannot be cancelled here.
     """
 
     def __init__(self, *, on_success: bool = False, deadline: float | None = 60.0,
@@ -121,8 +125,16 @@ class CancelScope:
         self._sigterm = SigtermAsExit()
 
     def track(self, job: StockIonQJob | CompositeJob) -> StockIonQJob | CompositeJob:
-        """Track a job submitted some other way (a plain qiskit-ionq job, or a primitive
-        job of this package: it is cancelled with the IonQ jobs it submitted)."""
+        """Track a job submitted some other way.
+
+        Args:
+            job: A plain qiskit-ionq job, or a primitive job of this package (it is
+                cancelled with the IonQ jobs it submitted).
+
+        Returns:
+            The job. Tracked after the block ended (its submit was still in flight), it is
+            cancelled at once.
+        """
         with self._lock:
             self.jobs.append(job)
             late = self._closed and self._cancel_late
@@ -197,10 +209,23 @@ def cancel_on_exit(*, on_success: bool = False, deadline: float | None = 60.0,
                    handle_sigterm: bool = True) -> CancelScope:
     """Cancel, in bulk, the jobs submitted inside the block if it does not end normally.
 
-    ``on_success=True`` cancels them on a normal end too (for "run, collect what finished,
-    drop the rest" code). ``deadline`` bounds the cancelling. With ``handle_sigterm`` (and in
-    the main thread), SIGTERM inside the block raises ``SystemExit(143)`` so the same cleanup
-    runs; the previous handler is restored afterwards. The exception always goes on.
+    Every job submitted through this package's backends inside the block is tracked (from
+    the thread that opened it and the threads that thread starts). When the block ends with
+    an exception, ``KeyboardInterrupt`` or SIGTERM, the unfinished ones are cancelled with
+    ``cancel_jobs``; the exception always goes on.
+
+    Args:
+        on_success: Cancel the unfinished jobs on a normal end too (for "run, collect what
+            finished, drop the rest" code).
+        deadline: Seconds to wait for submits still in flight in other threads, then
+            seconds the cancelling may take (for each provider the jobs came from).
+        handle_sigterm: In the main thread, SIGTERM inside the block raises
+            ``SystemExit(143)`` so the same cleanup runs; the previous handler is restored
+            afterwards.
+
+    Returns:
+        The `CancelScope` to use in a ``with`` statement; its ``report`` says what was
+        cancelled.
     """
     return CancelScope(on_success=on_success, deadline=deadline, handle_sigterm=handle_sigterm)
 

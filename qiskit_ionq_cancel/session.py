@@ -46,7 +46,26 @@ class _Holder:
 
 
 class Session(StockSession):
-    """A drop-in for ``qiskit_ionq.Session`` (same arguments) on this package's backends."""
+    """A drop-in for ``qiskit_ionq.Session`` on this package's backends.
+
+    A ``with`` block ended by an exception, Ctrl-C or SIGTERM cancels the session's
+    unfinished jobs, then ends the session, even if the cancel failed.
+
+    Args:
+        backend: A backend of this package (``IonQProvider(...).get_backend(...)``).
+        max_time: As qiskit-ionq's ``Session``.
+        max_cost: As qiskit-ionq's ``Session``.
+        max_jobs: As qiskit-ionq's ``Session``.
+        create_new: As qiskit-ionq's ``Session``.
+        session_id: As qiskit-ionq's ``Session``.
+
+    Attributes:
+        report: The `CancelReport` of the cancel a failed ``with`` block made (``None``
+            until then).
+
+    Raises:
+        TypeError: The backend is not this package's (nothing was created).
+    """
 
     report: CancelReport | None = None
     _ended = False
@@ -69,14 +88,25 @@ class Session(StockSession):
         return self._ended
 
     def status(self) -> str | None:
-        """The session's status: ``created``, ``started`` or ``ended`` (IonQ's ``status``
-        field; qiskit-ionq reads ``state``, which v0.4 does not have)."""
+        """Return the session's status, read from IonQ.
+
+        Returns:
+            ``"created"``, ``"started"`` or ``"ended"`` (IonQ's ``status`` field;
+            qiskit-ionq reads ``state``, which v0.4 does not have); ``None`` if absent.
+        """
         details = self.details()
         status = details.get("status", details.get("state"))
         return status if isinstance(status, str) else None
 
     def cancel(self, *, deadline: float | None = 60.0) -> CancelReport:  # type: ignore[override]
-        """Cancel the session's jobs that are not final; the report says what each is."""
+        """Cancel the session's jobs that are not final (submitted, ready, started).
+
+        Args:
+            deadline: Seconds the cancelling may take.
+
+        Returns:
+            The `CancelReport`: what each job is.
+        """
         report = cancel_jobs(provider=_Holder(self._cancel_client),
                              session_id=self.session_id, deadline=deadline)
         logger.info("Session %s: %s", self.session_id, report.summary())
@@ -90,7 +120,11 @@ class Session(StockSession):
         self._ended = True
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
-        """``backend.run`` in this session."""
+        """Run circuits in this session, as ``backend.run``.
+
+        Raises:
+            SessionEndedError: The session has ended (nothing was sent).
+        """
         if self._ended:
             raise SessionEndedError(f"Session {self.session_id} has ended; it runs no more "
                                     "jobs. Open a new Session.")

@@ -31,14 +31,33 @@ class HasClient(Protocol):
 
 def cancel(job_or_id: StockIonQJob | CompositeJob | str, *, provider: HasClient | None = None,
            deadline: float | None = None) -> bool:
-    """Cancel one IonQ job; return ``True`` if it is cancelled afterwards, ``False`` if it
-    had already finished otherwise (completed or failed).
+    """Cancel one IonQ job and say what really happened.
 
-    ``job_or_id`` is a job of this package, a plain ``qiskit_ionq.IonQJob`` (its own URL and
-    key are used, and its local status is updated), or a job id (then ``provider``, or
-    ``IONQ_API_KEY`` / ``IONQ_API_URL`` from the environment). ``deadline`` bounds the seconds
-    spent retrying transient failures. A job already final locally sends no request. A
-    primitive job of this package cancels the IonQ jobs it submitted (its ``cancel()``).
+    A job already final locally sends no request. A primitive job of this package cancels
+    the IonQ jobs it submitted (its ``cancel()``).
+
+    Args:
+        job_or_id: A job of this package, a plain ``qiskit_ionq.IonQJob`` (its own URL and
+            key are used, and its local status is updated), a primitive job of this
+            package, or a job id.
+        provider: For a job id: the provider whose URL and key to use; ``None``:
+            ``IONQ_API_KEY`` / ``IONQ_API_URL`` from the environment.
+        deadline: Seconds each request of the call (the cancel, and a read-back when its
+            answer must be checked) may take, retries and waits included; ``None``: the
+            retry policy's deadline.
+
+    Returns:
+        ``True`` if the job is cancelled afterwards, ``False`` if it had already finished
+        otherwise (completed or failed).
+
+    Raises:
+        InvalidJobIdError: The id is not a canonical UUID (nothing was sent).
+        JobNotSubmittedError: The job was never submitted.
+        NoAnswerError: IonQ could not be reached, or gave no usable answer, within the
+            deadline; the outcome is unknown.
+        RefusedError: IonQ refused the request (the key, the job, the URL).
+        CancelNotConfirmedError: The cancel was answered, but the job read back is still
+            not final.
     """
     if isinstance(job_or_id, StockIonQJob):
         return _cancel_job(job_or_id, deadline)

@@ -1,6 +1,6 @@
 """Conformance: real IonQ clients driven against the emulator, as moto's users drive it with
 boto3. Each works, or fails only where the client itself is wrong (asserted and named here,
-and in README's "Real clients against the emulator").
+and in docs/emulator.md, "Real clients against it").
 
 - ``ionq-core`` (IonQ's own client, generated from its v0.4 OpenAPI document): every jobs,
   sessions, backends, characterizations and whoami call it offers that the emulator serves.
