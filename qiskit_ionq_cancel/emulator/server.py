@@ -325,10 +325,11 @@ class PromptShutdown(socketserver.TCPServer):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        # before the listening socket: a failed bind calls server_close(), which closes them
         self._waker, self._wake = socket.socketpair()
         self._stopped = threading.Event()
         self._stopped.set()  # not serving
+        super().__init__(*args, **kwargs)
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         self._stopped.clear()
