@@ -6,14 +6,13 @@ batch schedulers send), cancels the unfinished ones in bulk before the exception
 
 A scope owns the jobs submitted where it was opened: in its thread, or in its asyncio task
 (and the tasks and ``asyncio.to_thread`` calls that task starts: scopes follow
-``contextvars``). A job submitted where no scope is open belongs to the threads' scopes when
-they were opened with ``track_threads=True`` (the thread that submits it was started, maybe
-through other threads, from inside one), else to the innermost scope open in the process.
-Nothing of the interpreter is changed, except while a ``track_threads=True`` scope is open:
-``threading.Thread.__init__`` then records each thread's parent (``_core.threadtree``).
-A submit still in flight when the scope
-ends is waited for (up to the scope's deadline), and a job whose id arrives later still is
-cancelled as soon as it arrives.
+``contextvars``). A job submitted where no scope is open belongs to the
+``track_threads=True`` scopes of the thread that started its thread (or of that thread's
+starter, and so on), else to the innermost scope open in the process. Nothing of the
+interpreter is changed, except while a ``track_threads=True`` scope is open:
+``threading.Thread.__init__`` then records each new thread's parent (``_core.threadtree``).
+A submit still in flight when the scope ends is waited for (up to the scope's deadline), and
+a job whose id arrives later still is cancelled as soon as it arrives.
 """
 
 from __future__ import annotations
