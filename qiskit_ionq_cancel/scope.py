@@ -4,16 +4,21 @@
 the block and, if the block ends through an exception, ``KeyboardInterrupt`` or SIGTERM (as
 batch schedulers send), cancels the unfinished ones in bulk before the exception goes on.
 
-A scope owns the jobs submitted from the thread that opened it and from the threads that
-thread starts (and they start) while it is open; a job submitted from a thread with no
-scope in its lineage belongs to every open scope. A submit still in flight when the scope
-ends is waited for (up to the scope's deadline), and a job whose id arrives later still is
-cancelled as soon as it arrives.
+A scope owns the jobs submitted where it was opened: in its thread, or in its asyncio task
+(and the tasks and ``asyncio.to_thread`` calls that task starts: scopes follow
+``contextvars``). A job submitted where no scope is open belongs to the
+``track_threads=True`` scopes of the thread that started its thread (or of that thread's
+starter, and so on), else to the innermost scope open in the process. Nothing of the
+interpreter is changed, except while a ``track_threads=True`` scope is open:
+``threading.Thread.__init__`` then records each new thread's parent (``_core.threadtree``).
+A submit still in flight when the scope ends is waited for (up to the scope's deadline), and
+a job whose id arrives later still is cancelled as soon as it arrives.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -33,20 +38,28 @@ __all__ = ["CancelScope", "cancel_on_exit", "submissions_to"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
-_active: list[CancelScope] = []
+_active: list[CancelScope] = []  # open scopes, innermost (last opened) last
 _active_lock = threading.Lock()
 _listeners = threading.local()  # per thread: callbacks for the jobs it submits
+# The scopes opened in this thread or asyncio task (a new thread starts with none).
+_opened_here: contextvars.ContextVar[tuple[CancelScope, ...]] = \
+    contextvars.ContextVar("qiskit_ionq_cancel_scopes", default=())
 
 
 def _owners() -> list[CancelScope]:
-    """The open scopes that own a job submitted from the current thread."""
+    """The open scopes that own a job submitted from the current thread or task."""
     with _active_lock:
         scopes = list(_active)
-    for thread in threadtree.lineage(threading.current_thread()):
-        mine = [scope for scope in scopes if scope.thread is thread]
-        if mine:
-            return mine
-    return scopes
+    mine = [scope for scope in _opened_here.get() if scope in scopes]
+    if mine:
+        return mine
+    tracking = [scope for scope in scopes if scope.track_threads]
+    if tracking:
+        for thread in threadtree.lineage(threading.current_thread()):
+            mine = [scope for scope in tracking if scope.thread is thread]
+            if mine:
+                return mine
+    return scopes[-1:]
 
 
 @contextlib.contextmanager
@@ -107,8 +120,9 @@ class CancelScope:
     """
 
     def __init__(self, *, on_success: bool = False, deadline: float | None = 60.0,
-                 handle_sigterm: bool = True) -> None:
+                 handle_sigterm: bool = True, track_threads: bool = False) -> None:
         self.on_success = on_success
+        self.track_threads = track_threads
         self.deadline = deadline
         self.handle_sigterm = handle_sigterm
         self.jobs: list[StockIonQJob | CompositeJob] = []
@@ -156,10 +170,12 @@ class CancelScope:
             self._settled.notify_all()
 
     def __enter__(self) -> CancelScope:
-        threadtree.install()
+        if self.track_threads:
+            threadtree.install()
         self.thread = threading.current_thread()
         with _active_lock:
             _active.append(self)
+        _opened_here.set((*_opened_here.get(), self))
         if self.handle_sigterm:
             self._sigterm.install()
         return self
@@ -168,6 +184,9 @@ class CancelScope:
                  tb: TracebackType | None) -> None:
         with _active_lock:
             _active.remove(self)
+        _opened_here.set(tuple(scope for scope in _opened_here.get() if scope is not self))
+        if self.track_threads:
+            threadtree.uninstall()
         self._sigterm.restore()
         if exc_type is None and not self.on_success:
             with self._lock:
@@ -206,12 +225,12 @@ class CancelScope:
 
 
 def cancel_on_exit(*, on_success: bool = False, deadline: float | None = 60.0,
-                   handle_sigterm: bool = True) -> CancelScope:
+                   handle_sigterm: bool = True, track_threads: bool = False) -> CancelScope:
     """Cancel, in bulk, the jobs submitted inside the block if it does not end normally.
 
-    Every job submitted through this package's backends inside the block is tracked (from
-    the thread that opened it and the threads that thread starts). When the block ends with
-    an exception, ``KeyboardInterrupt`` or SIGTERM, the unfinished ones are cancelled with
+    Every job submitted through this package's backends inside the block is tracked (see
+    the module's docstring for which scope owns which job). When the block ends with an
+    exception, ``KeyboardInterrupt`` or SIGTERM, the unfinished ones are cancelled with
     ``cancel_jobs``; the exception always goes on.
 
     Args:
@@ -222,12 +241,16 @@ def cancel_on_exit(*, on_success: bool = False, deadline: float | None = 60.0,
         handle_sigterm: In the main thread, SIGTERM inside the block raises
             ``SystemExit(143)`` so the same cleanup runs; the previous handler is restored
             afterwards.
+        track_threads: Also own the jobs of the threads started inside the block (and those
+            they start), by recording thread parents while the scope is open; without it the
+            package changes nothing in the interpreter.
 
     Returns:
         The `CancelScope` to use in a ``with`` statement; its ``report`` says what was
         cancelled.
     """
-    return CancelScope(on_success=on_success, deadline=deadline, handle_sigterm=handle_sigterm)
+    return CancelScope(on_success=on_success, deadline=deadline, handle_sigterm=handle_sigterm,
+                       track_threads=track_threads)
 
 
 def _cancel_grouped(jobs: list[StockIonQJob], deadline: float | None) -> CancelReport:

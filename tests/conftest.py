@@ -14,6 +14,30 @@ from support import KEY, Api
 
 from qiskit_ionq_cancel.emulator import ManualClock
 
+# The test techniques, by file (or test): each marker (registered in pyproject.toml) selects
+# them, `python -m pytest -m soak`. The slow ones are left out of the default run by
+# pyproject's addopts and run as steps of their own in .ci/run (tests/docs/test_suite_split.py
+# checks that every one does).
+TECHNIQUES: dict[str, tuple[str, ...]] = {
+    "soak": ("tests/workflows/test_soak.py",),
+    "contract": ("tests/conformance/test_contract_schemathesis.py",),
+    "conformance": ("tests/conformance/test_conformance.py",),
+    "notebooks": ("tests/docs/test_notebooks.py::test_notebook_runs_top_to_bottom",
+                  "tests/docs/test_notebooks.py::test_the_kernel_runs_this_interpreter"),
+    "chaos": ("tests/client/test_fault_matrix.py", "tests/client/test_hostile_transport.py",
+              "tests/client/test_hostile_bulk.py", "tests/client/test_hostile_input.py",
+              "tests/cli/test_hostile_cli.py", "tests/emulator/test_hostile_emulator.py",
+              "tests/workflows/test_hostile_safety.py"),
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for marker, where in TECHNIQUES.items():
+            if any(item.nodeid == w or item.nodeid.startswith((f"{w}::", f"{w}[")) for w in where):
+                item.add_marker(marker)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(

@@ -19,6 +19,8 @@ from typing import Any
 
 import requests
 
+from qiskit_ionq_cancel.emulator.server import PromptShutdown
+
 
 @dataclass
 class Seen:
@@ -78,7 +80,7 @@ class HostileServer:
             def handle(self) -> None:
                 owner._handle(self.request)
 
-        class Server(socketserver.ThreadingTCPServer):
+        class Server(PromptShutdown, socketserver.ThreadingTCPServer):  # close() at once
             daemon_threads = True
             allow_reuse_address = True
 

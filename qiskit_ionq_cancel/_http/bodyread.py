@@ -19,6 +19,7 @@ from typing import Any
 import requests
 from urllib3 import exceptions as u3
 
+from .._compat import urllib3_seam
 from .._redact import MASK, redact_json, worth_hiding
 
 __all__ = ["MAX_ANSWER_BYTES", "AnswerTooLarge", "ReadDeadlinePassed", "read_body",
@@ -40,12 +41,6 @@ class ReadDeadlinePassed(Exception):
     """Raised by :func:`read_body` when the body is still arriving as the budget runs out."""
 
 
-def _socket_of(response: requests.Response) -> socket.socket | None:
-    connection = getattr(response.raw, "connection", None)
-    sock = getattr(connection, "sock", None)
-    return sock if isinstance(sock, socket.socket) else None
-
-
 def read_body(response: requests.Response, budget: float, secret: str | None = None,
               per_read: float | None = None, limit: int | None = None) -> None:
     """Read the body of a ``stream=True`` response into ``response.content`` within
@@ -64,7 +59,7 @@ def read_body(response: requests.Response, budget: float, secret: str | None = N
             left = end - time.monotonic()
             if left <= 0:
                 raise ReadDeadlinePassed("the answer was still arriving at the deadline")
-            sock = _socket_of(response)
+            sock = urllib3_seam.response_socket(response)
             if sock is not None:
                 sock.settimeout(left if per_read is None else min(left, per_read))
             try:
@@ -82,8 +77,7 @@ def read_body(response: requests.Response, budget: float, secret: str | None = N
     except BaseException:
         response.close()
         raise
-    response._content = redact_bytes(b"".join(pieces), secret)
-    response._content_consumed = True  # type: ignore[attr-defined]
+    urllib3_seam.set_content(response, redact_bytes(b"".join(pieces), secret))
 
 
 def _as_requests_error(exc: Exception) -> Exception:

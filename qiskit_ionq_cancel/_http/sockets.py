@@ -23,8 +23,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection
+
+from .._compat import urllib3_seam
 
 __all__ = ["Sockets", "answer_by"]
 
@@ -91,7 +92,7 @@ _WATCHDOG = _Watchdog()
 
 def _head_by_deadline(connection: HTTPConnection, read_head: Any) -> Any:
     end = getattr(_deadline, "end", None)
-    sock = connection.sock
+    sock = urllib3_seam.socket_of(connection)
     token = _WATCHDOG.arm(sock, end) if end is not None and sock is not None else None
     try:
         return read_head()
@@ -116,28 +117,22 @@ class Sockets:
         """An ``HTTPAdapter`` (``kwargs`` as its own) whose connections are registered."""
         registry = self
 
-        class Connection(HTTPConnection):
-            def _new_conn(self) -> socket.socket:
-                return registry._add(super()._new_conn())
+        class Connection(urllib3_seam.Connection):
+            def on_socket(self, sock: socket.socket) -> socket.socket:
+                return registry._add(sock)
 
             def getresponse(self) -> Any:
                 return _head_by_deadline(self, super().getresponse)
 
-        class SecureConnection(HTTPSConnection):
-            def _new_conn(self) -> socket.socket:
-                return registry._add(super()._new_conn())
+        class SecureConnection(urllib3_seam.SecureConnection):
+            def on_socket(self, sock: socket.socket) -> socket.socket:
+                return registry._add(sock)
 
             def getresponse(self) -> Any:
                 return _head_by_deadline(self, super().getresponse)
-
-        class Pool(HTTPConnectionPool):
-            ConnectionCls = Connection
-
-        class SecurePool(HTTPSConnectionPool):
-            ConnectionCls = SecureConnection
 
         adapter = HTTPAdapter(**kwargs)
-        adapter.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": SecurePool}
+        urllib3_seam.use_connections(adapter, Connection, SecureConnection)
         return adapter
 
     def abort(self) -> int:

@@ -11,7 +11,9 @@ import contextlib
 import json
 import logging
 import re
+import selectors
 import socket
+import socketserver
 import sys
 import threading
 import time
@@ -313,7 +315,51 @@ def error_body(status: int, message: str, *, keys: list[str] | None = None,
     return body
 
 
-class EmulatorServer(ThreadingHTTPServer):
+class PromptShutdown(socketserver.TCPServer):
+    """A mixin for a ``socketserver`` server: ``shutdown()`` returns as soon as
+    ``serve_forever()`` has stopped, not up to ``poll_interval`` later.
+
+    Hand-written: the stdlib's ``serve_forever`` notices ``shutdown()`` only when its
+    ``select()`` times out; this one also waits on one end of a socket pair, which
+    ``shutdown()`` writes to (the self-pipe trick). Serving is otherwise the stdlib's.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # before the listening socket: a failed bind calls server_close(), which closes them
+        self._waker, self._wake = socket.socketpair()
+        self._stopped = threading.Event()
+        self._stopped.set()  # not serving
+        super().__init__(*args, **kwargs)
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self._stopped.clear()
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.fileno(), selectors.EVENT_READ, "listener")
+                selector.register(self._waker, selectors.EVENT_READ, "waker")
+                while True:
+                    ready = {key.data for key, _ in selector.select(poll_interval)}
+                    if "waker" in ready:
+                        self._waker.recv(64)
+                        break
+                    if "listener" in ready:
+                        self.handle_request()  # the connection waiting: accepted at once
+                    self.service_actions()
+        finally:
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        with contextlib.suppress(OSError):
+            self._wake.send(b"\0")
+        self._stopped.wait()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._waker.close()
+        self._wake.close()
+
+
+class EmulatorServer(PromptShutdown, ThreadingHTTPServer):
     """The threaded server, holding the parts its handlers need."""
 
     daemon_threads = True

@@ -47,7 +47,7 @@ from qiskit_ionq_cancel import (
 from qiskit_ionq_cancel._http import bodyread
 from qiskit_ionq_cancel._http import client as client_module
 from qiskit_ionq_cancel._http.client import IonQCancelClient
-from qiskit_ionq_cancel.cli import main
+from qiskit_ionq_cancel.cli import commands, main
 from qiskit_ionq_cancel.emulator import Fault
 
 KEY = "k3Yq9ZtR7vWm2XpL8sNd4HfJ6gBc1AeU"
@@ -182,8 +182,12 @@ def cli_env(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     point_env_at(monkeypatch, emu.url, KEY)
     # the CLI's own retry policy, made quick: exhausted retries are among the error paths
     quick = {"deadline": 5, "max_attempts": 2, "backoff_initial": 0.01, "backoff_max": 0.01}
-    monkeypatch.setattr(client_module, "RetryPolicy",
-                        lambda **given: RetryPolicy(**{**quick, **given}))
+    def quick_policy(**given: Any) -> RetryPolicy:
+        return RetryPolicy(**{**quick, **given})
+
+    # the client's default, and the one the CLI builds for each command (cli/commands.py)
+    monkeypatch.setattr(client_module, "RetryPolicy", quick_policy)
+    monkeypatch.setattr(commands, "RetryPolicy", quick_policy)
     return emu
 
 

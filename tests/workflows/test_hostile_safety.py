@@ -1,9 +1,11 @@
 """Issue 12, ``cancel_on_exit()``: a submit in flight when the scope ends is cancelled (waited
 for, or cancelled when its id arrives late); scopes in different threads own their own jobs
-and those of the threads they start."""
+(and, with ``track_threads=True``, those of the threads they start); asyncio tasks own their
+own; and no scope changes ``threading.Thread.__init__`` for good."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from typing import Any
@@ -77,7 +79,8 @@ def test_submits_in_flight_when_the_scope_ends_are_cancelled(emu: Emulator,
     assert scope.report is not None and sorted(scope.report.cancelled) == sorted(ids)
 
 
-def test_scopes_in_different_threads_own_their_own_jobs(emu: Emulator) -> None:
+def test_scopes_in_different_threads_own_their_own_jobs_and_their_threads_jobs(
+        emu: Emulator) -> None:
     backend = IonQProvider(KEY, url=emu.url).get_backend("simulator")
     opened = threading.Barrier(2)
     submitted = threading.Barrier(2)
@@ -86,7 +89,7 @@ def test_scopes_in_different_threads_own_their_own_jobs(emu: Emulator) -> None:
 
     def scoped(name: str) -> None:
         try:
-            with cancel_on_exit():
+            with cancel_on_exit(track_threads=True):
                 opened.wait(30)
                 jobs[name].append(backend.run(bell(), shots=10))
                 worker = threading.Thread(  # a thread this scope's thread starts
@@ -109,6 +112,59 @@ def test_scopes_in_different_threads_own_their_own_jobs(emu: Emulator) -> None:
     assert errors == []
     assert [emu.store.status_of(j.job_id()) for j in jobs["fails"]] == ["canceled"] * 2
     assert [emu.store.status_of(j.job_id()) for j in jobs["ends-normally"]] == ["ready"] * 2
+
+
+def test_no_scope_leaves_thread_init_changed() -> None:
+    original = threading.Thread.__init__
+    with cancel_on_exit():
+        assert threading.Thread.__init__ is original  # the default changes nothing
+    with cancel_on_exit(track_threads=True), cancel_on_exit(track_threads=True):
+        assert threading.Thread.__init__ is not original  # recording parents meanwhile
+    assert threading.Thread.__init__ is original
+
+
+def test_without_track_threads_a_thread_s_job_goes_to_the_innermost_scope(
+        emu: Emulator) -> None:
+    backend = IonQProvider(KEY, url=emu.url).get_backend("simulator")
+    jobs: list[Any] = []
+
+    def submit() -> None:
+        jobs.append(backend.run(bell(), shots=10))
+
+    with cancel_on_exit() as outer, cancel_on_exit() as inner:
+        worker = threading.Thread(target=submit)
+        worker.start()
+        worker.join(30)
+        mine = backend.run(bell(), shots=10)  # this thread's: both scopes own it
+    assert [j.job_id() for j in inner.jobs] == [jobs[0].job_id(), mine.job_id()]
+    assert [j.job_id() for j in outer.jobs] == [mine.job_id()]
+
+
+def test_scopes_in_asyncio_tasks_own_their_own_jobs(emu: Emulator) -> None:
+    backend = IonQProvider(KEY, url=emu.url).get_backend("simulator")
+    jobs: dict[str, list[Any]] = {"fails": [], "ends-normally": []}
+    opened = asyncio.Event()
+
+    async def scoped(name: str) -> None:
+        with cancel_on_exit():
+            if name == "fails":
+                await opened.wait()  # the other task's scope is open: innermost, not ours
+            else:
+                opened.set()
+                await asyncio.sleep(0)  # let the other task run inside this scope
+            jobs[name].append(await asyncio.to_thread(backend.run, bell(), shots=10))
+            await asyncio.sleep(0)
+            if name == "fails":
+                raise RuntimeError("this block fails")
+
+    async def main() -> list[BaseException | None]:
+        return list(await asyncio.gather(scoped("ends-normally"), scoped("fails"),
+                                         return_exceptions=True))
+
+    outcomes = asyncio.run(main())
+    assert [type(o) for o in outcomes] == [type(None), RuntimeError]
+    assert [emu.store.status_of(j.job_id()) for j in jobs["fails"]] == ["canceled"]
+    assert [emu.store.status_of(j.job_id()) for j in jobs["ends-normally"]] == ["ready"]
 
 
 def test_a_hung_status_poll_does_not_hold_result_past_its_timeout(emu: Emulator) -> None:
