@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import random
+import socket
 import subprocess
 import sys
 import traceback
@@ -30,7 +31,7 @@ from typing import Any, TypeVar
 
 import pytest
 from contract.observed import Emulator
-from hostile_server import HostileServer, Seen, Tamper, send
+from hostile_server import Answer, HostileServer, Seen, Tamper, send
 from support import FakeTime, bell, point_env_at
 
 from qiskit_ionq_cancel import (
@@ -559,7 +560,11 @@ def header_without_colon(seen: Seen) -> Tamper:
     """The honest answer, with a last header line that has no colon, echoing Authorization
     (urllib3 warns about it, quoting the line)."""
     echo = f"Authorization {seen.headers.get('Authorization', '')}"
-    return Tamper(lambda sock, answer: sock.sendall(answer.raw(extra=echo)))
+
+    def act(sock: socket.socket, answer: Answer | None) -> None:
+        assert answer is not None
+        sock.sendall(answer.raw(extra=echo))
+    return Tamper(act)
 
 
 def run_python(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
