@@ -84,11 +84,26 @@ def _finder(key: str) -> _Finder | None:
         # A key shorter than PIECE is hidden whole; an escaped form is at least as long.
         width = min(PIECE, len(form)) if len(key) >= PIECE else len(form)
         forms.append((form, width))
-        # Every window of `width` characters holds one whole block of `step` characters
-        # starting at a multiple of `step` (width >= 2 * step - 1).
-        step = (width + 1) // 2
-        anchors += [form[i:i + step] for i in range(0, len(form) - step + 1, step)]
+        anchors += _anchors(form, width)
     return _Finder(tuple(forms), tuple(dict.fromkeys(anchors)))
+
+
+def _anchors(form: str, width: int) -> list[str]:
+    """Pieces of ``form`` such that every window of ``width`` characters holds one whole: a
+    window found holds an anchor found. Each search costs a pass over the text, so as few as
+    can do: an anchor of ``size`` characters at ``at`` lies in the windows starting at
+    ``at + size - width`` to ``at``; half a window long is the cheapest (a 32-character key:
+    3 anchors of 6)."""
+    last = len(form) - width  # the last window's start
+    if last == 0:
+        return [form]
+    size = (width + 1) // 2
+    anchors, start = [], 0  # start: the first window no anchor lies in yet
+    while start <= last:
+        at = min(start + width - size, len(form) - size)
+        anchors.append(form[at:at + size])
+        start = at + 1
+    return anchors
 
 
 def _mask(text: str, finders: tuple[_Finder, ...]) -> str:
