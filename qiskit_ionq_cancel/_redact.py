@@ -27,7 +27,7 @@ from typing import Any, TypeGuard
 from urllib.parse import quote
 
 __all__ = ["MASK", "MIN_SECRET", "PIECE", "Secret", "exception_shows", "keep_hidden", "redact",
-           "redact_body", "redact_json", "shown", "shows", "worth_hiding"]
+           "redact_body", "redact_json", "shown", "shows", "watch_loggers", "worth_hiding"]
 
 MASK = "***"
 #: Shorter "keys" are not looked for where taking them out would mangle the text or answer
@@ -162,7 +162,7 @@ def keep_hidden(secret: str | None, owner: object) -> None:
     key = str(secret)
     _LIVE.change(key, +1)
     weakref.finalize(owner, _LIVE.change, key, -1)
-    _install_log_filter()
+    watch_loggers()
 
 
 def _finders(secrets: tuple[str | None, ...]) -> tuple[_Finder, ...]:
@@ -293,9 +293,13 @@ _FILTER = _RedactingFilter()
 _scanned = -1
 
 
-def _install_log_filter() -> None:
+def watch_loggers() -> None:
     """Put the filter on every logger of :data:`LOGGERS`' hierarchies (a logger's filters see
-    only its own records, not its children's: ``urllib3.connectionpool`` needs its own)."""
+    only its own records, not its children's: ``urllib3.connectionpool`` needs its own).
+    Cheap when no logger was made since the last call: called as a client is made and as
+    each request is sent. On loggers, not handlers: handlers belong to the application and
+    come and go (``basicConfig``, pytest's capture); a logger's filters run before any of
+    them, Python's last-resort handler included."""
     global _scanned
     manager = logging.Logger.manager
     if len(manager.loggerDict) == _scanned:

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from .._redact import exception_shows, keep_hidden, redact
+from .._redact import exception_shows, keep_hidden, redact, watch_loggers
 from ..exceptions import (
     AttemptRecord,
     AuthenticationError,
@@ -118,6 +118,7 @@ def attempt(session: requests.Session, request: Request,
     its body and headers before anything else sees them. No redirect is followed.
     """
     end = time.monotonic() + (timeouts[1] if budget is None else budget)
+    watch_loggers()  # a logger made since (urllib3's, say) is redacted too
     try:
         with answer_by(end):  # the head of the answer, all of it, by the deadline
             response = session.request(

@@ -629,3 +629,14 @@ def test_a_key_under_6_characters_garbles_no_message(
         client.retrieve_job(job_id)
     assert "connection failed" in str(caught.value) and "***" not in str(caught.value)
     assert "***" not in caplog.text and "connection failed" in caplog.text
+
+
+def test_a_logger_made_after_the_client_is_redacted_while_requests_run(
+        emu: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    client = IonQCancelClient(KEY, emu.url)
+    late = logging.getLogger("urllib3.made_after_the_client")
+    (job_id,) = emu.store.add_jobs(1)
+    client.retrieve_job(job_id)  # a request: the new logger gets the filter
+    caplog.set_level(logging.DEBUG)
+    late.warning("echo %s", f"apiKey {KEY}")
+    assert caplog.records[-1].getMessage() == "echo apiKey ***"
