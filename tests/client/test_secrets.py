@@ -598,6 +598,24 @@ def test_urllib3s_warning_about_a_header_echoing_the_key_does_not_show_it(
     surfaces.assert_clean(KEY)
 
 
+def test_pythons_last_resort_handler_shows_no_key(emu: Emulator, hostile: Any,
+                                                 surfaces: Surfaces) -> None:
+    # A program that configures no logging: our warnings go to stderr through Python's
+    # last-resort handler (urllib3's records do not: urllib3 has a NullHandler).
+    (job_id,) = emu.store.add_jobs(1)
+    act = status_line("x" * 47 + f"apiKey {KEY}")  # the key across the cut, as above
+    server = hostile(lambda seen: Tamper(act, forward=False) if seen.method == "GET" else None)
+    done = run_python(["-c", "import sys; from qiskit_ionq_cancel import RetryPolicy as P; "
+                       "from qiskit_ionq_cancel._http.client import IonQCancelClient as C; "
+                       "p = P(max_attempts=2, backoff_initial=0.01, backoff_max=0.02); "
+                       "C(sys.argv[1], sys.argv[2], retry_policy=p).retrieve_job(sys.argv[3])",
+                       KEY, server.url, job_id], {})
+    assert done.returncode == 1 and "retrying in" in done.stderr, done.stderr
+    assert "RetriesExhaustedError" in done.stderr and "apiKey ***" in done.stderr
+    surfaces.add("stderr", done.stderr)
+    surfaces.assert_clean(KEY)
+
+
 def test_urllib3s_log_record_is_redacted_before_any_handler(
         emu: Emulator, hostile: Any, surfaces: Surfaces, capsys: pytest.CaptureFixture[str],
         caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder) -> None:
