@@ -26,7 +26,7 @@ from qiskit_ionq_cancel.exceptions import IonQRequestError
 KEY = "k3Yq9ZtR7vWm2XpL8sNd4HfJ6gBc1AeU"
 PIECE = 12
 
-ALPHABET = st.sampled_from("abcXYZ0189/\"\\'-_ .:é中ü€𝄞")
+ALPHABET = st.sampled_from("abcXYZ0189/\"\\'-_ .:*é中ü€𝄞")  # "*": the mask's own
 KEYS = st.text(ALPHABET, min_size=6, max_size=40)
 TEXT = st.text(st.sampled_from("abc XYZ0189/\"\\'{}:,é\n"), max_size=30)
 
