@@ -64,7 +64,11 @@ __all__ = [
 
 class IonQCancelError(IonQError):
     """The base of every exception this package raises: ``except IonQCancelError`` catches
-    them all. ``str()`` is the message itself, not qiskit-ionq's ``Name('...')`` wrapper."""
+    them all. ``str()`` is the message itself, not qiskit-ionq's ``Name('...')`` wrapper.
+    The message passes the redactor (the keys of live clients) as it is made."""
+
+    def __init__(self, message: str, *rest: Any) -> None:
+        super().__init__(redact(message), *rest)
 
     def __str__(self) -> str:
         return str(self.message)
@@ -219,15 +223,14 @@ class IonQRequestError(IonQCancelError, IonQAPIError):
             text += f". IonQ says: {ionq_message}"
         if hint:
             text += f"{'' if text.endswith('.') else '.'} {hint}"
-        super().__init__(  # type: ignore[no-untyped-call]
-            text, status_code, headers, body, error_type or ""
-        )
-        self.what = what
+        super().__init__(text, status_code, headers, None if body is None else redact(body),
+                         redact(error_type or ""))
+        self.what = redact(what)
         self.job_id = job_id
-        self.ionq_message = ionq_message
+        self.ionq_message = None if ionq_message is None else redact(ionq_message)
         self.method = method
-        self.url = url
-        self.hint = hint
+        self.url = redact(url)
+        self.hint = redact(hint)
 
     def __reduce__(self) -> Any:
         return (_rebuild, (type(self), self.__dict__.copy(), self.message))
@@ -287,7 +290,7 @@ class RetriesExhaustedError(NoAnswerError):
         )
         self.attempts = attempts
         self.elapsed = elapsed
-        self.last = last
+        self.last = redact(last)
         self.history = history
 
 

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from .._redact import shown, worth_hiding
+from .._redact import shown, shows
 from ..exceptions import (
     InsecureURLError,
     InvalidAPIKeyError,
@@ -101,7 +101,7 @@ def check_base_url(url: str, *, allow_insecure_http: bool = False,
         )
     parts = urlsplit(url)
     host = parts.hostname or ""  # is_http_url made sure there is one
-    if parts.username or parts.password or (worth_hiding(secret) and secret in url):
+    if parts.username or parts.password or shows(url, secret):
         # Not echoed: it holds a secret.
         raise InsecureURLError("IonQ API URL must not carry credentials or the API key; "
                                "pass the key as token.")

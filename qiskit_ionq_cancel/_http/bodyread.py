@@ -11,16 +11,16 @@ a total read deadline or a size cap.
 from __future__ import annotations
 
 import http.client
-import json
 import socket
 import time
 from typing import Any
 
 import requests
+from requests.utils import guess_json_utf
 from urllib3 import exceptions as u3
 
 from .._compat import urllib3_seam
-from .._redact import MASK, redact_json, worth_hiding
+from .._redact import redact, redact_body, shows
 
 __all__ = ["MAX_ANSWER_BYTES", "AnswerTooLarge", "ReadDeadlinePassed", "read_body",
            "redact_bytes", "redact_headers"]
@@ -77,7 +77,8 @@ def read_body(response: requests.Response, budget: float, secret: str | None = N
     except BaseException:
         response.close()
         raise
-    urllib3_seam.set_content(response, redact_bytes(b"".join(pieces), secret))
+    content, response.encoding = redact_bytes(b"".join(pieces), secret, response.encoding)
+    urllib3_seam.set_content(response, content)
 
 
 def _as_requests_error(exc: Exception) -> Exception:
@@ -93,31 +94,37 @@ def _as_requests_error(exc: Exception) -> Exception:
     return requests.exceptions.ConnectionError(exc)
 
 
-def redact_bytes(content: bytes, secret: str | None) -> bytes:
-    """``content`` with ``secret`` (as sent, and as JSON would escape it) replaced; a JSON
-    body that spells it with other escapes (``\\/``, ``\\u0041``) is written out again
-    without it."""
-    if not worth_hiding(secret):
-        return content
-    for form in {secret, json.dumps(secret)[1:-1]}:
-        content = content.replace(form.encode("utf-8", "replace"), MASK.encode())
-    if b"\\" in content:  # rare in IonQ's answers: only then is the body decoded here
-        try:
-            data = json.loads(content)
-            clean = redact_json(data, secret)
-            if clean != data:
-                content = json.dumps(clean).encode()
-        except (ValueError, RecursionError):  # not JSON, or nested too deep to walk
-            return content
-    return content
+def redact_bytes(content: bytes, secret: str | None, encoding: str | None = None
+                 ) -> tuple[bytes, str | None]:
+    """``content`` and its encoding with the keys taken out of the *decoded* text.
+
+    The body is decoded as ``requests`` would decode it (the declared charset; without one,
+    as JSON in UTF-8, -16 or -32): a key in UTF-16 is no byte pattern of the UTF-8 key. The
+    encoding returned is the one to read it with: when something was taken out, the body is
+    the redacted text in UTF-8; otherwise the bytes are kept and the encoding is the one used
+    here, so ``response.text`` and ``response.json()`` see exactly what was checked.
+    """
+    if not content:
+        return content, encoding
+    used = encoding or guess_json_utf(content) or "utf-8"  # type: ignore[no-untyped-call]
+    try:
+        text = str(content, used, errors="replace")
+    except (LookupError, TypeError):  # a charset Python does not know: as requests does
+        used = "utf-8"
+        text = str(content, used, errors="replace")
+    clean = redact_body(text, secret)
+    if clean is text or clean == text:
+        return content, used
+    return clean.encode("utf-8"), "utf-8"
 
 
 def redact_headers(response: requests.Response, secret: str | None) -> None:
-    """Take ``secret`` out of every header name and value of ``response``, in place."""
-    if not secret:
-        return
+    """Take the keys out of every header name and value of ``response``, in place."""
     headers: Any = response.headers
+    if not shows("\n".join(f"{name}: {value}" for name, value in headers.items()), secret):
+        return  # one search for them all: the usual case
     for name, value in list(headers.items()):
-        if secret in name or secret in value:
+        clean_name, clean_value = redact(name, secret), redact(value, secret)
+        if clean_name != name or clean_value != value:
             del headers[name]
-            headers[name.replace(secret, MASK)] = value.replace(secret, MASK)
+            headers[clean_name] = clean_value

@@ -30,7 +30,7 @@ from .._core.deadline import Deadline
 from .._core.status import CANCELLABLE, to_job_status
 from .._core.validation import check_api_key, check_base_url, validate_job_id, validate_job_ids
 from .._core.version import __version__
-from .._redact import Secret
+from .._redact import Secret, redact
 from ..exceptions import (
     AuthenticationError,
     CancelNotConfirmedError,
@@ -155,8 +155,8 @@ class IonQCancelClient(IonQClient):
         host, so the key is never sent there."""
         if url.startswith(self.url + "/"):
             return url[len(self.url) + 1:]
-        raise UsageError(f"{what}: the URL {url[:80]!r} is not below {self.url}; refusing to "
-                         "send the key there")
+        raise UsageError(f"{what}: the URL {redact(url)[:80]!r} is not below {self.url}; "
+                         "refusing to send the key there")
 
     # -- qiskit-ionq's own request helpers, routed ----------------------------------------
     def get_with_retry(self, req_path: str, params: Any = None, headers: Any = None,
@@ -203,7 +203,7 @@ class IonQCancelClient(IonQClient):
                                          job_id=job_id, policy=policy)
         if not isinstance(job, dict):
             raise NoAnswerError("Reading job: the answer is not a job object",
-                                   job_id=job_id, body=str(job)[:200])
+                                   job_id=job_id, body=redact(str(job))[:200])
         to_job_status(job.get("status"), job_id)
         if job.get("status") == "running":
             job["status"] = "started"
@@ -248,7 +248,7 @@ class IonQCancelClient(IonQClient):
         if isinstance(answer, dict) and answer == {"id": job_id, "status": "canceled"}:
             return CancelOutcome(job_id, JobStatus.CANCELLED)
         logger.info("Cancel of job %s answered %s; reading the job back", job_id,
-                    f"HTTP {refused.status_code}" if refused else repr(answer)[:300])
+                    f"HTTP {refused.status_code}" if refused else redact(repr(answer))[:300])
         job = self.retrieve_job(job_id, policy=policy)
         status = to_job_status(job.get("status"), job_id)
         if status not in JOB_FINAL_STATES:
@@ -283,7 +283,7 @@ class IonQCancelClient(IonQClient):
                           policy=policy)
         if not isinstance(page, dict) or not isinstance(page.get("jobs"), list):
             raise NoAnswerError("Listing jobs: the answer is not a page of jobs",
-                                   body=str(page)[:200])
+                                   body=redact(str(page))[:200])
         return page
 
     def iter_jobs(self, *, status: str | None = None, target: str | None = None,

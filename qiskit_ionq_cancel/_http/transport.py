@@ -32,7 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from .._redact import redact
+from .._redact import exception_shows, keep_hidden, redact, watch_loggers
 from ..exceptions import (
     AttemptRecord,
     AuthenticationError,
@@ -118,6 +118,7 @@ def attempt(session: requests.Session, request: Request,
     its body and headers before anything else sees them. No redirect is followed.
     """
     end = time.monotonic() + (timeouts[1] if budget is None else budget)
+    watch_loggers()  # a logger made since (urllib3's, say) is redacted too
     try:
         with answer_by(end):  # the head of the answer, all of it, by the deadline
             response = session.request(
@@ -130,7 +131,7 @@ def attempt(session: requests.Session, request: Request,
     except AnswerTooLarge as exc:
         return Outcome(None, problem=str(exc), error=exc, final=True)
     except _NO_ANSWER as exc:
-        return Outcome(None, problem=_describe(exc), error=exc)
+        return Outcome(None, problem=_describe(exc, key), error=exc)
     if 300 <= response.status_code < 400:
         return Outcome(response, problem=f"HTTP {response.status_code}: a redirect",
                        final=True)
@@ -162,6 +163,7 @@ class Transport:
         self.requests_sent = 0
         self._unreachable: tuple[float, str] | None = None  # when, and why
         self._key = key
+        keep_hidden(key, self)  # out of every log record (urllib3's too) while this lives
         self._counter_lock = threading.Lock()
         self._sockets = Sockets()
         self._aborted = threading.Event()
@@ -254,7 +256,9 @@ class Transport:
                 error = NoAnswerError(
                     f"{request.what}: no answer ({outcome.problem})", job_id=request.job_id,
                     method=request.method, url=request.url, hint=NETWORK_HINT)
-                error.__context__ = outcome.error  # kept for debugging, not shown
+                if outcome.error is not None and not exception_shows(outcome.error,
+                                                                     self._key):
+                    error.__context__ = outcome.error  # kept for debugging, not shown
                 raise error from None
             if code is not None and code >= 400 and code not in statuses:
                 assert outcome.response is not None
@@ -350,7 +354,7 @@ def error_for(response: requests.Response, *, what: str, job_id: str | None,
         "job_id": job_id, "status_code": code,
         "ionq_message": redact(ionq_message(response), key),
         "method": response.request.method or "", "url": response.request.url or "",
-        "headers": dict(response.headers), "body": redact(response.text[:2000], key),
+        "headers": dict(response.headers), "body": redact(response.text, key)[:2000],
         "error_type": redact(ionq_field(response, "error") or "", key) or None,
     }
     if 300 <= code < 400:
@@ -393,7 +397,7 @@ def _header(outcome: Outcome, name: str) -> str | None:
     return None if outcome.response is None else outcome.response.headers.get(name)
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, key: str | None = None) -> str:
     kind = ("read timeout" if isinstance(exc, (requests.ReadTimeout, ReadDeadlinePassed))
             else "connect timeout" if isinstance(exc, requests.ConnectTimeout)
             else "answer cut short" if isinstance(exc, requests.exceptions.ChunkedEncodingError)
@@ -402,6 +406,7 @@ def _describe(exc: BaseException) -> str:
             else "connection failed")
     root = _root_cause(exc)
     reason = root.strerror if isinstance(root, OSError) and root.strerror else str(root)
+    reason = redact(reason, key)  # before the cut: a malformed answer may echo our headers
     return f"{kind}: {type(exc).__name__}" + (f" ({reason[:120]})" if reason else "")
 
 

@@ -16,7 +16,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
+import socket
+import subprocess
+import sys
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -27,6 +31,7 @@ from typing import Any, TypeVar
 
 import pytest
 from contract.observed import Emulator
+from hostile_server import Answer, HostileServer, Seen, Tamper, send
 from support import FakeTime, bell, point_env_at
 
 from qiskit_ionq_cancel import (
@@ -41,6 +46,7 @@ from qiskit_ionq_cancel import (
     MissingCredentialsError,
     RetriesExhaustedError,
     RetryPolicy,
+    UnknownJobStatusError,
     cancel,
     cancel_jobs,
 )
@@ -380,18 +386,19 @@ def test_a_short_placeholder_key_is_not_looked_for_in_urls_or_answers(emu: Emula
     # word, nor be cut out of answers (a key "n" would have turned "\\n" into "\\***").
     client = IonQCancelClient("local", "http://localhost:8000/v0.4")
     assert client.url == "http://localhost:8000/v0.4"
-    assert bodyread.redact_bytes(b'{"name":"a\\nb"}', "n") == b'{"name":"a\\nb"}'
+    assert bodyread.redact_bytes(b'{"name":"a\\nb"}', "n")[0] == b'{"name":"a\\nb"}'
 
 
 def test_an_answer_nested_too_deep_to_walk_is_left_as_it_is() -> None:
     deep = b"[" * 700 + b'"\\n"' + b"]" * 700
-    assert bodyread.redact_bytes(deep, KEY) == deep
+    assert bodyread.redact_bytes(deep, KEY)[0] == deep
 
 
 def test_a_url_holding_the_key_or_a_query_is_refused_unseen(emu: Emulator) -> None:
     found = Surfaces()
-    for url in (f"{emu.url}?k={KEY}", f"{emu.url}#{KEY}", emu.url.replace("/v0.4",
-                                                                          f"/{KEY}/v0.4")):
+    for url in (f"{emu.url}?k={KEY}", f"{emu.url}#{KEY}",
+                emu.url.replace("/v0.4", f"/{KEY}/v0.4"),
+                emu.url.replace("/v0.4", f"/{KEY[:16]}/v0.4")):  # a piece of it too
         found.raised(url[-60:], partial(IonQProvider, KEY, url=url), InsecureURLError)
     error = found.raised("a query", lambda: IonQProvider(KEY, url=f"{emu.url}?debug=1"),
                          InsecureURLError)
@@ -445,3 +452,213 @@ def test_the_cli_shows_no_key_typed_where_it_does_not_belong(
     assert main(["status", f"--api-key-file={key_file}", job_id]) == 0  # not a key option
     found.add("status --api-key-file=", capsys.readouterr().out)
     found.assert_clean(KEY)
+
+
+# == issue 21: one redactor for every string that leaves the package ==========================
+@pytest.fixture
+def hostile(emu: Emulator) -> Iterator[Callable[[Callable[[Seen], Tamper | None]],
+                                                HostileServer]]:
+    servers: list[HostileServer] = []
+
+    def make(rule: Callable[[Seen], Tamper | None]) -> HostileServer:
+        servers.append(HostileServer(emu.url, rule))
+        return servers[-1]
+
+    yield make
+    for server in servers:
+        server.close()
+
+
+def quick_provider(url: str, key: str = KEY, **policy: Any) -> IonQProvider:
+    return IonQProvider(key, url=url, retry_policy=RetryPolicy(
+        backoff_initial=0.01, backoff_max=0.02, **{"max_attempts": 2, **policy}))
+
+
+def status_line(text: str) -> Callable[[Any, Any], None]:
+    """An act answering a malformed status line (``HTTP/1.1 OK <text>``), then nothing."""
+    return send(f"HTTP/1.1 OK {text}\r\n\r\n".encode())
+
+
+def echoed_headers(seen: Seen) -> str:
+    """The request's headers as a server echoing them writes them, Authorization first."""
+    ordered = sorted(seen.headers.items(), key=lambda kv: kv[0].lower() != "authorization")
+    return "; ".join(f"{name}: {value}" for name, value in ordered)
+
+
+def test_a_submit_answered_with_a_status_line_echoing_our_headers_does_not_show_the_key(
+        emu: Emulator, hostile: Any, surfaces: Surfaces, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder) -> None:
+    # A POST is not retried: its error was built from the raw connection problem.
+    server = hostile(lambda seen: Tamper(status_line(echoed_headers(seen)), forward=False)
+                     if seen.method == "POST" else None)
+    backend = quick_provider(server.url).get_backend("simulator")
+    error = surfaces.raised("submit", lambda: backend.run(bell(), shots=10), IonQRequestError)
+    assert "no answer (connection failed" in str(error) and "apiKey ***" in str(error)
+    assert sum(seen.method == "POST" for seen in server.seen) == 1
+    finish(surfaces, capsys, caplog, recwarn, KEY)
+
+
+@pytest.mark.parametrize("cut", ["status line", "proxy page"])
+def test_a_message_cut_to_length_keeps_no_piece_of_the_key(
+        emu: Emulator, hostile: Any, surfaces: Surfaces, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder, cut: str) -> None:
+    # The problem's text is cut (to 120 and 60 characters) where 16 characters of the key
+    # are left before the cut; once they were redacted only after it, so they showed.
+    (job_id,) = emu.store.add_jobs(1)
+    if cut == "status line":
+        # the reason quoted: "('Connection aborted.', BadStatusLine('HTTP/1.1 OK " (50), then
+        # 47 + 7: the key starts at 104
+        act = status_line("x" * 47 + f"apiKey {KEY}")
+    else:
+        page = f"<p>{'x' * 37}{KEY[:20]}</p>".encode()  # 20 characters of the key, at 40
+        act = send(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n"
+                   b"Connection: close\r\n\r\n%s" % (len(page), page))
+    server = hostile(lambda seen: Tamper(act, forward=False) if seen.method == "GET" else None)
+    provider = quick_provider(server.url, max_attempts=3)
+    error = surfaces.raised("retried", lambda: provider.client.retrieve_job(job_id),
+                            RetriesExhaustedError)
+    assert error.attempts == 3 and "***" in error.last
+    report = cancel_jobs([job_id], provider=provider, deadline=5)
+    surfaces.add("report", str(report), report.to_dict())
+    finish(surfaces, capsys, caplog, recwarn, KEY)
+
+
+def utf16_json(data: Any) -> Callable[[Any, Any], None]:
+    body = json.dumps(data).encode("utf-16")
+    return send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-16\r\n"
+                b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+
+
+def test_a_2xx_body_in_utf16_is_redacted_after_decoding(
+        emu: Emulator, hostile: Any, surfaces: Surfaces, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder) -> None:
+    ids = emu.store.add_jobs(2)
+    odd = f"apiKey {KEY}"
+
+    def rule(seen: Seen) -> Tamper | None:
+        if seen.method == "PUT" and seen.path.endswith("/status/cancel") and ids[0] in seen.path:
+            return Tamper(utf16_json({"id": ids[0], "status": odd}), forward=False)
+        if seen.method == "GET" and "ids=" in seen.path:
+            return Tamper(utf16_json({"jobs": [{"id": i, "status": odd} for i in ids],
+                                      "next": None}), forward=False)
+        if seen.method == "GET" and seen.path.split("?")[0].endswith(tuple(ids)):
+            return Tamper(utf16_json({"id": seen.path.rsplit("/", 1)[-1], "status": odd}),
+                          forward=False)
+        return None
+
+    server = hostile(rule)
+    provider = quick_provider(server.url)
+    error = surfaces.raised("cancel", lambda: cancel(ids[0], provider=provider),
+                            UnknownJobStatusError)
+    assert "'apiKey ***'" in str(error)
+    assert any("answered {'id'" in r.getMessage() and "***" in r.getMessage()
+               for r in caplog.records if r.levelno == logging.INFO)
+    report = cancel_jobs(ids, provider=provider, deadline=5)
+    assert not report.ok
+    surfaces.add("report", str(report), repr(report), report.to_dict())
+    for job_id, exc in report.errors.items():
+        surfaces.add_exception(f"report {job_id}", exc)
+    finish(surfaces, capsys, caplog, recwarn, KEY)
+
+
+def header_without_colon(seen: Seen) -> Tamper:
+    """The honest answer, with a last header line that has no colon, echoing Authorization
+    (urllib3 warns about it, quoting the line)."""
+    echo = f"Authorization {seen.headers.get('Authorization', '')}"
+
+    def act(sock: socket.socket, answer: Answer | None) -> None:
+        assert answer is not None
+        sock.sendall(answer.raw(extra=echo))
+    return Tamper(act)
+
+
+def run_python(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=60,
+                          check=False, env={**os.environ, **env, "PYTHONPATH": os.pathsep.join(
+                              sys.path)})
+
+
+def test_urllib3s_warning_about_a_header_echoing_the_key_does_not_show_it(
+        emu: Emulator, hostile: Any, surfaces: Surfaces) -> None:
+    ids = emu.store.add_jobs(1)
+    server = hostile(header_without_colon)
+    env = {"IONQ_API_KEY": KEY, "IONQ_API_URL": server.url}
+    for name in ("QISKIT_IONQ_API_TOKEN", "IONQ_API_TOKEN", "QISKIT_IONQ_API_URL"):
+        env[name] = ""
+    # the CLI (its logging to stderr), and the library in a program that logs to stderr
+    # (urllib3's NullHandler keeps its records from Python's last-resort handler)
+    cli = run_python(["-m", "qiskit_ionq_cancel.cli", "status", ids[0]], env)
+    library = run_python(["-c", "import logging, os, sys; logging.basicConfig(); "
+                          "from qiskit_ionq_cancel._http.client import IonQCancelClient as C; "
+                          "print(C(os.environ['IONQ_API_KEY'], os.environ['IONQ_API_URL'])"
+                          ".retrieve_job(sys.argv[1])['status'])", ids[0]], env)
+    assert cli.returncode == 0 and "1 found" in cli.stdout, cli.stderr
+    assert library.returncode == 0 and library.stdout.strip() == "ready", library.stderr
+    for name, done in (("cli", cli), ("library", library)):
+        assert "Failed to parse headers" in done.stderr  # the warning is still there...
+        assert "Authorization apiKey ***" in done.stderr  # ...its traceback too, redacted
+        surfaces.add(f"{name} stdout", done.stdout)
+        surfaces.add(f"{name} stderr", done.stderr)
+    surfaces.assert_clean(KEY)
+
+
+def test_pythons_last_resort_handler_shows_no_key(emu: Emulator, hostile: Any,
+                                                 surfaces: Surfaces) -> None:
+    # A program that configures no logging: our warnings go to stderr through Python's
+    # last-resort handler (urllib3's records do not: urllib3 has a NullHandler).
+    (job_id,) = emu.store.add_jobs(1)
+    act = status_line("x" * 47 + f"apiKey {KEY}")  # the key across the cut, as above
+    server = hostile(lambda seen: Tamper(act, forward=False) if seen.method == "GET" else None)
+    done = run_python(["-c", "import sys; from qiskit_ionq_cancel import RetryPolicy as P; "
+                       "from qiskit_ionq_cancel._http.client import IonQCancelClient as C; "
+                       "p = P(max_attempts=2, backoff_initial=0.01, backoff_max=0.02); "
+                       "C(sys.argv[1], sys.argv[2], retry_policy=p).retrieve_job(sys.argv[3])",
+                       KEY, server.url, job_id], {})
+    assert done.returncode == 1 and "retrying in" in done.stderr, done.stderr
+    assert "RetriesExhaustedError" in done.stderr and "apiKey ***" in done.stderr
+    surfaces.add("stderr", done.stderr)
+    surfaces.assert_clean(KEY)
+
+
+def test_urllib3s_log_record_is_redacted_before_any_handler(
+        emu: Emulator, hostile: Any, surfaces: Surfaces, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder) -> None:
+    ids = emu.store.add_jobs(1)
+    server = hostile(header_without_colon)
+    client = IonQCancelClient(KEY, server.url)
+    assert client.retrieve_job(ids[0])["status"] == "ready"
+    warned = [r for r in caplog.records if r.name.startswith("urllib3.")
+              and r.levelno == logging.WARNING]
+    assert warned and warned[0].exc_info is None and "Authorization apiKey ***" in (
+        warned[0].exc_text or "")
+    finish(surfaces, capsys, caplog, recwarn, KEY)
+
+
+@pytest.mark.parametrize("short", ["e", "ection"[:5]])
+def test_a_key_under_6_characters_garbles_no_message(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture, short: str) -> None:
+    caplog.set_level(logging.WARNING)
+    nowhere = "http://127.0.0.1:9/v0.4"
+    job_id = str(uuid.UUID(int=5, version=4))
+    point_env_at(monkeypatch, nowhere, short)
+    assert main(["status", "--deadline", "5", job_id]) == 1
+    err = capsys.readouterr().err
+    assert "connection failed" in err and "***" not in err, err
+    client = IonQCancelClient(short, nowhere, retry_policy=RetryPolicy(
+        deadline=5, backoff_initial=0.01, backoff_max=0.02))
+    with pytest.raises(IonQRequestError) as caught:
+        client.retrieve_job(job_id)
+    assert "connection failed" in str(caught.value) and "***" not in str(caught.value)
+    assert "***" not in caplog.text and "connection failed" in caplog.text
+
+
+def test_a_logger_made_after_the_client_is_redacted_while_requests_run(
+        emu: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    client = IonQCancelClient(KEY, emu.url)
+    late = logging.getLogger("urllib3.made_after_the_client")
+    (job_id,) = emu.store.add_jobs(1)
+    client.retrieve_job(job_id)  # a request: the new logger gets the filter
+    caplog.set_level(logging.DEBUG)
+    late.warning("echo %s", f"apiKey {KEY}")
+    assert caplog.records[-1].getMessage() == "echo apiKey ***"
