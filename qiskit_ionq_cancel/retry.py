@@ -63,7 +63,8 @@ class RetryPolicy:
     ``connect_attempts``: attempts at most while the server cannot be reached at all (a
     connect timeout counts as two); ``unreachable_for``: seconds during which the client's
     other requests then fail at once with the same error.
-    ``clock`` and ``sleep`` can be replaced (tests use a fake pair).
+    ``clock`` and ``sleep`` can be replaced (tests use a fake pair); without ``sleep`` a
+    wait is the call's interruptible :meth:`~qiskit_ionq_cancel._core.deadline.Deadline.wait`.
     """
 
     deadline: float = 60.0
@@ -77,7 +78,7 @@ class RetryPolicy:
     connect_attempts: int = CONNECT_ATTEMPTS
     unreachable_for: float = UNREACHABLE_FOR
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    sleep: Callable[[float], None] | None = field(default=None, repr=False, compare=False)
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -100,9 +101,18 @@ class RetryPolicy:
                    self.backoff_initial * self.backoff_multiplier ** (attempt - 1))
         return base * (1.0 - self.jitter * self.rng.random())
 
-    def begin(self) -> Attempts:
-        """Start counting attempts of one operation."""
-        return Attempts(self, Deadline(self.deadline, self.clock))
+    def begin(self, deadline: Deadline | None = None) -> Attempts:
+        """Start counting attempts of one operation, under ``deadline`` (the call's; default:
+        one of this policy's ``deadline`` from now)."""
+        return Attempts(self, Deadline(self.deadline, self.clock) if deadline is None else deadline)
+
+    def pause(self, seconds: float, deadline: Deadline) -> None:
+        """Wait ``seconds`` (cut to what is left of ``deadline``): ``sleep`` if one was given,
+        else :meth:`Deadline.wait`, which an interrupt ends at once."""
+        if self.sleep is None:
+            deadline.wait(seconds)
+        else:
+            self.sleep(max(0.0, min(seconds, deadline.remaining)))
 
 
 @dataclass
@@ -110,7 +120,7 @@ class Attempts:
     """The attempts of one operation under a :class:`RetryPolicy`."""
 
     policy: RetryPolicy
-    deadline: Deadline  # the policy's, from when the operation began
+    deadline: Deadline  # the call's (or the policy's, from when the operation began)
     count: int = 0
     throttles: int = 0
 
@@ -145,5 +155,6 @@ class Attempts:
                          f"{policy.retry_after_max:.0f} s)"
         wait = asked if asked is not None else 0.0 if throttled else policy.backoff(self.count)
         if wait >= self.remaining:
-            return None, f"waiting {wait:.2f} s more would pass the {policy.deadline:g} s deadline"
+            return None, f"waiting {wait:.2f} s more would pass the " \
+                         f"{self.deadline.seconds:g} s deadline"
         return wait, ""
