@@ -104,7 +104,8 @@ class RetryPolicy:
     def begin(self, deadline: Deadline | None = None) -> Attempts:
         """Start counting attempts of one operation, under ``deadline`` (the call's; default:
         one of this policy's ``deadline`` from now)."""
-        return Attempts(self, Deadline(self.deadline, self.clock) if deadline is None else deadline)
+        deadline = Deadline(self.deadline, self.clock) if deadline is None else deadline
+        return Attempts(self, deadline, started=deadline.clock())
 
     def pause(self, seconds: float, deadline: Deadline) -> None:
         """Wait ``seconds`` (cut to what is left of ``deadline``): ``sleep`` if one was given,
@@ -121,13 +122,14 @@ class Attempts:
 
     policy: RetryPolicy
     deadline: Deadline  # the call's (or the policy's, from when the operation began)
+    started: float = 0.0  # on the deadline's clock
     count: int = 0
     throttles: int = 0
 
     @property
     def elapsed(self) -> float:
-        """Seconds since the operation began."""
-        return self.deadline.elapsed
+        """Seconds since the operation began (not the call: messages say what it took)."""
+        return self.deadline.clock() - self.started
 
     @property
     def remaining(self) -> float:
