@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
+import time
 from collections.abc import Iterable, Iterator, Sized
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any, NamedTuple
@@ -26,7 +28,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from ._compat import upstream
 from ._core.composite import CompositeJob
-from ._core.deadline import Deadline
+from ._core.deadline import adopt, derive, entered
 from ._core.progress import Progress
 from ._core.status import to_job_status
 from ._core.validation import check_selection, validate_job_id
@@ -42,7 +44,6 @@ from .exceptions import (
     UnknownJobStatusError,
 )
 from .report import CancelReport
-from .retry import RetryPolicy
 from .single import HasClient, apply_outcome, client_for, env_api_key
 
 __all__ = ["BULK_CHUNK", "CONCURRENCY", "VERIFY_CHUNK", "cancel_jobs"]
@@ -59,6 +60,10 @@ VERIFY_CHUNK = READ_CHUNK
 CONCURRENCY = 64
 #: Ids handled per window: bounds memory for very long inputs.
 WINDOW = 20_000
+#: Seconds the workers get, once the call is interrupted, to wake and stop (each wait wakes
+#: at once, each request in flight is cut): past it, a worker stuck where nothing can wake it
+#: (a DNS lookup) is left behind and its jobs reported as not settled.
+STOP_GRACE = 0.5
 
 
 def cancel_jobs(
@@ -138,8 +143,9 @@ def cancel_jobs(
         if filtering:
             # All ids are listed before any is cancelled: cancelling while paging could make
             # a cursor skip jobs, depending on how IonQ's cursors work (undocumented).
-            listed = [job["id"] for job in client.cancellable_jobs(
-                status=status, target=target, session_id=session_id, policy=batch.policy())]
+            with entered(batch.deadline):
+                listed = [job["id"] for job in client.cancellable_jobs(
+                    status=status, target=target, session_id=session_id)]
             batch.progress.start(len(listed))
             batch.run(listed)
         else:
@@ -151,11 +157,8 @@ def cancel_jobs(
         logger.exception("cancel_jobs stopped early; the jobs not settled are reported")
         batch.unsettled_failed(f"cancel_jobs stopped early ({type(exc).__name__})")
     except BaseException as exc:  # Ctrl-C, SIGTERM: stop the requests in flight at once
-        client.transport.abort()
-        try:
-            batch.stop(f"interrupted ({type(exc).__name__})")
-        finally:
-            client.transport.resume()
+        batch.deadline.interrupt()  # every worker's wait ends, every request is cut
+        batch.stop(f"interrupted ({type(exc).__name__})")
         exc.report = batch.report  # type: ignore[attr-defined]  # the partial report
         raise
     finally:
@@ -235,19 +238,21 @@ class _Batch:
         self.jobs: dict[str, list[StockIonQJob]] = {}
         self.bulk_available = True
         self.refused: AuthenticationError | None = None  # the key was refused: stop sending
-        self.deadline = Deadline(deadline, client.retry_policy.clock)
+        #: The call's deadline (within the open scope's): every request of the batch, in
+        #: whichever worker, runs under it.
+        self.deadline = derive(deadline, client.retry_policy.clock)
+        self._started = client.retry_policy.clock()  # the report's time: this call's own
         self._requests_before = client.requests_sent
-        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="ionq-cancel")
+        self._workers: list[threading.Thread] = []
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="ionq-cancel",
+                                        initializer=self._start_worker)
         self.progress = Progress(progress)
         self._order: list[str] = []  # every key of the report, in input order
 
     # -- bookkeeping ----------------------------------------------------------------------
-    def policy(self) -> RetryPolicy:
-        """The client's retry policy, its deadline cut to what is left of the batch's."""
-        policy = self.client.retry_policy
-        if self.deadline.seconds is None:
-            return policy
-        return policy.with_deadline(self.deadline.cap(policy.deadline))
+    def _start_worker(self) -> None:
+        adopt(self.deadline)  # contextvars do not follow a pool's threads: handed over here
+        self._workers.append(threading.current_thread())
 
     def settle(self, job_id: str, status: JobStatus, job: dict[str, Any] | None = None) -> None:
         self.report.statuses[job_id] = status
@@ -273,19 +278,23 @@ class _Batch:
                     hint="Run cancel_jobs again with the ids in report.errors"))
 
     def stop(self, why: str) -> None:
-        """Drop the work not started, wait for the rest, report every job left."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Drop the work not started, give the workers :data:`STOP_GRACE` to stop (the
+        deadline was interrupted: they wake at once), report every job left."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        end = time.monotonic() + STOP_GRACE
+        for worker in list(self._workers):
+            worker.join(max(0.0, end - time.monotonic()))
         self.unsettled_failed(why)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=not self.deadline.interrupted)
         self.progress.close()
         self.unsettled_failed("no outcome was recorded")
         # Rows in the order the jobs were given, not the order threads finished them.
         report = self.report
         report.statuses = {k: report.statuses[k] for k in self._order if k in report.statuses}
         report.errors = {k: report.errors[k] for k in self._order if k in report.errors}
-        self.report.elapsed = self.deadline.elapsed
+        self.report.elapsed = self.client.retry_policy.clock() - self._started
         self.report.requests = self.client.requests_sent - self._requests_before
 
     # -- input ----------------------------------------------------------------------------
@@ -354,7 +363,7 @@ class _Batch:
         if not self.bulk_available or self.refused is not None:
             return chunk
         try:
-            self.client.bulk_cancel(chunk, policy=self.policy())
+            self.client.bulk_cancel(chunk)
         except AuthenticationError as exc:
             if exc.status_code != 403:  # 403 is per resource (IonQ): the singles will tell
                 self.refused = exc  # the key is refused: every other request would be too
@@ -387,7 +396,7 @@ class _Batch:
         if self.refused is not None:
             return chunk
         try:
-            found = self.client.read_jobs(chunk, policy=self.policy())
+            found = self.client.read_jobs(chunk)
         except Exception as exc:  # typed or not, the single cancels settle them
             logger.info("Reading back %d jobs failed (%s); cancelling them one by one",
                         len(chunk), exc)
@@ -425,7 +434,7 @@ class _Batch:
             self.fail(job_id, self.refused)
             return None
         try:
-            outcome = self.client.cancel(job_id, deadline=self.policy().deadline)
+            outcome = self.client.cancel(job_id)
         except AuthenticationError as exc:
             if exc.status_code != 403:  # a 403 is this job's alone; a 401 refuses the key
                 self.refused = exc
@@ -444,7 +453,7 @@ class _Batch:
             self._give_up(chunk)
             return
         try:
-            found = self.client.read_jobs(chunk, policy=self.policy())
+            found = self.client.read_jobs(chunk)
         except Exception as exc:
             logger.info("Reading back %d cancelled jobs failed (%s); reading them one by one",
                         len(chunk), exc)
@@ -453,7 +462,7 @@ class _Batch:
             job = found.get(job_id)
             if job is None:  # not in the listing: read on its own
                 try:
-                    job = self.client.retrieve_job(job_id, policy=self.policy())
+                    job = self.client.retrieve_job(job_id)
                 except Exception as exc:
                     self.fail(job_id, NoAnswerError(
                         f"Cancel answered, but the job could not be read back to confirm it "
@@ -467,5 +476,6 @@ class _Batch:
         for job_id in ids:
             self.fail(job_id, NoAnswerError(
                 f"Not settled: the batch's deadline of {self.deadline.seconds:g} s "
-                "ran out", job_id=job_id, hint="Run cancel_jobs again with the ids in "
-                "report.errors, or with a longer deadline"))
+                f"ran out ({self.deadline.elapsed:.1f} s)", job_id=job_id,
+                hint="Run cancel_jobs again with the ids in report.errors, or with a longer "
+                "deadline"))

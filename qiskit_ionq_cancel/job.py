@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +13,10 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from ._compat import upstream
 from ._compat.memory import complete_memory
+from ._core.deadline import Deadline, scope
 from ._http.client import IonQCancelClient
 from .exceptions import PrimitiveJobCancelledError, RetriesExhaustedError
+from .retry import RetryPolicy
 from .single import cancel
 
 __all__ = ["IonQJob"]
@@ -117,8 +118,12 @@ class IonQJob(StockIonQJob):
         from_result = getattr(self, "_wait_options", (None, None))
         on_timeout = self._option("cancel_on_timeout", cancel_on_timeout, from_result[0])
         on_interrupt = self._option("cancel_on_interrupt", cancel_on_interrupt, from_result[1])
+        client = upstream.job_client(self)
+        policy = client.retry_policy if isinstance(client, IonQCancelClient) else RetryPolicy()
         try:
-            self._poll(timeout, wait, callback)
+            # left before a cancel: that has a deadline of its own
+            with scope(timeout, policy.clock) as deadline:
+                self._poll(deadline, policy, wait, callback)
         except JobTimeoutError:
             if on_timeout:
                 self._cancel_because("the wait timed out")
@@ -128,33 +133,30 @@ class IonQJob(StockIonQJob):
                 self._cancel_because("the wait was interrupted")
             raise
 
-    def _poll(self, timeout: float | None, wait: float,
+    def _poll(self, deadline: Deadline, policy: RetryPolicy, wait: float,
               callback: Callable[..., Any] | None) -> None:
         """Qiskit's ``JobV1.wait_for_final_state`` loop, except that no sleep goes past the
-        timeout: ``result(timeout=3)`` with the default 5 s between polls returns at 3 s."""
-        start = time.monotonic()
-        status = self._status_within(timeout)
+        timeout (``deadline``): ``result(timeout=3)`` with the default 5 s between polls
+        returns at 3 s; and the sleep (the client's policy's pause) ends at once on Ctrl-C."""
+        status = self._status_within(deadline)
         while status not in JOB_FINAL_STATES:
-            left = None if timeout is None else timeout - (time.monotonic() - start)
-            if left is not None and left <= 0:
-                raise JobTimeoutError(f"Timeout while waiting for job {self.job_id()}.")
             if callback:
                 callback(self.job_id(), status, self)
-            pause = wait if left is None else min(wait, left)
             stop = self._worker_stop()
             if stop is None:
-                time.sleep(pause)
+                policy.pause(wait, deadline)
             else:
-                stop.wait(pause)
-            status = self._status_within(
-                None if timeout is None else timeout - (time.monotonic() - start))
+                stop.wait(min(wait, deadline.remaining))
+            if deadline.expired:  # no poll once the time is up: nothing is sent past it
+                raise JobTimeoutError(f"Timeout while waiting for job {self.job_id()}.")
+            status = self._status_within(deadline)
 
     def _worker_stop(self) -> threading.Event | None:
         """The primitive job's stop event when this thread is its worker, else ``None``."""
         return self.cancel_event if threading.current_thread() is self.cancel_worker else None
 
-    def _status_within(self, left: float | None) -> JobStatus:
-        """``status()``, its request bounded by ``left`` seconds (a poll that hangs must not
+    def _status_within(self, deadline: Deadline) -> JobStatus:
+        """``status()``, its request bounded by the wait's ``deadline`` (a poll that hangs must not
         hold a wait past its timeout; a poll cut short is a ``JobTimeoutError``), except for
         a job this package already knows is cancelled: no request, and none of qiskit-ionq's
         warnings about reading a canceled job. The primitive job's worker, once its
@@ -173,16 +175,14 @@ class IonQJob(StockIonQJob):
                 f"The primitive job that submitted IonQ job {self.job_id()} was cancelled; "
                 "it stopped waiting for it")
         client = upstream.job_client(self)
-        if left is None or not isinstance(client, IonQCancelClient) or \
+        if not deadline.bounded or not isinstance(client, IonQCancelClient) or \
                 local in JOB_FINAL_STATES:
             status: JobStatus = self.status()
             return status
-        policy = client.retry_policy
-        try:
-            job = client.retrieve_job(self.job_id(), policy=policy.with_deadline(
-                max(0.001, min(left, policy.deadline))))
+        try:  # each poll within the policy's deadline, all within the wait's
+            job = client.retrieve_job(self.job_id(), policy=client.retry_policy)
         except RetriesExhaustedError as exc:
-            if left < policy.deadline:  # cut by the wait's timeout
+            if deadline.expired:  # cut by the wait's timeout
                 raise JobTimeoutError(f"Timeout while waiting for job {self.job_id()} "
                                       f"(its last status poll: {exc})") from exc
             raise

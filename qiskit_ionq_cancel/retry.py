@@ -75,7 +75,8 @@ class RetryPolicy:
         unreachable_for: Seconds during which, once the server could not be reached, the
             client's other requests fail at once with the same error.
         clock: The monotonic clock (tests replace it, with ``sleep``).
-        sleep: How a wait is slept.
+        sleep: How a wait is slept; ``None`` (the default): the call's interruptible
+            :meth:`~qiskit_ionq_cancel._core.deadline.Deadline.wait`, which Ctrl-C ends.
         rng: The random source of the jitter.
     """
 
@@ -90,7 +91,7 @@ class RetryPolicy:
     connect_attempts: int = CONNECT_ATTEMPTS
     unreachable_for: float = UNREACHABLE_FOR
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    sleep: Callable[[float], None] | None = field(default=None, repr=False, compare=False)
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -127,9 +128,19 @@ class RetryPolicy:
                    self.backoff_initial * self.backoff_multiplier ** (attempt - 1))
         return base * (1.0 - self.jitter * self.rng.random())
 
-    def begin(self) -> Attempts:
-        """Start counting attempts of one operation."""
-        return Attempts(self, Deadline(self.deadline, self.clock))
+    def begin(self, deadline: Deadline | None = None) -> Attempts:
+        """Start counting attempts of one operation, under ``deadline`` (the call's; default:
+        one of this policy's ``deadline`` from now)."""
+        deadline = Deadline(self.deadline, self.clock) if deadline is None else deadline
+        return Attempts(self, deadline, started=deadline.clock())
+
+    def pause(self, seconds: float, deadline: Deadline) -> None:
+        """Wait ``seconds`` (cut to what is left of ``deadline``): ``sleep`` if one was given,
+        else :meth:`Deadline.wait`, which an interrupt ends at once."""
+        if self.sleep is None:
+            deadline.wait(seconds)
+        else:
+            self.sleep(max(0.0, min(seconds, deadline.remaining)))
 
 
 @dataclass
@@ -137,14 +148,15 @@ class Attempts:
     """The attempts of one operation under a :class:`RetryPolicy`."""
 
     policy: RetryPolicy
-    deadline: Deadline  # the policy's, from when the operation began
+    deadline: Deadline  # the call's (or the policy's, from when the operation began)
+    started: float = 0.0  # on the deadline's clock
     count: int = 0
     throttles: int = 0
 
     @property
     def elapsed(self) -> float:
-        """Seconds since the operation began."""
-        return self.deadline.elapsed
+        """Seconds since the operation began (not the call: messages say what it took)."""
+        return self.deadline.clock() - self.started
 
     @property
     def remaining(self) -> float:
@@ -172,5 +184,6 @@ class Attempts:
                          f"{policy.retry_after_max:.0f} s)"
         wait = asked if asked is not None else 0.0 if throttled else policy.backoff(self.count)
         if wait >= self.remaining:
-            return None, f"waiting {wait:.2f} s more would pass the {policy.deadline:g} s deadline"
+            return None, f"waiting {wait:.2f} s more would pass the " \
+                         f"{self.deadline.seconds:g} s deadline"
         return wait, ""

@@ -30,6 +30,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 from ._compat import upstream
 from ._core import threadtree
 from ._core.composite import CompositeJob
+from ._core.deadline import derive, entered
 from ._core.sigterm import SigtermAsExit
 from .bulk import cancel_jobs
 from .report import CancelReport
@@ -192,9 +193,11 @@ class CancelScope:
             with self._lock:
                 self._closed = True
             return
+        limit = derive(self.deadline)  # one deadline for the wait and the cancel together
         with self._lock:
             # Submits in flight in other threads: their jobs are about to exist.
-            self._settled.wait_for(lambda: self._in_flight == 0, timeout=self.deadline)
+            self._settled.wait_for(lambda: self._in_flight == 0,
+                                   timeout=limit.remaining if limit.bounded else None)
             self._closed = self._cancel_late = True
             pending = self._in_flight
             tracked = list(self.jobs)
@@ -218,7 +221,8 @@ class CancelScope:
         why = "the block ended normally" if exc_type is None else \
             f"the block ended with {exc_type.__name__}"
         logger.warning("Cancelling %d unfinished IonQ job(s): %s", len(unfinished), why)
-        report = _cancel_grouped(unfinished, self.deadline)
+        with entered(limit):
+            report = _cancel_grouped(unfinished, self.deadline)
         with self._lock:
             self.report = _merged([self.report, report])
         logger.warning("cancel_on_exit: %s", report.summary())

@@ -1,21 +1,67 @@
-"""One deadline value, shared by every step of an operation (a cancel, a batch, a listing)."""
+"""One deadline scope per public call: its deadline and its interrupt, owned in one place.
+
+Each entry point (``cancel``, ``cancel_jobs``, ``IonQJob.cancel/result/wait_for_final_state``,
+the primitives' and ``Session``'s cancels, the CLI's commands) opens :func:`scope`. Every
+request and every wait below it uses what is left of that one :class:`Deadline`: the rate
+gate's and the back-off's sleeps, the wait for a concurrency slot, each socket read, page
+loops, read-backs and joins of worker threads. No request starts a deadline of its own
+while a bounded scope is open; a nested entry point (a ``cancel`` inside a ``cancel_jobs``,
+or inside the CLI's command) narrows the open scope, never extends it.
+
+**Why a contextvar, not a parameter.** qiskit-ionq's own code (``status()``, ``result()``,
+``Session``) calls our client's ``get_with_retry``/``post``/``put``/... knowing nothing of a
+deadline; a parameter could not reach those requests, a contextvar set by the entry point
+does. Threads do not inherit it (``ThreadPoolExecutor.submit`` does not copy the context),
+so pools are handed the scope explicitly: :func:`adopt` as their ``initializer``.
+
+**Interrupts.** A scope holds one ``threading.Event``, shared by the scopes nested in it.
+Ctrl-C (``KeyboardInterrupt``) or SIGTERM (``SystemExit(143)``, see ``sigterm.py``) leaving
+a scope sets it (:meth:`Deadline.interrupt`), and so does ``cancel_jobs`` before it joins its
+workers. Every wait below a scope is :meth:`Deadline.wait` (``event.wait(timeout)``, never
+``time.sleep``), so a worker asleep on a 20 s ``Retry-After`` wakes at once; the hooks
+registered with :meth:`Deadline.on_interrupt` (the transport's: shut down its sockets, wake
+the threads waiting for a concurrency slot) cut the requests in flight; every request
+checks the event before it is sent. The call then re-raises within a second.
+
+Where one second cannot hold: a blocking DNS lookup (``getaddrinfo`` cannot be interrupted,
+and its socket does not exist yet), and a connect in progress (its socket is registered
+once connected): both are bounded by the connect timeout, itself cut to what is left of the
+deadline; a thread stuck there is left behind (``cancel_jobs`` stops waiting for its workers
+a second after the interrupt, reports their jobs as not settled, and the interpreter joins
+them at exit). Signals reach only the main thread: a call made off the main thread sees no
+``KeyboardInterrupt``, and stops only at its deadline (or when its own code calls
+:meth:`Deadline.interrupt`).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import math
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-__all__ = ["Deadline"]
+__all__ = ["Deadline", "adopt", "current", "derive", "entered", "scope"]
+
+_current: ContextVar[Deadline | None] = ContextVar("qiskit_ionq_cancel_deadline",
+                                                   default=None)
 
 
 @dataclass(frozen=True)
 class Deadline:
-    """A point in time on ``clock``; ``seconds=None`` never expires."""
+    """A point in time on ``clock``; ``seconds=None`` never expires. ``seconds`` is the
+    number the user gave (messages quote it); ``stop`` is the interrupt event, shared with
+    the deadlines made by :meth:`within`."""
 
     seconds: float | None
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
     started: float = field(default=-1.0, compare=False)
+    stop: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+    _hooks: dict[Callable[[], None], None] = field(default_factory=dict, repr=False,
+                                                   compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.started < 0:
@@ -30,7 +76,7 @@ class Deadline:
     def remaining(self) -> float:
         """Seconds left (``inf`` without a deadline; never below 0)."""
         if self.seconds is None:
-            return float("inf")
+            return math.inf
         return max(0.0, self.seconds - self.elapsed)
 
     @property
@@ -38,7 +84,87 @@ class Deadline:
         """True once no time is left."""
         return self.seconds is not None and self.elapsed >= self.seconds
 
+    @property
+    def bounded(self) -> bool:
+        """True when it expires at some point."""
+        return self.seconds is not None
+
     def cap(self, seconds: float) -> float:
         """``seconds``, cut to what is left (at least a millisecond, so it stays usable as a
-        timeout)."""
+        socket timeout). For timeouts only, never for what a message reports."""
         return max(0.001, min(seconds, self.remaining))
+
+    def within(self, seconds: float | None) -> Deadline:
+        """A deadline ``seconds`` from now that ends no later than this one, sharing its
+        interrupt: this one itself when it ends first (or ``seconds`` is ``None``), so
+        messages quote the deadline that binds."""
+        if seconds is None or (self.bounded and self.remaining <= seconds):
+            return self
+        return Deadline(seconds, self.clock, stop=self.stop, _hooks=self._hooks,
+                        _lock=self._lock)
+
+    # -- interrupts -----------------------------------------------------------------------
+    @property
+    def interrupted(self) -> bool:
+        """True once :meth:`interrupt` was called (here or on a related deadline)."""
+        return self.stop.is_set()
+
+    def interrupt(self) -> None:
+        """Wake every wait below this scope and run the hooks (once each)."""
+        self.stop.set()
+        with self._lock:
+            hooks = list(self._hooks)
+            self._hooks.clear()
+        for hook in hooks:
+            hook()
+
+    def on_interrupt(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` on :meth:`interrupt` (at once if it already happened); a hook
+        registered twice runs once."""
+        with self._lock:
+            if not self.stop.is_set():
+                self._hooks[hook] = None
+                return
+        hook()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep ``seconds``, cut to what is left, waking at once on an interrupt; True when
+        interrupted."""
+        return self.stop.wait(max(0.0, min(seconds, self.remaining)))
+
+
+def current() -> Deadline | None:
+    """The deadline of the call running in this context, if any."""
+    return _current.get()
+
+
+def adopt(deadline: Deadline | None) -> None:
+    """Make ``deadline`` this thread's current one (a pool's ``initializer``)."""
+    _current.set(deadline)
+
+
+def derive(seconds: float | None, clock: Callable[[], float] = time.monotonic) -> Deadline:
+    """A call's deadline, ``seconds`` from now: within the open scope's, if there is one."""
+    outer = _current.get()
+    return outer.within(seconds) if outer is not None else Deadline(seconds, clock)
+
+
+@contextlib.contextmanager
+def entered(deadline: Deadline) -> Iterator[Deadline]:
+    """The block runs under ``deadline``; ``KeyboardInterrupt`` or ``SystemExit`` leaving it
+    interrupts it."""
+    token = _current.set(deadline)
+    try:
+        yield deadline
+    except (KeyboardInterrupt, SystemExit):
+        deadline.interrupt()
+        raise
+    finally:
+        _current.reset(token)
+
+
+def scope(seconds: float | None, clock: Callable[[], float] = time.monotonic
+          ) -> contextlib.AbstractContextManager[Deadline]:
+    """The block is one call: its deadline ``seconds`` from now, within any open scope
+    (:func:`derive`, :func:`entered`)."""
+    return entered(derive(seconds, clock))

@@ -26,7 +26,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from .._compat import upstream
 from .._compat.results import add_legacy_result_urls
-from .._core.deadline import Deadline
+from .._core.deadline import adopt, entered, scope
 from .._core.status import CANCELLABLE, to_job_status
 from .._core.validation import check_api_key, check_base_url, validate_job_id, validate_job_ids
 from .._core.version import __version__
@@ -230,10 +230,15 @@ class IonQCancelClient(IonQClient):
 
         A clean ``200 {"id": <job_id>, "status": "canceled"}`` settles it. Any other answer
         (another body, or a 400/409 because the job had just finished) is not trusted: the
-        job is read back once and its true status reported.
+        job is read back once and its true status reported. The cancel and the read-back
+        share one ``deadline`` (default: the retry policy's), within the current call's.
         """
         job_id = self.check_id(job_id)
         policy = self.retry_policy.with_deadline(deadline)
+        with scope(policy.deadline, policy.clock):
+            return self._cancel(job_id, policy)
+
+    def _cancel(self, job_id: str, policy: RetryPolicy) -> CancelOutcome:
         refused: IonQRequestError | None = None
         answer: Any = None
         try:
@@ -291,21 +296,22 @@ class IonQCancelClient(IonQClient):
                   policy: RetryPolicy | None = None) -> Iterator[dict[str, Any]]:
         """Every job matching the filters, following the ``next`` cursor page by page.
 
-        The policy's deadline bounds the whole listing, not each page; a cursor the server
-        sent before (a listing that would never end) raises :class:`IonQRequestError`."""
-        policy = policy or self.retry_policy
-        deadline = Deadline(policy.deadline, policy.clock)
+        The current call's deadline (else ``policy``'s) bounds the whole listing, not each
+        page; a cursor the server sent before (a listing that would never end) raises
+        :class:`IonQRequestError`."""
+        deadline = self.transport.deadline_for(policy)
         cursor: str | None = None
         seen: set[str] = set()
         while True:
             if deadline.expired:
                 raise NoAnswerError(
-                    f"Listing jobs: the {policy.deadline:g} s deadline ran out after "
-                    f"{len(seen)} pages", hint="Narrow the filter or raise the deadline")
-            page = self.list_jobs(status=status, target=target, session_id=session_id,
-                                  limit=min(page_size, self.page_cap or page_size),
-                                  cursor=cursor,
-                                  policy=policy.with_deadline(deadline.cap(policy.deadline)))
+                    f"Listing jobs: the {deadline.seconds:g} s deadline ran out after "
+                    f"{len(seen)} pages ({deadline.elapsed:.1f} s)",
+                    hint="Narrow the filter or raise the deadline")
+            with entered(deadline):  # not across the yield: the caller's context is its own
+                page = self.list_jobs(status=status, target=target, session_id=session_id,
+                                      limit=min(page_size, self.page_cap or page_size),
+                                      cursor=cursor)
             yield from page["jobs"]
             cursor = page.get("next")
             self._learn_page_cap(page_size, len(page["jobs"]), bool(cursor))
@@ -334,11 +340,14 @@ class IonQCancelClient(IonQClient):
                   ) -> dict[str, dict[str, Any]]:
         """The jobs among ``ids`` that ``GET /jobs?ids=...`` returns, by id (give at most
         :data:`READ_CHUNK` ids). A server that caps its pages below ``len(ids)`` is followed
-        through its ``next`` cursor, and its page size remembered (:attr:`read_chunk`)."""
+        through its ``next`` cursor, and its page size remembered (:attr:`read_chunk`). All
+        pages share one deadline: the current call's (else ``policy``'s)."""
         found: dict[str, dict[str, Any]] = {}
         cursor: str | None = None
+        deadline = self.transport.deadline_for(policy)
         for _ in range(len(ids)):  # a page holds at least one job, or the listing ends
-            page = self.list_jobs(ids=ids, limit=len(ids), cursor=cursor, policy=policy)
+            with entered(deadline):
+                page = self.list_jobs(ids=ids, limit=len(ids), cursor=cursor)
             jobs = page["jobs"]
             found.update((job["id"], job) for job in jobs
                          if isinstance(job, dict) and isinstance(job.get("id"), str))
@@ -351,13 +360,20 @@ class IonQCancelClient(IonQClient):
     def lookup_jobs(self, ids: list[str], *, concurrency: int = 8
                     ) -> dict[str, dict[str, Any]]:
         """Every job among ``ids`` that IonQ returns, by id, read :data:`READ_CHUNK` at a
-        time, ``concurrency`` requests in flight."""
+        time, ``concurrency`` requests in flight, all within one deadline (the current
+        call's, else the retry policy's)."""
         step = self.read_chunk
         chunks = [ids[i:i + step] for i in range(0, len(ids), step)]
         found: dict[str, dict[str, Any]] = {}
-        with ThreadPoolExecutor(min(concurrency, max(1, len(chunks)))) as pool:
-            for jobs in pool.map(self.read_jobs, chunks):
-                found.update(jobs)
+        deadline = self.transport.deadline_for(None)
+        pool = ThreadPoolExecutor(min(concurrency, max(1, len(chunks))), initializer=adopt,
+                                  initargs=(deadline,))  # the workers work for this call
+        try:
+            with entered(deadline):  # Ctrl-C here interrupts it: the workers wake at once
+                for jobs in pool.map(self.read_jobs, chunks):
+                    found.update(jobs)
+        finally:
+            pool.shutdown(wait=not deadline.interrupted, cancel_futures=True)
         return found
 
     def cancellable_jobs(self, *, status: str | None = None, target: str | None = None,

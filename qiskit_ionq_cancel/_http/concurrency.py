@@ -25,6 +25,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from .._core.deadline import Deadline
+
 __all__ = ["ConcurrencyLimit"]
 
 #: Below this many in flight, slower answers alone never shrink the limit (only overload
@@ -64,11 +66,27 @@ class ConcurrencyLimit:
 
     def acquire(self) -> float:
         """Wait for a free slot and take it; the time it was taken (for :meth:`release`)."""
+        taken = self.acquire_by(None)
+        assert taken is not None
+        return taken
+
+    def acquire_by(self, deadline: Deadline | None) -> float | None:
+        """:meth:`acquire`, or ``None`` when ``deadline`` passes or is interrupted first (no
+        slot taken)."""
         with self._cond:
             while self._in_flight >= self.limit:
-                self._cond.wait()
+                if deadline is not None and (deadline.expired or deadline.interrupted):
+                    self._cond.notify()  # a wake-up meant for a slot goes to the next one
+                    return None
+                self._cond.wait(None if deadline is None or not deadline.bounded
+                                else deadline.remaining)
             self._in_flight += 1
             return self.clock()
+
+    def wake(self) -> None:
+        """Wake every thread waiting for a slot (to see that its call was interrupted)."""
+        with self._cond:
+            self._cond.notify_all()
 
     def release(self, started: float, *, overloaded: bool = False,
                 measured: bool = True, kind: str = "", load: int | None = None) -> None:

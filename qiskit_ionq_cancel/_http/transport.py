@@ -32,6 +32,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from .._core.deadline import Deadline, current
 from .._redact import exception_shows, keep_hidden, redact, watch_loggers
 from ..exceptions import (
     AttemptRecord,
@@ -166,7 +167,6 @@ class Transport:
         keep_hidden(key, self)  # out of every log record (urllib3's too) while this lives
         self._counter_lock = threading.Lock()
         self._sockets = Sockets()
-        self._aborted = threading.Event()
         self.session = requests.Session()
         adapter = self._sockets.adapter(pool_connections=1, pool_maxsize=pool_size,
                                         max_retries=0)
@@ -190,17 +190,21 @@ class Transport:
         self.session.close()
 
     def abort(self) -> None:
-        """Stop every request in flight now (Ctrl-C): each raises at once, as does every
-        request sent until :meth:`resume`."""
-        self._aborted.set()
+        """Cut every request in flight now and wake the threads waiting for a slot (the hook
+        a call's deadline runs when it is interrupted: Ctrl-C, SIGTERM)."""
         self._sockets.abort()
+        self.limit.wake()
 
-    def resume(self) -> None:
-        """Send requests again after :meth:`abort`."""
-        self._aborted.clear()
+    def deadline_for(self, policy: RetryPolicy | None) -> Deadline:
+        """The deadline of one operation (a request and its retries, a listing): the
+        policy's (default: the client's) from now, within the current call's (see
+        ``_core/deadline.py``), which it never extends; outside any call, the policy's."""
+        own = policy or self.retry_policy
+        outer = current()
+        return Deadline(own.deadline, own.clock) if outer is None else outer.within(own.deadline)
 
-    def _check_aborted(self, request: Request) -> None:
-        if self._aborted.is_set():
+    def _check_aborted(self, request: Request, deadline: Deadline) -> None:
+        if deadline.interrupted:
             raise NoAnswerError(f"{request.what}: stopped (interrupted)",
                                    job_id=request.job_id, method=request.method,
                                    url=request.url, hint="A request already sent may have "
@@ -219,19 +223,21 @@ class Transport:
             raise MissingCredentialsError(
                 "No IonQ API key: pass token= to IonQProvider, or set IONQ_API_KEY."
             )
+        deadline = self.deadline_for(policy)
+        deadline.on_interrupt(self.abort)
         policy = policy or self.retry_policy
         statuses = policy.retry_statuses if retry_statuses is None else retry_statuses
-        attempts = policy.begin()
+        attempts = policy.begin(deadline)
         history: list[AttemptRecord] = []
         unreached = 0
         self._fail_if_unreachable(request, policy)
         while True:
-            self._check_aborted(request)
+            self._check_aborted(request, deadline)
             outcome = self._paced_attempt(request, attempts, policy)
-            self._check_aborted(request)
+            self._check_aborted(request, deadline)
             if outcome is None:  # no time left to send anything
                 raise self._exhausted(request, attempts.count, attempts.elapsed, history,
-                                      f"the {policy.deadline:g} s deadline passed")
+                                      f"the {deadline.seconds:g} s deadline passed")
             code = outcome.status
             if code == 429:
                 asked = parse_retry_after(_header(outcome, "Retry-After"))
@@ -277,7 +283,7 @@ class Transport:
                            "step with the shared rate gate" if throttled else f"{wait:.2f} s",
                            attempts.count + 1)
             if not throttled:  # after a 429 the shared gate holds everyone off
-                policy.sleep(wait)
+                policy.pause(wait, deadline)
 
     def _final(self, request: Request, outcome: Outcome) -> IonQRequestError:
         if outcome.response is not None:
@@ -292,28 +298,32 @@ class Transport:
         """One attempt within the concurrency limit, once the rate gate lets it go (the gate
         is waited for inside the limit, so no crowd that passed it early goes at once);
         ``None`` when the deadline passed first."""
-        slot = self.limit.acquire()
+        deadline = attempts.deadline
+        slot = self.limit.acquire_by(deadline)
+        if slot is None:  # the deadline passed (or the call was interrupted) meanwhile
+            return None
         load = self.limit.in_flight
         try:
             while True:  # until the gate reserves a slot (or no time is left)
                 cuts = self.gate.cuts
                 paced, reserved = self.gate.turn()
                 if paced > 0:
-                    policy.sleep(min(paced, max(0.0, attempts.remaining)))
+                    policy.pause(paced, deadline)
                     # the rate was cut while this one waited for its slot: pace it again
                     reserved = reserved and self.gate.cuts == cuts
-                if reserved or attempts.remaining <= 0:
+                if reserved or deadline.expired or deadline.interrupted:
                     break
-            if attempts.remaining <= 0 and attempts.count:
+            # Nothing is sent once the call's time is up (its first request included: the
+            # deadline is the call's, not this request's).
+            if deadline.expired or deadline.interrupted:
                 self.limit.release(slot, measured=False)
                 return None
             with self._counter_lock:
                 self.requests_sent += 1
-            timeouts = (max(0.001, min(self.timeout[0], attempts.remaining)),
-                        max(0.001, min(self.timeout[1], attempts.remaining)))
+            timeouts = (deadline.cap(self.timeout[0]), deadline.cap(self.timeout[1]))
             sent = self.limit.clock()
             outcome = attempt(self.session, request, timeouts,
-                              budget=max(0.001, attempts.remaining), key=self._key)
+                              budget=max(0.001, deadline.remaining), key=self._key)
         except BaseException:
             self.limit.release(slot, measured=False)
             raise

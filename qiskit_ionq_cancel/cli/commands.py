@@ -24,7 +24,7 @@ from typing import NoReturn
 
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
 
-from .._core.deadline import Deadline
+from .._core.deadline import scope
 from .._core.sigterm import TERMINATED, SigtermAsExit
 from .._core.status import CANCELLABLE, FINAL
 from .._core.validation import check_selection
@@ -225,7 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(lambda line: print(line, flush=True), queue_time=args.queue_time)
     if args.command == "emulator":
         return _serve_emulator(args)
-    return _jobs_command(args)
+    with scope(args.deadline):  # the whole command, every request and wait in it
+        return _jobs_command(args)
 
 
 def _serve_emulator(args: argparse.Namespace) -> int:
@@ -259,7 +260,6 @@ def _serve_emulator(args: argparse.Namespace) -> int:
 def _jobs_command(args: argparse.Namespace) -> int:
     console = Console()
     name = f"ionq-cancel {args.command}"
-    args.deadline_left = Deadline(args.deadline)
     sigterm = SigtermAsExit()  # SIGTERM unwinds like Ctrl-C: partial report, then exit 143
     sigterm.install()
     try:
@@ -348,8 +348,7 @@ def _cancel(args: argparse.Namespace, console: Console, key: str, ids: list[str]
                 return 0
             ids = [line.job_id for line in lines]
         try:
-            report = cancel_jobs(ids, provider=provider, deadline=args.deadline_left.cap(
-                                     args.deadline),
+            report = cancel_jobs(ids, provider=provider, deadline=args.deadline,
                                  progress=sys.stderr.isatty() and not args.json)
         except (KeyboardInterrupt, SystemExit) as exc:  # the partial report, then exit
             partial = getattr(exc, "report", None)
@@ -405,8 +404,8 @@ def _client(key: str, args: argparse.Namespace) -> Iterator[IonQCancelClient]:
 
 
 def _policy(args: argparse.Namespace) -> RetryPolicy:
-    """Retries bounded by what is left of the command's ``--deadline``."""
-    return RetryPolicy(deadline=args.deadline_left.cap(args.deadline))
+    """Retries bounded by the command's ``--deadline`` (its scope holds what is left)."""
+    return RetryPolicy(deadline=args.deadline)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,56 @@
+"""Issue 21: the deadline scope itself (``_core/deadline.py``): nesting narrows, one
+interrupt wakes every wait and runs each hook once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from support import wait_for
+
+from qiskit_ionq_cancel._core.deadline import Deadline, current, scope
+from qiskit_ionq_cancel._http.concurrency import ConcurrencyLimit
+
+
+def test_a_nested_scope_never_extends_the_outer_one_and_shares_its_interrupt() -> None:
+    with scope(0.5) as outer:
+        with scope(60) as inner:
+            assert inner is outer  # the outer one binds: messages quote its 0.5 s
+            assert current() is outer
+        with scope(0.1) as shorter:
+            assert shorter is not outer and shorter.seconds == 0.1
+            outer.interrupt()
+            assert shorter.interrupted and shorter.wait(10)  # wakes at once
+    assert current() is None
+
+
+def test_the_interrupt_runs_each_hook_once_and_a_late_hook_at_once() -> None:
+    deadline = Deadline(None)
+    calls: list[str] = []
+    hook = lambda: calls.append("a")  # noqa: E731
+    deadline.on_interrupt(hook)
+    deadline.on_interrupt(hook)
+    deadline.interrupt()
+    deadline.on_interrupt(lambda: calls.append("late"))
+    assert calls == ["a", "late"]
+
+
+def test_ctrl_c_leaving_a_scope_interrupts_it() -> None:
+    with pytest.raises(KeyboardInterrupt), scope(None) as deadline:
+        raise KeyboardInterrupt
+    assert deadline.interrupted
+
+
+def test_an_interrupt_wakes_a_thread_waiting_for_a_concurrency_slot() -> None:
+    limit = ConcurrencyLimit(1, 1)
+    limit.acquire()  # the only slot, never given back
+    deadline = Deadline(None)  # no deadline: only the interrupt can end the wait
+    deadline.on_interrupt(limit.wake)  # as the transport registers its abort()
+    got: list[float | None] = []
+    waiter = threading.Thread(target=lambda: got.append(limit.acquire_by(deadline)))
+    waiter.start()
+    wait_for(lambda: waiter.is_alive(), "the waiter blocked")
+    deadline.interrupt()
+    waiter.join(timeout=10)
+    assert not waiter.is_alive() and got == [None]  # woken, no slot taken
+    assert limit.in_flight == 1
