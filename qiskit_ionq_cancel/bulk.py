@@ -79,7 +79,9 @@ def cancel_jobs(
     Give ``jobs_or_ids`` (``IonQJob`` objects and/or ids, in any mix; duplicates count once;
     an invalid id is reported, not fatal to the others; a primitive job of this package
     stands for the IonQ jobs it submitted, and one that has submitted none yet is reported
-    ``CANCELLED`` under its own id: it will submit nothing that is not cancelled at once),
+    ``CANCELLED`` under its own id: it will submit nothing that is not cancelled at once; a
+    primitive job of qiskit-ionq's ``IonQSampler`` / ``IonQEstimator`` stands for its
+    ``ionq_jobs``),
     or instead a filter: ``status``
     (``"submitted"``, ``"ready"`` or ``"started"``), ``target`` (a backend such as
     ``"simulator"``) and/or ``session_id``, which lists the matching jobs first.
@@ -103,6 +105,8 @@ def cancel_jobs(
         given = ()
     elif isinstance(jobs_or_ids, (str, StockIonQJob, CompositeJob)):
         given = [jobs_or_ids]
+    elif (parts := upstream.primitive_ionq_jobs(jobs_or_ids)) is not None:
+        given = parts  # one qiskit-ionq IonQPrimitiveJob: its IonQ jobs
     else:
         given = jobs_or_ids
     claimed: list[str] = []  # primitive jobs that had submitted nothing yet
@@ -156,6 +160,8 @@ def _expand(items: Iterable[StockIonQJob | CompositeJob | str],
             if not jobs:
                 claimed.append(item.job_id())
             yield from jobs
+        elif (parts := upstream.primitive_ionq_jobs(item)) is not None:
+            yield from parts  # qiskit-ionq's IonQPrimitiveJob: its jobs were all submitted
         else:
             yield item
 

@@ -32,6 +32,7 @@ from qiskit.providers import JobError, JobStatus
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
+from . import _deprecated
 from ._compat import upstream
 from ._core.composite import CompositeJob
 from .bulk import cancel_jobs
@@ -41,13 +42,15 @@ from .report import CancelReport
 from .scope import submissions_to, track_submitted
 from .single import cancel
 
-__all__ = ["EstimatorV2", "IonQPrimitiveJob", "SamplerV2"]
+__all__ = ["EstimatorV2", "IonQCancelPrimitiveJob", "SamplerV2"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
 
-class IonQPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
-    """Qiskit's ``PrimitiveJob`` whose ``cancel()`` cancels the IonQ jobs it submitted."""
+class IonQCancelPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
+    """Qiskit's ``PrimitiveJob`` whose ``cancel()`` cancels the IonQ jobs it submitted: the
+    job of :class:`SamplerV2` / :class:`EstimatorV2`. (Named ``IonQPrimitiveJob`` until
+    0.2, a name qiskit-ionq's own primitives now use for a different class.)"""
 
     _future: Future[Any] | None
 
@@ -156,10 +159,10 @@ class IonQPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
         return super().result()
 
 
-def _start(function: Callable[..., Any], pubs: Any) -> IonQPrimitiveJob:
+def _start(function: Callable[..., Any], pubs: Any) -> IonQCancelPrimitiveJob:
     # Qiskit's run() bodies, with this job class: they build and submit their PrimitiveJob
     # in one method, so there is no hook to give them another class.
-    job = IonQPrimitiveJob(function, pubs)
+    job = IonQCancelPrimitiveJob(function, pubs)
     job._submit()
     track_submitted(job)  # a cancel_on_exit() block around run() tracks it
     return job
@@ -171,8 +174,8 @@ class SamplerV2(BackendSamplerV2):  # type: ignore[misc]
     Same arguments: ``SamplerV2(backend=backend, options=...)``.
     """
 
-    def run(self, pubs: Iterable[Any], *, shots: int | None = None) -> IonQPrimitiveJob:
-        """As ``BackendSamplerV2.run``; the job is an :class:`IonQPrimitiveJob`."""
+    def run(self, pubs: Iterable[Any], *, shots: int | None = None) -> IonQCancelPrimitiveJob:
+        """As ``BackendSamplerV2.run``; the job is an :class:`IonQCancelPrimitiveJob`."""
         if shots is None:
             shots = self._options.default_shots
         coerced = [SamplerPub.coerce(pub, shots) for pub in pubs]
@@ -187,10 +190,16 @@ class EstimatorV2(BackendEstimatorV2):  # type: ignore[misc]
     """
 
     def run(self, pubs: Iterable[Any], *, precision: float | None = None
-            ) -> IonQPrimitiveJob:
-        """As ``BackendEstimatorV2.run``; the job is an :class:`IonQPrimitiveJob`."""
+            ) -> IonQCancelPrimitiveJob:
+        """As ``BackendEstimatorV2.run``; the job is an :class:`IonQCancelPrimitiveJob`."""
         if precision is None:
             precision = self._options.default_precision
         coerced = [EstimatorPub.coerce(pub, precision) for pub in pubs]
         self._validate_pubs(coerced)
         return _start(self._run, coerced)
+
+
+def __getattr__(name: str) -> object:
+    if name == "IonQPrimitiveJob":  # its old name, for one release
+        return _deprecated.warn_renamed(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -122,7 +122,8 @@ class CancelScope:
 
     def track(self, job: StockIonQJob | CompositeJob) -> StockIonQJob | CompositeJob:
         """Track a job submitted some other way (a plain qiskit-ionq job, or a primitive
-        job of this package: it is cancelled with the IonQ jobs it submitted)."""
+        job of this package or of qiskit-ionq's ``IonQSampler`` / ``IonQEstimator``: it is
+        cancelled with the IonQ jobs it submitted)."""
         with self._lock:
             self.jobs.append(job)
             late = self._closed and self._cancel_late
@@ -172,6 +173,8 @@ class CancelScope:
         for composite in composites:  # their later submissions are cancelled at once
             if not composite.in_final_state():
                 ionq.update((id(j), j) for j in composite.claim_for_cancel())
+        for other in tracked:  # qiskit-ionq's IonQPrimitiveJob: its IonQ jobs
+            ionq.update((id(j), j) for j in upstream.primitive_ionq_jobs(other) or ())
         unfinished = [j for j in ionq.values()
                       if j.job_id() and upstream.local_status(j) not in JOB_FINAL_STATES]
         if pending:

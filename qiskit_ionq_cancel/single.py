@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from qiskit.providers import JobStatus
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
@@ -12,11 +12,14 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from ._compat import upstream
 from ._core.composite import CompositeJob, refuse_foreign_primitive_job
+from ._core.deadline import Deadline
 from ._core.validation import validate_job_id
 from ._http.client import CancelOutcome, IonQCancelClient
-from .exceptions import JobNotSubmittedError
+from .exceptions import JobNotSubmittedError, NoAnswerError
+from .report import CancelReport
 
-__all__ = ["HasClient", "apply_outcome", "cancel", "client_for", "env_api_key"]
+__all__ = ["HasClient", "PartsCancelled", "apply_outcome", "cancel", "cancel_parts", "client_for",
+           "env_api_key"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
@@ -39,11 +42,20 @@ def cancel(job_or_id: StockIonQJob | CompositeJob | str, *, provider: HasClient 
     ``IONQ_API_KEY`` / ``IONQ_API_URL`` from the environment). ``deadline`` bounds the seconds
     spent retrying transient failures. A job already final locally sends no request. A
     primitive job of this package cancels the IonQ jobs it submitted (its ``cancel()``).
+
+    A primitive job of qiskit-ionq's own ``IonQSampler`` / ``IonQEstimator`` (qiskit-ionq with
+    pull request #237) cancels each of its IonQ jobs (its ``ionq_jobs``): ``True`` if at least
+    one is cancelled afterwards, ``False`` if none is (all had finished, or it has none); if
+    some job's outcome is unknown, :class:`~qiskit_ionq_cancel.exceptions.BatchCancelError`
+    is raised after every job was tried, its ``report`` naming each IonQ job.
     """
     if isinstance(job_or_id, StockIonQJob):
         return _cancel_job(job_or_id, deadline)
     if isinstance(job_or_id, CompositeJob):
         return _cancel_composite(job_or_id, deadline)
+    parts = upstream.primitive_ionq_jobs(job_or_id)
+    if parts is not None:  # qiskit-ionq's own IonQPrimitiveJob (IonQSampler / IonQEstimator)
+        return cancel_parts(parts, deadline).verdict
     refuse_foreign_primitive_job(job_or_id)
     if provider is None:  # checked before anything else, even the URL
         validate_job_id(job_or_id, env_api_key())
@@ -60,6 +72,49 @@ def env_api_key() -> str | None:
     error messages before that client exists."""
     token: str | None = resolve_credentials()["token"]
     return token
+
+
+class PartsCancelled(NamedTuple):
+    """What :func:`cancel_parts` established: the verdict and the report of every job."""
+
+    verdict: bool
+    report: CancelReport
+
+
+def cancel_parts(jobs: list[StockIonQJob], deadline: float | None) -> PartsCancelled:
+    """Cancel the IonQ jobs of one primitive job, one by one (a primitive submits one job per
+    PUB or per chunk of circuits: a few, where a batch's bulk path would cost more round
+    trips), each with what is left of ``deadline``. Every job is tried and reported; the
+    verdict is ``True`` if at least one is cancelled afterwards. Raises
+    :class:`BatchCancelError` (after trying all) when some job's outcome is unknown."""
+    report = CancelReport()
+    left = Deadline(deadline)
+    unsubmitted = 0
+    ours = {id(c): c for j in jobs if isinstance(j, StockIonQJob)
+            and isinstance(c := upstream.job_client(j), IonQCancelClient)}
+    sent_before = sum(c.requests_sent for c in ours.values())
+    for job in jobs:
+        key = job.job_id()
+        if not key:
+            unsubmitted += 1
+            key = f"<job without id #{unsubmitted}>"
+        try:
+            if left.expired:
+                raise NoAnswerError(
+                    f"Not tried: the deadline of {left.seconds:g} s ran out", job_id=key,
+                    hint="Cancel it again, or with a longer deadline")
+            _cancel_job(job, None if deadline is None else left.remaining)
+            status = upstream.local_status(job)
+            assert status is not None  # the cancel settled it
+            report.statuses[key] = status
+        except Exception as exc:  # one job's failure must not keep the others from the cancel
+            report.errors[key] = exc
+    report.elapsed = left.elapsed
+    # Counted on this package's clients (a stock job's client is rebuilt for the call).
+    report.requests = sum(c.requests_sent for c in ours.values()) - sent_before
+    logger.info("Primitive job's IonQ jobs: %s", report.summary())
+    report.raise_for_errors()
+    return PartsCancelled(bool(report.cancelled), report)
 
 
 def _cancel_composite(job: CompositeJob, deadline: float | None) -> bool:

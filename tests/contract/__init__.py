@@ -5,7 +5,8 @@ and response schemas of every IonQ v0.4 endpoint the project uses, written from 
 published v0.4 OpenAPI document. :class:`Contract` checks single messages against it
 with ``jsonschema``; :class:`ContractMonitor` collects the problems of everything a test sent
 and answered (the test suite installs one for every test, see ``tests/conftest.py``);
-schemathesis tests the emulator with the same document (``tests/conformance/test_contract_schemathesis.py``).
+schemathesis tests the emulator with the same document
+(``tests/conformance/test_contract_schemathesis.py``).
 
 Test tooling (not shipped in the wheel); needs ``jsonschema`` (the ``test`` extra).
 """
