@@ -108,13 +108,14 @@ def swap_in_our_classes() -> dict[str, str]:
     from qiskit_ionq import ionq_backend, ionq_client, ionq_job, ionq_provider
 
     import qiskit_ionq_cancel as ours
+    from qiskit_ionq_cancel._http.client import IonQCancelClient
 
     swaps: dict[type, type] = {
         ionq_provider.IonQProvider: ours.IonQProvider,
         ionq_backend.IonQSimulatorBackend: ours.IonQSimulatorBackend,
         ionq_backend.IonQQPUBackend: ours.IonQQPUBackend,
         ionq_job.IonQJob: ours.IonQJob,
-        ionq_client.IonQClient: ours.IonQCancelClient,
+        ionq_client.IonQClient: IonQCancelClient,
     }
     swaps.update(_primitive_swaps())
     # Import every submodule first, so all of them are covered.

@@ -40,13 +40,14 @@ else:  # at run time: an ImportError that says what is needed, where it is missi
     _StockSampler, _StockEstimator, _StockPrimitiveJob = upstream.require_primitive_classes()
 
 
-class TruthfulIonQPrimitiveJob(_StockPrimitiveJob):  # type: ignore[misc]
+class TruthfulIonQPrimitiveJob(_StockPrimitiveJob):  # type: ignore[misc, unused-ignore]
     """qiskit-ionq's ``IonQPrimitiveJob`` whose ``cancel()`` returns a verdict."""
 
     #: What the last ``cancel()`` established for each IonQ job (``None`` before).
     cancel_report: CancelReport | None = None
 
-    def cancel(self, *, deadline: float | None = None) -> bool:
+    def cancel(self, *, deadline: float | None = None  # type: ignore[override, unused-ignore]
+               ) -> bool:
         """Cancel every IonQ job of this primitive job: ``True`` if at least one is
         cancelled afterwards, ``False`` if none is (they had all finished). ``deadline``
         bounds the seconds spent. Raises
@@ -68,7 +69,7 @@ def _truthful(job: Any) -> TruthfulIonQPrimitiveJob:
     return job  # type: ignore[no-any-return]
 
 
-class IonQSampler(_StockSampler):  # type: ignore[misc]
+class IonQSampler(_StockSampler):  # type: ignore[misc, unused-ignore]
     """qiskit-ionq's ``IonQSampler`` (same arguments: ``IonQSampler(backend=backend,
     default_shots=..., run_options=...)``), whose jobs' ``cancel()`` returns a verdict."""
 
@@ -78,7 +79,7 @@ class IonQSampler(_StockSampler):  # type: ignore[misc]
         return _truthful(super().run(pubs, **options))
 
 
-class IonQEstimator(_StockEstimator):  # type: ignore[misc]
+class IonQEstimator(_StockEstimator):  # type: ignore[misc, unused-ignore]
     """qiskit-ionq's ``IonQEstimator`` (same arguments: ``IonQEstimator(backend=backend,
     options=..., run_options=...)``), whose jobs' ``cancel()`` returns a verdict."""
 

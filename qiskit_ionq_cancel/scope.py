@@ -24,7 +24,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from ._compat import upstream
 from ._core import threadtree
-from ._core.composite import CompositeJob
+from ._core.composite import CompositeJob, HasIonQJobs
 from ._core.sigterm import SigtermAsExit
 from .bulk import cancel_jobs
 from .report import CancelReport
@@ -107,7 +107,7 @@ class CancelScope:
         self.on_success = on_success
         self.deadline = deadline
         self.handle_sigterm = handle_sigterm
-        self.jobs: list[StockIonQJob | CompositeJob] = []
+        self.jobs: list[StockIonQJob | CompositeJob | HasIonQJobs] = []
         self.report: CancelReport | None = None
         self._lock = threading.Lock()
         self._settled = threading.Condition(self._lock)
@@ -120,7 +120,8 @@ class CancelScope:
         self.thread = threading.current_thread()
         self._sigterm = SigtermAsExit()
 
-    def track(self, job: StockIonQJob | CompositeJob) -> StockIonQJob | CompositeJob:
+    def track(self, job: StockIonQJob | CompositeJob | HasIonQJobs
+              ) -> StockIonQJob | CompositeJob | HasIonQJobs:
         """Track a job submitted some other way (a plain qiskit-ionq job, or a primitive
         job of this package or of qiskit-ionq's ``IonQSampler`` / ``IonQEstimator``: it is
         cancelled with the IonQ jobs it submitted)."""

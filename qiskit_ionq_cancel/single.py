@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, cast
 
 from qiskit.providers import JobStatus
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
@@ -11,7 +11,7 @@ from qiskit_ionq.helpers import resolve_credentials
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from ._compat import upstream
-from ._core.composite import CompositeJob, refuse_foreign_primitive_job
+from ._core.composite import CompositeJob, HasIonQJobs, refuse_foreign_primitive_job
 from ._core.deadline import Deadline
 from ._core.validation import validate_job_id
 from ._http.client import CancelOutcome, IonQCancelClient
@@ -32,8 +32,8 @@ class HasClient(Protocol):
         """The client to send with."""
 
 
-def cancel(job_or_id: StockIonQJob | CompositeJob | str, *, provider: HasClient | None = None,
-           deadline: float | None = None) -> bool:
+def cancel(job_or_id: StockIonQJob | CompositeJob | HasIonQJobs | str, *,
+           provider: HasClient | None = None, deadline: float | None = None) -> bool:
     """Cancel one IonQ job; return ``True`` if it is cancelled afterwards, ``False`` if it
     had already finished otherwise (completed or failed).
 
@@ -57,11 +57,12 @@ def cancel(job_or_id: StockIonQJob | CompositeJob | str, *, provider: HasClient 
     if parts is not None:  # qiskit-ionq's own IonQPrimitiveJob (IonQSampler / IonQEstimator)
         return cancel_parts(parts, deadline).verdict
     refuse_foreign_primitive_job(job_or_id)
+    job_id = cast(str, job_or_id)  # anything else is an id (checked: a non-string is refused)
     if provider is None:  # checked before anything else, even the URL
-        validate_job_id(job_or_id, env_api_key())
+        validate_job_id(job_id, env_api_key())
     client, own = client_for(provider, None)
     try:
-        return client.cancel(job_or_id, deadline=deadline).cancelled
+        return client.cancel(job_id, deadline=deadline).cancelled
     finally:
         if own:
             client.close()
