@@ -7,6 +7,7 @@ elsewhere."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from contract.observed import Emulator
 from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
 from qiskit.providers import JobStatus
 from qiskit.quantum_info import SparsePauliOp
 from support import bell
@@ -90,6 +92,23 @@ def test_the_emulator_takes_the_tags_237_sends_and_keeps_them(fast: Emulator) ->
     result = job.result()
     assert [r.metadata["ionq_job_id"] for r in result] == job.ionq_job_ids
     assert set(result[0].data.c.get_counts()) <= {"00", "11"}
+
+
+def test_a_parameter_sweep_pub_is_one_multi_circuit_job_of_same_named_circuits(
+        fast: Emulator, held: Emulator) -> None:
+    theta = Parameter("theta")
+    circuit = QuantumCircuit(1, 1, name="sweep")
+    circuit.ry(theta, 0)
+    circuit.measure(0, 0)
+    pub = (circuit, [[0.0], [math.pi]])
+    job = StockSampler(backend=backend_of(fast)).run([pub], shots=20)
+    (ionq_id,) = job.ionq_job_ids
+    assert len(fast.store.get(ionq_id)["child_job_ids"]) == 2  # one circuit per binding
+    counts = job.result()[0].data.c
+    assert counts.get_counts(0) == {"0": 20} and counts.get_counts(1) == {"1": 20}
+    queued = StockSampler(backend=backend_of(held)).run([pub], shots=20)
+    assert cancel(queued) is True
+    assert server(held, queued) == ["canceled"]
 
 
 def test_cancel_of_upstream_s_sampler_job_cancels_every_ionq_job_on_the_server(
