@@ -1,8 +1,8 @@
 """Compatibility sessions: this package against each qiskit-ionq it supports.
 
-    nox -s tests-1.1.1 tests-main tests-pr237        # our suite (python -m pytest) on each
-    nox -s upstream-1.1.1 upstream-main upstream-pr237  # qiskit-ionq's suite, our classes in
-    nox -s tests-main -- -x tests/client/test_cancel.py   # arguments after -- go to pytest
+    nox -s tests-1.1.1 tests-main tests-pr237          # our suite (python -m pytest) on each
+    nox -s upstream-1.1.1 upstream-main upstream-pr237  # qiskit-ionq's suite, with our classes
+    nox -s tests-main -- -x tests/client/test_cancel.py  # arguments after -- go to pytest
 
 The versions (``VERSIONS``): "1.1.1" is the release, installed from the package index;
 "main" is qiskit-ionq's main branch at 220daa6; "pr237" is main + pull request #237 (its
