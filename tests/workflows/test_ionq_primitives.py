@@ -174,6 +174,19 @@ def test_the_drop_in_sampler_s_completed_job_is_not_cancelled(fast: Emulator) ->
     assert job.cancel_report is not None and job.cancel_report.already_final == job.ionq_job_ids
 
 
+def test_cancel_on_exit_tracks_the_drop_in_s_job_on_a_stock_backend(held: Emulator) -> None:
+    # A stock qiskit-ionq backend: its IonQ jobs are not seen by the scope, the drop-in's
+    # primitive job is (and stands for them).
+    from qiskit_ionq import IonQProvider as StockProvider
+
+    stock = StockProvider(KEY, url=held.url).get_backend("simulator")
+    with pytest.raises(RuntimeError), cancel_on_exit() as scope:
+        job = IonQSampler(backend=stock).run([bell()], shots=20)
+        raise RuntimeError("stop")
+    assert server(held, job) == ["canceled"]
+    assert scope.report is not None and scope.report.cancelled == job.ionq_job_ids
+
+
 def test_the_drop_in_estimator_s_cancel_gives_the_verdict(held: Emulator) -> None:
     circuit = QuantumCircuit(2)
     circuit.h(0)
