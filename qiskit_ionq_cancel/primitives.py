@@ -49,8 +49,9 @@ logger = logging.getLogger("qiskit_ionq_cancel")
 
 class IonQCancelPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
     """Qiskit's ``PrimitiveJob`` whose ``cancel()`` cancels the IonQ jobs it submitted: the
-    job of :class:`SamplerV2` / :class:`EstimatorV2`. (Named ``IonQPrimitiveJob`` until
-    0.2, a name qiskit-ionq's own primitives now use for a different class.)"""
+    job of :class:`SamplerV2` / :class:`EstimatorV2`. (Called ``IonQPrimitiveJob`` in 0.1,
+    the name of a different class of qiskit-ionq's own primitives; the old name works, with
+    a ``DeprecationWarning``, until 0.3.0.)"""
 
     _future: Future[Any] | None
 
