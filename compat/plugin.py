@@ -4,7 +4,8 @@ Load it with ``-p compat.plugin`` in a run of a suite laid out by :mod:`compat.s
 
 * before any test module is imported, every module of the installed ``qiskit_ionq`` has its
   ``IonQProvider``, ``IonQSimulatorBackend``, ``IonQQPUBackend``, ``IonQJob`` and
-  ``IonQClient`` read as ours, so upstream's tests (and qiskit-ionq's own code, which
+  ``IonQClient`` (and where it has them, #237's ``IonQSampler``, ``IonQEstimator`` and
+  ``IonQPrimitiveJob``) read as ours, so upstream's tests (and qiskit-ionq's own code, which
   builds jobs and clients as ``ionq_job.IonQJob(...)``) exercise our classes; this package's
   own code keeps seeing qiskit-ionq's classes, as it does in real use;
 * ``--compat-differences FILE`` lists the documented differences (see
@@ -107,14 +108,16 @@ def swap_in_our_classes() -> dict[str, str]:
     from qiskit_ionq import ionq_backend, ionq_client, ionq_job, ionq_provider
 
     import qiskit_ionq_cancel as ours
+    from qiskit_ionq_cancel._http.client import IonQCancelClient
 
     swaps: dict[type, type] = {
         ionq_provider.IonQProvider: ours.IonQProvider,
         ionq_backend.IonQSimulatorBackend: ours.IonQSimulatorBackend,
         ionq_backend.IonQQPUBackend: ours.IonQQPUBackend,
         ionq_job.IonQJob: ours.IonQJob,
-        ionq_client.IonQClient: ours.IonQCancelClient,
+        ionq_client.IonQClient: IonQCancelClient,
     }
+    swaps.update(_primitive_swaps())
     # Import every submodule first, so all of them are covered.
     for info in pkgutil.walk_packages(qiskit_ionq.__path__, "qiskit_ionq."):
         importlib.import_module(info.name)
@@ -127,6 +130,22 @@ def swap_in_our_classes() -> dict[str, str]:
                 swap_attribute(module, attr, swaps[value])
                 replaced[f"{name}.{attr}"] = swaps[value].__qualname__
     return replaced
+
+
+def _primitive_swaps() -> dict[type, type]:
+    """qiskit-ionq's own primitives (pull request #237), where it has them, to our drop-ins:
+    ``IonQSampler``, ``IonQEstimator``, and their job class to the one their ``run()``
+    returns (upstream's tests build ``IonQPrimitiveJob`` directly, too)."""
+    from qiskit_ionq_cancel._compat import upstream
+
+    classes = upstream.primitive_classes()
+    if classes is None:
+        return {}
+    from qiskit_ionq_cancel import ionq_primitives as ours
+
+    sampler, estimator, job = classes
+    return {sampler: ours.IonQSampler, estimator: ours.IonQEstimator,
+            job: ours.TruthfulIonQPrimitiveJob}
 
 
 def _backend_mixins() -> tuple[type, ...]:

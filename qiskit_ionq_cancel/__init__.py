@@ -37,7 +37,10 @@ _PUBLIC: dict[str, str] = {
     "Session": "session",
     "SamplerV2": "primitives",
     "EstimatorV2": "primitives",
-    "IonQPrimitiveJob": "primitives",
+    "IonQCancelPrimitiveJob": "primitives",
+    # qiskit-ionq's own primitives (pull request #237, after 1.1.1), with a truthful cancel()
+    "IonQSampler": "ionq_primitives",
+    "IonQEstimator": "ionq_primitives",
     # cancelling
     "cancel": "single",
     "cancel_jobs": "bulk",
@@ -98,9 +101,11 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
     from .exceptions import UnreachableError as UnreachableError
     from .exceptions import UsageError as UsageError
     from .exceptions import WrongBaseURLError as WrongBaseURLError
+    from .ionq_primitives import IonQEstimator as IonQEstimator
+    from .ionq_primitives import IonQSampler as IonQSampler
     from .job import IonQJob as IonQJob
     from .primitives import EstimatorV2 as EstimatorV2
-    from .primitives import IonQPrimitiveJob as IonQPrimitiveJob
+    from .primitives import IonQCancelPrimitiveJob as IonQCancelPrimitiveJob
     from .primitives import SamplerV2 as SamplerV2
     from .provider import IonQProvider as IonQProvider
     from .report import CancelReport as CancelReport
@@ -110,7 +115,13 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
     from .session import Session as Session
     from .single import cancel as cancel
 
-__all__ = ["__version__", *_PUBLIC]
+#: Public names that exist only with some qiskit-ionq versions (those with pull request #237):
+#: elsewhere importing one raises ImportError saying which qiskit-ionq is needed. They are
+#: not in ``__all__``, so that ``from qiskit_ionq_cancel import *`` works with every
+#: supported qiskit-ionq; import them by name.
+_NEEDS_NEWER_QISKIT_IONQ = frozenset({"IonQSampler", "IonQEstimator"})
+
+__all__ = ["__version__", *(name for name in _PUBLIC if name not in _NEEDS_NEWER_QISKIT_IONQ)]
 
 _deprecated.install()  # old module paths (qiskit_ionq_cancel.client, ...) for one release
 
@@ -120,6 +131,8 @@ def __getattr__(name: str) -> Any:
     if module is None:
         if name in _deprecated.REMOVED_NAMES:
             return _deprecated.warn_removed(name)
+        if name in _deprecated.RENAMED_NAMES:
+            return _deprecated.warn_renamed(name)
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value  # once imported, a plain attribute
@@ -127,7 +140,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_PUBLIC})
+    return sorted({*globals(), *__all__})  # a name of _NEEDS_NEWER_QISKIT_IONQ once imported
 
 
 class _Package(types.ModuleType):

@@ -20,7 +20,8 @@ import types
 import warnings
 from collections.abc import Sequence
 
-__all__ = ["MOVED_MODULES", "REMOVED_NAMES", "install", "warn_removed"]
+__all__ = ["MOVED_MODULES", "REMOVED_NAMES", "RENAMED_NAMES", "install", "warn_removed",
+           "warn_renamed"]
 
 _PKG = "qiskit_ionq_cancel"
 REMOVED_IN = "0.3.0"
@@ -44,6 +45,25 @@ REMOVED_NAMES: dict[str, str] = {
     "validate_job_id": "_core.validation",
     "CancelOutcome": "_http.client", "IonQCancelClient": "_http.client",
 }
+
+
+#: A renamed public name -> (its new name, the module defining it). ``IonQPrimitiveJob``, the
+#: job of ``SamplerV2`` / ``EstimatorV2``, shared its name with a different class of
+#: qiskit-ionq's own primitives (``qiskit_ionq.IonQPrimitiveJob``, after 1.1.1).
+RENAMED_NAMES: dict[str, tuple[str, str]] = {
+    "IonQPrimitiveJob": ("IonQCancelPrimitiveJob", "primitives"),
+}
+
+
+def warn_renamed(name: str) -> object:
+    """The value of a renamed name, with a :class:`DeprecationWarning` naming the new one."""
+    new, home = RENAMED_NAMES[name]
+    warnings.warn(
+        f"{_PKG}.{name} is now {_PKG}.{new}; the old name will be removed in {REMOVED_IN}. "
+        f"(qiskit-ionq's own primitives have a different class named {name}: "
+        f"qiskit_ionq.{name}, the job of qiskit_ionq.IonQSampler / IonQEstimator.)",
+        DeprecationWarning, stacklevel=3)
+    return getattr(importlib.import_module(f"{_PKG}.{home}"), new)
 
 
 def warn_removed(name: str) -> object:

@@ -20,14 +20,14 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sized
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from qiskit.providers import JobStatus
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from ._compat import upstream
-from ._core.composite import CompositeJob
+from ._core.composite import CompositeJob, HasIonQJobs
 from ._core.deadline import adopt, derive, entered
 from ._core.progress import Progress
 from ._core.status import to_job_status
@@ -67,8 +67,8 @@ STOP_GRACE = 0.5
 
 
 def cancel_jobs(
-    jobs_or_ids: Iterable[StockIonQJob | CompositeJob | str] | StockIonQJob | CompositeJob
-    | str | None = None,
+    jobs_or_ids: Iterable[StockIonQJob | CompositeJob | HasIonQJobs | str] | StockIonQJob
+    | CompositeJob | HasIonQJobs | str | None = None,
     *,
     provider: HasClient | None = None,
     status: str | None = None,
@@ -93,7 +93,8 @@ def cancel_jobs(
             duplicates count once; an invalid id is reported, not fatal to the others. A
             primitive job of this package stands for the IonQ jobs it submitted; one that
             has submitted none yet is reported ``CANCELLED`` under its own id (it will
-            submit nothing that is not cancelled at once).
+            submit nothing that is not cancelled at once). A primitive job of
+            qiskit-ionq's ``IonQSampler`` / ``IonQEstimator`` stands for its ``ionq_jobs``.
         provider: Gives the URL and key; ``None``: the first job's own, else
             ``IONQ_API_KEY`` / ``IONQ_API_URL``.
         status: Filter: jobs with this IonQ status (``"submitted"``, ``"ready"`` or
@@ -123,13 +124,15 @@ def cancel_jobs(
                     secret=provider.client.key if provider else env_api_key())
     filtering = jobs_or_ids is None
 
-    given: Iterable[StockIonQJob | CompositeJob | str]
+    given: Iterable[StockIonQJob | CompositeJob | HasIonQJobs | str]
     if jobs_or_ids is None:
         given = ()
     elif isinstance(jobs_or_ids, (str, StockIonQJob, CompositeJob)):
         given = [jobs_or_ids]
+    elif (parts := upstream.primitive_ionq_jobs(jobs_or_ids)) is not None:
+        given = parts  # one qiskit-ionq IonQPrimitiveJob: its IonQ jobs
     else:
-        given = jobs_or_ids
+        given = cast("Iterable[StockIonQJob | CompositeJob | HasIonQJobs | str]", jobs_or_ids)
     claimed: list[str] = []  # primitive jobs that had submitted nothing yet
     items = _expand(given, claimed)
     # Peek at the first item (its client may serve the batch) without losing it, even if
@@ -169,7 +172,7 @@ def cancel_jobs(
     return batch.report
 
 
-def _expand(items: Iterable[StockIonQJob | CompositeJob | str],
+def _expand(items: Iterable[StockIonQJob | CompositeJob | HasIonQJobs | str],
             claimed: list[str]) -> Iterator[StockIonQJob | str]:
     """The inputs with each primitive job replaced by the IonQ jobs it submitted (lazily);
     the ids of those that submitted none go to ``claimed``."""
@@ -179,8 +182,10 @@ def _expand(items: Iterable[StockIonQJob | CompositeJob | str],
             if not jobs:
                 claimed.append(item.job_id())
             yield from jobs
+        elif (parts := upstream.primitive_ionq_jobs(item)) is not None:
+            yield from parts  # qiskit-ionq's IonQPrimitiveJob: its jobs were all submitted
         else:
-            yield item
+            yield cast("StockIonQJob | str", item)  # anything else is checked as an id
 
 
 class Entry(NamedTuple):  # a tuple, not a frozen dataclass: 10,000 of them are 5x cheaper

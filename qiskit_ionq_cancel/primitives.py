@@ -32,6 +32,7 @@ from qiskit.providers import JobError, JobStatus
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
+from . import _deprecated
 from ._compat import upstream
 from ._core.composite import CompositeJob
 from .bulk import cancel_jobs
@@ -41,15 +42,17 @@ from .report import CancelReport
 from .scope import submissions_to, track_submitted
 from .single import cancel
 
-__all__ = ["EstimatorV2", "IonQPrimitiveJob", "SamplerV2"]
+__all__ = ["EstimatorV2", "IonQCancelPrimitiveJob", "SamplerV2"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
 
-class IonQPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
+class IonQCancelPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
     """Qiskit's ``PrimitiveJob`` whose ``cancel()`` cancels the IonQ jobs it submitted.
 
-    Returned by `SamplerV2.run` and `EstimatorV2.run`.
+    Returned by `SamplerV2.run` and `EstimatorV2.run`. (Called ``IonQPrimitiveJob`` in 0.1,
+    the name of a different class of qiskit-ionq's own primitives; the old name works, with
+    a ``DeprecationWarning``, until 0.3.0.)
 
     Attributes:
         cancel_report: What the last ``cancel()`` established for the IonQ jobs (``None``:
@@ -185,10 +188,10 @@ class IonQPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
         return super().result()
 
 
-def _start(function: Callable[..., Any], pubs: Any) -> IonQPrimitiveJob:
+def _start(function: Callable[..., Any], pubs: Any) -> IonQCancelPrimitiveJob:
     # Qiskit's run() bodies, with this job class: they build and submit their PrimitiveJob
     # in one method, so there is no hook to give them another class.
-    job = IonQPrimitiveJob(function, pubs)
+    job = IonQCancelPrimitiveJob(function, pubs)
     job._submit()
     track_submitted(job)  # a cancel_on_exit() block around run() tracks it
     return job
@@ -201,7 +204,7 @@ class SamplerV2(BackendSamplerV2):  # type: ignore[misc]
     package.
     """
 
-    def run(self, pubs: Iterable[Any], *, shots: int | None = None) -> IonQPrimitiveJob:
+    def run(self, pubs: Iterable[Any], *, shots: int | None = None) -> IonQCancelPrimitiveJob:
         """Run the pubs, as ``BackendSamplerV2.run``.
 
         Args:
@@ -209,7 +212,7 @@ class SamplerV2(BackendSamplerV2):  # type: ignore[misc]
             shots: Shots for pubs that set none; ``None``: the options' default.
 
         Returns:
-            An `IonQPrimitiveJob`, whose ``cancel()`` reaches IonQ.
+            An `IonQCancelPrimitiveJob`, whose ``cancel()`` reaches IonQ.
         """
         if shots is None:
             shots = self._options.default_shots
@@ -226,7 +229,7 @@ class EstimatorV2(BackendEstimatorV2):  # type: ignore[misc]
     """
 
     def run(self, pubs: Iterable[Any], *, precision: float | None = None
-            ) -> IonQPrimitiveJob:
+            ) -> IonQCancelPrimitiveJob:
         """Run the pubs, as ``BackendEstimatorV2.run``.
 
         Args:
@@ -234,10 +237,16 @@ class EstimatorV2(BackendEstimatorV2):  # type: ignore[misc]
             precision: Precision for pubs that set none; ``None``: the options' default.
 
         Returns:
-            An `IonQPrimitiveJob`, whose ``cancel()`` reaches IonQ.
+            An `IonQCancelPrimitiveJob`, whose ``cancel()`` reaches IonQ.
         """
         if precision is None:
             precision = self._options.default_precision
         coerced = [EstimatorPub.coerce(pub, precision) for pub in pubs]
         self._validate_pubs(coerced)
         return _start(self._run, coerced)
+
+
+def __getattr__(name: str) -> object:
+    if name == "IonQPrimitiveJob":  # its old name, for one release
+        return _deprecated.warn_renamed(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

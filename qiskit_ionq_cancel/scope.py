@@ -29,7 +29,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from ._compat import upstream
 from ._core import threadtree
-from ._core.composite import CompositeJob
+from ._core.composite import CompositeJob, HasIonQJobs
 from ._core.deadline import derive, entered
 from ._core.sigterm import SigtermAsExit
 from .bulk import cancel_jobs
@@ -126,7 +126,7 @@ class CancelScope:
         self.track_threads = track_threads
         self.deadline = deadline
         self.handle_sigterm = handle_sigterm
-        self.jobs: list[StockIonQJob | CompositeJob] = []
+        self.jobs: list[StockIonQJob | CompositeJob | HasIonQJobs] = []
         self.report: CancelReport | None = None
         self._lock = threading.Lock()
         self._settled = threading.Condition(self._lock)
@@ -139,12 +139,14 @@ class CancelScope:
         self.thread = threading.current_thread()
         self._sigterm = SigtermAsExit()
 
-    def track(self, job: StockIonQJob | CompositeJob) -> StockIonQJob | CompositeJob:
+    def track(self, job: StockIonQJob | CompositeJob | HasIonQJobs
+              ) -> StockIonQJob | CompositeJob | HasIonQJobs:
         """Track a job submitted some other way.
 
         Args:
-            job: A plain qiskit-ionq job, or a primitive job of this package (it is
-                cancelled with the IonQ jobs it submitted).
+            job: A plain qiskit-ionq job, or a primitive job of this package or of
+                qiskit-ionq's ``IonQSampler`` / ``IonQEstimator`` (it is cancelled with the
+                IonQ jobs it submitted).
 
         Returns:
             The job. Tracked after the block ended (its submit was still in flight), it is
@@ -206,6 +208,8 @@ class CancelScope:
         for composite in composites:  # their later submissions are cancelled at once
             if not composite.in_final_state():
                 ionq.update((id(j), j) for j in composite.claim_for_cancel())
+        for other in tracked:  # qiskit-ionq's IonQPrimitiveJob: its IonQ jobs
+            ionq.update((id(j), j) for j in upstream.primitive_ionq_jobs(other) or ())
         unfinished = [j for j in ionq.values()
                       if j.job_id() and upstream.local_status(j) not in JOB_FINAL_STATES]
         if pending:

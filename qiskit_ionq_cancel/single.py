@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import NamedTuple, Protocol, cast
 
 from qiskit.providers import JobStatus
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
@@ -11,12 +11,15 @@ from qiskit_ionq.helpers import resolve_credentials
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from ._compat import upstream
-from ._core.composite import CompositeJob, refuse_foreign_primitive_job
+from ._core.composite import CompositeJob, HasIonQJobs, refuse_foreign_primitive_job
+from ._core.deadline import scope
 from ._core.validation import validate_job_id
 from ._http.client import CancelOutcome, IonQCancelClient
-from .exceptions import JobNotSubmittedError
+from .exceptions import JobNotSubmittedError, NoAnswerError
+from .report import CancelReport
 
-__all__ = ["HasClient", "apply_outcome", "cancel", "client_for", "env_api_key"]
+__all__ = ["HasClient", "PartsCancelled", "apply_outcome", "cancel", "cancel_parts", "client_for",
+           "env_api_key"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
@@ -29,22 +32,25 @@ class HasClient(Protocol):
         """The client to send with."""
 
 
-def cancel(job_or_id: StockIonQJob | CompositeJob | str, *, provider: HasClient | None = None,
-           deadline: float | None = None) -> bool:
+def cancel(job_or_id: StockIonQJob | CompositeJob | HasIonQJobs | str, *,
+           provider: HasClient | None = None, deadline: float | None = None) -> bool:
     """Cancel one IonQ job and say what really happened.
 
     A job already final locally sends no request. A primitive job of this package cancels
-    the IonQ jobs it submitted (its ``cancel()``).
+    the IonQ jobs it submitted (its ``cancel()``). A primitive job of qiskit-ionq's own
+    ``IonQSampler`` / ``IonQEstimator`` (qiskit-ionq with pull request #237) cancels each of
+    its ``ionq_jobs``: ``True`` if at least one is cancelled afterwards, ``False`` if none is
+    (all had finished, or it has none).
 
     Args:
         job_or_id: A job of this package, a plain ``qiskit_ionq.IonQJob`` (its own URL and
-            key are used, and its local status is updated), a primitive job of this
-            package, or a job id.
+            key are used, and its local status is updated), a primitive job (this
+            package's, or qiskit-ionq's own), or a job id.
         provider: For a job id: the provider whose URL and key to use; ``None``:
             ``IONQ_API_KEY`` / ``IONQ_API_URL`` from the environment.
-        deadline: Seconds each request of the call (the cancel, and a read-back when its
-            answer must be checked) may take, retries and waits included; ``None``: the
-            retry policy's deadline.
+        deadline: Seconds the whole call may take (the cancel, and a read-back when its
+            answer must be checked), retries and waits included; ``None``: the retry
+            policy's deadline.
 
     Returns:
         ``True`` if the job is cancelled afterwards, ``False`` if it had already finished
@@ -58,17 +64,23 @@ def cancel(job_or_id: StockIonQJob | CompositeJob | str, *, provider: HasClient 
         RefusedError: IonQ refused the request (the key, the job, the URL).
         CancelNotConfirmedError: The cancel was answered, but the job read back is still
             not final.
+        BatchCancelError: For qiskit-ionq's primitive job, some IonQ job's outcome is
+            unknown (raised after every job was tried; its ``report`` names each).
     """
     if isinstance(job_or_id, StockIonQJob):
         return _cancel_job(job_or_id, deadline)
     if isinstance(job_or_id, CompositeJob):
         return _cancel_composite(job_or_id, deadline)
+    parts = upstream.primitive_ionq_jobs(job_or_id)
+    if parts is not None:  # qiskit-ionq's own IonQPrimitiveJob (IonQSampler / IonQEstimator)
+        return cancel_parts(parts, deadline).verdict
     refuse_foreign_primitive_job(job_or_id)
+    job_id = cast(str, job_or_id)  # anything else is an id (checked: a non-string is refused)
     if provider is None:  # checked before anything else, even the URL
-        validate_job_id(job_or_id, env_api_key())
+        validate_job_id(job_id, env_api_key())
     client, own = client_for(provider, None)
     try:
-        return client.cancel(job_or_id, deadline=deadline).cancelled
+        return client.cancel(job_id, deadline=deadline).cancelled
     finally:
         if own:
             client.close()
@@ -79,6 +91,49 @@ def env_api_key() -> str | None:
     error messages before that client exists."""
     token: str | None = resolve_credentials()["token"]
     return token
+
+
+class PartsCancelled(NamedTuple):
+    """What :func:`cancel_parts` established: the verdict and the report of every job."""
+
+    verdict: bool
+    report: CancelReport
+
+
+def cancel_parts(jobs: list[StockIonQJob], deadline: float | None) -> PartsCancelled:
+    """Cancel the IonQ jobs of one primitive job, one by one (a primitive submits one job per
+    PUB or per chunk of circuits: a few, where a batch's bulk path would cost more round
+    trips), each with what is left of ``deadline``. Every job is tried and reported; the
+    verdict is ``True`` if at least one is cancelled afterwards. Raises
+    :class:`BatchCancelError` (after trying all) when some job's outcome is unknown."""
+    report = CancelReport()
+    unsubmitted = 0
+    ours = {id(c): c for j in jobs if isinstance(j, StockIonQJob)
+            and isinstance(c := upstream.job_client(j), IonQCancelClient)}
+    sent_before = sum(c.requests_sent for c in ours.values())
+    with scope(deadline) as left:  # one deadline for all the jobs, within any open call's
+        for job in jobs:
+            key = job.job_id()
+            if not key:
+                unsubmitted += 1
+                key = f"<job without id #{unsubmitted}>"
+            try:
+                if left.expired:
+                    raise NoAnswerError(
+                        f"Not tried: the deadline of {left.seconds:g} s ran out", job_id=key,
+                        hint="Cancel it again, or with a longer deadline")
+                _cancel_job(job, None if deadline is None else left.remaining)
+                status = upstream.local_status(job)
+                assert status is not None  # the cancel settled it
+                report.statuses[key] = status
+            except Exception as exc:  # one job's failure must not keep the others from it
+                report.errors[key] = exc
+        report.elapsed = left.elapsed
+    # Counted on this package's clients (a stock job's client is rebuilt for the call).
+    report.requests = sum(c.requests_sent for c in ours.values()) - sent_before
+    logger.info("Primitive job's IonQ jobs: %s", report.summary())
+    report.raise_for_errors()
+    return PartsCancelled(bool(report.cancelled), report)
 
 
 def _cancel_composite(job: CompositeJob, deadline: float | None) -> bool:

@@ -6,11 +6,16 @@ releases. Nothing else in this package touches them: when qiskit-ionq changes, t
 (and ``tests/workflows/test_upstream_seam.py``, which fails when the attributes we rely on
 change) is where to look.
 
-It also knows which qiskit-ionq versions this package was tested with.
+It also knows which qiskit-ionq versions this package was tested with, and finds what only
+some of them have: the primitives of qiskit-ionq's pull request #237 (``IonQSampler``,
+``IonQEstimator``, ``IonQPrimitiveJob`` in ``qiskit_ionq.ionq_primitives``), which 1.1.1 and
+main@220daa6 lack.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import inspect
 import logging
 import re
@@ -25,6 +30,7 @@ from qiskit_ionq.ionq_client import IonQClient
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 __all__ = [
+    "PRIMITIVES_NEED",
     "TESTED_QISKIT_IONQ",
     "adopt_job",
     "backend_sizes_are_lazy",
@@ -33,25 +39,38 @@ __all__ = [
     "fill_catalog",
     "init_provider",
     "init_sized_backend",
+    "installed_version",
     "job_client",
     "job_submission",
     "local_status",
+    "primitive_classes",
+    "primitive_ionq_jobs",
     "replay_status",
+    "require_primitive_classes",
     "set_local_status",
 ]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
-#: The qiskit-ionq versions this package's CI tests: 1.1.1 from the package index, and the
-#: unreleased main branch at 220daa6 (which still calls itself 1.1.1). The upper bound is the
-#: first version not tested; ``pyproject.toml`` declares the same range.
-TESTED_QISKIT_IONQ = (">=1.1.1", "<1.1.2")
-_LOWEST, _FIRST_UNTESTED = (1, 1, 1), (1, 1, 2)
+#: The qiskit-ionq versions this package supports: 1.1.1 from the package index, and its 1.1.x
+#: successors, of which CI tests the unreleased main branch at 220daa6 and main + pull request
+#: #237 (both still calling themselves 1.1.1). A new minor version (1.2) may change what the
+#: seam relies on, so it is outside until tested; ``pyproject.toml`` declares the same range.
+TESTED_QISKIT_IONQ = (">=1.1.1", "<1.2")
+_LOWEST, _FIRST_UNTESTED = (1, 1, 1), (1, 2)
 
 
 def _release(version: str) -> tuple[int, ...]:
     match = re.match(r"(\d+(?:\.\d+)*)", version)
     return tuple(int(p) for p in match.group(1).split(".")) if match else ()
+
+
+def installed_version() -> str:
+    """The installed qiskit-ionq's version."""
+    try:
+        return metadata.version("qiskit-ionq")
+    except metadata.PackageNotFoundError:
+        return str(getattr(qiskit_ionq, "__version__", "unknown"))
 
 
 def check_qiskit_ionq_version(installed: str | None = None) -> bool:
@@ -60,10 +79,7 @@ def check_qiskit_ionq_version(installed: str | None = None) -> bool:
     Returns whether it is inside.
     """
     if installed is None:
-        try:
-            installed = metadata.version("qiskit-ionq")
-        except metadata.PackageNotFoundError:
-            installed = str(getattr(qiskit_ionq, "__version__", "unknown"))
+        installed = installed_version()
     inside = _LOWEST <= _release(installed) < _FIRST_UNTESTED
     if not inside:
         logger.warning(
@@ -72,6 +88,47 @@ def check_qiskit_ionq_version(installed: str | None = None) -> bool:
             "install 'qiskit-ionq%s') or upgrade qiskit-ionq-cancel.",
             installed, ",".join(TESTED_QISKIT_IONQ), ",".join(TESTED_QISKIT_IONQ))
     return inside
+
+
+# -- qiskit-ionq's own primitives (pull request #237) ---------------------------------------
+#: What a user is told where qiskit-ionq has no ``ionq_primitives`` module.
+PRIMITIVES_NEED = (
+    "qiskit-ionq's own primitives (IonQSampler, IonQEstimator) come with qiskit-ionq pull "
+    "request #237, which the installed qiskit-ionq {version} does not have. Install a "
+    "qiskit-ionq that has qiskit_ionq.ionq_primitives (the release after 1.1.1), or use "
+    "qiskit_ionq_cancel.SamplerV2 / EstimatorV2, which work with every supported qiskit-ionq.")
+
+
+@functools.cache
+def primitive_classes() -> tuple[Any, Any, Any] | None:
+    """qiskit-ionq's ``(IonQSampler, IonQEstimator, IonQPrimitiveJob)``, or ``None`` where
+    the installed qiskit-ionq has no ``ionq_primitives`` (1.1.1, main@220daa6). Looked up
+    on first use, never at import, so that this module loads on every version."""
+    try:
+        module = importlib.import_module("qiskit_ionq.ionq_primitives")
+    except ImportError:
+        return None
+    return module.IonQSampler, module.IonQEstimator, module.IonQPrimitiveJob
+
+
+def require_primitive_classes() -> tuple[Any, Any, Any]:
+    """As :func:`primitive_classes`, but an ``ImportError`` that says which qiskit-ionq is
+    needed where they are missing."""
+    classes = primitive_classes()
+    if classes is None:
+        raise ImportError(PRIMITIVES_NEED.format(version=installed_version()))
+    return classes
+
+
+def primitive_ionq_jobs(job: object) -> list[StockIonQJob] | None:
+    """The IonQ jobs of a qiskit-ionq ``IonQPrimitiveJob`` (its public ``ionq_jobs``, in
+    submission order); ``None`` if ``job`` is not one (or qiskit-ionq has none)."""
+    if isinstance(job, (str, StockIonQJob)):  # the common inputs: no look-up
+        return None
+    classes = primitive_classes()
+    if classes is None or not isinstance(job, classes[2]):
+        return None
+    return list(job.ionq_jobs)
 
 
 # -- jobs ------------------------------------------------------------------------------------
@@ -101,10 +158,11 @@ def job_submission(job: StockIonQJob) -> dict[str, Any]:
     return passed
 
 
-def adopt_job(job: StockIonQJob, cls: type[StockIonQJob]) -> None:
-    """Turn a stock job into ``cls``, a subclass that only adds methods.
+def adopt_job(job: Any, cls: type) -> None:
+    """Turn a stock job (an ``IonQJob``, or #237's ``IonQPrimitiveJob``) into ``cls``, a
+    subclass that only adds or overrides methods.
 
-    qiskit-ionq's ``run()`` builds its ``IonQJob`` directly, with no hook for another class;
+    qiskit-ionq's ``run()`` builds its job directly, with no hook for another class;
     re-classing the submitted job avoids copying ``run()``'s body.
     """
     job.__class__ = cls

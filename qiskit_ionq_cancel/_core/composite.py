@@ -10,11 +10,12 @@ Protocol's structural check cost tens of microseconds a call (0.3 s of a 10,000-
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Protocol
 
 from qiskit.primitives import BasePrimitiveJob
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
-__all__ = ["CompositeJob", "refuse_foreign_primitive_job"]
+__all__ = ["CompositeJob", "HasIonQJobs", "refuse_foreign_primitive_job"]
 
 
 class CompositeJob(ABC):
@@ -36,6 +37,19 @@ class CompositeJob(ABC):
     @abstractmethod
     def in_final_state(self) -> bool:
         """Whether it has finished (done, failed or cancelled)."""
+
+
+class HasIonQJobs(Protocol):
+    """What qiskit-ionq's own ``IonQPrimitiveJob`` (pull request #237) is to type checkers,
+    where its module may be missing: a job that shows its IonQ jobs as ``ionq_jobs``. Only
+    for annotations; at run time the seam (``_compat/upstream.py``) recognises the class."""
+
+    @property
+    def ionq_jobs(self) -> list[StockIonQJob]:
+        """Its IonQ jobs, in submission order."""
+
+    def job_id(self) -> str:
+        """Its first IonQ job's id ("" if it has none)."""
 
 
 def refuse_foreign_primitive_job(job: object) -> None:

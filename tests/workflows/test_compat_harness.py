@@ -7,6 +7,8 @@ these tests pin what it rewrites and how it reads the list of documented differe
 from __future__ import annotations
 
 import io
+import re
+import subprocess
 import tarfile
 import textwrap
 import types
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 
+import noxfile
 from compat.fake_ids import discover_fake_ids, fake_uuid, rewrite_source
 from compat.plugin import (
     Difference,
@@ -148,10 +151,123 @@ def test_a_difference_without_reason_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_project_differences_file_is_valid() -> None:
-    for version in ("1.1.1", "main"):
+    assert set(noxfile.VERSIONS) == {"1.1.1", "main", "pr237"}
+    for version in noxfile.VERSIONS:
         for difference in load_differences(REPO / "compat" / "known-differences.toml", version):
             assert difference.test.startswith("test/") and "::" in difference.test
             assert len(difference.reason) > 20
+            assert set(difference.versions) <= set(noxfile.VERSIONS), difference
+
+
+# -- where each qiskit-ionq comes from (noxfile.py) -------------------------------------------
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture
+def no_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No archive folder holds anything and the git repository does not exist; the cache is
+    an empty folder (returned)."""
+    monkeypatch.setenv("QISKIT_IONQ_ARCHIVES", str(tmp_path / "archives"))
+    monkeypatch.setenv("QISKIT_IONQ_GIT", str(tmp_path / "no-such-repository"))
+    monkeypatch.delenv("CI", raising=False)
+    return tmp_path / "cache"
+
+
+def test_the_release_comes_from_the_package_index_the_others_from_source() -> None:
+    assert noxfile.VERSIONS["1.1.1"].requirement == "qiskit-ionq==1.1.1"
+    assert noxfile.VERSIONS["main"].requirement is None
+    assert noxfile.VERSIONS["pr237"].requirement is None
+    for version in noxfile.VERSIONS.values():  # full commits: git fetches by full id only
+        assert re.fullmatch(r"[0-9a-f]{40}", version.commit)
+        assert version.commit[:7] in version.archive or version.requirement
+
+
+def test_an_archive_in_the_archives_folder_is_used_without_git(no_sources: Path,
+                                                               tmp_path: Path) -> None:
+    folder = tmp_path / "archives"
+    folder.mkdir()
+    (folder / noxfile.VERSIONS["main"].archive).write_bytes(b"archive")
+    archive, where = noxfile.find_archive("main", cache=no_sources)
+    assert archive == folder / noxfile.VERSIONS["main"].archive
+    assert where == str(folder)
+    assert not no_sources.exists()  # nothing fetched
+
+
+def test_a_source_that_cannot_be_had_says_why_and_what_to_do(no_sources: Path) -> None:
+    archive, why = noxfile.find_archive("pr237", cache=no_sources)
+    assert archive is None
+    assert "qiskit-ionq-pr237-e9c624b.tar.gz is in none of" in why
+    assert "git could not fetch commit e9c624b" in why
+    assert "QISKIT_IONQ_ARCHIVES" in why and "\n" not in why
+
+
+def test_the_git_fallback_writes_the_pinned_commit_as_an_archive_the_suite_reads(
+        no_sources: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repository = tmp_path / "qiskit-ionq"
+    (repository / "test").mkdir(parents=True)
+    (repository / "test" / "__init__.py").write_text("")
+    (repository / "test" / "test_job.py").write_text('job_id = "test_id"\n')
+    (repository / "requirements-test.txt").write_text("requests-mock\n")
+    _git("init", "-q", str(repository))
+    _git("-C", str(repository), "add", ".")
+    _git("-C", str(repository), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    commit = _git("-C", str(repository), "rev-parse", "HEAD").strip()
+    (repository / "test" / "test_job.py").write_text("later = 1\n")  # not committed: unseen
+    monkeypatch.setenv("QISKIT_IONQ_GIT", str(repository))
+    version = noxfile.Version(None, "qiskit-ionq-x.tar.gz", commit)
+    monkeypatch.setitem(noxfile.VERSIONS, "x", version)
+    archive, where = noxfile.find_archive("x", cache=no_sources)
+    assert archive == no_sources / "qiskit-ionq-x.tar.gz"
+    assert where == f"git, commit {commit[:7]}"
+    mapping = prepare_suite(archive, tmp_path / "suite")
+    assert (tmp_path / "suite" / "test" / "test_job.py").read_text() == \
+        f'job_id = "{mapping["test_id"]}"\n'
+    assert noxfile.find_archive("x", cache=no_sources) == (archive, str(no_sources))  # cached
+
+
+class _Stopped(Exception):
+    pass
+
+
+class _Session:
+    """Records how a nox session was stopped."""
+
+    def __init__(self) -> None:
+        self.stopped: list[tuple[str, str]] = []
+
+    def skip(self, reason: str) -> None:
+        self.stopped.append(("skip", reason))
+        raise _Stopped
+
+    def error(self, reason: str) -> None:
+        self.stopped.append(("error", reason))
+        raise _Stopped
+
+
+@pytest.mark.parametrize(("ci", "how"), [(None, "skip"), ("true", "error"), ("false", "skip")])
+def test_a_session_without_its_source_is_skipped_but_fails_in_ci(
+        no_sources: Path, monkeypatch: pytest.MonkeyPatch, ci: str | None, how: str) -> None:
+    monkeypatch.setattr(noxfile, "CACHE", no_sources)
+    monkeypatch.setattr(noxfile, "find_archive",
+                        lambda name: (None, f"qiskit-ionq {name} source is not available"))
+    if ci is not None:
+        monkeypatch.setenv("CI", ci)
+    session = _Session()
+    with pytest.raises(_Stopped):
+        noxfile.upstream_suite(session, "main")  # type: ignore[arg-type]
+    assert len(session.stopped) == 1
+    kind, reason = session.stopped[0]
+    assert kind == how and reason.startswith("qiskit-ionq main source is not available")
+    assert ("CI=true" in reason) is (how == "error")
+
+
+def test_ci_runs_every_compatibility_session_and_cannot_skip_one() -> None:
+    script = (REPO / ".ci" / "run").read_text()
+    assert re.search(r"^export CI=", script, re.MULTILINE)
+    for name in noxfile.VERSIONS:
+        assert f"upstream-{name}" in script and f"tests-{name}" in script
 
 
 class _Stock:

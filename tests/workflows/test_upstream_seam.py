@@ -52,12 +52,14 @@ def _modules(root: Path) -> list[Path]:
 
 
 def _private_names_of_qiskit_ionq() -> set[str]:
-    """Every underscore attribute qiskit-ionq's own code sets, reads or defines."""
+    """Every underscore attribute qiskit-ionq's own code sets or defines. (Not those it only
+    reads: since #237 its primitives read Qiskit's own ``_options`` and ``_validate_pubs``,
+    which are Qiskit's internals, not qiskit-ionq's.)"""
     names: set[str] = set()
     for path in _modules(UPSTREAM):
         for node in ast.walk(ast.parse(path.read_text())):
-            name = getattr(node, "attr", None) or (
-                node.name if isinstance(node, ast.FunctionDef) else None)
+            name = node.attr if isinstance(node, ast.Attribute) and isinstance(
+                node.ctx, ast.Store) else node.name if isinstance(node, ast.FunctionDef) else None
             if name and name.startswith("_") and not name.startswith("__"):
                 names.add(name)
     return names
@@ -291,10 +293,16 @@ def test_a_qiskit_ionq_outside_the_tested_range_gets_one_clear_warning(
         caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="qiskit_ionq_cancel"):
         assert upstream.check_qiskit_ionq_version("1.1.1") is True
+        assert upstream.check_qiskit_ionq_version("1.1.2") is True  # the next patch release
         assert caplog.records == []
         assert upstream.check_qiskit_ionq_version("1.2.0") is False
     assert len(caplog.records) == 1
-    assert "1.2.0" in caplog.text and ">=1.1.1,<1.1.2" in caplog.text
+    assert "1.2.0" in caplog.text and ">=1.1.1,<1.2" in caplog.text
+
+
+@pytest.mark.parametrize("version", ["1.1.0", "1.2", "1.2.0rc1", "2.0.0"])
+def test_versions_outside_the_supported_range_are_named(version: str) -> None:
+    assert upstream.check_qiskit_ionq_version(version) is False
 
 
 def test_pyproject_declares_the_tested_range() -> None:

@@ -17,7 +17,7 @@ from support import bell
 
 from qiskit_ionq_cancel import (
     EstimatorV2,
-    IonQPrimitiveJob,
+    IonQCancelPrimitiveJob,
     IonQProvider,
     PrimitiveJobCancelledError,
     SamplerV2,
@@ -34,21 +34,21 @@ SHOTS = 2000
 
 
 @pytest.fixture
-def workers(monkeypatch: pytest.MonkeyPatch) -> list[IonQPrimitiveJob]:
+def workers(monkeypatch: pytest.MonkeyPatch) -> list[IonQCancelPrimitiveJob]:
     """Every primitive job the test starts (their worker threads are waited for before the
     emulator stops, so none is left polling a server that is gone)."""
-    started: list[IonQPrimitiveJob] = []
-    submit = IonQPrimitiveJob._submit
+    started: list[IonQCancelPrimitiveJob] = []
+    submit = IonQCancelPrimitiveJob._submit
 
-    def recording(job: IonQPrimitiveJob) -> None:
+    def recording(job: IonQCancelPrimitiveJob) -> None:
         submit(job)
         started.append(job)
 
-    monkeypatch.setattr(IonQPrimitiveJob, "_submit", recording)
+    monkeypatch.setattr(IonQCancelPrimitiveJob, "_submit", recording)
     return started
 
 
-def _join(jobs: list[IonQPrimitiveJob]) -> None:
+def _join(jobs: list[IonQCancelPrimitiveJob]) -> None:
     pending: list[futures.Future[Any]] = []
     for job in jobs:
         assert job._future is not None  # each was recorded once submitted
@@ -57,7 +57,7 @@ def _join(jobs: list[IonQPrimitiveJob]) -> None:
 
 
 @pytest.fixture
-def fast(workers: list[IonQPrimitiveJob]) -> Iterator[Emulator]:
+def fast(workers: list[IonQCancelPrimitiveJob]) -> Iterator[Emulator]:
     """Jobs complete at once."""
     with Emulator(api_keys=[KEY], queue_time=0, run_time=0, seed=11) as emu:
         yield emu
@@ -65,7 +65,7 @@ def fast(workers: list[IonQPrimitiveJob]) -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def held(workers: list[IonQPrimitiveJob]) -> Iterator[Emulator]:
+def held(workers: list[IonQCancelPrimitiveJob]) -> Iterator[Emulator]:
     """Jobs stay queued (the clock never moves)."""
     with Emulator(api_keys=[KEY], queue_time=10, clock=ManualClock(), seed=12) as emu:
         yield emu
