@@ -502,9 +502,12 @@ def _as_flags(text: str) -> str:
 
 # -- cancel and status ----------------------------------------------------------------------
 def _why(args: argparse.Namespace, interrupted: str | None = None) -> Why:
+    """How the command stopped. Retries give up before the deadline when the next wait
+    would pass it (a wait is at most ``backoff_max``): so close to it counts as reaching it."""
     started: Deadline = args.deadline_left
-    return Why(deadline=args.deadline, elapsed=started.elapsed, expired=started.expired,
-               interrupted=interrupted)
+    near = min(RetryPolicy().backoff_max, args.deadline / 2)
+    return Why(deadline=args.deadline, elapsed=started.elapsed,
+               expired=started.remaining < near, interrupted=interrupted)
 
 
 def _jobs_command(args: argparse.Namespace, console: Console) -> int:

@@ -58,6 +58,7 @@ def plain(text: str) -> str:
     for python, words in _PYTHON_WORDS:
         text = text.replace(python, words)
     text = _CLASS_NAME.sub(lambda m: m["inner"] or "", text)
+    text = re.sub(r"\b1 (job|request|attempt|page)s\b", r"1 \1", text)  # "Cancelling 1 jobs"
     return re.sub(r"\s{2,}", " ", text).replace("( ", "(").replace(" )", ")").strip()
 
 
@@ -97,7 +98,16 @@ def describe(error: BaseException, why: Why | None = None) -> tuple[str, int]:
                 f"{f' ({plain(reason[1])})' if reason else ''}. Check --url or IONQ_API_URL, "
                 "and the network."), 1
     if isinstance(error, NoAnswerError):
-        return f"{_what(error)}: {row_note(error, why)}. {_retry_advice(why)}", 1
+        if why is not None and why.expired:
+            return (f"{_what(error)}: stopped at --deadline {why.deadline:g} s, after "
+                    f"{why.elapsed:.1f} s. Run it again, with a longer --deadline if IonQ is "
+                    "slow (its status page is status.ionq.co)."), 1
+        if isinstance(error, RetriesExhaustedError):
+            return (f"{_what(error)}: no usable answer after {_tries(error.attempts)} over "
+                    f"{error.elapsed:.1f} s (last: {plain(error.last)}). Try again later; "
+                    "IonQ's status page is status.ionq.co."), 1
+        return (f"{_what(error)}: no usable answer. Try again later; IonQ's status page is "
+                "status.ionq.co."), 1
     if isinstance(error, IonQRequestError):
         return f"{_what(error)}: {row_note(error, why)}.", 1
     return (f"unexpected error: {plain(str(error)) or 'no details'}. Run again with --debug "
@@ -106,14 +116,9 @@ def describe(error: BaseException, why: Why | None = None) -> tuple[str, int]:
 
 def _what(error: IonQRequestError) -> str:
     """The request's description (``Listing jobs``), first letter lower-cased."""
-    what = error.what.split(":", 1)[0]
-    what = re.sub(r"\b1 jobs\b", "1 job", what)
+    what = re.split(r":| failed after ", error.what, maxsplit=1)[0]
+    what = plain(what)
     return what[:1].lower() + what[1:]
-
-
-def _retry_advice(why: Why | None) -> str:
-    more = " with a longer --deadline" if why is not None and why.expired else ""
-    return f"Try again later{more}; IonQ's status page is status.ionq.co."
 
 
 def row_note(error: Exception, why: Why | None = None) -> str:
@@ -133,17 +138,21 @@ def row_note(error: Exception, why: Why | None = None) -> str:
         return f"still {error.status.name} after the cancel"
     if isinstance(error, UnknownJobStatusError):
         return f"IonQ reported an unknown status {str(error.status)[:20]!r}"
-    if isinstance(error, NoAnswerError):
+    if isinstance(error, NoAnswerError):  # the status column says UNKNOWN; this says why
         if why is not None and why.interrupted:
-            return f"{why.interrupted}; outcome unknown"
+            return why.interrupted
         if why is not None and why.expired:
-            return f"--deadline {why.deadline:g} s reached; outcome unknown"
+            return f"--deadline {why.deadline:g} s reached"
         if isinstance(error, UnreachableError):
-            return "IonQ unreachable; outcome unknown"
+            return "IonQ unreachable"
         if isinstance(error, RetriesExhaustedError):
-            return f"no answer after {error.attempts} tries; outcome unknown"
-        return "no usable answer; outcome unknown"
+            return f"no usable answer after {_tries(error.attempts)}"
+        return "no usable answer"
     if isinstance(error, RefusedError):
         said = f": {plain(error.ionq_message)}" if error.ionq_message else ""
         return f"IonQ refused (HTTP {error.status_code}){said}"
     return plain(str(error)).split(". ")[0] or "failed"
+
+
+def _tries(count: int) -> str:
+    return f"{count} {'try' if count == 1 else 'tries'}"
