@@ -330,3 +330,38 @@ def test_ctrl_c_while_cancelling_reports_in_cli_words(emu: Emulator) -> None:
     for job_id in ids:
         assert f"{job_id}  UNKNOWN  interrupted\n" in out
     assert "stays in effect" in err and "ionq-cancel status" in err
+
+
+def test_the_progress_bar_does_not_finish_for_a_failed_cancel(emu: Emulator) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    ids = emu.store.add_jobs(1)
+    missing = str(uuid.uuid4())
+    primary, secondary = pty.openpty()  # stderr a terminal: the bar is shown
+    # 24 rows of 100 columns (a new terminal has 0: no room for a bar)
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "qiskit_ionq_cancel.cli", *ids, missing],
+            stdout=subprocess.PIPE, stderr=secondary, text=True, env=env_for(emu.url))
+        os.close(secondary)
+        out, _ = process.communicate(timeout=PROCESS_GUARD)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(primary)
+    bar = b"".join(chunks).decode(errors="replace")
+    assert process.returncode == 1, bar
+    assert "1/2" in bar and "1 not settled" in bar
+    assert "100%" not in bar and "2/2" not in bar
+    assert f"{missing}  NOT FOUND" in out
