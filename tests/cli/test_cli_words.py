@@ -365,3 +365,19 @@ def test_the_progress_bar_does_not_finish_for_a_failed_cancel(emu: Emulator) -> 
     assert "1/2" in bar and "1 not settled" in bar
     assert "100%" not in bar and "2/2" not in bar
     assert f"{missing}  NOT FOUND" in out
+
+
+def test_the_cli_page_lists_every_exit_code_and_option() -> None:
+    from qiskit_ionq_cancel.cli.commands import _parser
+    from qiskit_ionq_cancel.cli.messages import EXIT_CODES
+
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    codes = page.split("## Exit codes", 1)[1]
+    for code in EXIT_CODES:
+        assert f"\n| {code} | " in codes
+    parser = _parser()
+    commands = next(a for a in parser._actions if a.dest == "command")
+    for name, sub in [("", parser), *commands.choices.items()]:  # type: ignore[union-attr]
+        for action in sub._actions:
+            for option in action.option_strings:
+                assert f"`{option}" in page, f"{name} {option} is not in docs/cli.md"
