@@ -346,7 +346,8 @@ def _unknown_command(argv: Sequence[str]) -> str | None:
     for position, arg in enumerate(argv):
         if arg.startswith("-") or (position and argv[position - 1] in _VALUE_OPTIONS):
             continue
-        return arg if _WORD.fullmatch(arg) else None
+        id_like = len(arg) >= 8 and set(arg.lower()) <= set("0123456789abcdef-")
+        return arg if _WORD.fullmatch(arg) and not id_like else None
     return None
 
 

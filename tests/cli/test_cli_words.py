@@ -100,10 +100,12 @@ def test_an_unknown_word_is_an_unknown_command(word: str, words: str) -> None:
     assert "malformed" not in text and "job id" not in text
 
 
-def test_a_malformed_id_is_still_a_malformed_id() -> None:
-    done = run("617a1f8b-59d4-435d-aa33-69543", env=env_for("http://127.0.0.1:1/v0.4"))
+@pytest.mark.parametrize("given", ["617a1f8b-59d4-435d-aa33-69543", "deadbeef-cafe"])
+def test_a_malformed_id_is_still_a_malformed_id(given: str) -> None:
+    done = run(given, env=env_for("http://127.0.0.1:1/v0.4"))
     assert_speaks_cli(done, 2)
-    assert "malformed job id" in done.stderr
+    assert "1 malformed job id(s); nothing was sent" in done.stderr
+    assert f"argument 1: '{given}'" in done.stderr
 
 
 @pytest.mark.parametrize("command", ["demo", "emulator"])
