@@ -353,8 +353,9 @@ def _unknown_command(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``ionq-cancel``; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        return _main(list(sys.argv[1:] if argv is None else argv))
+        return _main(args)
     except BrokenPipeError:  # '| head' stopped reading: stop quietly, as git does
         _drop_output()
         return PIPE_CLOSED
@@ -362,6 +363,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError):
             print("ionq-cancel: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except Exception as exc:  # a bug (cancel and status say theirs in _jobs_command)
+        console = Console()
+        console.hide(env_api_key())
+        text, code = describe(exc)
+        console.err(f"ionq-cancel: {text}")
+        if "--debug" in args:
+            console.err(traceback.format_exc())
+        return code
 
 
 def _drop_output() -> None:

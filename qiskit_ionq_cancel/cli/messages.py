@@ -64,8 +64,9 @@ def plain(text: str) -> str:
 
 @dataclass(frozen=True)
 class Why:
-    """How the command came to stop: it reached its ``--deadline`` (``deadline`` seconds,
-    ``elapsed`` seconds after it started), or was interrupted (``signal``)."""
+    """How the command stopped: ``expired`` when it reached its ``--deadline`` of
+    ``deadline`` seconds (``elapsed``: the seconds since it started), ``interrupted`` the
+    word for a signal (``"interrupted"``, ``"terminated"``) when one stopped it."""
 
     deadline: float
     elapsed: float
