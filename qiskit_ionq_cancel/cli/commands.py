@@ -658,6 +658,9 @@ def _cancel(args: argparse.Namespace, console: Console, key: str, ids: list[str]
             raise
         outcome = _outcome(args, ids, final, report, client.requests_sent - sent_before)
     console.out(json.dumps(outcome.to_dict(), indent=2) if args.json else outcome.table())
+    if args.debug:  # the library's own words for each job not settled
+        for job_id, error in report.errors.items():
+            console.err(f"details: {job_id}: {type(error).__name__}: {error}")
     return _verdict(console, outcome)
 
 

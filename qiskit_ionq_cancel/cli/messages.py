@@ -131,8 +131,8 @@ def row_note(error: Exception, why: Why | None = None) -> str:
     if isinstance(error, JobNotSubmittedError):
         return "never submitted"
     if isinstance(error, AuthenticationError):
-        return f"IonQ refused the API key (HTTP {error.status_code})" \
-            if error.status_code == 401 else f"IonQ refused access (HTTP {error.status_code})"
+        return f"API key refused (HTTP {error.status_code})" \
+            if error.status_code == 401 else f"access refused (HTTP {error.status_code})"
     if isinstance(error, WrongBaseURLError):
         return "wrong API URL (HTTP 404)"
     if isinstance(error, CancelNotConfirmedError):
