@@ -18,7 +18,7 @@ _PIDS: dict[str, int] = {}  # URL -> process id of each emulator started here
 def emulator_process(*extra: str) -> Iterator[str]:
     """Start `ionq-cancel emulator` with jobs queued for 10 hours; yield its URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qiskit_ionq_cancel.cli.commands", "emulator", "--port", "0",
+        [sys.executable, "-m", "qiskit_ionq_cancel.cli", "emulator", "--port", "0",
          "--queue-time", "36000", "--seed", "1", *extra],
         stdout=subprocess.PIPE, text=True,
     )

@@ -267,7 +267,7 @@ class _Batch:
 
     def fail(self, key: str, error: Exception) -> None:
         self.report.errors[key] = error
-        self.progress.update()
+        self.progress.fail()
 
     @property
     def accepted(self) -> bool:

@@ -17,6 +17,7 @@ class Progress:
         self._desc = desc
         self._lock = threading.Lock()
         self._bar: Any = None
+        self._failed = 0
 
     def start(self, total: int | None) -> None:
         """Show the bar with ``total`` steps (``None``: unknown), if not shown yet."""
@@ -39,6 +40,17 @@ class Progress:
             self._make(None)
             if self._bar is not None:
                 self._bar.update(n)
+
+    def fail(self) -> None:
+        """Count a step that failed: shown beside the bar, which it does not advance (a bar
+        at 100% would say every job was done)."""
+        if not self._enabled:
+            return
+        with self._lock:
+            self._make(None)
+            self._failed += 1
+            if self._bar is not None:
+                self._bar.set_postfix_str(f"{self._failed} not settled")
 
     def close(self) -> None:
         """Close the bar."""

@@ -1,32 +1,40 @@
 """The ``ionq-cancel`` command: ``cancel`` (the default), ``status``, ``demo`` and ``emulator``.
 
-``ionq-cancel ID ...`` is short for ``ionq-cancel cancel ID ...``. Exit codes of ``cancel``
-and ``status``: 0 every job cancelled, already final (``status``: found), or nothing to do
-(no job matched a filter, or the confirmation was answered no); 1 some job could not be
-cancelled (``status``: not found), or IonQ could not be reached; 2 a usage or input error
-(nothing was sent), IonQ refused the key, or the API URL is wrong. The API key is read from
-``IONQ_API_KEY`` (as qiskit-ionq reads it) or ``--api-key-file``, never from the command
-line, and never printed.
+``ionq-cancel ID ...`` is short for ``ionq-cancel cancel ID ...``. Exit codes (each means one
+thing; :data:`.messages.EXIT_CODES`): 0 done (every job cancelled or already final;
+``status``: every job found), or nothing to do (no job matched a filter, the confirmation was
+answered no); 1 not done: some job could not be cancelled (``status``: not found), or IonQ
+could not be reached or did not answer; 2 a usage or input error, IonQ refused the key, or
+the API URL is wrong (nothing was cancelled); 130 interrupted (Ctrl-C); 141 the output pipe
+was closed; 143 terminated (SIGTERM). The API key is read from ``IONQ_API_KEY`` (as
+qiskit-ionq reads it) or ``--api-key-file``, never from the command line, and never printed.
+What the library raises is put in the command's words in :mod:`.messages`.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
+import errno
 import gc
 import json
 import logging
+import math
+import os
 import re
+import socket
 import sys
+import traceback
 import warnings
-from collections.abc import Iterator, Sequence
-from typing import NoReturn
+from collections.abc import Callable, Iterator, Sequence
+from typing import ClassVar, NoReturn
 
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
 
-from .._core.deadline import scope
+from .._core.deadline import Deadline, scope
 from .._core.sigterm import TERMINATED, SigtermAsExit
-from .._core.status import CANCELLABLE, FINAL
+from .._core.status import CANCELLABLE, FINAL, to_job_status
 from .._core.validation import check_selection
 from .._core.version import __version__
 from .._http.client import IonQCancelClient
@@ -37,6 +45,8 @@ from ..emulator.faults import RANDOM_KINDS
 from ..exceptions import (
     AuthenticationError,
     InvalidSelectionError,
+    NoAnswerError,
+    UnknownJobStatusError,
     UnreachableError,
     WrongBaseURLError,
 )
@@ -45,12 +55,15 @@ from ..report import CancelReport, plural
 from ..retry import RetryPolicy
 from ..single import env_api_key
 from .inputs import NO_KEY_HINT, BadUsage, api_key, api_url, read_ids
-from .output import Console, JobLine, jobs_json, jobs_table, report_table
+from .messages import Why, describe, plain
+from .output import Console, JobLine, Outcome, jobs_json, jobs_table
 
 #: Seconds ``cancel`` and ``status`` may take at most, unless ``--deadline`` says otherwise.
 DEFAULT_DEADLINE = 30.0
-_COMMANDS = frozenset({"cancel", "status", "demo", "emulator"})
-_GLOBAL_OPTION = re.compile(r"-v+|--verbose")
+#: Exit codes besides 0, 1 and 2 (see the module's docstring).
+INTERRUPTED, PIPE_CLOSED = 130, 141
+_COMMANDS = ("cancel", "status", "demo", "emulator")
+_GLOBAL_OPTION = re.compile(r"-v+|--verbose|--debug")
 #: Options that would put a secret on the command line (``--api-key-file`` is fine).
 _KEY_OPTION = re.compile(
     r"--(?![\w-]*file(?:=|$))[\w-]*(key|token|secret|passw|auth)[\w-]*(=.*)?", re.IGNORECASE)
@@ -58,29 +71,48 @@ _KEY_OPTION = re.compile(
 #: ``--option=value``): that value is never a command, wherever it stands.
 _VALUE_OPTIONS = frozenset({"--from-file", "--url", "--api-key-file", "--deadline", "--status",
                             "--target", "--session"})
-#: Words an argparse error may quote as they are: commands and IonQ statuses.
-_SHOWN_WORDS = frozenset({*_COMMANDS, *CANCELLABLE, *FINAL})
+#: A word meant as a command, not a job id (which has digits and hyphens in its places).
+_WORD = re.compile(r"[A-Za-z]+(?:[-_][A-Za-z]+)*")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, except that its error messages show none of the values typed (they may hold
-    the key): what it quotes becomes ``'***'`` unless it is a command or a status, an
-    unrecognized argument ``***`` (``--option=***``), and IONQ_API_KEY's key is taken out."""
+    """argparse, except that its error messages never show the value of a key-like option
+    (``--api-key KEY``, ``--token=...``), nor IONQ_API_KEY's key; other values typed are
+    shown as typed."""
+
+    #: The values given to key-like options in the command being parsed.
+    hidden: ClassVar[frozenset[str]] = frozenset()
 
     def error(self, message: str) -> NoReturn:
         head, sep, rest = message.partition("unrecognized arguments: ")
         if sep:
-            rest = " ".join(word.split("=", 1)[0] + "=***" if word.startswith("-") and
-                            "=" in word else word if word.startswith("-") else "***"
-                            for word in rest.split())
-        message = _QUOTED.sub(lambda m: m[0] if m[1] in _SHOWN_WORDS or m[1].startswith("-")
-                              else "'***'", head + sep + rest)
+            rest = " ".join(self._masked(word) for word in rest.split(" "))
+        message = _QUOTED.sub(lambda m: "'***'" if m[1] in self.hidden else m[0],
+                              head + sep + rest)
         key = env_api_key()
         super().error(redact(message, key) if worth_hiding(key) else message)
+
+    def _masked(self, word: str) -> str:
+        option, equals, value = word.partition("=")
+        if word in self.hidden:
+            return "***"
+        return f"{option}=***" if equals and word.startswith("-") and value in self.hidden \
+            else word
 
 
 _QUOTED = re.compile(r"'([^']*)'")
 
+
+def _hidden_values(argv: Sequence[str]) -> frozenset[str]:
+    """The values of key-like options in ``argv`` (``--api-key K``, ``--api-key=K``)."""
+    hidden: set[str] = set()
+    for position, arg in enumerate(argv):
+        match = _KEY_OPTION.fullmatch(arg)
+        if match and match[2]:
+            hidden.add(match[2][1:])
+        elif match and position + 1 < len(argv):
+            hidden.add(argv[position + 1])
+    return frozenset(hidden)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,12 +120,23 @@ def _parser() -> argparse.ArgumentParser:
         prog="ionq-cancel",
         description="Truthful cancels of IonQ jobs, and a local emulator of IonQ's v0.4 API.",
         epilog="'ionq-cancel ID ...' is short for 'ionq-cancel cancel ID ...'. The API key "
-               "comes from IONQ_API_KEY or --api-key-file, never from the command line.",
+               "comes from IONQ_API_KEY or --api-key-file, never from the command line. "
+               "Exit codes: 0 done or nothing to do, 1 not done (a job not cancelled or not "
+               "found, IonQ unreachable), 2 usage error, wrong key or URL (nothing "
+               "cancelled), 130 interrupted, 141 output pipe closed, 143 terminated.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    logs = _Parser(add_help=False)  # also after the command (their own names: argparse
+    # would let the command's defaults overwrite what was given before it)
+    logs.add_argument("-v", "--verbose", action="count", default=0, dest="sub_verbose",
+                      help="show what happens (-v: info, -vv: debug)")
+    logs.add_argument("--debug", action="store_true", dest="sub_debug",
+                      help="show every detail of an error, with logs (the key hidden)")
     parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="log more (-v: info, -vv: debug)")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+                        help="show what happens (-v: info, -vv: debug)")
+    parser.add_argument("--debug", action="store_true",
+                        help="show every detail of an error, with logs (the key hidden)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     common = _Parser(add_help=False)
     common.add_argument("ids", nargs="*", metavar="ID", help="IonQ job id")
@@ -107,14 +150,12 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--allow-insecure-http", action="store_true",
                         help="allow a plain http:// URL to a host other than this machine "
                              "(the key then travels unencrypted)")
-    common.add_argument("-v", "--verbose", action="count", default=0, dest="sub_verbose",
-                        help="log more (-v: info, -vv: debug)")
     common.add_argument("--deadline", type=_seconds, default=DEFAULT_DEADLINE,
                         metavar="SECONDS", help="give up on what is not done after SECONDS, "
                         f"the whole command included (default {DEFAULT_DEADLINE:g})")
 
     cancel = commands.add_parser(
-        "cancel", parents=[common], allow_abbrev=False,
+        "cancel", parents=[common, logs], allow_abbrev=False,
         help="cancel jobs by id or by filter, then report what each one really is (default)",
         description="Cancel IonQ jobs, read each back, and report it. Give ids, or a filter "
                     "(which asks for confirmation unless --yes).")
@@ -125,49 +166,69 @@ def _parser() -> argparse.ArgumentParser:
                         help="cancel the jobs a filter matches without asking")
 
     status = commands.add_parser(
-        "status", parents=[common], allow_abbrev=False, help="show jobs without changing them",
+        "status", parents=[common, logs], allow_abbrev=False,
+        help="show jobs without changing them",
         description="Show IonQ jobs' status without changing them. Give ids, or a filter.")
     _filters(status, (*CANCELLABLE, *FINAL))
 
-    demo = commands.add_parser("demo", help="cancel jobs on the built-in emulator and show "
-                                            "what cancel() returns")
-    demo.add_argument("--queue-time", type=float, default=1.5, help="seconds a job is queued")
+    demo = commands.add_parser(
+        "demo", parents=[logs], allow_abbrev=False,
+        help="cancel jobs on the built-in emulator and show what cancel() returns",
+        description="Start the built-in emulator, submit two Bell circuits, cancel one while "
+                    "it is queued and let the other finish, then try to cancel that one too. "
+                    "Each line printed is checked against the emulator's own state; exit 0 "
+                    "when all hold, 1 when one does not. Needs no API key and no network.")
+    demo.add_argument("--queue-time", type=_positive, default=1.5, metavar="S",
+                      help="seconds a job is queued (default 1.5)")
 
-    emu = commands.add_parser("emulator", help="serve the IonQ v0.4 jobs API emulator")
+    emu = commands.add_parser(
+        "emulator", parents=[logs], allow_abbrev=False,
+        help="serve the IonQ v0.4 jobs API emulator",
+        description="Serve an emulator of IonQ's v0.4 jobs API on this machine, for trying "
+                    "ionq-cancel and for tests, until Ctrl-C. Jobs are queued for "
+                    "--queue-time seconds, then run for --run-time. To have a job to cancel, "
+                    "start with --preload N (N queued jobs) and a --queue-time long enough "
+                    "to type the command, e.g. 'ionq-cancel emulator --port 8001 "
+                    "--preload 3 --queue-time 600', then, in another terminal, "
+                    "'IONQ_API_KEY=any IONQ_API_URL=http://127.0.0.1:8001/v0.4 "
+                    "ionq-cancel status --status ready'.")
     emu.add_argument("--host", default="127.0.0.1", help="address to listen on "
                      "(default 127.0.0.1)")
-    emu.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    emu.add_argument("--port", type=_port, default=0,
+                     help="port, 0-65535 (default 0: a free one, printed at start)")
     emu.add_argument("--api-key", action="append", default=[], metavar="KEY",
                      help="accept only this key (repeatable; default: any non-empty key)")
-    emu.add_argument("--queue-time", type=float, default=1.0, metavar="S",
-                     help="seconds a job waits as 'ready' (default 1)")
-    emu.add_argument("--run-time", type=float, default=0.5, metavar="S",
+    emu.add_argument("--queue-time", type=_non_negative, default=1.0, metavar="S",
+                     help="seconds a job waits as 'ready' (default 1; make it long, e.g. "
+                          "600, to have time to cancel)")
+    emu.add_argument("--run-time", type=_non_negative, default=0.5, metavar="S",
                      help="seconds a job runs as 'started' (default 0.5)")
-    emu.add_argument("--latency", type=float, default=0.0, metavar="S",
+    emu.add_argument("--latency", type=_non_negative, default=0.0, metavar="S",
                      help="seconds added to every answer")
-    emu.add_argument("--rate-limit", type=float, default=None, metavar="PER_S",
+    emu.add_argument("--rate-limit", type=_positive, default=None, metavar="PER_S",
                      help="requests a second before answering 429")
     emu.add_argument("--retry-after", choices=("seconds", "date", "none"), default="seconds",
                      help="how a 429 says when to retry (default seconds)")
-    emu.add_argument("--fault-rate", type=float, default=0.0, metavar="P",
+    emu.add_argument("--fault-rate", type=_share, default=0.0, metavar="P",
                      help="share of answers replaced by a fault (0..1)")
-    emu.add_argument("--fault-kinds", default=",".join(RANDOM_KINDS),
+    emu.add_argument("--fault-kinds", type=_fault_kinds, default=list(RANDOM_KINDS),
+                     metavar="KINDS",
                      help=f"comma-separated faults to draw from (default {','.join(RANDOM_KINDS)})")
     emu.add_argument("--seed", type=int, default=None, help="seed for ids and faults")
     emu.add_argument("--finished-cancel", choices=FINISHED_CANCEL_MODES, default="conflict",
                      help="what cancelling a finished job answers (default conflict: a 409)")
-    emu.add_argument("--preload", type=int, default=0, metavar="N",
-                     help="start with N queued one-qubit jobs (for benchmarks)")
+    emu.add_argument("--preload", type=_count(0), default=0, metavar="N",
+                     help="start with N queued one-qubit jobs, to cancel (default 0)")
     emu.add_argument("--no-bulk", action="store_true",
                      help="answer 404 to the bulk cancel endpoint")
-    emu.add_argument("--rate-burst", type=float, default=None, metavar="N",
+    emu.add_argument("--rate-burst", type=_at_least_one, default=None, metavar="N",
                      help="requests the rate limit lets through at once (default: a tenth "
                           "of a second's worth)")
-    emu.add_argument("--page-cap", type=int, default=None, metavar="N",
+    emu.add_argument("--page-cap", type=_count(1), default=None, metavar="N",
                      help="pages of GET /jobs hold at most N jobs, whatever limit asks")
-    emu.add_argument("--max-in-flight", type=int, default=None, metavar="N",
+    emu.add_argument("--max-in-flight", type=_count(1), default=None, metavar="N",
                      help="answer 503 to requests beyond N being handled at once")
-    emu.add_argument("--log-size", type=int, default=100_000, metavar="N",
+    emu.add_argument("--log-size", type=_count(1), default=100_000, metavar="N",
                      help="requests the request log keeps, oldest dropped (default 100000)")
     return parser
 
@@ -179,16 +240,86 @@ def _filters(parser: argparse.ArgumentParser, statuses: Sequence[str]) -> None:
     found.add_argument("--session", metavar="SESSION_ID", help="jobs of this session")
 
 
-def _seconds(text: str) -> float:
+# -- argument types: each refuses what the command cannot use, as a usage error (exit 2) --
+def _number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, not {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = _number(text) if text.strip().lower() not in ("nan", "inf", "-inf") else -1.0
+    if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, not {text!r}")
     return value
 
 
+def _positive(text: str) -> float:
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, not {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, not {text!r}")
+    return value
+
+
+def _at_least_one(text: str) -> float:
+    value = _number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, not {text!r}")
+    return value
+
+
+def _share(text: str) -> float:
+    value = _number(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1, not {text!r}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+
+
+def _port(text: str) -> int:
+    value = _integer(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535 (0: a free one), not {text!r}")
+    return value
+
+
+def _count(least: int) -> Callable[[str], int]:
+    def count(text: str) -> int:
+        value = _integer(text)
+        if value < least:
+            raise argparse.ArgumentTypeError(f"expected {least} or more, not {text!r}")
+        return value
+    return count
+
+
+def _fault_kinds(text: str) -> list[str]:
+    kinds = [kind.strip() for kind in text.split(",") if kind.strip()]
+    unknown = [kind for kind in kinds if kind not in RANDOM_KINDS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown fault kind(s) {', '.join(map(repr, unknown))}; known: "
+            f"{', '.join(RANDOM_KINDS)}")
+    return kinds
+
+
+# -- routing --------------------------------------------------------------------------------
 def _route(argv: Sequence[str]) -> list[str]:
     """Put the command where argparse expects it: ``cancel`` is inserted unless a command or
     help is there; a command named after options (``--url U status ...``) is moved before
@@ -207,29 +338,135 @@ def _route(argv: Sequence[str]) -> list[str]:
     return args
 
 
+def _unknown_command(argv: Sequence[str]) -> str | None:
+    """The first word given where a command or a job id goes, when it is a word (letters,
+    no digits: no job id) and not a command: ``ionq-cancel frobnicate``."""
+    if any(arg in _COMMANDS for arg in argv):
+        return None
+    for position, arg in enumerate(argv):
+        if arg.startswith("-") or (position and argv[position - 1] in _VALUE_OPTIONS):
+            continue
+        id_like = len(arg) >= 8 and set(arg.lower()) <= set("0123456789abcdef-")
+        return arg if _WORD.fullmatch(arg) and not id_like else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``ionq-cancel``; returns the exit code."""
-    argv = _route(sys.argv[1:] if argv is None else argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(args)
+    except BrokenPipeError:  # '| head' stopped reading: stop quietly, as git does
+        _drop_output()
+        return PIPE_CLOSED
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            print("ionq-cancel: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except Exception as exc:  # a bug (cancel and status say theirs in _jobs_command)
+        console = Console()
+        console.hide(env_api_key())
+        text, code = describe(exc)
+        console.err(f"ionq-cancel: {text}")
+        if "--debug" in args:
+            console.err(traceback.format_exc())
+        return code
+
+
+def _drop_output() -> None:
+    """Point stdout and stderr at /dev/null, so the interpreter's last flush of a closed
+    pipe raises nothing."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                os.dup2(null, stream.fileno())
+
+
+def _main(argv: list[str]) -> int:
+    if not [arg for arg in argv if not _GLOBAL_OPTION.fullmatch(arg)]:
+        _parser().print_help()  # a bare 'ionq-cancel': what it can do, nothing done
+        return 2
+    unknown = _unknown_command(argv)
+    if unknown is not None:
+        close = difflib.get_close_matches(unknown, _COMMANDS, n=1)
+        key = env_api_key()
+        print(f"ionq-cancel: unknown command {shown(unknown, key if worth_hiding(key) else None)}"
+              f"{f'; did you mean {close[0]!r}?' if close else '.'} Commands: "
+              f"{', '.join(_COMMANDS)}; 'ionq-cancel ID ...' cancels jobs by id. See "
+              "'ionq-cancel --help'.", file=sys.stderr)
+        return 2
+    argv = _route(argv)
     command = next((a for a in argv if a in _COMMANDS), None)
     if command in ("cancel", "status") and any(_KEY_OPTION.fullmatch(a) for a in argv):
         print(f"ionq-cancel {command}: refusing an API key on the command line; {NO_KEY_HINT}",
               file=sys.stderr)
         return 2
+    _Parser.hidden = _hidden_values(argv)
     args = _parser().parse_args(argv)
-    verbosity = args.verbose + getattr(args, "sub_verbose", 0)
-    level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    args.verbose += args.sub_verbose
+    args.debug = args.debug or args.sub_debug
+    console = Console()
+    console.hide(env_api_key())
+    _log_to(console, args.verbose, args.debug)
     if args.command == "demo":
-        from .demo import run_demo
-
-        return run_demo(lambda line: print(line, flush=True), queue_time=args.queue_time)
+        return _demo(args)
     if args.command == "emulator":
         return _serve_emulator(args)
-    with scope(args.deadline):  # the whole command, every request and wait in it
-        return _jobs_command(args)
+    with scope(args.deadline) as deadline:  # the whole command, every request and wait
+        args.deadline_left = deadline
+        return _jobs_command(args, console)
+
+
+# -- logs -----------------------------------------------------------------------------------
+class _LogFormat(logging.Formatter):
+    """``info: what happened``, in the command's words; with ``--debug``, the time, the
+    logger and every detail. The key is taken out of both."""
+
+    def __init__(self, console: Console, debug: bool) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s" if debug else None)
+        self.console = console
+        self.debug = debug
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.debug:
+            return self.console.redact(super().format(record))
+        return self.console.redact(f"{record.levelname.lower()}: {plain(record.getMessage())}")
+
+
+_log_handler: logging.Handler | None = None
+
+
+def _log_to(console: Console, verbosity: int, debug: bool) -> None:
+    """Logs go to stderr with ``-v`` (info) or ``-vv`` / ``--debug`` (debug); without them,
+    nowhere (what matters is in the command's own output)."""
+    global _log_handler
+    root = logging.getLogger()
+    if _log_handler is not None:
+        root.removeHandler(_log_handler)
+    if not (verbosity or debug):
+        _log_handler = logging.NullHandler()  # not even warnings: they are retries' noise
+    else:
+        _log_handler = logging.StreamHandler(sys.stderr)
+        _log_handler.setFormatter(_LogFormat(console, debug))
+        root.setLevel(logging.DEBUG if debug or verbosity > 1 else logging.INFO)
+    root.addHandler(_log_handler)
+    logging.captureWarnings(True)  # Python warnings are logs too: shown with -v
+
+
+# -- demo and emulator ----------------------------------------------------------------------
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    try:
+        return run_demo(lambda line: print(line, flush=True), queue_time=args.queue_time)
+    except KeyboardInterrupt:
+        print("ionq-cancel demo: interrupted", file=sys.stderr)
+        return INTERRUPTED
 
 
 def _serve_emulator(args: argparse.Namespace) -> int:
+    name = "ionq-cancel emulator"
     try:
         emulator = Emulator(
             host=args.host, port=args.port, api_keys=args.api_key,
@@ -237,13 +474,27 @@ def _serve_emulator(args: argparse.Namespace) -> int:
             rate_limit=args.rate_limit, rate_burst=args.rate_burst,
             retry_after=args.retry_after, page_cap=args.page_cap,
             max_in_flight=args.max_in_flight,
-            fault_rate=args.fault_rate,
-            fault_kinds=[k for k in args.fault_kinds.split(",") if k],
+            fault_rate=args.fault_rate, fault_kinds=args.fault_kinds,
             seed=args.seed, finished_cancel=args.finished_cancel,
             bulk_enabled=not args.no_bulk, preload=args.preload, log_size=args.log_size,
         ).bind()
-    except (ValueError, OSError) as exc:
-        print(f"ionq-cancel emulator: {exc}", file=sys.stderr)
+    except socket.gaierror as exc:
+        print(f"{name}: cannot listen on {args.host!r}: {exc.strerror}; check --host",
+              file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            print(f"{name}: port {args.port} is in use; pick another with --port (0: any "
+                  "free port)", file=sys.stderr)
+        elif exc.errno == errno.EACCES:
+            print(f"{name}: no permission to listen on port {args.port}; pick one above "
+                  "1023 with --port", file=sys.stderr)
+        else:
+            print(f"{name}: cannot listen on {args.host} port {args.port}: "
+                  f"{exc.strerror or exc}; check --host and --port", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # the emulator's own checks, its parameters named as flags
+        print(f"{name}: {_as_flags(str(exc))}", file=sys.stderr)
         return 2
     # What exists now (the imports, the preloaded jobs) lives as long as the process: frozen,
     # the garbage collector's full passes no longer walk it (one pass took 50 ms of CPU with
@@ -252,13 +503,26 @@ def _serve_emulator(args: argparse.Namespace) -> int:
     gc.freeze()
     print(f"IonQ emulator listening on {emulator.url}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
-        emulator.serve_forever()
+        emulator.serve_forever()  # Ctrl-C is how it stops: exit 0
     return 0
 
 
+def _as_flags(text: str) -> str:
+    """``fault_rate must be ...`` -> ``--fault-rate must be ...``."""
+    return re.sub(r"\b[a-z]+(?:_[a-z]+)+\b", lambda m: "--" + m[0].replace("_", "-"), text)
+
+
 # -- cancel and status ----------------------------------------------------------------------
-def _jobs_command(args: argparse.Namespace) -> int:
-    console = Console()
+def _why(args: argparse.Namespace, interrupted: str | None = None) -> Why:
+    """How the command stopped. Retries give up before the deadline when the next wait
+    would pass it (a wait is at most ``backoff_max``): so close to it counts as reaching it."""
+    started: Deadline = args.deadline_left
+    near = min(RetryPolicy().backoff_max, args.deadline / 2)
+    return Why(deadline=args.deadline, elapsed=started.elapsed,
+               expired=started.remaining < near, interrupted=interrupted)
+
+
+def _jobs_command(args: argparse.Namespace, console: Console) -> int:
     name = f"ionq-cancel {args.command}"
     sigterm = SigtermAsExit()  # SIGTERM unwinds like Ctrl-C: partial report, then exit 143
     sigterm.install()
@@ -271,31 +535,38 @@ def _jobs_command(args: argparse.Namespace) -> int:
             with _client(key, args) as client:
                 lines = _lookup(client, ids) if ids else _matching(client, filters,
                                                                    cancellable_only=False)
+                if not lines and described:
+                    console.err(f"No job matches {described}.{_targets(client, args)}")
             console.out(jobs_json(lines, dry_run=False) if args.json
                         else jobs_table(lines, dry_run=False))
-            if not lines:
-                console.err(f"No job matches {described}.")
-            return 0 if all(line.found for line in lines) else 1
+            missing = [line.job_id for line in lines if not line.found]
+            if missing and not args.json:
+                console.err(f"{plural(len(missing), 'job')} not found for this API key: "
+                            "check the ids, and that IONQ_API_KEY (or --api-key-file) is the "
+                            "key they were submitted with.")
+            return 0 if not missing else 1
         return _cancel(args, console, key, ids, filters, described)
     except BadUsage as exc:
         console.err(f"{name}: {exc}")
         return 2
-    except (AuthenticationError, WrongBaseURLError) as exc:
-        console.err(f"{name}: {exc}")
-        return 2
     except KeyboardInterrupt:
         console.err(f"{name}: interrupted; a cancel already sent stays in effect (check "
-                    "with 'ionq-cancel status')")
-        return 130
+                    "with 'ionq-cancel status ID ...')")
+        return INTERRUPTED
     except SystemExit as exc:
         if exc.code != TERMINATED:
             raise
         console.err(f"{name}: terminated; a cancel already sent stays in effect (check "
-                    "with 'ionq-cancel status')")
+                    "with 'ionq-cancel status ID ...')")
         return TERMINATED
+    except BrokenPipeError:
+        raise
     except Exception as exc:  # IonQ unreachable, retries ran out, an odd answer: say so
-        console.err(f"{name}: {type(exc).__name__}: {exc}")
-        return 1
+        text, code = describe(exc, _why(args))
+        console.err(f"{name}: {text}")
+        if args.debug:
+            console.err(f"details: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        return code
     finally:
         sigterm.restore()
 
@@ -318,62 +589,146 @@ def _filter_args(args: argparse.Namespace, ids: list[str],
                        "a lower-case UUID such as '617a1f8b-59d4-435d-aa33-695433d7155e'; "
                        "nothing was sent",
         }
-        raise BadUsage(words.get(exc.rule, str(exc))) from None
+        raise BadUsage(words.get(exc.rule, plain(str(exc)))) from None
     described = ", ".join(f"{k}={v}" for k, v in filters.items() if v is not None)
     return filters, described
+
+
+def _targets(client: IonQCancelClient, args: argparse.Namespace) -> str:
+    """When ``--target`` names no backend IonQ has: which ones it has (else nothing)."""
+    if not args.target:
+        return ""
+    try:
+        names = sorted(client.backends_catalog())
+    except Exception as exc:  # only advice: without it, the answer stands
+        logging.getLogger(__name__).info("Could not list the backends: %s", exc)
+        return ""
+    if not names or args.target in names:
+        return ""
+    return (f" IonQ has no backend {args.target!r}; its backends are: {', '.join(names)} "
+            "(give one with --target).")
 
 
 def _cancel(args: argparse.Namespace, console: Console, key: str, ids: list[str],
             filters: dict[str, str | None], described: str) -> int:
     if described and not (args.yes or args.dry_run) and not _interactive():
         raise BadUsage(f"refusing to cancel the jobs matching {described} without "
-                         "confirmation: stdin is not a terminal to ask on. Pass --yes to "
-                         "confirm, or --dry-run to see them first.")
+                       "confirmation: stdin is not a terminal to ask on. Pass --yes to "
+                       "confirm, or --dry-run to see them first.")
     if args.dry_run:
         with _client(key, args) as client:
             lines = _lookup(client, ids) if ids else _matching(client, filters)
+            if not lines and described:
+                console.err(f"No cancellable job matches {described}.{_targets(client, args)}")
         console.out(jobs_json(lines, dry_run=True) if args.json
                     else jobs_table(lines, dry_run=True))
         return 0 if all(line.found for line in lines) else 1
     with _provider(key, args) as provider:
+        client = provider.client
+        sent_before = client.requests_sent
+        final: dict[str, str] = {}
         if described:
-            lines = _matching(provider.client, filters)
+            lines = _matching(client, filters)
             if not lines:
-                console.err(f"No cancellable job matches {described}; nothing to do.")
+                console.err(f"No cancellable job matches {described}; nothing to do."
+                            f"{_targets(client, args)}")
                 if args.json:
-                    console.out(json.dumps(CancelReport().to_dict(), indent=2))
+                    console.out(json.dumps(Outcome(CancelReport(), set(), _why(args)).to_dict(),
+                                           indent=2))
                 return 0
             if not args.yes and not _confirm(console, lines, described):
                 console.err("Nothing cancelled (answered no); nothing to do.")
                 return 0
             ids = [line.job_id for line in lines]
+        else:
+            final = _final_already(client, ids)
         try:
-            report = cancel_jobs(ids, provider=provider, deadline=args.deadline,
-                                 progress=sys.stderr.isatty() and not args.json)
+            pending = [job_id for job_id in ids if job_id not in final]
+            # within the command's scope: it narrows to what is left, never extends it
+            report = cancel_jobs(pending, provider=provider, deadline=args.deadline,
+                                 progress=sys.stderr.isatty() and not args.json) \
+                if pending else CancelReport()
         except (KeyboardInterrupt, SystemExit) as exc:  # the partial report, then exit
             partial = getattr(exc, "report", None)
             if isinstance(partial, CancelReport):
-                console.out(json.dumps(partial.to_dict(), indent=2) if args.json
-                            else report_table(partial))
+                why = "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated"
+                outcome = _outcome(args, ids, final, partial, client.requests_sent -
+                                   sent_before, why)
+                console.out(json.dumps(outcome.to_dict(), indent=2) if args.json
+                            else outcome.table())
             raise
-    console.out(json.dumps(report.to_dict(), indent=2) if args.json else report_table(report))
-    refused = [e for e in report.errors.values() if isinstance(e, AuthenticationError)]
-    if refused:
-        console.err(f"ionq-cancel cancel: IonQ refused the API key (HTTP "
-                    f"{refused[0].status_code}) for {len(refused)} of {report.total} job(s); "
-                    "check IONQ_API_KEY or the --api-key-file, and --url / IONQ_API_URL")
-        if len(refused) == report.total:
-            return 2
-    unreached = [e for e in report.errors.values() if isinstance(e, UnreachableError)]
-    if unreached:
-        console.err(f"ionq-cancel cancel: {unreached[0].what}; {len(unreached)} of "
-                    f"{report.total} job(s) not cancelled")
-    wrong = [e for e in report.errors.values() if isinstance(e, WrongBaseURLError)]
-    if wrong:
-        console.err(f"ionq-cancel cancel: {wrong[0].hint} (--url or IONQ_API_URL)")
-        if len(wrong) == report.total:
-            return 2
-    return 0 if report.ok else 1
+        outcome = _outcome(args, ids, final, report, client.requests_sent - sent_before)
+    console.out(json.dumps(outcome.to_dict(), indent=2) if args.json else outcome.table())
+    if args.debug:  # the library's own words for each job not settled
+        for job_id, error in report.errors.items():
+            console.err(f"details: {job_id}: {type(error).__name__}: {error}")
+    return _verdict(console, outcome)
+
+
+def _final_already(client: IonQCancelClient, ids: list[str]) -> dict[str, str]:
+    """The jobs already final (id -> IonQ status), read before any cancel, so that one
+    already cancelled is reported as such and no cancel is sent for it. When the read
+    gets no answer, every job goes to the cancel, which reads them back anyway."""
+    try:
+        found = client.lookup_jobs(ids)
+    except (AuthenticationError, WrongBaseURLError, UnreachableError):
+        raise  # the cancels would fail the same way: say it once
+    except NoAnswerError as exc:
+        logging.getLogger(__name__).info("Reading the jobs first failed (%s); cancelling "
+                                         "them all", exc)
+        return {}
+    return {job_id: str(job["status"]) for job_id, job in found.items()
+            if isinstance(job, dict) and job.get("status") in FINAL}
+
+
+def _outcome(args: argparse.Namespace, ids: list[str], final: dict[str, str],
+             report: CancelReport, requests: int, interrupted: str | None = None) -> Outcome:
+    """The library's report with the jobs found final before it, in the order given."""
+    statuses = dict(report.statuses)
+    for job_id, status in final.items():
+        with contextlib.suppress(UnknownJobStatusError):
+            statuses[job_id] = to_job_status(status, job_id)
+    order = {job_id: n for n, job_id in enumerate(ids)}
+    merged = CancelReport(
+        statuses=dict(sorted(statuses.items(), key=lambda kv: order.get(kv[0], len(order)))),
+        errors=report.errors, elapsed=args.deadline_left.elapsed, requests=requests)
+    before = {job_id for job_id, status in final.items() if status == "canceled"}
+    return Outcome(merged, before, _why(args, interrupted))
+
+
+def _verdict(console: Console, outcome: Outcome) -> int:
+    """What to do next, on stderr, and the exit code."""
+    report, why = outcome.report, outcome.why
+    name = "ionq-cancel cancel"
+    if not report.errors:
+        return 0
+    errors = list(report.errors.values())
+    for kind in (AuthenticationError, WrongBaseURLError, UnreachableError):
+        same = [e for e in errors if isinstance(e, kind)]
+        if same:
+            text, code = describe(same[0], why)
+            console.err(f"{name}: {text} ({len(same)} of {plural(report.total, 'job')})")
+            if len(same) == report.total and code == 2:
+                return 2
+    unknown = [i for i, e in report.errors.items() if i not in report.not_found
+               and i not in report.invalid]
+    if why.expired and unknown:
+        console.err(f"{name}: stopped at --deadline {why.deadline:g} s, after "
+                    f"{why.elapsed:.1f} s: {plural(len(unknown), 'job')} not settled, "
+                    "outcome unknown. Run the same command again, with a longer --deadline.")
+    elif unknown:
+        console.err(f"{name}: the outcome of {plural(len(unknown), 'job')} is unknown: see "
+                    f"them with 'ionq-cancel status {_ids_hint(unknown)}', or run the same "
+                    "command again.")
+    if report.not_found:
+        console.err(f"{name}: {plural(len(report.not_found), 'job')} not found for this API "
+                    "key: check the ids, and that IONQ_API_KEY (or --api-key-file) is the key "
+                    "they were submitted with.")
+    return 1
+
+
+def _ids_hint(ids: list[str]) -> str:
+    return " ".join(ids[:2]) + (" ..." if len(ids) > 2 else "")
 
 
 def _interactive() -> bool:
@@ -437,4 +792,3 @@ def _matching(client: IonQCancelClient, filters: dict[str, str | None], *,
             job for job in client.iter_jobs(status=status, target=target, session_id=session_id)
             if isinstance(job, dict) and job.get("id")]
     return [JobLine(str(job["id"]), job) for job in listed]
-

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from qiskit_ionq.helpers import resolve_credentials
 
@@ -20,6 +21,10 @@ __all__ = ["NO_KEY_HINT", "BadUsage", "api_key", "api_url", "read_ids"]
 
 NO_KEY_HINT = ("set IONQ_API_KEY, or pass --api-key-file FILE (a key is never taken on the "
                "command line, where shell history and process lists would keep it)")
+
+
+#: The byte order mark some Windows editors put at the start of a UTF-8 file.
+BOM = "\ufeff"
 
 
 class BadUsage(UsageError):
@@ -38,7 +43,8 @@ def api_key(path: str | None) -> str:
         named = f"the --api-key-file ({len(path)} characters, not shown)"
         source = f"the first line of {named}"
         try:
-            with open(path, encoding="utf-8") as file:
+            # utf-8-sig: a BOM (as some Windows editors write) is not part of the key
+            with open(path, encoding="utf-8-sig") as file:
                 token = file.readline().strip()
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
@@ -65,9 +71,9 @@ def read_ids(given: Sequence[str], path: str | None, key: str | None) -> list[st
             if path == "-":
                 if sys.stdin is None or sys.stdin.closed:
                     raise BadUsage("cannot read ids from stdin: it is closed")
-                text = sys.stdin.read()
+                text = sys.stdin.read().removeprefix(BOM)
             else:
-                with open(path, encoding="utf-8") as file:
+                with open(path, encoding="utf-8-sig") as file:  # a BOM is not an id
                     text = file.read()
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -100,6 +106,10 @@ def api_url(key: str, args: argparse.Namespace) -> str:
     IONQ_API_URL; ``--allow-insecure-http``)."""
     source = "--url" if args.url else "the API URL (IONQ_API_URL)"
     url = args.url or resolve_credentials()["url"]
+    port = _bad_port(url)
+    if port is not None:
+        raise BadUsage(f"{source} has {port}: a port is a number from 1 to 65535 (as in "
+                       "http://127.0.0.1:8001/v0.4)")
     if not is_http_url(url):
         # Not echoed, as the library does not: a value that is not a URL may be a key.
         raise BadUsage(f"{source} is not an http(s) URL ({len(url)} characters); expected "
@@ -110,3 +120,21 @@ def api_url(key: str, args: argparse.Namespace) -> str:
         # the library's advice, in the command's words
         raise BadUsage(str(exc).replace("pass allow_insecure_http=True",
                                           "pass --allow-insecure-http")) from None
+
+
+def _bad_port(url: str) -> str | None:
+    """What is wrong with the port of an http(s) URL (``None``: nothing, or no port)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        text = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+        # a number is shown; anything else is not (it may be a key pasted in the wrong place)
+        return f"port {text}, out of range" if text.isdigit() and len(text) < 12 else \
+            "a port that is not a number"
+    return "port 0" if port == 0 else None

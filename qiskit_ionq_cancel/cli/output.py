@@ -4,18 +4,31 @@ that keeps the API key out of everything written."""
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qiskit.providers import JobStatus
+
 from .._core.status import CANCELLABLE, to_job_status
 from .._redact import redact, worth_hiding
-from ..exceptions import UnknownJobStatusError
+from ..exceptions import (
+    InvalidJobIdError,
+    JobNotFoundError,
+    JobNotSubmittedError,
+    UnknownJobStatusError,
+)
 from ..report import CancelReport, plural
+from .messages import Why, row_note
 
-__all__ = ["Console", "JobLine", "jobs_json", "jobs_table", "report_table"]
+__all__ = ["ROWS_SHOWN", "Console", "JobLine", "Outcome", "fit_table", "jobs_json",
+           "jobs_table", "terminal_width"]
 
+#: Rows of a cancel's table shown at most (``--json`` has all).
+ROWS_SHOWN = 20
 
 
 class Console:
@@ -119,6 +132,66 @@ def jobs_json(lines: Sequence[JobLine], *, dry_run: bool) -> str:
     return json.dumps(data, indent=2)
 
 
+def terminal_width() -> int:
+    """Columns of the terminal (``COLUMNS`` if set, 80 when there is none)."""
+    return shutil.get_terminal_size().columns
+
+
+def fit_table(head: Sequence[str], rows: Sequence[Sequence[str]], *,
+              width: int | None = None, optional: Sequence[int] = ()) -> list[str]:
+    """Rows in columns two spaces apart, each as wide as its widest cell, within ``width``
+    columns (default: the terminal's). When that is too wide, the ``optional`` columns are
+    left out (in that order, until it fits), then the last column is wrapped at words, then
+    the middle ones are shortened (a cell cut ends in "..."; ``--json`` has the full text).
+    The first column (the job id, to be copied) is never cut."""
+    width = terminal_width() if width is None else width
+    table = [[str(cell) for cell in row] for row in [head, *rows]]
+    widths = [max(len(row[c]) for row in table) for c in range(len(head))]
+
+    def excess() -> int:
+        return sum(widths) + 2 * (len(widths) - 1) - width
+
+    dropped: set[int] = set()
+    for column in optional:
+        if excess() <= 0:
+            break
+        dropped.add(column)
+        widths[column] = -2  # with its two spaces
+    if dropped:
+        table = [[cell for c, cell in enumerate(row) if c not in dropped] for row in table]
+        widths = [w for c, w in enumerate(widths) if c not in dropped]
+
+    longest_word = max((len(w) for row in table for w in row[-1].split()), default=1)
+    if excess() > 0:  # wrap the last column, down to its longest word
+        widths[-1] = max(widths[-1] - excess(), min(longest_word, widths[-1]))
+    while excess() > 0:  # then shorten the widest middle column, down to 6
+        middle = max(range(1, len(widths) - 1), key=widths.__getitem__, default=None)
+        if middle is None or widths[middle] <= _MIN_CELL:
+            break
+        widths[middle] -= 1
+    if excess() > 0:  # and at last cut words of the last column
+        widths[-1] = max(widths[-1] - excess(), _MIN_CELL)
+    lines: list[str] = []
+    for row in table:
+        cells = [_cut(cell, w) if c else cell.ljust(w)
+                 for c, (cell, w) in enumerate(zip(row[:-1], widths, strict=False))]
+        wrapped = textwrap.wrap(row[-1], widths[-1], break_long_words=False,
+                                break_on_hyphens=False) or [""]
+        wrapped = [_cut(w, widths[-1]).rstrip() for w in wrapped]
+        lines.append("  ".join([*cells, wrapped[0]]).rstrip())
+        lines += ["  ".join([*(" " * w for w in widths[:-1]), more]).rstrip()
+                  for more in wrapped[1:]]
+    return lines
+
+
+_MIN_CELL = 6
+
+
+def _cut(cell: str, width: int) -> str:
+    """``cell`` padded to ``width``, or cut to it, ending in "..."."""
+    return cell.ljust(width) if len(cell) <= width else cell[:width - 3] + "..."
+
+
 def jobs_table(lines: Sequence[JobLine], *, dry_run: bool) -> str:
     """The table of ``status`` and of ``cancel --dry-run``: every job, one row each."""
     c = _counts(lines, dry_run=dry_run)
@@ -130,16 +203,78 @@ def jobs_table(lines: Sequence[JobLine], *, dry_run: bool) -> str:
         head = f"{plural(c['total'], 'job')}: {c['found']} found, {c['not_found']} not found"
     if not lines:
         return head  # no table without rows
-    rows = [(line.job_id, line.status or ("NOT FOUND" if not line.found else "?"),
+    rows = [[line.job_id, line.status or ("NOT FOUND" if not line.found else "?"),
              line.ionq_status or "-", str((line.job or {}).get("backend") or "-"),
-             line.action if dry_run else "") for line in lines]
-    width = max((len(r[0]) for r in rows), default=6)
-    cells = ("job id", "status", "ionq status", "backend", "action" if dry_run else "")
-    return "\n".join([head, *(
-        f"{i:<{width}}  {s:<12}  {n:<11}  {b:<16}  {a}".rstrip()
-        for i, s, n, b, a in [cells, *rows])])
+             *([line.action] if dry_run else [])] for line in lines]
+    cells = ["job id", "status", "ionq status", "backend", *(["action"] if dry_run else [])]
+    return "\n".join([head, *fit_table(cells, rows, optional=(2, 3))])
 
 
-def report_table(report: CancelReport) -> str:
-    """``str(report)``, pointing at ``--json`` for the rows it leaves out."""
-    return str(report).replace("(report.to_dict() has all)", "(--json shows all)")
+@dataclass
+class Outcome:
+    """What ``ionq-cancel cancel`` established: the library's report, the jobs that were
+    already cancelled before it (read first, no cancel sent), and why it stopped."""
+
+    report: CancelReport
+    already_cancelled: set[str]
+    why: Why
+
+    def counts(self) -> dict[str, int]:
+        """How many jobs ended in each group (``cancelled``: by this command)."""
+        counts = dict(self.report.counts)
+        before = sum(job in self.already_cancelled for job in self.report.cancelled)
+        counts["cancelled"] -= before
+        return {"cancelled": counts.pop("cancelled"), "already_cancelled": before, **counts}
+
+    def action(self, job_id: str, status: JobStatus) -> str:
+        """A settled job's row: cancelled, already cancelled or already finished."""
+        if status is JobStatus.CANCELLED:
+            return "already cancelled" if job_id in self.already_cancelled else "cancelled"
+        return "already finished"
+
+    def summary(self) -> str:
+        """One line: how many jobs ended in each group, the requests and the time taken."""
+        c = self.counts()
+        parts = [f"{c['cancelled']} cancelled"]
+        parts += [f"{c[k]} {words}" for k, words in (
+            ("already_cancelled", "already cancelled"), ("already_final", "already finished"),
+            ("not_found", "not found"), ("invalid", "invalid"), ("failed", "unknown"))
+            if c[k]]
+        return (f"{plural(c['total'], 'job')}: {', '.join(parts)} "
+                f"({plural(self.report.requests, 'request')}, {self.why.elapsed:.2f} s)")
+
+    def table(self) -> str:
+        """The summary, then one row a job (at most :data:`ROWS_SHOWN`), fit to the
+        terminal."""
+        report = self.report
+        rows = [[i, s.name, self.action(i, s)] for i, s in report.statuses.items()]
+        rows += [[i, _group(e), row_note(e, self.why)] for i, e in report.errors.items()]
+        if not rows:
+            return self.summary()
+        lines = [self.summary(), *fit_table(["job id", "status", "note"], rows[:ROWS_SHOWN])]
+        if len(rows) > ROWS_SHOWN:
+            lines.append(f"... and {len(rows) - ROWS_SHOWN} more (--json shows all)")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` output: every job with its status and what happened, every error
+        with its full text."""
+        report = self.report
+        return {
+            "counts": self.counts(),
+            "elapsed_s": round(self.why.elapsed, 3),
+            "deadline_s": self.why.deadline,
+            "requests": report.requests,
+            "jobs": [{"id": i, "status": s.name, "action": self.action(i, s)}
+                     for i, s in report.statuses.items()],
+            "errors": [{"id": i, "error": type(e).__name__, "reason": row_note(e, self.why),
+                        "message": str(e)} for i, e in report.errors.items()],
+        }
+
+
+def _group(error: Exception) -> str:
+    """The status column of a job that was not settled."""
+    if isinstance(error, JobNotFoundError):
+        return "NOT FOUND"
+    return "INVALID" if isinstance(error, (InvalidJobIdError, JobNotSubmittedError)) \
+        else "UNKNOWN"

@@ -493,8 +493,13 @@ def test_dry_run_and_cancel_use_one_vocabulary(emu: Emulator,
                           "1 already cancelled, 1 already finished, 0 not found")
     assert f"{cancelled}  CANCELLED" in out and "already cancelled" in out
 
+    sent = len(puts(emu))
     assert main([queued, cancelled, failed]) == 0  # the same jobs, for real
-    assert capsys.readouterr().out.startswith("3 jobs: 2 cancelled, 1 already finished")
+    out = capsys.readouterr().out
+    assert out.startswith("3 jobs: 1 cancelled, 1 already cancelled, 1 already finished")
+    assert f"{cancelled}  CANCELLED  already cancelled" in out
+    assert f"{queued}  CANCELLED  cancelled" in out
+    assert len(puts(emu)) == sent + 1  # one cancel, for the queued job only
 
 
 def test_a_filter_matching_nothing_prints_no_table(emu: Emulator,

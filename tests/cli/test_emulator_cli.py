@@ -105,13 +105,16 @@ def test_cli_refuses_a_port_in_use() -> None:
 
 @pytest.mark.parametrize(
     ("args", "words"),
-    [(["--fault-rate", "2"], "fault_rate"), (["--fault-kinds", "500,teapot"], "teapot"),
-     (["--rate-limit", "0"], "rate_limit")],
+    [(["--fault-rate", "2"], "argument --fault-rate: expected a share from 0 to 1, not '2'"),
+     (["--fault-kinds", "500,teapot"], "unknown fault kind(s) 'teapot'"),
+     (["--rate-limit", "0"], "argument --rate-limit: expected a number above 0, not '0'")],
 )
 def test_cli_bad_settings_exit_2(capsys: pytest.CaptureFixture[str], args: list[str],
                                  words: str) -> None:
-    # These fail while the emulator is built, before it binds or serves: safe in-process.
-    assert main(["emulator", *args]) == 2
+    # Refused while the arguments are read, before anything binds or serves: safe in-process.
+    with pytest.raises(SystemExit) as exited:
+        main(["emulator", *args])
+    assert exited.value.code == 2
     captured = capsys.readouterr()
     assert "listening" not in captured.out
     assert words in captured.err
