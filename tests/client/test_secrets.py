@@ -585,9 +585,9 @@ def test_urllib3s_warning_about_a_header_echoing_the_key_does_not_show_it(
     env = {"IONQ_API_KEY": KEY, "IONQ_API_URL": server.url}
     for name in ("QISKIT_IONQ_API_TOKEN", "IONQ_API_TOKEN", "QISKIT_IONQ_API_URL"):
         env[name] = ""
-    # the CLI (its logging to stderr), and the library in a program that logs to stderr
-    # (urllib3's NullHandler keeps its records from Python's last-resort handler)
-    cli = run_python(["-m", "qiskit_ionq_cancel.cli", "status", ids[0]], env)
+    # the CLI (its logging to stderr, shown with -v), and the library in a program that logs
+    # to stderr (urllib3's NullHandler keeps its records from Python's last-resort handler)
+    cli = run_python(["-m", "qiskit_ionq_cancel.cli", "-v", "status", ids[0]], env)
     library = run_python(["-c", "import logging, os, sys; logging.basicConfig(); "
                           "from qiskit_ionq_cancel._http.client import IonQCancelClient as C; "
                           "print(C(os.environ['IONQ_API_KEY'], os.environ['IONQ_API_URL'])"
