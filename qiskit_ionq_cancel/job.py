@@ -38,16 +38,21 @@ class IonQJob(StockIonQJob):
     cancel_worker: threading.Thread | None = None
 
     # qiskit-ionq declares cancel() -> None; returning what happened is the point here.
-    def cancel(self, *, deadline: float | None = None) -> bool:  # type: ignore[override]
+    def cancel(self, *, deadline: float | None = None,  # type: ignore[override]
+               verify: bool = False) -> bool:
         """Cancel the job: ``True`` if it is cancelled afterwards, ``False`` if it had already
         finished otherwise. Its local status is updated, so ``status()``, ``cancelled()`` and
         ``done()`` answer without another request.
+
+        ``True`` rests on IonQ's clean answer ``{"id": ..., "status": "canceled"}`` (or the
+        job read back as ``canceled``); ``verify=True`` reads the job back after that answer
+        too, one more request, and reports what it is then.
 
         Raises :class:`~qiskit_ionq_cancel.exceptions.JobNotSubmittedError` for a job never
         submitted, and the typed errors of :mod:`qiskit_ionq_cancel.exceptions` when IonQ
         cannot be reached within ``deadline`` seconds or refuses the request.
         """
-        return cancel(self, deadline=deadline)
+        return cancel(self, deadline=deadline, verify=verify)
 
     def result(self, *args: Any, cancel_on_timeout: bool | None = None,
                cancel_on_interrupt: bool | None = None, **kwargs: Any) -> Any:

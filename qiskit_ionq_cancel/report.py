@@ -15,7 +15,12 @@ from .exceptions import (
     JobNotSubmittedError,
 )
 
-__all__ = ["CancelReport", "plural"]
+__all__ = ["REPORT_VERSION", "CancelReport", "plural"]
+
+#: The version of :meth:`CancelReport.to_dict`'s shape (and ``--json``'s). 2: input keys
+#: that cannot collide (``#<position> <repr>`` for anything but a valid id), ``not_reached``,
+#: the ``note`` of a job row.
+REPORT_VERSION = 2
 
 _ROWS_SHOWN = 20
 _ERROR_WIDTH = 90  # error text is wrapped at words to this width, never cut
@@ -29,15 +34,23 @@ def plural(count: int, noun: str) -> str:
 
 @dataclass
 class CancelReport:
-    """Every job a batch cancel was given appears in exactly one of two places:
+    """Every input a batch cancel was given appears in exactly one of three places, under
+    its key: a valid job id is its own key; anything else (an invalid id, a job never
+    submitted) is keyed ``#<position> <repr>``, its position in the input counted from 0,
+    so two inputs never share a key. A job given twice is one job, one row.
 
-    ``statuses``: id -> the job's Qiskit status, read back from IonQ (or known locally);
-    ``errors``: id -> the exception that kept its outcome from being established (an
-    invalid id is keyed by its ``repr``).
+    ``statuses``: key -> the job's Qiskit status, as IonQ answered it (or known locally);
+    ``errors``: key -> the exception that kept its outcome from being established;
+    ``not_reached``: key -> why no cancel request was sent for it (the deadline ran out, the
+    call was interrupted or stopped first): its state is as it was.
+
+    ``notes``: key -> a remark on a row (a primitive job that had submitted no IonQ job).
     """
 
     statuses: dict[str, JobStatus] = field(default_factory=dict)
     errors: dict[str, Exception] = field(default_factory=dict)
+    not_reached: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
     elapsed: float = 0.0
     requests: int = 0
 
@@ -70,50 +83,73 @@ class CancelReport:
 
     @property
     def total(self) -> int:
-        """How many distinct jobs the batch was given."""
-        return len(self.statuses) + len(self.errors)
+        """How many distinct inputs the batch was given."""
+        return len(self.statuses) + len(self.errors) + len(self.not_reached)
 
     @property
     def ok(self) -> bool:
         """True when every job is cancelled or had already finished."""
-        return not self.errors
+        return not self.errors and not self.not_reached
 
     @property
     def counts(self) -> dict[str, int]:
         """How many jobs ended in each group."""
         return {"cancelled": len(self.cancelled), "already_final": len(self.already_final),
                 "not_found": len(self.not_found), "invalid": len(self.invalid),
-                "failed": len(self.failed), "total": self.total}
+                "failed": len(self.failed), "not_reached": len(self.not_reached),
+                "total": self.total}
 
     def summary(self) -> str:
         """One line: how many jobs ended in each group."""
         c = self.counts
+        reached = f", {c['not_reached']} not reached" if c["not_reached"] else ""
         return (f"{plural(c['total'], 'job')}: {c['cancelled']} cancelled, "
                 f"{c['already_final']} already finished, {c['not_found']} not found, "
-                f"{c['invalid']} invalid, {c['failed']} unknown "
+                f"{c['invalid']} invalid, {c['failed']} unknown{reached} "
                 f"({plural(self.requests, 'request')}, {self.elapsed:.2f} s)")
 
     def raise_for_errors(self) -> None:
         """Raise :class:`BatchCancelError` unless every job is cancelled or already finished:
-        for jobs not found, invalid ids and jobs whose outcome is unknown (``errors``)."""
-        if self.errors:
+        for jobs not found, invalid ids, jobs whose outcome is unknown (``errors``) and jobs
+        not reached (``not_reached``)."""
+        if self.errors or self.not_reached:
             raise BatchCancelError(self)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able data: every job with its Qiskit status name or its error."""
+        """JSON-able data (shape version :data:`REPORT_VERSION`): every input with its Qiskit
+        status name (and a ``note``, if any), its error, or why it was not reached."""
         return {
+            "version": REPORT_VERSION,
             "counts": self.counts,
             "elapsed_s": round(self.elapsed, 3),
             "requests": self.requests,
-            "jobs": [{"id": i, "status": s.name} for i, s in self.statuses.items()],
+            "jobs": [{"id": i, "status": s.name,
+                      **({"note": self.notes[i]} if i in self.notes else {})}
+                     for i, s in self.statuses.items()],
             "errors": [{"id": i, "error": type(e).__name__, "message": str(e)}
                        for i, e in self.errors.items()],
+            "not_reached": [{"id": i, "reason": r} for i, r in self.not_reached.items()],
         }
+
+    def merge(self, other: CancelReport) -> None:
+        """Add ``other``'s rows and counters to this report (a row of ``other`` replaces
+        this report's row for the same key)."""
+        for key in (*other.statuses, *other.errors, *other.not_reached):
+            self.statuses.pop(key, None)
+            self.errors.pop(key, None)
+            self.not_reached.pop(key, None)
+        self.statuses.update(other.statuses)
+        self.errors.update(other.errors)
+        self.not_reached.update(other.not_reached)
+        self.notes.update(other.notes)
+        self.elapsed += other.elapsed
+        self.requests += other.requests
 
     def __str__(self) -> str:
         lines = [self.summary()]
-        rows = [(i, s.name, "") for i, s in self.statuses.items()]
+        rows = [(i, s.name, self.notes.get(i, "")) for i, s in self.statuses.items()]
         rows += [(i, _group(e), f"{type(e).__name__}: {e}") for i, e in self.errors.items()]
+        rows += [(i, "NOT REACHED", r) for i, r in self.not_reached.items()]
         if not rows:
             return lines[0]  # no table without rows
         width = max(len(r[0]) for r in rows)

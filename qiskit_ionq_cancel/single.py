@@ -30,18 +30,26 @@ class HasClient(Protocol):
 
 
 def cancel(job_or_id: StockIonQJob | CompositeJob | str, *, provider: HasClient | None = None,
-           deadline: float | None = None) -> bool:
+           deadline: float | None = None, verify: bool = False) -> bool:
     """Cancel one IonQ job; return ``True`` if it is cancelled afterwards, ``False`` if it
-    had already finished otherwise (completed or failed).
+    had already finished otherwise (completed or failed). A failure to establish which
+    raises (the typed errors of :mod:`qiskit_ionq_cancel.exceptions`); it is never reported
+    as cancelled.
 
     ``job_or_id`` is a job of this package, a plain ``qiskit_ionq.IonQJob`` (its own URL and
     key are used, and its local status is updated), or a job id (then ``provider``, or
     ``IONQ_API_KEY`` / ``IONQ_API_URL`` from the environment). ``deadline`` bounds the seconds
-    spent retrying transient failures. A job already final locally sends no request. A
-    primitive job of this package cancels the IonQ jobs it submitted (its ``cancel()``).
+    spent retrying transient failures. A job already final locally sends no request.
+
+    ``True`` rests on IonQ's word: its clean answer ``{"id": ..., "status": "canceled"}``
+    to the cancel, or the job read back as ``canceled``. ``verify=True`` reads the job back
+    even after that clean answer (one more request) and reports what it is then: for a
+    server that might answer ``canceled`` for a job that had already finished; a job known
+    cancelled locally is then asked again too. A primitive job of this package cancels the
+    IonQ jobs it submitted (its ``cancel()``), always reading them back.
     """
     if isinstance(job_or_id, StockIonQJob):
-        return _cancel_job(job_or_id, deadline)
+        return _cancel_job(job_or_id, deadline, verify)
     if isinstance(job_or_id, CompositeJob):
         return _cancel_composite(job_or_id, deadline)
     refuse_foreign_primitive_job(job_or_id)
@@ -49,7 +57,7 @@ def cancel(job_or_id: StockIonQJob | CompositeJob | str, *, provider: HasClient 
         validate_job_id(job_or_id, env_api_key())
     client, own = client_for(provider, None)
     try:
-        return client.cancel(job_or_id, deadline=deadline).cancelled
+        return client.cancel(job_or_id, deadline=deadline, verify=verify).cancelled
     finally:
         if own:
             client.close()
@@ -82,7 +90,7 @@ def client_for(provider: HasClient | None,
     return IonQCancelClient(creds["token"], creds["url"]), True
 
 
-def _cancel_job(job: StockIonQJob, deadline: float | None) -> bool:
+def _cancel_job(job: StockIonQJob, deadline: float | None, verify: bool) -> bool:
     job_id = job.job_id()
     if not job_id:
         raise JobNotSubmittedError(
@@ -90,12 +98,12 @@ def _cancel_job(job: StockIonQJob, deadline: float | None) -> bool:
             "Submit it with backend.run(...) first."
         )
     local = upstream.local_status(job)
-    if local in JOB_FINAL_STATES:
+    if local in JOB_FINAL_STATES and not (verify and local is JobStatus.CANCELLED):
         logger.debug("Job %s is already %s locally; no request sent", job_id, local)
         return local is JobStatus.CANCELLED
     client, own = client_for(None, job)
     try:
-        outcome = client.cancel(job_id, deadline=deadline)
+        outcome = client.cancel(job_id, deadline=deadline, verify=verify)
     finally:
         if own:
             client.close()

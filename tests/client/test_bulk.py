@@ -10,7 +10,7 @@ import pytest
 from contract.observed import Emulator
 from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus
-from support import FakeTime
+from support import FakeTime, input_keys
 
 from qiskit_ionq_cancel import (
     BatchCancelError,
@@ -61,14 +61,16 @@ def test_mixed_batch_is_accounted_job_by_job(emu: Emulator, provider: IonQProvid
     before = len(emu.log)
     report = cancel_jobs(given, provider=provider)
 
-    assert_accounted(report, {*queued, *done, *failed, missing, *bad})
+    keyed = input_keys(given)[-2:]  # the invalid ones, keyed by their positions
+    assert keyed == ["#11 '../etc'", "#12 'not-a-uuid'"]
+    assert_accounted(report, {*queued, *done, *failed, missing, *keyed})
     assert sorted(report.cancelled) == sorted(queued)
     assert sorted(report.already_final) == sorted(done + failed)
     assert report.statuses[failed[0]] is JobStatus.ERROR
     assert report.not_found == [missing]
     assert isinstance(report.errors[missing], JobNotFoundError)
-    assert all(isinstance(report.errors[b], InvalidJobIdError) for b in bad)
-    assert sorted(report.invalid) == sorted(bad)
+    assert all(isinstance(report.errors[b], InvalidJobIdError) for b in keyed)
+    assert sorted(report.invalid) == sorted(keyed)
     assert report.failed == []
     for job_id in queued:
         assert emu.store.status_of(job_id) == "canceled"
@@ -230,7 +232,8 @@ def test_the_report_renders_as_a_table_and_as_json(emu: Emulator,
     data = json.loads(json.dumps(report.to_dict()))
     assert data["counts"]["cancelled"] == 3
     assert {j["id"]: j["status"] for j in data["jobs"]} == dict.fromkeys(ids, "CANCELLED")
-    assert data["errors"][0]["id"] == "bogus"
+    assert data["errors"][0]["id"] == "#3 'bogus'"
+    assert data["version"] == 2 and data["not_reached"] == []
 
 
 def test_a_deadline_that_runs_out_reports_every_job(emu: Emulator) -> None:
@@ -270,4 +273,4 @@ def test_report_rows_follow_the_input_order(emu: Emulator, provider: IonQProvide
     given = [*reversed(ids[:20]), "bad-1", *ids[20:], "bad-2"]
     report = cancel_jobs(given, provider=provider, chunk_size=7)
     assert list(report.statuses) == [i for i in given if not i.startswith("bad")]
-    assert list(report.errors) == ["bad-1", "bad-2"]
+    assert list(report.errors) == ["#20 'bad-1'", "#41 'bad-2'"]

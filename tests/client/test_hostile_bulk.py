@@ -124,8 +124,19 @@ def test_distinct_invalid_inputs_get_their_own_rows(clock: ManualClock) -> None:
     with Emulator(api_keys=[KEY], clock=clock) as emu:
         given: list[Any] = ["None", None, "1", 1, None, "1"]
         report = cancel_jobs(given, provider=IonQProvider(KEY, url=emu.url))
-        assert len(report.errors) == 4 and report.total == 4
+        assert list(report.errors) == ["#0 'None'", "#1 None", "#2 '1'", "#3 1", "#4 None",
+                                       "#5 '1'"]  # every input, in order
+        assert report.total == 6
         assert all(isinstance(e, InvalidJobIdError) for e in report.errors.values())
+
+
+def test_inputs_whose_old_keys_collided_get_a_row_each(clock: ManualClock) -> None:
+    # Issue 21: "1" and 1 were told apart by a " (int)" suffix, which "1 (int)" then took.
+    with Emulator(api_keys=[KEY], clock=clock) as emu:
+        given: list[Any] = ["1", 1, "1 (int)"]
+        report = cancel_jobs(given, provider=IonQProvider(KEY, url=emu.url))
+        assert report.total == 3 and len(report.to_dict()["errors"]) == 3
+        assert list(report.errors) == ["#0 '1'", "#1 1", "#2 '1 (int)'"]
 
 
 def test_a_non_str_id_holding_the_key_never_shows_it(clock: ManualClock) -> None:
