@@ -72,7 +72,12 @@ class IonQPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
             raise JobError("Primitive job has been submitted already.")
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ionq-primitive")
         self._future = executor.submit(self._work)
+        self._future.add_done_callback(self._ended)
         executor.shutdown(wait=False)
+
+    def _ended(self, _: Future[Any]) -> None:
+        with self._lock:  # wait_for_submission() waits no more
+            self._changed.notify_all()
 
     def _work(self) -> Any:
         with submissions_to(self):

@@ -114,7 +114,7 @@ def adopt_job(job: StockIonQJob, cls: type[StockIonQJob]) -> None:
 def replay_status(job: StockIonQJob, job_object: dict[str, Any]) -> JobStatus:
     """Let qiskit-ionq's own ``status()`` digest a job object already read (result URLs,
     qubit counts, headers), so that ``result()`` works without a second request; the
-    status it comes to.
+    status it comes to (the object read wins over a final status known before).
 
     The job's own client is never swapped: ``status()`` runs on a shallow copy whose client
     answers with ``job_object``, and what it recorded is copied back. (Swapping the job's
@@ -125,6 +125,7 @@ def replay_status(job: StockIonQJob, job_object: dict[str, Any]) -> JobStatus:
     replica = copy.copy(job)
     replica._client = _Replay(job._client, job_object)  # type: ignore[assignment]
     before = dict(vars(replica))
+    replica._status = JobStatus.INITIALIZING  # digested whatever was known before
     status: JobStatus = replica.status()
     for name, value in vars(replica).items():
         if name != "_client" and before.get(name, _UNSET) is not value:

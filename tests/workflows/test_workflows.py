@@ -4,6 +4,10 @@ multi-circuit jobs and sessions."""
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import threading
 from collections.abc import Iterator
 from concurrent import futures
 from typing import Any
@@ -16,10 +20,12 @@ from qiskit.quantum_info import SparsePauliOp
 from support import bell
 
 from qiskit_ionq_cancel import (
+    BatchCancelError,
     EstimatorV2,
     IonQPrimitiveJob,
     IonQProvider,
     PrimitiveJobCancelledError,
+    RetryPolicy,
     SamplerV2,
     Session,
     SessionEndedError,
@@ -27,7 +33,8 @@ from qiskit_ionq_cancel import (
     cancel_jobs,
     cancel_on_exit,
 )
-from qiskit_ionq_cancel.emulator import Emulator, ManualClock
+from qiskit_ionq_cancel._http.client import IonQCancelClient
+from qiskit_ionq_cancel.emulator import Emulator, Fault, ManualClock
 
 KEY = "workflows-key-0001"
 SHOTS = 2000
@@ -318,3 +325,130 @@ def test_a_primitive_job_of_qiskits_own_gets_a_clear_type_error(fast: Emulator) 
     with pytest.raises(TypeError, match=r"qiskit_ionq_cancel\.SamplerV2"):
         cancel(job)
     job.result()
+
+
+# -- issue 21: one verdict ---------------------------------------------------------------------
+QUICK = RetryPolicy(deadline=5.0, max_attempts=2, backoff_initial=0.01, backoff_max=0.02)
+
+
+def test_a_failed_cancel_of_a_job_whose_submit_was_in_flight_is_not_hidden(
+        held: Emulator, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+        ) -> None:
+    # Issue 21: cancelled while its submit was in flight, the primitive job answered True and
+    # CANCELLED at once; the worker's cancel of the IonQ job then got a 503, and the job
+    # stayed ready, the failure visible only in the future's exception.
+    in_flight, release = threading.Event(), threading.Event()
+    submit = IonQCancelClient.submit_job
+
+    def held_submit(client: IonQCancelClient, job: Any) -> dict[str, Any]:
+        in_flight.set()
+        assert release.wait(60)
+        return submit(client, job)
+
+    class Waiting(logging.Handler):  # the cancel says it waits for the submit in flight
+        def emit(self, record: logging.LogRecord) -> None:
+            if "in flight" in record.getMessage():
+                release.set()
+
+    monkeypatch.setattr(IonQCancelClient, "submit_job", held_submit)
+    caplog.set_level(logging.INFO, logger="qiskit_ionq_cancel")
+    logging.getLogger("qiskit_ionq_cancel").addHandler(waiting := Waiting())
+    held.faults.inject(Fault.http(503), times=1000, method="PUT", path="/status/cancel$")
+    backend = IonQProvider(KEY, url=held.url, retry_policy=QUICK).get_backend("simulator")
+    job = SamplerV2(backend=backend).run([bell()], shots=10)
+    assert in_flight.wait(60)
+    try:
+        with pytest.raises(BatchCancelError):
+            job.cancel()
+    finally:
+        release.set()
+        logging.getLogger("qiskit_ionq_cancel").removeHandler(waiting)
+    (ionq,) = job.wait_for_submission(timeout=60)
+    assert held.store.status_of(ionq.job_id()) == "ready"
+    assert job.status() is not JobStatus.CANCELLED
+    assert job.cancel_report is not None and list(job.cancel_report.errors) == [ionq.job_id()]
+    held.faults.clear()  # the server is back: cancelling again succeeds
+    assert job.cancel() is True
+    assert held.store.status_of(ionq.job_id()) == "canceled"
+    assert job.status() is JobStatus.CANCELLED
+
+
+def test_a_primitive_job_whose_ionq_job_had_completed_keeps_its_result(
+        held: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 21: the IonQ job completed while the worker was between polls; cancel()
+    # answered True and the result was lost.
+    parked, go_on = threading.Event(), threading.Event()
+    holding = threading.Event()
+    retrieve = IonQCancelClient.retrieve_job
+
+    def poll(client: IonQCancelClient, job_id: str, **kwargs: Any) -> dict[str, Any]:
+        if holding.is_set() and threading.current_thread().name.startswith("ionq-primitive"):
+            parked.set()  # the worker is between polls until the test lets it go on
+            assert go_on.wait(60)
+        return retrieve(client, job_id, **kwargs)
+
+    monkeypatch.setattr(IonQCancelClient, "retrieve_job", poll)
+    job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
+    (ionq,) = job.wait_for_submission(timeout=60)
+    holding.set()
+    try:
+        assert parked.wait(60)
+        clock = held.store.clock
+        assert isinstance(clock, ManualClock)
+        clock.advance(100)  # the IonQ job completes on the server
+        assert job.cancel() is False
+    finally:
+        go_on.set()
+    assert held.store.status_of(ionq.job_id()) == "completed"
+    counts = job.result()[0].data.c.get_counts()
+    assert sum(counts.values()) == 10
+    assert job.status() is JobStatus.DONE
+
+
+def test_a_primitive_job_cancelled_before_it_submitted_says_no_ionq_job_existed(
+        held: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    reached, go_on = threading.Event(), threading.Event()
+    before_submit = IonQPrimitiveJob.before_submit
+
+    def parked(job: IonQPrimitiveJob) -> None:  # the worker, about to submit
+        reached.set()
+        assert go_on.wait(60)
+        before_submit(job)
+
+    monkeypatch.setattr(IonQPrimitiveJob, "before_submit", parked)
+    job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
+    assert reached.wait(60)
+    try:
+        assert job.cancel() is True
+    finally:
+        go_on.set()
+    assert job.wait_for_submission(timeout=60) == []  # its submit was refused
+    assert job.status() is JobStatus.CANCELLED
+    report = job.cancel_report
+    assert report is not None and report.statuses == {job.job_id(): JobStatus.CANCELLED}
+    assert "no IonQ job existed" in report.to_dict()["jobs"][0]["note"]
+    assert not any(e.method == "POST" and e.path.endswith("/jobs") for e in held.log.entries)
+    with pytest.raises(PrimitiveJobCancelledError):
+        job.result()
+
+
+@pytest.mark.parametrize("interrupt", ["ctrl-c", "sigterm"])
+def test_a_failed_session_end_never_replaces_the_exception_in_flight(
+        held: Emulator, interrupt: str) -> None:
+    # Issue 21: one 503 on POST /sessions/{id}/end replaced the user's KeyboardInterrupt
+    # (or SIGTERM's SystemExit) with IonQRequestError. Ending is idempotent: it is retried.
+    backend = IonQProvider(KEY, url=held.url, retry_policy=QUICK).get_backend("simulator")
+    held.faults.inject(Fault.http(503), times=1, method="POST", path="/end$")
+    expected = KeyboardInterrupt if interrupt == "ctrl-c" else SystemExit
+    with pytest.raises(expected), Session(backend) as session:
+        if interrupt == "ctrl-c":
+            raise KeyboardInterrupt
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert session.ended and session.status() == "ended"  # retried after the 503
+    # a server that keeps failing: the session stays open, the exception still goes on
+    held.faults.inject(Fault.http(503), times=1000, method="POST", path="/end$")
+    with pytest.raises(expected), Session(backend) as other:
+        if interrupt == "ctrl-c":
+            raise KeyboardInterrupt
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert not other.ended
