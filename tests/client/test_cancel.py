@@ -329,7 +329,7 @@ def test_replays_in_two_threads_leave_the_job_its_own_client(
         elif threading.current_thread().name == "second":
             inside.set()
             assert leave.wait(30)
-        return answer(stand_in, job_id)  # type: ignore[no-any-return]
+        return answer(stand_in, job_id)
 
     monkeypatch.setattr(upstream._Replay, "retrieve_job", interleaved)
     first = threading.Thread(target=upstream.replay_status, args=(job, read), name="first")
