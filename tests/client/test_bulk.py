@@ -20,6 +20,7 @@ from qiskit_ionq_cancel import (
     JobNotFoundError,
     RetriesExhaustedError,
     RetryPolicy,
+    bulk,
     cancel_jobs,
 )
 from qiskit_ionq_cancel.emulator import Fault, ManualClock
@@ -246,6 +247,33 @@ def test_a_deadline_that_runs_out_reports_every_job(emu: Emulator) -> None:
     assert_accounted(report, set(ids))
     assert report.statuses == {}
     assert sum(fake.sleeps) <= 3.0
+
+
+def test_jobs_past_the_deadline_are_not_reached_not_unknown(
+        emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 21: "not reached" is a state of its own, with the reason (it was lumped in errors
+    # as "outcome unknown"): no cancel was sent for these jobs, so they are as they were.
+    monkeypatch.setattr(bulk, "WINDOW", 5)
+    fake = FakeTime()
+
+    def oversleep(seconds: float) -> None:  # a loaded machine: each wait runs 2 s over
+        fake.sleep(seconds + 2.0)
+
+    provider = IonQProvider(KEY, url=emu.url, retry_policy=RetryPolicy(
+        clock=fake.clock, sleep=oversleep, rng=random.Random(0)))
+    ids = emu.store.add_jobs(12)
+    emu.faults.inject(Fault.http(503), times=100_000)
+    report = cancel_jobs(ids, provider=provider, deadline=3.0, chunk_size=5, concurrency=1)
+    assert list(report.errors) == ids[:5]  # sent, outcome unknown
+    assert list(report.not_reached) == ids[5:]  # the later windows: nothing sent
+    assert all("deadline of 3 s ran out before a cancel was sent" in why
+               for why in report.not_reached.values())
+    assert report.counts["not_reached"] == 7 and report.total == 12 and not report.ok
+    assert "7 not reached" in report.summary()
+    assert [row["id"] for row in report.to_dict()["not_reached"]] == ids[5:]
+    with pytest.raises(BatchCancelError, match="not reached"):
+        report.raise_for_errors()
+    assert all(emu.store.status_of(i) == "ready" for i in ids)
 
 
 def test_progress_bar(emu: Emulator, provider: IonQProvider,

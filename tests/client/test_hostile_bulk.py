@@ -4,7 +4,10 @@ shapes never sink the batch, and every input gets its own row without showing th
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +22,7 @@ from qiskit_ionq_cancel import (
     IonQProvider,
     cancel_jobs,
 )
+from qiskit_ionq_cancel.bulk import WINDOW
 from qiskit_ionq_cancel.emulator import ManualClock
 
 KEY = "hostile-bulk-key-\\'0ff1ce"  # a backslash and a quote: repr() escapes both
@@ -149,3 +153,45 @@ def test_a_non_str_id_holding_the_key_never_shows_it(clock: ManualClock) -> None
         escaped = repr(KEY)[1:-1]
         assert all(KEY not in text and escaped not in text for text in shown), shown
 
+
+
+def test_ctrl_c_reports_every_input_past_the_first_window(clock: ManualClock) -> None:
+    # Issue 21: Ctrl-C on 25,000 ids gave a partial report of the first window's 20,000;
+    # the ids not read yet were missing. Every input is in it: those never sent a cancel
+    # as "not reached", with the reason.
+    gate = threading.Event()
+    interrupted: list[Seen] = []
+
+    def hold(sock: socket.socket, answer: Answer | None) -> None:
+        gate.wait(60)  # a silent server until the test ends
+
+    def rule(seen: Seen) -> Tamper | None:
+        if seen.method != "PUT":
+            return None
+        if not interrupted:  # Ctrl-C while the first cancel request hangs
+            interrupted.append(seen)
+            os.kill(os.getpid(), signal.SIGINT)
+        return Tamper(hold, forward=False)
+
+    with Emulator(api_keys=[KEY], queue_time=100, clock=clock) as emu:
+        ids = emu.store.add_jobs(WINDOW + 5_000)
+        given: list[Any] = [*ids, "not-an-id"]
+        server = HostileServer(emu.url, rule)
+        try:
+            # a short read timeout: a request that slips past the abort (the interrupt's
+            # speed is not what this test is about) does not hold the test for 30 s
+            provider = IonQProvider(KEY, url=server.url, timeout=(5.0, 2.0))
+            with pytest.raises(KeyboardInterrupt) as info:
+                cancel_jobs(given, provider=provider)
+        finally:
+            gate.set()
+            server.close()
+    report = info.value.report  # type: ignore[attr-defined]
+    data = report.to_dict()
+    rows = [row["id"] for key in ("jobs", "errors", "not_reached") for row in data.get(key, [])]
+    assert len(rows) == len(set(rows)) == report.total == len(given)
+    assert set(rows) == {*ids, f"#{len(ids)} 'not-an-id'"}
+    assert set(ids[WINDOW:]) <= set(report.not_reached)  # never read before Ctrl-C
+    assert all("interrupted (KeyboardInterrupt)" in why for why in report.not_reached.values())
+    assert isinstance(report.errors[f"#{len(ids)} 'not-an-id'"], InvalidJobIdError)
+    assert all(emu.store.status_of(i) == "ready" for i in ids[WINDOW:])
