@@ -31,9 +31,10 @@ class IonQJob(StockIonQJob):
     """
 
     #: Set by a primitive job of this package for the jobs it submits, with the worker thread
-    #: that waits on them: its cancel sets the event, which ends that worker's wait on this
-    #: job at once (``PrimitiveJobCancelledError``), without another request; the cancel
-    #: itself then cancels this job on the server. Waits in other threads are not affected.
+    #: that waits on them: the primitive job sets the event once its cancel's verdict is
+    #: "cancelled", which ends that worker's wait on this job at once
+    #: (``PrimitiveJobCancelledError``), without another request. Waits in other threads are
+    #: not affected.
     cancel_event: threading.Event | None = None
     cancel_worker: threading.Thread | None = None
 
@@ -126,9 +127,7 @@ class IonQJob(StockIonQJob):
         a job this package already knows is cancelled: no request, and none of qiskit-ionq's
         warnings about reading a canceled job. The primitive job's worker, once its
         ``cancel_event`` is set (the primitive job was cancelled, from another thread), stops with
-        :class:`PrimitiveJobCancelledError`, sending nothing: that cancel cancels this job on
-        the server and records its status (marking it cancelled here first would make that
-        cancel skip it, and leave it queued on the server)."""
+        :class:`PrimitiveJobCancelledError`, sending nothing."""
         local = upstream.local_status(self)
         if local is JobStatus.CANCELLED:
             return local

@@ -3,17 +3,23 @@ reaches IonQ.
 
 Qiskit's primitive job runs the primitive in a worker thread and its ``cancel()`` is
 ``Future.cancel()``: once the work has started it returns ``False`` and every IonQ job the
-primitive submitted runs on. Here the worker records every IonQ job it submits (through
-:func:`~qiskit_ionq_cancel.scope.submissions_to`), and ``cancel()``:
+primitive submitted runs on. Here the worker's submits go through the job
+(:func:`~qiskit_ionq_cancel.scope.submissions_to`), and ``cancel()`` first refuses any
+further submit (nothing more is sent), waits for a submit already in flight, then cancels
+(in bulk, every job read back) the IonQ jobs submitted. Its answer is the one verdict
+(:func:`~qiskit_ionq_cancel._core.verdict.composite_verdict`):
 
-* before the work starts: nothing was submitted, nothing will be; ``True``;
-* while it runs: cancels (in bulk, read back) the IonQ jobs submitted so far, and any job
-  the worker submits afterwards (still transpiling, or the next batch of circuits) is
-  cancelled at once and stops the worker; ``True``;
-* after it finished (done or failed): ``False``, as ``IonQJob.cancel()`` for a finished job.
+* ``True`` when it had submitted no IonQ job (nothing will run; ``cancel_report`` notes that
+  no IonQ job existed), or when IonQ named one of its IonQ jobs cancelled;
+* ``False`` when it had finished (done or failed), or when every IonQ job it submitted had
+  already completed or failed: its result stands (its submits are allowed again);
+* it raises when some IonQ job's outcome could not be established (``BatchCancelError``) or
+  a submit was still in flight at the deadline (``NoAnswerError``): nothing is reported
+  cancelled, and ``cancel()`` may be called again.
 
 A cancelled primitive job's ``status()`` is ``CANCELLED`` and its ``result()`` raises
-:class:`~qiskit_ionq_cancel.exceptions.PrimitiveJobCancelledError`.
+:class:`~qiskit_ionq_cancel.exceptions.PrimitiveJobCancelledError`; until the verdict, both
+are Qiskit's.
 """
 
 from __future__ import annotations
