@@ -10,7 +10,11 @@ a failed cancel. This one:
 * a ``with`` block ended by an exception, ``Ctrl-C`` or SIGTERM (main thread: SIGTERM
   raises ``SystemExit(143)`` inside the block) cancels them, then ends the session, even if
   the cancel failed; the report is kept in ``report``;
-* ``close()`` is idempotent (one ``POST /sessions/{id}/end``, however often it is called);
+* ``close()`` is idempotent (one ``POST /sessions/{id}/end``, however often it is called),
+  and, ending being idempotent on the server too, a transient failure of it is retried; a
+  ``with`` block's exception (``KeyboardInterrupt``, SIGTERM's ``SystemExit``, the user's)
+  is never replaced by a failure to end the session: that is logged, and the session left
+  for ``close()``;
 * running a job in an ended session raises
   :class:`~qiskit_ionq_cancel.exceptions.SessionEndedError` before any request.
 
