@@ -211,9 +211,9 @@ class IonQPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
         if outcome is None:
             report.raise_for_errors()
             raise NoAnswerError(
-                f"Primitive job {self.job_id()}: an IonQ submit was still in flight when the "
-                f"{deadline:g} s deadline ran out; its job is cancelled when the submit "
-                "returns", hint="Call cancel() again to learn the outcome")
+                f"Primitive job {self.job_id()}: its cancel was not established (an IonQ "
+                "submit was still in flight when the deadline ran out; its job is cancelled "
+                "when the submit returns)", hint="Call cancel() again to learn the outcome")
         return outcome
 
     def status(self) -> JobStatus:

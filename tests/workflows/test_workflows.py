@@ -24,6 +24,7 @@ from qiskit_ionq_cancel import (
     EstimatorV2,
     IonQPrimitiveJob,
     IonQProvider,
+    NoAnswerError,
     PrimitiveJobCancelledError,
     RetryPolicy,
     SamplerV2,
@@ -453,3 +454,31 @@ def test_a_failed_session_end_never_replaces_the_exception_in_flight(
             raise KeyboardInterrupt
         os.kill(os.getpid(), signal.SIGTERM)
     assert not other.ended
+
+
+def test_a_submit_still_in_flight_at_the_deadline_is_not_reported_cancelled(
+        held: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    in_flight, release = threading.Event(), threading.Event()
+    submit = IonQCancelClient.submit_job
+
+    def held_submit(client: IonQCancelClient, job: Any) -> dict[str, Any]:
+        in_flight.set()
+        assert release.wait(60)
+        return submit(client, job)
+
+    monkeypatch.setattr(IonQCancelClient, "submit_job", held_submit)
+    job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
+    assert in_flight.wait(60)
+    try:
+        with pytest.raises(NoAnswerError, match="in flight"):
+            job.cancel(deadline=0.5)
+        assert job.status() is not JobStatus.CANCELLED
+    finally:
+        release.set()
+    assert job._future is not None
+    with pytest.raises(PrimitiveJobCancelledError, match="submitting IonQ job"):
+        job._future.result(timeout=60)  # the worker cancelled the late job, and stopped
+    (ionq,) = job.ionq_jobs()
+    assert held.store.status_of(ionq.job_id()) == "canceled"
+    assert job.cancel() is True  # asked again: the verdict, from IonQ's answer
+    assert job.status() is JobStatus.CANCELLED
