@@ -482,3 +482,37 @@ def test_a_submit_still_in_flight_at_the_deadline_is_not_reported_cancelled(
     assert held.store.status_of(ionq.job_id()) == "canceled"
     assert job.cancel() is True  # asked again: the verdict, from IonQ's answer
     assert job.status() is JobStatus.CANCELLED
+
+
+def test_a_finished_primitive_job_in_a_batch_is_reported_as_it_is(fast: Emulator) -> None:
+    # It was reported CANCELLED (as if it had submitted nothing) although it had completed.
+    job = SamplerV2(backend=backend_of(fast)).run([bell()], shots=10)
+    job.result()
+    report = cancel_jobs([job], provider=IonQProvider(KEY, url=fast.url))
+    assert report.statuses == {job.job_id(): JobStatus.DONE} and report.cancelled == []
+    assert job.status() is JobStatus.DONE
+
+
+def test_cancel_on_exit_notes_a_primitive_job_that_submitted_nothing(
+        held: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    reached, go_on = threading.Event(), threading.Event()
+    before_submit = IonQPrimitiveJob.before_submit
+
+    def parked(job: IonQPrimitiveJob) -> None:  # the worker, about to submit
+        reached.set()
+        assert go_on.wait(60)
+        before_submit(job)
+
+    monkeypatch.setattr(IonQPrimitiveJob, "before_submit", parked)
+    try:
+        with pytest.raises(RuntimeError), cancel_on_exit() as scope:
+            job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
+            assert reached.wait(60)
+            raise RuntimeError("the notebook cell failed")
+    finally:
+        go_on.set()
+    assert job.wait_for_submission(timeout=60) == []  # its submit was refused
+    assert job.status() is JobStatus.CANCELLED
+    assert scope.report is not None
+    assert scope.report.statuses == {job.job_id(): JobStatus.CANCELLED}
+    assert "no IonQ job existed" in scope.report.notes[job.job_id()]
