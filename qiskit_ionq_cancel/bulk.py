@@ -30,8 +30,8 @@ from ._compat import upstream
 from ._core.composite import CompositeJob, HasIonQJobs
 from ._core.deadline import adopt, derive, entered
 from ._core.progress import Progress
-from ._core.status import to_job_status
 from ._core.validation import check_selection, validate_job_id
+from ._core.verdict import verdict
 from ._http.client import READ_CHUNK, CancelOutcome, IonQCancelClient
 from ._redact import redact
 from .exceptions import (
@@ -86,14 +86,16 @@ def cancel_jobs(
     get their local status updated. It never raises for one job's failure: see
     ``CancelReport.raise_for_errors()``. On ``KeyboardInterrupt`` (or ``SystemExit``) the
     requests in flight are stopped and the exception goes on, carrying the partial report
-    as its ``report`` attribute (jobs not settled are in its ``errors``).
+    as its ``report`` attribute: every input is in it, the jobs not settled in its
+    ``errors`` (a cancel was sent) or ``not_reached`` (none was).
 
     Args:
-        jobs_or_ids: ``IonQJob`` objects and/or ids, in any mix (or a single one);
-            duplicates count once; an invalid id is reported, not fatal to the others. A
-            primitive job of this package stands for the IonQ jobs it submitted; one that
-            has submitted none yet is reported ``CANCELLED`` under its own id (it will
-            submit nothing that is not cancelled at once). A primitive job of
+        jobs_or_ids: ``IonQJob`` objects and/or ids, in any mix (or a single one); a job
+            given twice is one row; an invalid id is reported (keyed ``#<position>
+            <repr>``), not fatal to the others. A primitive job of this package stands for
+            the IonQ jobs it submitted; one that has submitted none is reported
+            ``CANCELLED`` under its own id with a note that no IonQ job existed (it will
+            submit nothing). A primitive job of
             qiskit-ionq's ``IonQSampler`` / ``IonQEstimator`` stands for its ``ionq_jobs``.
         provider: Gives the URL and key; ``None``: the first job's own, else
             ``IONQ_API_KEY`` / ``IONQ_API_URL``.
@@ -102,8 +104,9 @@ def cancel_jobs(
         target: Filter: jobs on this backend (such as ``"simulator"``).
         session_id: Filter: jobs of this session.
         progress: Show a tqdm progress bar.
-        deadline: Seconds the whole call may take, a filter's listing included; jobs not
-            settled by then are reported in ``errors``. ``None``: no bound on the whole
+        deadline: Seconds the whole call may take, a filter's listing included; jobs
+            whose cancel was sent but not settled by then are reported in ``errors``, jobs
+            never sent a cancel in ``not_reached``. ``None``: no bound on the whole
             call (each request keeps the retry policy's deadline).
         chunk_size: Ids per bulk cancel request.
         concurrency: Requests in flight at most (the client's adaptive limit decides how
@@ -133,14 +136,18 @@ def cancel_jobs(
         given = parts  # one qiskit-ionq IonQPrimitiveJob: its IonQ jobs
     else:
         given = cast("Iterable[StockIonQJob | CompositeJob | HasIonQJobs | str]", jobs_or_ids)
-    claimed: list[str] = []  # primitive jobs that had submitted nothing yet
-    items = _expand(given, claimed)
     # Peek at the first item (its client may serve the batch) without losing it, even if
     # it is a falsy id such as None or "" (those are reported as invalid, like any other).
-    peek = iter(items)
+    peek = iter(given)
     head = list(itertools.islice(peek, 1))
-    items = itertools.chain(head, peek)
-    client, own = client_for(provider, head[0] if head else None)
+    items = enumerate(itertools.chain(head, peek))  # each input with its position
+    first = head[0] if head else None
+    if isinstance(first, CompositeJob):
+        jobs = first.ionq_jobs()
+        first = jobs[0] if jobs else None
+    elif (parts := upstream.primitive_ionq_jobs(first)) is not None:
+        first = parts[0] if parts else None
+    client, own = client_for(provider, cast("StockIonQJob | str | None", first))
     batch = _Batch(client, deadline, concurrency, chunk_size, progress)
     try:
         if filtering:
@@ -150,7 +157,7 @@ def cancel_jobs(
                 listed = [job["id"] for job in client.cancellable_jobs(
                     status=status, target=target, session_id=session_id)]
             batch.progress.start(len(listed))
-            batch.run(listed)
+            batch.run(enumerate(listed))
         else:
             batch.progress.start(len(jobs_or_ids) if isinstance(jobs_or_ids, Sized) else None)
             batch.run(items)
@@ -158,7 +165,7 @@ def cancel_jobs(
         if not batch.accepted:
             raise  # nothing to report (the listing failed, say)
         logger.exception("cancel_jobs stopped early; the jobs not settled are reported")
-        batch.unsettled_failed(f"cancel_jobs stopped early ({type(exc).__name__})")
+        batch.stop(f"cancel_jobs stopped early ({type(exc).__name__})")
     except BaseException as exc:  # Ctrl-C, SIGTERM: stop the requests in flight at once
         batch.deadline.interrupt()  # every worker's wait ends, every request is cut
         batch.stop(f"interrupted ({type(exc).__name__})")
@@ -168,68 +175,45 @@ def cancel_jobs(
         batch.close()
         if own:
             client.close()
-    batch.report.statuses.update(dict.fromkeys(claimed, JobStatus.CANCELLED))
     return batch.report
 
 
-def _expand(items: Iterable[StockIonQJob | CompositeJob | HasIonQJobs | str],
-            claimed: list[str]) -> Iterator[StockIonQJob | str]:
-    """The inputs with each primitive job replaced by the IonQ jobs it submitted (lazily);
-    the ids of those that submitted none go to ``claimed``."""
-    for item in items:
-        if isinstance(item, CompositeJob):
-            jobs = item.claim_for_cancel()
-            if not jobs:
-                claimed.append(item.job_id())
-            yield from jobs
-        elif (parts := upstream.primitive_ionq_jobs(item)) is not None:
-            yield from parts  # qiskit-ionq's IonQPrimitiveJob: its jobs were all submitted
-        else:
-            yield cast("StockIonQJob | str", item)  # anything else is checked as an id
+#: The note of a primitive job's row when it had submitted no IonQ job.
+NO_IONQ_JOB = ("no IonQ job existed: it was cancelled before it submitted any, and it "
+               "submits none")
 
 
 class Entry(NamedTuple):  # a tuple, not a frozen dataclass: 10,000 of them are 5x cheaper
     """One input of ``cancel_jobs``, checked: its report ``key``; its ``job_id`` when valid;
-    the job object it came from, if any; the ``error`` that rules it out, if any; and
-    whether the same id came earlier (``duplicate``)."""
+    the job object it came from, if any; the ``error`` that rules it out, if any."""
 
     key: str
     job_id: str | None = None
     local: StockIonQJob | None = None
     error: Exception | None = None
-    duplicate: bool = False
 
 
-def normalise(items: Iterable[StockIonQJob | str], secret: str | None) -> Iterator[Entry]:
-    """Check and deduplicate the inputs of ``cancel_jobs``, lazily and without a request.
+def entry(index: int, item: StockIonQJob | str, secret: str | None) -> Entry:
+    """Check one input of ``cancel_jobs`` (at position ``index``), without a request.
 
-    Job objects give their id; an unsubmitted job or an invalid id becomes an entry with an
-    ``error`` (its key with ``secret`` taken out, in case the key was pasted as an id).
+    A valid id (or a job's) is its own report key. Anything else (an invalid id, a job never
+    submitted) is keyed ``#<index> <repr>``, with ``secret`` taken out in case the key was
+    pasted as an id: no two inputs share a key (``"1"``, ``1`` and ``"1 (int)"`` are three),
+    and none can be taken for a job id.
     """
-    seen: set[str] = set()
-    invalid: dict[str, type] = {}  # report key of an invalid input -> its type
-    unsubmitted = 0
-    for item in items:
-        local: StockIonQJob | None = None
-        raw: object = item
-        if isinstance(item, StockIonQJob):
-            local, raw = item, item.job_id()
-            if not raw:
-                unsubmitted += 1
-                yield Entry(f"<job without id #{unsubmitted}>", local=local,
-                            error=JobNotSubmittedError("This job was never submitted, so "
-                                                       "there is nothing to cancel."))
-                continue
-        try:
-            job_id = validate_job_id(raw, secret)
-        except InvalidJobIdError as exc:
-            key = redact(raw if isinstance(raw, str) else repr(raw), secret)
-            if invalid.setdefault(key, type(raw)) is not type(raw):  # "1" and 1: two rows
-                key = f"{key} ({type(raw).__name__})"
-            yield Entry(key, error=exc)
-            continue
-        yield Entry(job_id, job_id, local, duplicate=job_id in seen)
-        seen.add(job_id)
+    local: StockIonQJob | None = None
+    raw: object = item
+    if isinstance(item, StockIonQJob):
+        local, raw = item, item.job_id()
+        if not raw:
+            return Entry(f"#{index} <{type(item).__name__} without id>", local=local,
+                         error=JobNotSubmittedError("This job was never submitted, so "
+                                                    "there is nothing to cancel."))
+    try:
+        job_id = validate_job_id(raw, secret)
+    except InvalidJobIdError as exc:
+        return Entry(f"#{index} {redact(repr(raw), secret)}", error=exc)
+    return Entry(job_id, job_id, local)
 
 
 class _Batch:
@@ -253,6 +237,13 @@ class _Batch:
                                         initializer=self._start_worker)
         self.progress = Progress(progress)
         self._order: list[str] = []  # every key of the report, in input order
+        self._seen: set[str] = set()  # every key of the report
+        self._sent: set[str] = set()  # ids a cancel request was sent for
+        self._source: Iterator[tuple[int, StockIonQJob | CompositeJob | HasIonQJobs | str]] = (
+            iter(()))
+        #: Primitive jobs given, with the IonQ jobs each had submitted: their verdicts come
+        #: from those jobs' rows once the batch is done.
+        self.composites: list[tuple[CompositeJob, list[StockIonQJob]]] = []
 
     # -- bookkeeping ----------------------------------------------------------------------
     def _start_worker(self) -> None:
@@ -269,70 +260,165 @@ class _Batch:
         self.report.errors[key] = error
         self.progress.fail()
 
+    def skip(self, key: str, why: str) -> None:
+        """No cancel request was sent for this job: ``not_reached``, with the reason."""
+        self.report.not_reached[key] = why
+        self.progress.update()
+
     @property
     def accepted(self) -> bool:
         """True once some input has a place in the report."""
         return bool(self._order)
 
-    def unsettled_failed(self, why: str) -> None:
-        """Report every job without a row yet as not settled (its outcome unknown)."""
+    def _has_row(self, key: str) -> bool:
+        report = self.report
+        return key in report.statuses or key in report.errors or key in report.not_reached
+
+    def unsettled(self, why: str) -> None:
+        """Report every input without a row yet, and every input not yet read: a job sent a
+        cancel has an unknown outcome (``errors``), any other was not reached."""
+        for index, item in self._source:  # the inputs not read yet
+            self._not_reached(index, item, why)
         for key in self._order:
-            if key not in self.report.statuses and key not in self.report.errors:
+            if self._has_row(key):
+                continue
+            if key in self._sent:
                 self.fail(key, NoAnswerError(
                     f"Outcome unknown: {why}", job_id=key,
                     hint="Run cancel_jobs again with the ids in report.errors"))
+            else:
+                self.skip(key, why)
 
     def stop(self, why: str) -> None:
         """Drop the work not started, give the workers :data:`STOP_GRACE` to stop (the
-        deadline was interrupted: they wake at once), report every job left."""
+        deadline was interrupted: they wake at once), report every input left."""
         self._pool.shutdown(wait=False, cancel_futures=True)
         end = time.monotonic() + STOP_GRACE
         for worker in list(self._workers):
             worker.join(max(0.0, end - time.monotonic()))
-        self.unsettled_failed(why)
+        self.unsettled(why)
 
     def close(self) -> None:
         self._pool.shutdown(wait=not self.deadline.interrupted)
         self.progress.close()
-        self.unsettled_failed("no outcome was recorded")
+        self.unsettled("no outcome was recorded")
+        self._settle_composites()
         # Rows in the order the jobs were given, not the order threads finished them.
         report = self.report
         report.statuses = {k: report.statuses[k] for k in self._order if k in report.statuses}
         report.errors = {k: report.errors[k] for k in self._order if k in report.errors}
+        report.not_reached = {k: report.not_reached[k] for k in self._order
+                              if k in report.not_reached}
         self.report.elapsed = self.client.retry_policy.clock() - self._started
         self.report.requests = self.client.requests_sent - self._requests_before
 
+    def _settle_composites(self) -> None:
+        """Each primitive job's verdict, from the rows of the IonQ jobs it had submitted."""
+        for composite, jobs in self.composites:
+            composite.settle_cancel({
+                job.job_id(): self.report.statuses.get(job.job_id()) for job in jobs})
+
     # -- input ----------------------------------------------------------------------------
-    def _accept(self, items: Iterable[StockIonQJob | str]) -> Iterator[str]:
-        """Ids still to cancel; settles or reports the rest."""
-        for entry in normalise(items, self.client.key):
-            if entry.error is not None:
-                if entry.key not in self.report.errors:
-                    self._order.append(entry.key)
-                    self.fail(entry.key, entry.error)
-                continue
-            job_id = entry.job_id
-            assert job_id is not None
-            if entry.local is not None:
-                self.jobs.setdefault(job_id, []).append(entry.local)
-            if entry.duplicate:
-                continue
-            self._order.append(job_id)
-            local = None if entry.local is None else upstream.local_status(entry.local)
-            if local in JOB_FINAL_STATES:
-                assert local is not None
-                self.settle(job_id, local)  # final locally: no request, as cancel()
-                continue
-            yield job_id
+    def _accept(self) -> Iterator[str]:
+        """Ids still to cancel; settles or reports the rest. Each input has its row key from
+        the moment it is read."""
+        for index, item in self._source:
+            yield from self._take(index, item)
         self.progress.set_total(len(self._order))  # the input is all read: distinct jobs
 
+    def _record(self, key: str) -> bool:
+        """Give ``key`` its place in the report; ``False`` if it has one already."""
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        self._order.append(key)
+        return True
+
+    def _take(self, index: int, item: StockIonQJob | CompositeJob | HasIonQJobs | str
+              ) -> list[str]:
+        """One input: the ids of it still to cancel (a primitive job's may be several)."""
+        if isinstance(item, CompositeJob):
+            return self._take_composite(index, item)
+        if not isinstance(item, (str, StockIonQJob)) and (
+                parts := upstream.primitive_ionq_jobs(item)) is not None:
+            # qiskit-ionq's own IonQPrimitiveJob: its IonQ jobs, all submitted by now
+            return [i for sub in parts for i in self._take(index, sub)]
+        found = entry(index, cast("StockIonQJob | str", item), self.client.key)
+        if found.error is not None:
+            if self._record(found.key):
+                self.fail(found.key, found.error)
+            return []
+        job_id = found.job_id
+        assert job_id is not None
+        if found.local is not None:
+            self.jobs.setdefault(job_id, []).append(found.local)
+        if not self._record(job_id):
+            return []  # given before: one job, one row
+        local = None if found.local is None else upstream.local_status(found.local)
+        if local in JOB_FINAL_STATES:
+            assert local is not None
+            self.settle(job_id, local)  # final locally: no request, as cancel()
+            return []
+        return [job_id]
+
+    def _take_composite(self, index: int, job: CompositeJob) -> list[str]:
+        """A primitive job: claimed for cancelling (its later submissions refused); the IonQ
+        jobs it submitted are cancelled as any other input."""
+        key = job.job_id()
+        if key in self._seen:
+            return []
+        jobs = job.claim_for_cancel(
+            None if self.deadline.seconds is None else self.deadline.remaining)
+        if jobs is None:  # it had finished: nothing to cancel
+            self._record(key)
+            self.settle(key, job.status())
+            return []
+        self.composites.append((job, jobs))
+        if not jobs:
+            self._record(key)
+            if job.settle_cancel({}):
+                self.report.notes[key] = NO_IONQ_JOB
+                self.settle(key, JobStatus.CANCELLED)
+            else:
+                self.fail(key, NoAnswerError(
+                    "A submit of this primitive job was still in flight when the deadline "
+                    "ran out; its IonQ job is cancelled when the submit returns",
+                    job_id=key, hint="Cancel the primitive job again to learn the outcome"))
+            return []
+        self._seen.add(key)  # given again: not claimed twice
+        return [i for sub in jobs for i in self._take(index, sub)]
+
+    def _not_reached(self, index: int, item: StockIonQJob | CompositeJob | HasIonQJobs | str,
+                     why: str) -> None:
+        """An input not read before the batch stopped: its row, without a request (an
+        invalid one is still invalid)."""
+        if isinstance(item, CompositeJob):
+            if self._record(item.job_id()):
+                self.skip(item.job_id(), why)
+            return
+        if not isinstance(item, (str, StockIonQJob)) and (
+                parts := upstream.primitive_ionq_jobs(item)) is not None:
+            for sub in parts:
+                self._not_reached(index, sub, why)
+            return
+        found = entry(index, cast("StockIonQJob | str", item), self.client.key)
+        if not self._record(found.key):
+            return
+        if found.error is not None:
+            self.fail(found.key, found.error)
+        else:
+            self.skip(found.key, why)
+
     # -- the three steps ------------------------------------------------------------------
-    def run(self, items: Iterable[StockIonQJob | str]) -> None:
-        ids = self._accept(items)
+    def run(self, items: Iterator[tuple[int, StockIonQJob | CompositeJob | HasIonQJobs | str]]
+            ) -> None:
+        self._source = items
+        ids = self._accept()
         while window := list(itertools.islice(ids, WINDOW)):
             if self.deadline.expired:
                 self._give_up(window)
-                continue
+                self.unsettled(self._out_of_time())
+                return
             self._window(window)
 
     def _window(self, window: list[str]) -> None:
@@ -367,6 +453,7 @@ class _Batch:
         """Bulk-cancel a chunk; return the ids that must go to single cancels instead."""
         if not self.bulk_available or self.refused is not None:
             return chunk
+        self._sent.update(chunk)
         try:
             self.client.bulk_cancel(chunk)
         except AuthenticationError as exc:
@@ -421,10 +508,12 @@ class _Batch:
         """Settle a job read back if it is final; its status if it is not (``None`` when it
         was settled, or reported for an unknown status)."""
         try:
-            status = to_job_status(job.get("status"), job_id)
+            status = verdict(job_id, job, read_back=True)
         except UnknownJobStatusError as exc:
             self.fail(job_id, exc)
             return None
+        if status is None:  # not this job's object: read as unsettled
+            return JobStatus.QUEUED
         if status in JOB_FINAL_STATES:
             self.settle(job_id, status, job)
             return None
@@ -438,6 +527,7 @@ class _Batch:
         if self.refused is not None:
             self.fail(job_id, self.refused)
             return None
+        self._sent.add(job_id)
         try:
             outcome = self.client.cancel(job_id)
         except AuthenticationError as exc:
@@ -477,8 +567,15 @@ class _Batch:
             if status is not None:
                 self.fail(job_id, CancelNotConfirmedError(job_id, status, "canceled"))
 
+    def _out_of_time(self) -> str:
+        return (f"the batch's deadline of {self.deadline.seconds:g} s ran out before a "
+                "cancel was sent for it")
+
     def _give_up(self, ids: list[str]) -> None:
         for job_id in ids:
+            if job_id not in self._sent:
+                self.skip(job_id, self._out_of_time())
+                continue
             self.fail(job_id, NoAnswerError(
                 f"Not settled: the batch's deadline of {self.deadline.seconds:g} s "
                 f"ran out ({self.deadline.elapsed:.1f} s)", job_id=job_id,

@@ -325,13 +325,14 @@ class BatchCancelError(IonQCancelError):
     """
 
     def __init__(self, report: Any) -> None:
-        errors = report.errors
+        errors: dict[str, object] = {**report.errors, **{
+            key: f"not reached: {why}" for key, why in report.not_reached.items()}}
         shown = "; ".join(f"{job_id}: {str(error).rstrip('.')}"
                           for job_id, error in list(errors.items())[:3])
         more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
         super().__init__(
             f"{len(errors)} of {report.total} job(s) not confirmed cancelled or already "
-            f"finished (not found, invalid, or outcome unknown): {shown}{more}. See "
-            "report.errors; jobs in report.statuses are settled."
+            f"finished (not found, invalid, outcome unknown or not reached): {shown}{more}. "
+            "See report.errors and report.not_reached; jobs in report.statuses are settled."
         )
         self.report = report

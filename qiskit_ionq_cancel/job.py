@@ -33,23 +33,29 @@ class IonQJob(StockIonQJob):
     """
 
     #: Set by a primitive job of this package for the jobs it submits, with the worker thread
-    #: that waits on them: its cancel sets the event, which ends that worker's wait on this
-    #: job at once (``PrimitiveJobCancelledError``), without another request; the cancel
-    #: itself then cancels this job on the server. Waits in other threads are not affected.
+    #: that waits on them: the primitive job sets the event once its cancel's verdict is
+    #: "cancelled", which ends that worker's wait on this job at once
+    #: (``PrimitiveJobCancelledError``), without another request. Waits in other threads are
+    #: not affected.
     cancel_event: threading.Event | None = None
     cancel_worker: threading.Thread | None = None
 
     # qiskit-ionq declares cancel() -> None; returning what happened is the point here.
-    def cancel(self, *, deadline: float | None = None) -> bool:  # type: ignore[override]
+    def cancel(self, *, deadline: float | None = None,  # type: ignore[override]
+               verify: bool = False) -> bool:
         """Cancel the job and say what really happened.
 
         Its local status is updated, so ``status()``, ``cancelled()`` and ``done()`` answer
-        without another request. A job already final locally sends no request.
+        without another request. A job already final locally sends no request. ``True``
+        rests on IonQ's clean answer ``{"id": ..., "status": "canceled"}`` or the job read
+        back as ``canceled``.
 
         Args:
-            deadline: Seconds each request of the call (the cancel, and a read-back when its
-                answer must be checked) may take, retries and waits included; ``None``: the
+            deadline: Seconds the whole call may take (the cancel, and a read-back when its
+                answer must be checked), retries and waits included; ``None``: the
                 provider's ``RetryPolicy.deadline``.
+            verify: Read the job back after IonQ's clean answer too (one more request) and
+                report what it is then.
 
         Returns:
             ``True`` if the job is cancelled afterwards, ``False`` if it had already
@@ -63,7 +69,7 @@ class IonQJob(StockIonQJob):
             CancelNotConfirmedError: The cancel was answered, but the job read back is
                 still not final.
         """
-        return cancel(self, deadline=deadline)
+        return cancel(self, deadline=deadline, verify=verify)
 
     def result(self, *args: Any, cancel_on_timeout: bool | None = None,
                cancel_on_interrupt: bool | None = None, **kwargs: Any) -> Any:
@@ -161,9 +167,7 @@ class IonQJob(StockIonQJob):
         a job this package already knows is cancelled: no request, and none of qiskit-ionq's
         warnings about reading a canceled job. The primitive job's worker, once its
         ``cancel_event`` is set (the primitive job was cancelled, from another thread), stops with
-        :class:`PrimitiveJobCancelledError`, sending nothing: that cancel cancels this job on
-        the server and records its status (marking it cancelled here first would make that
-        cancel skip it, and leave it queued on the server)."""
+        :class:`PrimitiveJobCancelledError`, sending nothing."""
         local = upstream.local_status(self)
         if local is JobStatus.CANCELLED:
             return local

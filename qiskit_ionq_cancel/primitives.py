@@ -3,24 +3,30 @@ reaches IonQ.
 
 Qiskit's primitive job runs the primitive in a worker thread and its ``cancel()`` is
 ``Future.cancel()``: once the work has started it returns ``False`` and every IonQ job the
-primitive submitted runs on. Here the worker records every IonQ job it submits (through
-:func:`~qiskit_ionq_cancel.scope.submissions_to`), and ``cancel()``:
+primitive submitted runs on. Here the worker's submits go through the job
+(:func:`~qiskit_ionq_cancel.scope.submissions_to`), and ``cancel()`` first refuses any
+further submit (nothing more is sent), waits for a submit already in flight, then cancels
+(in bulk, every job read back) the IonQ jobs submitted. Its answer is the one verdict
+(:func:`~qiskit_ionq_cancel._core.verdict.composite_verdict`):
 
-* before the work starts: nothing was submitted, nothing will be; ``True``;
-* while it runs: cancels (in bulk, read back) the IonQ jobs submitted so far, and any job
-  the worker submits afterwards (still transpiling, or the next batch of circuits) is
-  cancelled at once and stops the worker; ``True``;
-* after it finished (done or failed): ``False``, as ``IonQJob.cancel()`` for a finished job.
+* ``True`` when it had submitted no IonQ job (nothing will run; ``cancel_report`` notes that
+  no IonQ job existed), or when IonQ named one of its IonQ jobs cancelled;
+* ``False`` when it had finished (done or failed), or when every IonQ job it submitted had
+  already completed or failed: its result stands (its submits are allowed again);
+* it raises when some IonQ job's outcome could not be established (``BatchCancelError``) or
+  a submit was still in flight at the deadline (``NoAnswerError``): nothing is reported
+  cancelled, and ``cancel()`` may be called again.
 
 A cancelled primitive job's ``status()`` is ``CANCELLED`` and its ``result()`` raises
-:class:`~qiskit_ionq_cancel.exceptions.PrimitiveJobCancelledError`.
+:class:`~qiskit_ionq_cancel.exceptions.PrimitiveJobCancelledError`; until the verdict, both
+are Qiskit's.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -35,8 +41,10 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 from . import _deprecated
 from ._compat import upstream
 from ._core.composite import CompositeJob
-from .bulk import cancel_jobs
-from .exceptions import PrimitiveJobCancelledError
+from ._core.deadline import scope
+from ._core.verdict import composite_verdict
+from .bulk import NO_IONQ_JOB, cancel_jobs
+from .exceptions import NoAnswerError, PrimitiveJobCancelledError
 from .job import IonQJob
 from .report import CancelReport
 from .scope import submissions_to, track_submitted
@@ -64,11 +72,15 @@ class IonQCancelPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
     def __init__(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         super().__init__(function, *args, **kwargs)
         self._lock = threading.Lock()
-        self._submitted = threading.Condition(self._lock)
+        self._changed = threading.Condition(self._lock)  # a submit began or ended
         self._ionq: list[StockIonQJob] = []
-        self._cancel_requested = False
+        self._in_flight = 0  # submits sent and not returned
+        self._cancel_requested = False  # submits are refused
+        self._refused = False  # a submit was refused: the work stopped short
+        self._collecting = 0  # cancels waiting for the submits in flight
+        self._cancelled = False  # the verdict: cancelled
         self._stop = threading.Event()  # ends the worker's waits on its IonQ jobs
-        #: What the last ``cancel()`` established for the IonQ jobs (``None``: none to cancel).
+        #: What the last ``cancel()`` established for the IonQ jobs.
         self.cancel_report: CancelReport | None = None
 
     def _submit(self) -> None:
@@ -76,32 +88,48 @@ class IonQCancelPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
             raise JobError("Primitive job has been submitted already.")
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ionq-primitive")
         self._future = executor.submit(self._work)
+        self._future.add_done_callback(self._ended)
         executor.shutdown(wait=False)
 
+    def _ended(self, _: Future[Any]) -> None:
+        with self._lock:  # wait_for_submission() waits no more
+            self._changed.notify_all()
+
     def _work(self) -> Any:
-        with submissions_to(self._adopt):
+        with submissions_to(self):
             return self._function(*self._args, **self._kwargs)
 
-    def _adopt(self, job: StockIonQJob) -> None:
-        """Called in the worker right after each IonQ submission."""
-        if isinstance(job, IonQJob):
+    # -- its submits (the worker's thread) ------------------------------------------------
+    def before_submit(self) -> None:
+        """Refuse a submit once a cancel was asked for: nothing is sent."""
+        with self._lock:
+            if self._cancel_requested:
+                self._refused = True
+                raise PrimitiveJobCancelledError(
+                    f"Primitive job {self.job_id()} is being cancelled; it submits no more "
+                    "IonQ jobs")
+            self._in_flight += 1
+
+    def after_submit(self, job: StockIonQJob | None) -> None:
+        """A submit returned ``job`` (``None``: it failed). A cancel waiting for this submit
+        cancels the job with the others; if none waits any more (its deadline ran out), the
+        job is cancelled here, at once, and the worker stops."""
+        if job is not None and isinstance(job, IonQJob):
             job.cancel_event, job.cancel_worker = self._stop, threading.current_thread()
         with self._lock:
-            self._ionq.append(job)  # a cancel from now on finds it
-            late = self._cancel_requested
-            if not late:
-                self._submitted.notify_all()
-        if late:
-            logger.warning("Primitive job %s was cancelled; cancelling IonQ job %s it "
-                           "submitted afterwards", self.job_id(), job.job_id())
-            try:
-                cancel(job)
-            finally:
-                with self._lock:  # waiters see it once it is cancelled
-                    self._submitted.notify_all()
-            raise PrimitiveJobCancelledError(
-                f"Primitive job {self.job_id()} was cancelled; IonQ job {job.job_id()} "
-                "submitted afterwards was cancelled at once")
+            self._in_flight -= 1
+            if job is not None:
+                self._ionq.append(job)  # a cancel from now on finds it
+            orphan = self._cancel_requested and not self._collecting and job is not None
+            self._changed.notify_all()
+        if job is None or not orphan:
+            return
+        logger.warning("Primitive job %s: cancelling IonQ job %s, whose submit returned after "
+                       "the cancel stopped waiting for it", self.job_id(), job.job_id())
+        cancel(job)  # a failure leaves the worker with it: status() ERROR, not CANCELLED
+        raise PrimitiveJobCancelledError(
+            f"Primitive job {self.job_id()} is being cancelled; it stopped after submitting "
+            f"IonQ job {job.job_id()} (see its cancel's outcome)")
 
     # -- what it submitted --------------------------------------------------------------
     def ionq_jobs(self) -> list[StockIonQJob]:
@@ -121,57 +149,102 @@ class IonQCancelPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
             The IonQ jobs submitted so far.
         """
         with self._lock:
-            self._submitted.wait_for(
+            self._changed.wait_for(
                 lambda: len(self._ionq) >= count or (self._future is not None
                                                      and self._future.done()),
                 timeout)
             return list(self._ionq)
 
     # -- cancel -------------------------------------------------------------------------
-    def claim_for_cancel(self) -> list[StockIonQJob]:
-        """Mark this job cancelled (later submissions are cancelled at once) unless it has
-        finished; return the IonQ jobs submitted so far."""
+    def claim_for_cancel(self, deadline: float | None = None) -> list[StockIonQJob] | None:
+        """Refuse its submits from now on, wait (up to ``deadline`` seconds) for those in
+        flight, and return the IonQ jobs it submitted; ``None`` if it had finished."""
         self._check_submitted()
         assert self._future is not None
         self._future.cancel()  # if the work has not started, it never will
         with self._lock:
-            if not self._future.done() or self._future.cancelled():
-                self._cancel_requested = True
+            if self._future.done() and not self._future.cancelled() \
+                    and not self._cancel_requested:
+                return None  # done or failed before the cancel
+            self._cancel_requested = True
+            if self._in_flight:
+                logger.info("Primitive job %s: waiting for %d IonQ submit(s) in flight "
+                            "before cancelling", self.job_id(), self._in_flight)
+            self._collecting += 1
+            try:
+                self._changed.wait_for(lambda: self._in_flight == 0, deadline)
+            finally:
+                self._collecting -= 1
+            return list(self._ionq)
+
+    def settle_cancel(self, statuses: Mapping[str, JobStatus | None]) -> bool | None:
+        """The verdict (:func:`~qiskit_ionq_cancel._core.verdict.composite_verdict`) from
+        what its IonQ jobs were found to be. Cancelled: the worker stops waiting. Not
+        cancelled (every IonQ job had finished): its submits are allowed again and its
+        result stands. Not established: it stays as it is, its submits refused."""
+        with self._lock:
+            if self._cancelled:
+                return True
+            found = [statuses.get(str(job.job_id())) or _final(job) for job in self._ionq]
+            outcome = None if self._in_flight else composite_verdict(
+                found, stopped_short=self._refused)
+            if outcome is True:
+                self._cancelled = True
                 self._stop.set()  # the worker stops waiting, sends nothing more
-            return list(self._ionq) if self._cancel_requested else []
+            elif outcome is False:
+                self._cancel_requested = False
+            self._changed.notify_all()
+            return outcome
 
     def cancel(self, *, deadline: float | None = None) -> bool:
-        """Cancel the primitive job and the IonQ jobs it submitted.
+        """Cancel the primitive job and the IonQ jobs it submitted (in bulk, each read back).
 
-        Before the work starts, nothing is sent; while it runs, the IonQ jobs so far are
-        cancelled in bulk and read back (``cancel_report`` says what each is), and any job
-        it submits afterwards is cancelled at once.
+        ``True`` when IonQ named one of its IonQ jobs cancelled, or when it had submitted
+        none (it submits none afterwards: ``cancel_report`` notes that no IonQ job
+        existed). A submit in flight is waited for, and its job cancelled with the others.
 
         Args:
-            deadline: Seconds the cancelling may take.
+            deadline: Seconds the cancelling may take, the wait for a submit in flight
+                included.
 
         Returns:
-            ``True`` if it is cancelled afterwards, ``False`` if it had already finished
-            (done or failed).
+            ``True`` if it is cancelled afterwards; ``False`` if it had already finished
+            (done or failed), or every IonQ job it submitted had (its result stands).
 
         Raises:
-            BatchCancelError: Some IonQ job's outcome could not be established.
+            BatchCancelError: Some IonQ job's outcome could not be established; it is not
+                reported cancelled, and ``cancel()`` may be called again.
+            NoAnswerError: A submit was still in flight at the deadline.
         """
-        jobs = self.claim_for_cancel()
-        if not self._cancel_requested:
-            return False
-        unfinished = [j for j in jobs if upstream.local_status(j) not in JOB_FINAL_STATES]
-        if unfinished:
-            self.cancel_report = cancel_jobs(unfinished, deadline=deadline)
-            logger.info("Primitive job %s: %s", self.job_id(), self.cancel_report.summary())
-            self.cancel_report.raise_for_errors()
-        return True
+        if self._cancelled:
+            return True
+        with scope(deadline) as clock:  # one deadline: the wait for submits and the cancel
+            jobs = self.claim_for_cancel(clock.remaining if clock.bounded else None)
+            if jobs is None:
+                return False
+            unfinished = [j for j in jobs if upstream.local_status(j) not in JOB_FINAL_STATES]
+            report = CancelReport()
+            if unfinished:
+                report = cancel_jobs(unfinished, deadline=deadline)  # within this scope
+        self.cancel_report = report
+        outcome = self.settle_cancel(report.statuses)
+        if not jobs and outcome:
+            report.statuses[self.job_id()] = JobStatus.CANCELLED
+            report.notes[self.job_id()] = NO_IONQ_JOB
+        logger.info("Primitive job %s: %s", self.job_id(), report.summary())
+        if outcome is None:
+            report.raise_for_errors()
+            raise NoAnswerError(
+                f"Primitive job {self.job_id()}: its cancel was not established (an IonQ "
+                "submit was still in flight when the deadline ran out; its job is cancelled "
+                "when the submit returns)", hint="Call cancel() again to learn the outcome")
+        return outcome
 
     def status(self) -> JobStatus:
-        """Return Qiskit's status of the job: ``CANCELLED`` once ``cancel()`` succeeded."""
-        if self._cancel_requested:
+        """Return Qiskit's status of the job: ``CANCELLED`` once a cancel's verdict said so."""
+        if self._cancelled:
             return JobStatus.CANCELLED
-        status: JobStatus = super().status()
+        status: JobStatus = PrimitiveJob.status(self)
         return status
 
     def result(self) -> Any:
@@ -180,12 +253,18 @@ class IonQCancelPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
         Raises:
             PrimitiveJobCancelledError: The job was cancelled; it has no result.
         """
-        if self._cancel_requested:
-            ids = ", ".join(str(j.job_id()) for j in self.ionq_jobs()) or "none yet"
+        if self._cancelled:
+            ids = ", ".join(str(j.job_id()) for j in self.ionq_jobs()) or "none"
             raise PrimitiveJobCancelledError(
                 f"Primitive job {self.job_id()} was cancelled (IonQ jobs: {ids}); it has no "
                 "result")
         return super().result()
+
+
+def _final(job: StockIonQJob) -> JobStatus | None:
+    """The job's local status if final (settled before, or by a wait), else ``None``."""
+    local = upstream.local_status(job)
+    return local if local in JOB_FINAL_STATES else None
 
 
 def _start(function: Callable[..., Any], pubs: Any) -> IonQCancelPrimitiveJob:

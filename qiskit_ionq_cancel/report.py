@@ -15,7 +15,12 @@ from .exceptions import (
     JobNotSubmittedError,
 )
 
-__all__ = ["CancelReport", "plural"]
+__all__ = ["REPORT_VERSION", "CancelReport", "plural"]
+
+#: The version of :meth:`CancelReport.to_dict`'s shape (and ``--json``'s). 2: input keys
+#: that cannot collide (``#<position> <repr>`` for anything but a valid id), ``not_reached``,
+#: the ``note`` of a job row.
+REPORT_VERSION = 2
 
 _ROWS_SHOWN = 20
 _ERROR_WIDTH = 90  # error text is wrapped at words to this width, never cut
@@ -31,19 +36,26 @@ def plural(count: int, noun: str) -> str:
 class CancelReport:
     """What a batch cancel established, job by job.
 
-    Every job a batch cancel was given appears in exactly one of ``statuses`` and
-    ``errors``, in input order. ``str(report)`` is a table, ``to_dict()`` JSON-able data.
+    Every input a batch cancel was given appears in exactly one of ``statuses``, ``errors``
+    and ``not_reached``, in input order, under its key: a valid job id is its own key;
+    anything else (an invalid id, a job never submitted) is keyed ``#<position> <repr>``,
+    its position in the input counted from 0, so two inputs never share a key. A job given
+    twice is one job, one row. ``str(report)`` is a table, ``to_dict()`` JSON-able data.
 
     Attributes:
-        statuses: Id -> the job's Qiskit status, read back from IonQ (or known locally).
-        errors: Id -> the exception that kept its outcome from being established (an
-            invalid id is keyed by its ``repr``).
+        statuses: Key -> the job's Qiskit status, as IonQ answered it (or known locally).
+        errors: Key -> the exception that kept its outcome from being established.
+        not_reached: Key -> why no cancel request was sent for it (the deadline ran out,
+            the call was interrupted or stopped first): its state is as it was.
+        notes: Key -> a remark on a row (a primitive job that had submitted no IonQ job).
         elapsed: Seconds the call took.
         requests: Requests the call sent.
     """
 
     statuses: dict[str, JobStatus] = field(default_factory=dict)
     errors: dict[str, Exception] = field(default_factory=dict)
+    not_reached: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
     elapsed: float = 0.0
     requests: int = 0
 
@@ -76,59 +88,81 @@ class CancelReport:
 
     @property
     def total(self) -> int:
-        """How many distinct jobs the batch was given."""
-        return len(self.statuses) + len(self.errors)
+        """How many distinct inputs the batch was given."""
+        return len(self.statuses) + len(self.errors) + len(self.not_reached)
 
     @property
     def ok(self) -> bool:
         """True when every job is cancelled or had already finished."""
-        return not self.errors
+        return not self.errors and not self.not_reached
 
     @property
     def counts(self) -> dict[str, int]:
         """How many jobs ended in each group."""
         return {"cancelled": len(self.cancelled), "already_final": len(self.already_final),
                 "not_found": len(self.not_found), "invalid": len(self.invalid),
-                "failed": len(self.failed), "total": self.total}
+                "failed": len(self.failed), "not_reached": len(self.not_reached),
+                "total": self.total}
 
     def summary(self) -> str:
         """One line: how many jobs ended in each group."""
         c = self.counts
+        reached = f", {c['not_reached']} not reached" if c["not_reached"] else ""
         return (f"{plural(c['total'], 'job')}: {c['cancelled']} cancelled, "
                 f"{c['already_final']} already finished, {c['not_found']} not found, "
-                f"{c['invalid']} invalid, {c['failed']} unknown "
+                f"{c['invalid']} invalid, {c['failed']} unknown{reached} "
                 f"({plural(self.requests, 'request')}, {self.elapsed:.2f} s)")
 
     def raise_for_errors(self) -> None:
         """Raise unless every job is cancelled or already finished.
 
         Raises:
-            BatchCancelError: Some jobs are in ``errors``: not found, invalid ids, or jobs
-                whose outcome is unknown. Its ``report`` is this report.
+            BatchCancelError: Some jobs are in ``errors`` (not found, invalid ids, jobs
+                whose outcome is unknown) or ``not_reached``. Its ``report`` is this report.
         """
-        if self.errors:
+        if self.errors or self.not_reached:
             raise BatchCancelError(self)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the report as JSON-able data.
+        """Return the report as JSON-able data (shape version :data:`REPORT_VERSION`).
 
         Returns:
-            ``counts``, ``elapsed_s``, ``requests``, ``jobs`` (each id with its Qiskit
-            status name) and ``errors`` (each id with its error's type and message).
+            ``version``, ``counts``, ``elapsed_s``, ``requests``, ``jobs`` (each key with its
+            Qiskit status name, and a ``note`` if any), ``errors`` (each key with its
+            error's type and message) and ``not_reached`` (each key with the reason).
         """
         return {
+            "version": REPORT_VERSION,
             "counts": self.counts,
             "elapsed_s": round(self.elapsed, 3),
             "requests": self.requests,
-            "jobs": [{"id": i, "status": s.name} for i, s in self.statuses.items()],
+            "jobs": [{"id": i, "status": s.name,
+                      **({"note": self.notes[i]} if i in self.notes else {})}
+                     for i, s in self.statuses.items()],
             "errors": [{"id": i, "error": type(e).__name__, "message": str(e)}
                        for i, e in self.errors.items()],
+            "not_reached": [{"id": i, "reason": r} for i, r in self.not_reached.items()],
         }
+
+    def merge(self, other: CancelReport) -> None:
+        """Add ``other``'s rows and counters to this report (a row of ``other`` replaces
+        this report's row for the same key)."""
+        for key in (*other.statuses, *other.errors, *other.not_reached):
+            self.statuses.pop(key, None)
+            self.errors.pop(key, None)
+            self.not_reached.pop(key, None)
+        self.statuses.update(other.statuses)
+        self.errors.update(other.errors)
+        self.not_reached.update(other.not_reached)
+        self.notes.update(other.notes)
+        self.elapsed += other.elapsed
+        self.requests += other.requests
 
     def __str__(self) -> str:
         lines = [self.summary()]
-        rows = [(i, s.name, "") for i, s in self.statuses.items()]
+        rows = [(i, s.name, self.notes.get(i, "")) for i, s in self.statuses.items()]
         rows += [(i, _group(e), f"{type(e).__name__}: {e}") for i, e in self.errors.items()]
+        rows += [(i, "NOT REACHED", r) for i, r in self.not_reached.items()]
         if not rows:
             return lines[0]  # no table without rows
         width = max(len(r[0]) for r in rows)

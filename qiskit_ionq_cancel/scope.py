@@ -23,19 +23,21 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
+from typing import Protocol
 
+from qiskit.providers import JobStatus
 from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from ._compat import upstream
 from ._core import threadtree
 from ._core.composite import CompositeJob, HasIonQJobs
-from ._core.deadline import derive, entered
+from ._core.deadline import Deadline, derive, entered
 from ._core.sigterm import SigtermAsExit
-from .bulk import cancel_jobs
+from .bulk import NO_IONQ_JOB, cancel_jobs
 from .report import CancelReport
 
-__all__ = ["CancelScope", "cancel_on_exit", "submissions_to"]
+__all__ = ["CancelScope", "SubmitWatcher", "cancel_on_exit", "submissions_to"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
@@ -63,16 +65,42 @@ def _owners() -> list[CancelScope]:
     return scopes[-1:]
 
 
+class SubmitWatcher(Protocol):
+    """Watches the submits of one thread (:func:`submissions_to`)."""
+
+    def before_submit(self) -> None:
+        """Before the submit is sent; raising refuses it (nothing is sent)."""
+
+    def after_submit(self, job: StockIonQJob | None) -> None:
+        """Once the submit returned (``job``) or failed (``None``); raising leaves
+        ``backend.run`` with that exception."""
+
+
 @contextlib.contextmanager
 def submitting() -> Iterator[Callable[[StockIonQJob], None]]:
-    """Around a submit (this package's backends use it): the owning scopes count it as in
-    flight until it returns, and the function yielded tracks the job it made."""
+    """Around a submit (this package's backends use it): this thread's watchers may refuse
+    it first; the owning scopes count it as in flight until it returns, and the function
+    yielded tracks the job it made."""
+    watchers: list[SubmitWatcher] = []
+    try:
+        for watcher in list(getattr(_listeners, "stack", ())):
+            watcher.before_submit()
+            watchers.append(watcher)
+    except BaseException:
+        for watcher in watchers:
+            watcher.after_submit(None)
+        raise
+    made: list[StockIonQJob] = []
     owners = _owners()
     for scope in owners:
         scope._begin_submit()
 
+    def track(job: StockIonQJob) -> None:
+        made.append(job)
+        _deliver(job, owners)
+
     try:
-        yield lambda job: _deliver(job, owners)
+        yield track
     except (KeyboardInterrupt, SystemExit):
         for scope in owners:  # IonQ may have created the job: nobody knows its id
             scope.interrupted_submits += 1
@@ -80,6 +108,8 @@ def submitting() -> Iterator[Callable[[StockIonQJob], None]]:
     finally:
         for scope in owners:
             scope._end_submit()
+        for watcher in watchers:
+            watcher.after_submit(made[0] if made else None)
 
 
 def track_submitted(job: StockIonQJob | CompositeJob) -> None:
@@ -89,24 +119,21 @@ def track_submitted(job: StockIonQJob | CompositeJob) -> None:
 
 
 def _deliver(job: StockIonQJob | CompositeJob, owners: list[CancelScope]) -> None:
-    """A new job: to its owning scopes, then (IonQ jobs) to this thread's listeners."""
+    """A new job: to its owning scopes."""
     for scope in owners:
         scope.track(job)
-    if isinstance(job, StockIonQJob):
-        for listener in list(getattr(_listeners, "stack", ())):
-            listener(job)
 
 
 @contextlib.contextmanager
-def submissions_to(listener: Callable[[StockIonQJob], None]) -> Iterator[None]:
-    """Inside the block, every IonQ job this thread submits is passed to ``listener``
-    (right after its submission; an exception it raises leaves ``backend.run``)."""
-    stack: list[Callable[[StockIonQJob], None]] = _listeners.__dict__.setdefault("stack", [])
-    stack.append(listener)
+def submissions_to(watcher: SubmitWatcher) -> Iterator[None]:
+    """Inside the block, every submit of an IonQ job from this thread goes through
+    ``watcher``: before it is sent (it may refuse it) and once it returned or failed."""
+    stack: list[SubmitWatcher] = _listeners.__dict__.setdefault("stack", [])
+    stack.append(watcher)
     try:
         yield
     finally:
-        stack.remove(listener)
+        stack.remove(watcher)
 
 
 class CancelScope:
@@ -161,6 +188,7 @@ class CancelScope:
             part = cancel_jobs([job], deadline=self.deadline)
             with self._lock:
                 self.report = _merged([self.report, part])
+            logger.warning("cancel_on_exit: %s", part.summary())
         return job
 
     def _begin_submit(self) -> None:
@@ -203,15 +231,34 @@ class CancelScope:
             self._closed = self._cancel_late = True
             pending = self._in_flight
             tracked = list(self.jobs)
-        composites = [j for j in tracked if isinstance(j, CompositeJob)]
         ionq = {id(j): j for j in tracked if isinstance(j, StockIonQJob)}
-        for composite in composites:  # their later submissions are cancelled at once
-            if not composite.in_final_state():
-                ionq.update((id(j), j) for j in composite.claim_for_cancel())
+        claims: list[tuple[CompositeJob, list[StockIonQJob]]] = []
+        for composite in tracked:  # their later submissions are refused
+            if isinstance(composite, CompositeJob) and not composite.in_final_state():
+                claimed = composite.claim_for_cancel(limit.remaining if limit.bounded
+                                                     else None)
+                if claimed is not None:
+                    claims.append((composite, claimed))
+                    ionq.update((id(j), j) for j in claimed)
         for other in tracked:  # qiskit-ionq's IonQPrimitiveJob: its IonQ jobs
-            ionq.update((id(j), j) for j in upstream.primitive_ionq_jobs(other) or ())
+            if not isinstance(other, (StockIonQJob, CompositeJob)):
+                ionq.update((id(j), j) for j in upstream.primitive_ionq_jobs(other) or ())
         unfinished = [j for j in ionq.values()
                       if j.job_id() and upstream.local_status(j) not in JOB_FINAL_STATES]
+        try:
+            self._cancel_unfinished(unfinished, pending, exc_type, limit)
+        finally:  # each primitive job's verdict, from what its IonQ jobs were found to be
+            for composite, claimed in claims:
+                cancelled = composite.settle_cancel(
+                    {j.job_id(): _found(j, self.report) for j in claimed})
+                if cancelled and not claimed:  # a row of its own: it submitted nothing
+                    with self._lock:
+                        self.report = self.report or CancelReport()
+                        self.report.statuses[composite.job_id()] = JobStatus.CANCELLED
+                        self.report.notes[composite.job_id()] = NO_IONQ_JOB
+
+    def _cancel_unfinished(self, unfinished: list[StockIonQJob], pending: int,
+                           exc_type: type[BaseException] | None, limit: Deadline) -> None:
         if pending:
             logger.warning("cancel_on_exit: %d submit(s) still in flight; each job is "
                            "cancelled as soon as its submit returns", pending)
@@ -273,8 +320,14 @@ def _merged(parts: list[CancelReport | None]) -> CancelReport:
     merged = CancelReport()
     for part in parts:
         if part is not None:
-            merged.statuses.update(part.statuses)
-            merged.errors.update(part.errors)
-            merged.elapsed += part.elapsed
-            merged.requests += part.requests
+            merged.merge(part)
     return merged
+
+
+def _found(job: StockIonQJob, report: CancelReport | None) -> JobStatus | None:
+    """What a cancel found an IonQ job to be: its row, else its local status if final."""
+    row = None if report is None else report.statuses.get(str(job.job_id()))
+    if row is not None:
+        return row
+    local = upstream.local_status(job)
+    return local if local in JOB_FINAL_STATES else None

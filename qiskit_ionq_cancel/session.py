@@ -10,7 +10,11 @@ a failed cancel. This one:
 * a ``with`` block ended by an exception, ``Ctrl-C`` or SIGTERM (main thread: SIGTERM
   raises ``SystemExit(143)`` inside the block) cancels them, then ends the session, even if
   the cancel failed; the report is kept in ``report``;
-* ``close()`` is idempotent (one ``POST /sessions/{id}/end``, however often it is called);
+* ``close()`` is idempotent (one ``POST /sessions/{id}/end``, however often it is called),
+  and, ending being idempotent on the server too, a transient failure of it is retried; a
+  ``with`` block's exception (``KeyboardInterrupt``, SIGTERM's ``SystemExit``, the user's)
+  is never replaced by a failure to end the session: that is logged, and the session left
+  for ``close()``;
 * running a job in an ended session raises
   :class:`~qiskit_ionq_cancel.exceptions.SessionEndedError` before any request.
 
@@ -113,10 +117,11 @@ class Session(StockSession):
         return report
 
     def close(self) -> None:
-        """End the session (``POST /sessions/{id}/end``), once."""
+        """End the session (``POST /sessions/{id}/end``), once. Ending is idempotent, so a
+        transient failure (a 5xx, a dropped connection) is retried as any other request."""
         if self._ended:
             return
-        self._cancel_client.post("sessions", self.session_id, "end")
+        self._cancel_client.post("sessions", self.session_id, "end", idempotent=True)
         self._ended = True
 
     def run(self, *args: Any, **kwargs: Any) -> Any:
@@ -147,7 +152,21 @@ class Session(StockSession):
                 except Exception:
                     logger.exception("Session %s: cancelling its jobs failed; ending it "
                                      "anyway", self.session_id)
-            self.close()
+            if exc_type is None:
+                self.close()  # the block succeeded: a failure to end the session is news
+            else:
+                self._close_quietly(exc_type)
         finally:
             upstream.undo_session_patch(self)
             self._sigterm.restore()
+
+    def _close_quietly(self, exc_type: type[BaseException]) -> None:
+        """End the session while the block's exception (Ctrl-C's ``KeyboardInterrupt``,
+        SIGTERM's ``SystemExit``, the user's error) is in flight: a failure to end it is
+        logged, never raised in its place."""
+        try:
+            self.close()
+        except Exception:
+            logger.exception("Session %s: ending it failed after the block ended with %s; "
+                             "it stays open until IonQ ends it (end it with "
+                             "session.close())", self.session_id, exc_type.__name__)

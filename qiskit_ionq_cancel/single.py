@@ -33,11 +33,15 @@ class HasClient(Protocol):
 
 
 def cancel(job_or_id: StockIonQJob | CompositeJob | HasIonQJobs | str, *,
-           provider: HasClient | None = None, deadline: float | None = None) -> bool:
+           provider: HasClient | None = None, deadline: float | None = None,
+           verify: bool = False) -> bool:
     """Cancel one IonQ job and say what really happened.
 
-    A job already final locally sends no request. A primitive job of this package cancels
-    the IonQ jobs it submitted (its ``cancel()``). A primitive job of qiskit-ionq's own
+    ``True`` rests on IonQ's word: its clean answer ``{"id": ..., "status": "canceled"}``
+    to the cancel, or the job read back as ``canceled``. A failure to establish which
+    raises; it is never reported as cancelled. A job already final locally sends no
+    request. A primitive job of this package cancels the IonQ jobs it submitted (its
+    ``cancel()``), always reading them back. A primitive job of qiskit-ionq's own
     ``IonQSampler`` / ``IonQEstimator`` (qiskit-ionq with pull request #237) cancels each of
     its ``ionq_jobs``: ``True`` if at least one is cancelled afterwards, ``False`` if none is
     (all had finished, or it has none).
@@ -51,6 +55,9 @@ def cancel(job_or_id: StockIonQJob | CompositeJob | HasIonQJobs | str, *,
         deadline: Seconds the whole call may take (the cancel, and a read-back when its
             answer must be checked), retries and waits included; ``None``: the retry
             policy's deadline.
+        verify: Read the job back even after IonQ's clean answer (one more request) and
+            report what it is then: for a server that might answer ``canceled`` for a job
+            that had already finished. A job known cancelled locally is asked again too.
 
     Returns:
         ``True`` if the job is cancelled afterwards, ``False`` if it had already finished
@@ -68,7 +75,7 @@ def cancel(job_or_id: StockIonQJob | CompositeJob | HasIonQJobs | str, *,
             unknown (raised after every job was tried; its ``report`` names each).
     """
     if isinstance(job_or_id, StockIonQJob):
-        return _cancel_job(job_or_id, deadline)
+        return _cancel_job(job_or_id, deadline, verify)
     if isinstance(job_or_id, CompositeJob):
         return _cancel_composite(job_or_id, deadline)
     parts = upstream.primitive_ionq_jobs(job_or_id)
@@ -80,7 +87,7 @@ def cancel(job_or_id: StockIonQJob | CompositeJob | HasIonQJobs | str, *,
         validate_job_id(job_id, env_api_key())
     client, own = client_for(provider, None)
     try:
-        return client.cancel(job_id, deadline=deadline).cancelled
+        return client.cancel(job_id, deadline=deadline, verify=verify).cancelled
     finally:
         if own:
             client.close()
@@ -122,7 +129,7 @@ def cancel_parts(jobs: list[StockIonQJob], deadline: float | None) -> PartsCance
                     raise NoAnswerError(
                         f"Not tried: the deadline of {left.seconds:g} s ran out", job_id=key,
                         hint="Cancel it again, or with a longer deadline")
-                _cancel_job(job, None if deadline is None else left.remaining)
+                _cancel_job(job, None if deadline is None else left.remaining, False)
                 status = upstream.local_status(job)
                 assert status is not None  # the cancel settled it
                 report.statuses[key] = status
@@ -156,7 +163,7 @@ def client_for(provider: HasClient | None,
     return IonQCancelClient(creds["token"], creds["url"]), True
 
 
-def _cancel_job(job: StockIonQJob, deadline: float | None) -> bool:
+def _cancel_job(job: StockIonQJob, deadline: float | None, verify: bool) -> bool:
     job_id = job.job_id()
     if not job_id:
         raise JobNotSubmittedError(
@@ -164,12 +171,12 @@ def _cancel_job(job: StockIonQJob, deadline: float | None) -> bool:
             "Submit it with backend.run(...) first."
         )
     local = upstream.local_status(job)
-    if local in JOB_FINAL_STATES:
+    if local in JOB_FINAL_STATES and not (verify and local is JobStatus.CANCELLED):
         logger.debug("Job %s is already %s locally; no request sent", job_id, local)
         return local is JobStatus.CANCELLED
     client, own = client_for(None, job)
     try:
-        outcome = client.cancel(job_id, deadline=deadline)
+        outcome = client.cancel(job_id, deadline=deadline, verify=verify)
     finally:
         if own:
             client.close()

@@ -14,6 +14,7 @@ main@220daa6 lack.
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib
 import inspect
@@ -171,14 +172,26 @@ def adopt_job(job: Any, cls: type) -> None:
 def replay_status(job: StockIonQJob, job_object: dict[str, Any]) -> JobStatus:
     """Let qiskit-ionq's own ``status()`` digest a job object already read (result URLs,
     qubit counts, headers), so that ``result()`` works without a second request; the
-    status it comes to."""
-    real = job._client
-    job._client = _Replay(real, job_object)  # type: ignore[assignment]
-    try:
-        status: JobStatus = job.status()
-        return status
-    finally:
-        job._client = real
+    status it comes to (the object read wins over a final status known before).
+
+    The job's own client is never swapped: ``status()`` runs on a shallow copy whose client
+    answers with ``job_object``, and what it recorded is copied back. (Swapping the job's
+    client and restoring it afterwards lost the real client when two threads replayed on
+    one job at once: one restored the other's stand-in, and every later ``status()`` read
+    that stale job object.)
+    """
+    replica = copy.copy(job)
+    replica._client = _Replay(job._client, job_object)  # type: ignore[assignment]
+    before = dict(vars(replica))
+    replica._status = JobStatus.INITIALIZING  # digested whatever was known before
+    status: JobStatus = replica.status()
+    for name, value in vars(replica).items():
+        if name != "_client" and before.get(name, _UNSET) is not value:
+            setattr(job, name, value)
+    return status
+
+
+_UNSET = object()
 
 
 class _Replay:

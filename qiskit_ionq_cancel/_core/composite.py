@@ -10,29 +10,52 @@ Protocol's structural check cost tens of microseconds a call (0.3 s of a 10,000-
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from typing import Protocol
 
 from qiskit.primitives import BasePrimitiveJob
+from qiskit.providers import JobStatus
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 __all__ = ["CompositeJob", "HasIonQJobs", "refuse_foreign_primitive_job"]
 
 
 class CompositeJob(ABC):
-    """A job that submits IonQ jobs of its own (a ``SamplerV2`` / ``EstimatorV2`` job)."""
+    """A job that submits IonQ jobs of its own (a ``SamplerV2`` / ``EstimatorV2`` job).
+
+    Cancelling one takes two steps, so that the IonQ jobs can be cancelled in bulk with
+    others: :meth:`claim_for_cancel`, then, once those IonQ jobs' outcomes are known,
+    :meth:`settle_cancel`, which gives its verdict.
+    """
 
     @abstractmethod
     def job_id(self) -> str:
         """Its own id (not an IonQ id)."""
 
     @abstractmethod
+    def status(self) -> JobStatus:
+        """Its status (``CANCELLED`` only once a cancel's verdict said so)."""
+
+    @abstractmethod
     def cancel(self, *, deadline: float | None = None) -> bool:
         """Cancel it and the IonQ jobs it submitted: ``True`` if it is cancelled afterwards."""
 
     @abstractmethod
-    def claim_for_cancel(self) -> list[StockIonQJob]:
-        """Mark it cancelled, so that any IonQ job it submits from now on is cancelled at
-        once, and return the IonQ jobs it has submitted so far (the caller cancels those)."""
+    def ionq_jobs(self) -> list[StockIonQJob]:
+        """The IonQ jobs it has submitted so far."""
+
+    @abstractmethod
+    def claim_for_cancel(self, deadline: float | None = None) -> list[StockIonQJob] | None:
+        """Refuse its submissions from now on and wait (up to ``deadline`` seconds) for any
+        still in flight; return the IonQ jobs it has submitted (the caller cancels those),
+        or ``None`` if it had already finished (nothing to cancel)."""
+
+    @abstractmethod
+    def settle_cancel(self, statuses: Mapping[str, JobStatus | None]) -> bool | None:
+        """Its verdict, from the status each IonQ job returned by :meth:`claim_for_cancel`
+        was found in (by IonQ id; ``None`` or missing: not established): ``True``
+        cancelled, ``False`` not (every IonQ job had finished: its result stands), ``None``
+        not established (then it stays as it was, its submissions still refused)."""
 
     @abstractmethod
     def in_final_state(self) -> bool:

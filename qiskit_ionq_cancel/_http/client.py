@@ -29,6 +29,7 @@ from .._compat.results import add_legacy_result_urls
 from .._core.deadline import adopt, entered, scope
 from .._core.status import CANCELLABLE, to_job_status
 from .._core.validation import check_api_key, check_base_url, validate_job_id, validate_job_ids
+from .._core.verdict import verdict
 from .._core.version import __version__
 from .._redact import Secret, redact
 from ..exceptions import (
@@ -171,16 +172,18 @@ class IonQCancelClient(IonQClient):
         assert response is not None
         return response
 
-    def post(self, *path_parts: str, json_body: dict[str, Any] | None = None
-             ) -> dict[str, Any]:
+    def post(self, *path_parts: str, json_body: dict[str, Any] | None = None,
+             idempotent: bool = False) -> dict[str, Any]:
         """qiskit-ionq's POST helper (sessions). A POST may create something, so only a 429
-        is retried. Without ``json_body`` no body is sent (``POST /sessions/{id}/end`` takes
-        none)."""
+        is retried, unless it is ``idempotent`` (``POST /sessions/{id}/end``): then it is
+        retried as every other request. Without ``json_body`` no body is sent (``POST
+        /sessions/{id}/end`` takes none)."""
         path = "/".join(path_parts)
         answer: dict[str, Any] = self._send(
             "POST", path, what=f"POST /{path}",
             body=None if json_body is None else json.dumps(json_body),
-            retry_statuses=frozenset({429}), retry_connection_errors=False)
+            retry_statuses=None if idempotent else frozenset({429}),
+            retry_connection_errors=idempotent)
         return answer
 
     def put(self, *path_parts: str, json_body: dict[str, Any] | None = None
@@ -225,20 +228,25 @@ class IonQCancelClient(IonQClient):
         """qiskit-ionq's signature: cancel each job (all ids are checked first)."""
         return [self.cancel_job(job_id) for job_id in self.check_ids(list(job_ids))]
 
-    def cancel(self, job_id: str, *, deadline: float | None = None) -> CancelOutcome:
-        """Cancel a job and establish what it really is afterwards.
+    def cancel(self, job_id: str, *, deadline: float | None = None,
+               verify: bool = False) -> CancelOutcome:
+        """Cancel a job and establish what it really is afterwards (the judge:
+        :func:`~qiskit_ionq_cancel._core.verdict.verdict`).
 
-        A clean ``200 {"id": <job_id>, "status": "canceled"}`` settles it. Any other answer
-        (another body, or a 400/409 because the job had just finished) is not trusted: the
-        job is read back once and its true status reported. The cancel and the read-back
-        share one ``deadline`` (default: the retry policy's), within the current call's.
+        A clean ``200 {"id": <job_id>, "status": "canceled"}`` settles it (IonQ's word),
+        unless ``verify``: then the job is read back, and what it is then is the outcome (a
+        server that answers ``canceled`` for a job that had finished is caught). Any other
+        answer (another body, or a 400/409 because the job had just finished) is not
+        trusted: the job is read back once and its true status reported. The cancel and the
+        read-back share one ``deadline`` (default: the retry policy's), within the current
+        call's.
         """
         job_id = self.check_id(job_id)
         policy = self.retry_policy.with_deadline(deadline)
         with scope(policy.deadline, policy.clock):
-            return self._cancel(job_id, policy)
+            return self._cancel(job_id, policy, verify)
 
-    def _cancel(self, job_id: str, policy: RetryPolicy) -> CancelOutcome:
+    def _cancel(self, job_id: str, policy: RetryPolicy, verify: bool) -> CancelOutcome:
         refused: IonQRequestError | None = None
         answer: Any = None
         try:
@@ -250,12 +258,16 @@ class IonQCancelClient(IonQClient):
             if exc.status_code not in (400, 409):
                 raise
             refused = exc
-        if isinstance(answer, dict) and answer == {"id": job_id, "status": "canceled"}:
-            return CancelOutcome(job_id, JobStatus.CANCELLED)
+        status = None if refused is not None else verdict(job_id, answer, read_back=False)
+        if status is not None and not verify:
+            return CancelOutcome(job_id, status)
         logger.info("Cancel of job %s answered %s; reading the job back", job_id,
                     f"HTTP {refused.status_code}" if refused else redact(repr(answer))[:300])
         job = self.retrieve_job(job_id, policy=policy)
-        status = to_job_status(job.get("status"), job_id)
+        status = verdict(job_id, job, read_back=True)
+        if status is None:
+            raise NoAnswerError("Cancelling job: the job read back is another job",
+                                job_id=job_id, body=str(job)[:200])
         if status not in JOB_FINAL_STATES:
             if refused is not None:
                 raise refused

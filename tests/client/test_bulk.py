@@ -10,7 +10,7 @@ import pytest
 from contract.observed import Emulator
 from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus
-from support import FakeTime
+from support import FakeTime, input_keys
 
 from qiskit_ionq_cancel import (
     BatchCancelError,
@@ -20,6 +20,7 @@ from qiskit_ionq_cancel import (
     JobNotFoundError,
     RetriesExhaustedError,
     RetryPolicy,
+    bulk,
     cancel_jobs,
 )
 from qiskit_ionq_cancel.emulator import Fault, ManualClock
@@ -61,14 +62,16 @@ def test_mixed_batch_is_accounted_job_by_job(emu: Emulator, provider: IonQProvid
     before = len(emu.log)
     report = cancel_jobs(given, provider=provider)
 
-    assert_accounted(report, {*queued, *done, *failed, missing, *bad})
+    keyed = input_keys(given)[-2:]  # the invalid ones, keyed by their positions
+    assert keyed == ["#11 '../etc'", "#12 'not-a-uuid'"]
+    assert_accounted(report, {*queued, *done, *failed, missing, *keyed})
     assert sorted(report.cancelled) == sorted(queued)
     assert sorted(report.already_final) == sorted(done + failed)
     assert report.statuses[failed[0]] is JobStatus.ERROR
     assert report.not_found == [missing]
     assert isinstance(report.errors[missing], JobNotFoundError)
-    assert all(isinstance(report.errors[b], InvalidJobIdError) for b in bad)
-    assert sorted(report.invalid) == sorted(bad)
+    assert all(isinstance(report.errors[b], InvalidJobIdError) for b in keyed)
+    assert sorted(report.invalid) == sorted(keyed)
     assert report.failed == []
     for job_id in queued:
         assert emu.store.status_of(job_id) == "canceled"
@@ -230,7 +233,8 @@ def test_the_report_renders_as_a_table_and_as_json(emu: Emulator,
     data = json.loads(json.dumps(report.to_dict()))
     assert data["counts"]["cancelled"] == 3
     assert {j["id"]: j["status"] for j in data["jobs"]} == dict.fromkeys(ids, "CANCELLED")
-    assert data["errors"][0]["id"] == "bogus"
+    assert data["errors"][0]["id"] == "#3 'bogus'"
+    assert data["version"] == 2 and data["not_reached"] == []
 
 
 def test_a_deadline_that_runs_out_reports_every_job(emu: Emulator) -> None:
@@ -243,6 +247,33 @@ def test_a_deadline_that_runs_out_reports_every_job(emu: Emulator) -> None:
     assert_accounted(report, set(ids))
     assert report.statuses == {}
     assert sum(fake.sleeps) <= 3.0
+
+
+def test_jobs_past_the_deadline_are_not_reached_not_unknown(
+        emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 21: "not reached" is a state of its own, with the reason (it was lumped in errors
+    # as "outcome unknown"): no cancel was sent for these jobs, so they are as they were.
+    monkeypatch.setattr(bulk, "WINDOW", 5)
+    fake = FakeTime()
+
+    def oversleep(seconds: float) -> None:  # a loaded machine: each wait runs 2 s over
+        fake.sleep(seconds + 2.0)
+
+    provider = IonQProvider(KEY, url=emu.url, retry_policy=RetryPolicy(
+        clock=fake.clock, sleep=oversleep, rng=random.Random(0)))
+    ids = emu.store.add_jobs(12)
+    emu.faults.inject(Fault.http(503), times=100_000)
+    report = cancel_jobs(ids, provider=provider, deadline=3.0, chunk_size=5, concurrency=1)
+    assert list(report.errors) == ids[:5]  # sent, outcome unknown
+    assert list(report.not_reached) == ids[5:]  # the later windows: nothing sent
+    assert all("deadline of 3 s ran out before a cancel was sent" in why
+               for why in report.not_reached.values())
+    assert report.counts["not_reached"] == 7 and report.total == 12 and not report.ok
+    assert "7 not reached" in report.summary()
+    assert [row["id"] for row in report.to_dict()["not_reached"]] == ids[5:]
+    with pytest.raises(BatchCancelError, match="not reached"):
+        report.raise_for_errors()
+    assert all(emu.store.status_of(i) == "ready" for i in ids)
 
 
 def test_progress_bar(emu: Emulator, provider: IonQProvider,
@@ -270,4 +301,4 @@ def test_report_rows_follow_the_input_order(emu: Emulator, provider: IonQProvide
     given = [*reversed(ids[:20]), "bad-1", *ids[20:], "bad-2"]
     report = cancel_jobs(given, provider=provider, chunk_size=7)
     assert list(report.statuses) == [i for i in given if not i.startswith("bad")]
-    assert list(report.errors) == ["bad-1", "bad-2"]
+    assert list(report.errors) == ["#20 'bad-1'", "#41 'bad-2'"]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import uuid
+from typing import Any
 
 import pytest
 from contract.observed import Emulator
@@ -29,6 +31,7 @@ from qiskit_ionq_cancel import (
     RetryPolicy,
     cancel,
 )
+from qiskit_ionq_cancel._compat import upstream
 from qiskit_ionq_cancel.emulator import Fault, ManualClock
 
 KEY = "test-key-3f9a1c0d7e"
@@ -286,3 +289,55 @@ def test_errors_are_qiskit_ionq_errors(emu: Emulator, provider: IonQProvider) ->
         cancel("nope", provider=provider)
     with pytest.raises(IonQAPIError):
         cancel(str(uuid.uuid4()), provider=provider)
+
+
+def test_a_claimed_cancel_of_a_finished_job_is_believed_unless_verified(
+        clock: ManualClock) -> None:
+    # finished_cancel="claim": the server answers a clean 200 "canceled" for a job that had
+    # completed. That answer is IonQ's word; verify=True reads the job back to check it.
+    with Emulator(api_keys=[KEY], queue_time=10, run_time=5, clock=clock,
+                  finished_cancel="claim") as emu:
+        backend = IonQProvider(KEY, url=emu.url).get_backend("simulator")
+        believed, verified = backend.run(bell()), backend.run(bell())
+        clock.advance(16.0)  # both complete
+        assert believed.cancel() is True
+        assert verified.cancel(verify=True) is False
+        assert verified.status() is JobStatus.DONE
+        assert emu.store.status_of(verified.job_id()) == "completed"
+        assert cancel(believed, verify=True) is False  # asked again, and read back
+        assert believed.status() is JobStatus.DONE
+
+
+def test_replays_in_two_threads_leave_the_job_its_own_client(
+        emu: Emulator, provider: IonQProvider, clock: ManualClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 21: two timed waits on one job each swapped the job's client for a stand-in and
+    # put back the one they found; interleaved, the job kept the other's stand-in, and its
+    # status() read that stale job object forever (QUEUED; result() hung).
+    job = provider.get_backend("simulator").run(bell(), shots=10)
+    client = upstream.job_client(job)
+    read = client.retrieve_job(job.job_id())  # a job object, "ready"
+    inside, leave = threading.Event(), threading.Event()
+    answer = upstream._Replay.retrieve_job
+    second = threading.Thread(target=upstream.replay_status, args=(job, read), name="second")
+
+    def interleaved(stand_in: Any, job_id: str) -> dict[str, Any]:
+        # first replay: the second begins inside it, and ends after it
+        if threading.current_thread().name == "first":
+            second.start()
+            assert inside.wait(30)
+        elif threading.current_thread().name == "second":
+            inside.set()
+            assert leave.wait(30)
+        return answer(stand_in, job_id)
+
+    monkeypatch.setattr(upstream._Replay, "retrieve_job", interleaved)
+    first = threading.Thread(target=upstream.replay_status, args=(job, read), name="first")
+    first.start()
+    first.join(30)
+    leave.set()
+    second.join(30)
+    assert not first.is_alive() and not second.is_alive()
+    assert upstream.job_client(job) is client
+    clock.advance(100)  # the job completes on the server
+    assert job.status() is JobStatus.DONE

@@ -30,7 +30,7 @@ import pytest
 from contract.observed import Emulator
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from support import CANONICAL_UUID
+from support import CANONICAL_UUID, input_keys
 
 from qiskit_ionq_cancel import (
     InvalidJobIdError,
@@ -171,13 +171,14 @@ def test_fuzzed_job_ids_never_reach_a_url_unless_canonical(
     # cancel_jobs([id], ...)
     mark = id_emu.log.mark()
     report = cancel_jobs([job_id], provider=id_provider)
-    assert list(report.errors) == [job_id] and report.statuses == {}
+    (key,) = input_keys([job_id])  # the id itself, or "#0 <repr>" for an invalid one
+    assert list(report.errors) == [key] and report.statuses == {}
     if valid:
         assert report.not_found == [job_id]
         assert report.requests == len(id_emu.log.since(mark)) > 0
         check_log(id_emu, mark, job_id)
     else:
-        assert isinstance(report.errors[job_id], InvalidJobIdError)
+        assert isinstance(report.errors[key], InvalidJobIdError)
         assert report.requests == 0 and id_emu.log.since(mark) == []
 
     # backend.retrieve_job(id)
@@ -206,7 +207,7 @@ def test_fuzzed_batches_send_only_their_canonical_ids(
     mark = id_emu.log.mark()
     report = cancel_jobs(items, provider=id_provider)
     valid = {i for i in items if isinstance(i, str) and CANONICAL_UUID.fullmatch(i)}
-    keys = {i if isinstance(i, str) else repr(i) for i in items}
+    keys = set(input_keys(items))
     assert set(report.errors) == keys and report.statuses == {}
     assert all(isinstance(report.errors[k], InvalidJobIdError) for k in keys - valid)
     assert set(report.not_found) == valid
@@ -227,7 +228,7 @@ def test_a_batch_starting_with_none_loses_no_job(id_emu: Emulator,
     report = cancel_jobs([None, *ids], provider=id_provider)  # type: ignore[list-item]
     assert report.total == 3
     assert sorted(report.cancelled) == sorted(ids)
-    assert isinstance(report.errors["None"], InvalidJobIdError)
+    assert isinstance(report.errors["#0 None"], InvalidJobIdError)
 
 
 # == 2. raw requests into the emulator ===========================================================

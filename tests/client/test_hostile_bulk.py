@@ -4,7 +4,10 @@ shapes never sink the batch, and every input gets its own row without showing th
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +22,7 @@ from qiskit_ionq_cancel import (
     IonQProvider,
     cancel_jobs,
 )
+from qiskit_ionq_cancel.bulk import WINDOW
 from qiskit_ionq_cancel.emulator import ManualClock
 
 KEY = "hostile-bulk-key-\\'0ff1ce"  # a backslash and a quote: repr() escapes both
@@ -124,8 +128,19 @@ def test_distinct_invalid_inputs_get_their_own_rows(clock: ManualClock) -> None:
     with Emulator(api_keys=[KEY], clock=clock) as emu:
         given: list[Any] = ["None", None, "1", 1, None, "1"]
         report = cancel_jobs(given, provider=IonQProvider(KEY, url=emu.url))
-        assert len(report.errors) == 4 and report.total == 4
+        assert list(report.errors) == ["#0 'None'", "#1 None", "#2 '1'", "#3 1", "#4 None",
+                                       "#5 '1'"]  # every input, in order
+        assert report.total == 6
         assert all(isinstance(e, InvalidJobIdError) for e in report.errors.values())
+
+
+def test_inputs_whose_old_keys_collided_get_a_row_each(clock: ManualClock) -> None:
+    # Issue 21: "1" and 1 were told apart by a " (int)" suffix, which "1 (int)" then took.
+    with Emulator(api_keys=[KEY], clock=clock) as emu:
+        given: list[Any] = ["1", 1, "1 (int)"]
+        report = cancel_jobs(given, provider=IonQProvider(KEY, url=emu.url))
+        assert report.total == 3 and len(report.to_dict()["errors"]) == 3
+        assert list(report.errors) == ["#0 '1'", "#1 1", "#2 '1 (int)'"]
 
 
 def test_a_non_str_id_holding_the_key_never_shows_it(clock: ManualClock) -> None:
@@ -138,3 +153,45 @@ def test_a_non_str_id_holding_the_key_never_shows_it(clock: ManualClock) -> None
         escaped = repr(KEY)[1:-1]
         assert all(KEY not in text and escaped not in text for text in shown), shown
 
+
+
+def test_ctrl_c_reports_every_input_past_the_first_window(clock: ManualClock) -> None:
+    # Issue 21: Ctrl-C on 25,000 ids gave a partial report of the first window's 20,000;
+    # the ids not read yet were missing. Every input is in it: those never sent a cancel
+    # as "not reached", with the reason.
+    gate = threading.Event()
+    interrupted: list[Seen] = []
+
+    def hold(sock: socket.socket, answer: Answer | None) -> None:
+        gate.wait(60)  # a silent server until the test ends
+
+    def rule(seen: Seen) -> Tamper | None:
+        if seen.method != "PUT":
+            return None
+        if not interrupted:  # Ctrl-C while the first cancel request hangs
+            interrupted.append(seen)
+            os.kill(os.getpid(), signal.SIGINT)
+        return Tamper(hold, forward=False)
+
+    with Emulator(api_keys=[KEY], queue_time=100, clock=clock) as emu:
+        ids = emu.store.add_jobs(WINDOW + 5_000)
+        given: list[Any] = [*ids, "not-an-id"]
+        server = HostileServer(emu.url, rule)
+        try:
+            # a short read timeout: a request that slips past the abort (the interrupt's
+            # speed is not what this test is about) does not hold the test for 30 s
+            provider = IonQProvider(KEY, url=server.url, timeout=(5.0, 2.0))
+            with pytest.raises(KeyboardInterrupt) as info:
+                cancel_jobs(given, provider=provider)
+        finally:
+            gate.set()
+            server.close()
+    report = info.value.report  # type: ignore[attr-defined]
+    data = report.to_dict()
+    rows = [row["id"] for key in ("jobs", "errors", "not_reached") for row in data.get(key, [])]
+    assert len(rows) == len(set(rows)) == report.total == len(given)
+    assert set(rows) == {*ids, f"#{len(ids)} 'not-an-id'"}
+    assert set(ids[WINDOW:]) <= set(report.not_reached)  # never read before Ctrl-C
+    assert all("interrupted (KeyboardInterrupt)" in why for why in report.not_reached.values())
+    assert isinstance(report.errors[f"#{len(ids)} 'not-an-id'"], InvalidJobIdError)
+    assert all(emu.store.status_of(i) == "ready" for i in ids[WINDOW:])

@@ -31,12 +31,13 @@ def test_an_invalid_id_is_counted_as_invalid_not_unknown(emu: Emulator,
     ids = emu.store.add_jobs(1)
     report = cancel_jobs([*ids, "not-an-id"], provider=provider)
     assert report.counts == {"cancelled": 1, "already_final": 0, "not_found": 0,
-                             "invalid": 1, "failed": 0, "total": 2}
-    assert report.invalid == ["not-an-id"] and report.failed == []
+                             "invalid": 1, "failed": 0, "not_reached": 0, "total": 2}
+    assert report.invalid == ["#1 'not-an-id'"] and report.failed == []
     text = str(report)
     assert text.startswith("2 jobs: 1 cancelled, 0 already finished, 0 not found, 1 invalid, "
                            "0 unknown (")
-    assert any(line.split()[:2] == ["not-an-id", "INVALID"] for line in text.splitlines())
+    assert any(line.split()[:3] == ["#1", "'not-an-id'", "INVALID"]
+               for line in text.splitlines())
 
 
 def test_one_job_is_one_job(emu: Emulator, provider: IonQProvider) -> None:
@@ -72,7 +73,7 @@ def test_raise_for_errors_says_what_it_raises_for(emu: Emulator,
         report.raise_for_errors()
     text = str(info.value)
     assert text.startswith("2 of 3 job(s) not confirmed cancelled or already finished (not "
-                           "found, invalid, or outcome unknown)")
+                           "found, invalid, outcome unknown or not reached)")
     assert ".;" not in text and ".." not in text
     assert missing in text and "bad-id" in text
     cancel_jobs(emu.store.add_jobs(1), provider=provider).raise_for_errors()  # all settled

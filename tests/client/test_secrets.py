@@ -279,6 +279,7 @@ def test_library_errors_of_every_kind_never_show_the_key(
            AuthenticationError)
     raised("401 run", lambda: wrong.get_backend("simulator").run(bell()), AuthenticationError)
     report = cancel_jobs(queued[:2], provider=wrong)
+    assert set(report.errors) == set(queued[:2])
     assert all(isinstance(e, AuthenticationError) for e in report.errors.values())
     surfaces.add("401 report", str(report), repr(report), report.to_dict())
     for key, error in report.errors.items():

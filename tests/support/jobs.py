@@ -48,9 +48,20 @@ def server_status(emu: Any, job_id: str) -> str | None:
         return None
 
 
+def input_keys(given: Iterable[object]) -> list[str]:
+    """The report key of each input, in input order, each once: a valid id is its own key,
+    anything else ``#<position> <repr>`` (its position counted from 0)."""
+    keys: dict[str, None] = {}
+    for index, item in enumerate(given):
+        valid = isinstance(item, str) and CANONICAL_UUID.fullmatch(item)
+        keys.setdefault(str(item) if valid else f"#{index} {item!r}")
+    return list(keys)
+
+
 def assert_report_agrees(report: Any, given: Iterable[object], emu: Any,
                          unknown_may_be: Iterable[str | None] | None = None) -> None:
-    """Every distinct input is in exactly one of ``statuses`` / ``errors``, and the report
+    """Every distinct input is in exactly one of ``statuses`` / ``errors`` / ``not_reached``
+    (under its key: :func:`input_keys`), and the report
     agrees with the emulator's own state job by job.
 
     ``statuses``: the job is final on the server, with that very status. ``errors``: an
@@ -61,9 +72,9 @@ def assert_report_agrees(report: Any, given: Iterable[object], emu: Any,
     """
     from qiskit_ionq_cancel.exceptions import InvalidJobIdError, JobNotFoundError
 
-    keys = [*report.statuses, *report.errors]
+    keys = [*report.statuses, *report.errors, *report.not_reached]
     assert len(keys) == len(set(keys)), "a job is reported twice"
-    expected = {g if isinstance(g, str) else repr(g) for g in given}
+    expected = set(input_keys(given))
     assert set(keys) == expected, (f"lost: {sorted(expected - set(keys))[:5]}, "
                                    f"extra: {sorted(set(keys) - expected)[:5]}")
     assert report.total == len(expected)

@@ -31,7 +31,7 @@ from typing import Any
 
 import pytest
 from contract.observed import Emulator
-from support import CANCELLABLE, assert_report_agrees, server_status
+from support import CANCELLABLE, assert_report_agrees, input_keys, server_status
 
 from qiskit_ionq_cancel import (
     CancelReport,
@@ -91,18 +91,20 @@ def soak(emu: Emulator, label: str, **options: Any) -> tuple[CancelReport, list[
     sent = provider.client.requests_sent - client_before
 
     # -- nothing lost, nothing twice, and the report agrees with the server job by job
-    distinct = {g if isinstance(g, str) else repr(g) for g in given}
+    distinct = set(input_keys(given))
+    malformed = [key for key in distinct if key.startswith("#")]
     assert_report_agrees(report, given, emu, unknown_may_be={*CANCELLABLE, "canceled"})
     assert report.total == len(distinct) == JOBS + FAILED + UNKNOWN + len(MALFORMED)
     rows = report.to_dict()
-    listed = [row["id"] for row in rows["jobs"]] + [row["id"] for row in rows["errors"]]
+    listed = [row["id"] for key in ("jobs", "errors", "not_reached") for row in rows[key]]
     assert sorted(listed) == sorted(distinct)
     # -- the outcome: every queued job cancelled, the failed ones final, no other error
     assert sorted(report.cancelled) == sorted(queued)
     assert len(report.already_final) == FAILED
     assert sorted(report.not_found) == sorted(unknown)
-    assert sorted(report.invalid) == sorted(MALFORMED) and report.failed == []
-    assert all(isinstance(report.errors[m], InvalidJobIdError) for m in MALFORMED)
+    assert len(malformed) == len(MALFORMED)
+    assert sorted(report.invalid) == sorted(malformed) and report.failed == []
+    assert all(isinstance(report.errors[m], InvalidJobIdError) for m in malformed)
     assert all(isinstance(report.errors[u], JobNotFoundError) for u in unknown)
     # -- no cancellable job is left on the server, and none was touched by a malformed id
     assert not set(emu.store.counts()) & CANCELLABLE, emu.store.counts()

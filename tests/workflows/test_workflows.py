@@ -4,6 +4,10 @@ multi-circuit jobs and sessions."""
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import threading
 from collections.abc import Iterator
 from concurrent import futures
 from typing import Any
@@ -16,10 +20,13 @@ from qiskit.quantum_info import SparsePauliOp
 from support import bell
 
 from qiskit_ionq_cancel import (
+    BatchCancelError,
     EstimatorV2,
     IonQCancelPrimitiveJob,
     IonQProvider,
+    NoAnswerError,
     PrimitiveJobCancelledError,
+    RetryPolicy,
     SamplerV2,
     Session,
     SessionEndedError,
@@ -27,7 +34,8 @@ from qiskit_ionq_cancel import (
     cancel_jobs,
     cancel_on_exit,
 )
-from qiskit_ionq_cancel.emulator import Emulator, ManualClock
+from qiskit_ionq_cancel._http.client import IonQCancelClient
+from qiskit_ionq_cancel.emulator import Emulator, Fault, ManualClock
 
 KEY = "workflows-key-0001"
 SHOTS = 2000
@@ -119,20 +127,18 @@ def test_cancelling_a_sampler_job_cancels_its_ionq_job_on_the_server(held: Emula
         job.result()
 
 
-def test_the_ionq_job_is_cancelled_on_the_server_even_when_the_worker_stops_first(
-        held: Emulator) -> None:
-    # The race: the worker thread, told to stop, leaves its wait before cancel() looks at
-    # which IonQ jobs are unfinished. That must not count as the IonQ job being cancelled.
+def test_a_claim_alone_does_not_make_a_primitive_job_cancelled(held: Emulator) -> None:
+    # A claim refuses later submissions; only IonQ's answer about its IonQ job makes the
+    # primitive job cancelled (the worker is stopped only then).
     job = SamplerV2(backend=backend_of(held)).run([bell()], shots=100)
     (ionq,) = job.wait_for_submission(timeout=60)
-    job.claim_for_cancel()  # what cancel() does first: the worker is told to stop
-    assert job._future is not None
-    with pytest.raises(PrimitiveJobCancelledError):
-        job._future.result(timeout=60)  # the worker stopped, and sent nothing more
+    assert job.claim_for_cancel() == [ionq]
+    assert job.status() is not JobStatus.CANCELLED
     assert held.store.status_of(ionq.job_id()) == "ready"
     assert job.cancel() is True
     assert held.store.status_of(ionq.job_id()) == "canceled"
     assert ionq.status() is JobStatus.CANCELLED
+    assert job.status() is JobStatus.CANCELLED
     assert job.cancel_report is not None and job.cancel_report.cancelled == [ionq.job_id()]
 
 
@@ -174,11 +180,11 @@ def test_cancel_and_cancel_jobs_take_primitive_jobs(held: Emulator) -> None:
 def test_a_primitive_job_cancelled_before_it_submits_leaves_no_job_behind(
         held: Emulator) -> None:
     job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
-    claimed = job.claim_for_cancel()  # what cancel() does first, whatever the worker's stage
+    assert job.cancel() is True  # whatever the worker's stage
     submitted = job.wait_for_submission(timeout=60)
     assert job.status() is JobStatus.CANCELLED
-    for ionq in submitted:  # if the worker got as far as submitting: cancelled at once
-        assert ionq in claimed or held.store.status_of(ionq.job_id()) == "canceled"
+    for ionq in submitted:  # if the worker got as far as submitting: cancelled with it
+        assert held.store.status_of(ionq.job_id()) == "canceled"
     with pytest.raises(PrimitiveJobCancelledError):
         job.result()
 
@@ -187,10 +193,11 @@ def test_a_report_names_a_primitive_job_that_submitted_nothing(held: Emulator) -
     job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
     job.claim_for_cancel()
     report = cancel_jobs([job], provider=IonQProvider(KEY, url=held.url))
-    job.wait_for_submission(timeout=60)
-    known = set(report.statuses) | set(report.errors)
-    assert known, "every job is either cancelled or reported"
-    assert all(report.statuses.get(k) is JobStatus.CANCELLED for k in report.statuses)
+    submitted = job.wait_for_submission(timeout=60)
+    # its own row when it submitted nothing; else the rows of the IonQ jobs it submitted
+    expected = {j.job_id() for j in submitted} or {job.job_id()}
+    assert report.statuses == dict.fromkeys(expected, JobStatus.CANCELLED)
+    assert report.errors == {} and job.status() is JobStatus.CANCELLED
 
 
 def test_cancel_on_exit_cancels_a_primitive_job(held: Emulator) -> None:
@@ -320,3 +327,192 @@ def test_a_primitive_job_of_qiskits_own_gets_a_clear_type_error(fast: Emulator) 
     with pytest.raises(TypeError, match=r"qiskit_ionq_cancel\.SamplerV2"):
         cancel(job)
     job.result()
+
+
+# -- issue 21: one verdict ---------------------------------------------------------------------
+QUICK = RetryPolicy(deadline=5.0, max_attempts=2, backoff_initial=0.01, backoff_max=0.02)
+
+
+def test_a_failed_cancel_of_a_job_whose_submit_was_in_flight_is_not_hidden(
+        held: Emulator, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+        ) -> None:
+    # Issue 21: cancelled while its submit was in flight, the primitive job answered True and
+    # CANCELLED at once; the worker's cancel of the IonQ job then got a 503, and the job
+    # stayed ready, the failure visible only in the future's exception.
+    in_flight, release = threading.Event(), threading.Event()
+    submit = IonQCancelClient.submit_job
+
+    def held_submit(client: IonQCancelClient, job: Any) -> dict[str, Any]:
+        in_flight.set()
+        assert release.wait(60)
+        return submit(client, job)
+
+    class Waiting(logging.Handler):  # the cancel says it waits for the submit in flight
+        def emit(self, record: logging.LogRecord) -> None:
+            if "in flight" in record.getMessage():
+                release.set()
+
+    monkeypatch.setattr(IonQCancelClient, "submit_job", held_submit)
+    caplog.set_level(logging.INFO, logger="qiskit_ionq_cancel")
+    logging.getLogger("qiskit_ionq_cancel").addHandler(waiting := Waiting())
+    held.faults.inject(Fault.http(503), times=1000, method="PUT", path="/status/cancel$")
+    backend = IonQProvider(KEY, url=held.url, retry_policy=QUICK).get_backend("simulator")
+    job = SamplerV2(backend=backend).run([bell()], shots=10)
+    assert in_flight.wait(60)
+    try:
+        with pytest.raises(BatchCancelError):
+            job.cancel()
+    finally:
+        release.set()
+        logging.getLogger("qiskit_ionq_cancel").removeHandler(waiting)
+    (ionq,) = job.wait_for_submission(timeout=60)
+    assert held.store.status_of(ionq.job_id()) == "ready"
+    assert job.status() is not JobStatus.CANCELLED
+    assert job.cancel_report is not None and list(job.cancel_report.errors) == [ionq.job_id()]
+    held.faults.clear()  # the server is back: cancelling again succeeds
+    assert job.cancel() is True
+    assert held.store.status_of(ionq.job_id()) == "canceled"
+    assert job.status() is JobStatus.CANCELLED
+
+
+def test_a_primitive_job_whose_ionq_job_had_completed_keeps_its_result(
+        held: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 21: the IonQ job completed while the worker was between polls; cancel()
+    # answered True and the result was lost.
+    parked, go_on = threading.Event(), threading.Event()
+    holding = threading.Event()
+    retrieve = IonQCancelClient.retrieve_job
+
+    def poll(client: IonQCancelClient, job_id: str, **kwargs: Any) -> dict[str, Any]:
+        if holding.is_set() and threading.current_thread().name.startswith("ionq-primitive"):
+            parked.set()  # the worker is between polls until the test lets it go on
+            assert go_on.wait(60)
+        return retrieve(client, job_id, **kwargs)
+
+    monkeypatch.setattr(IonQCancelClient, "retrieve_job", poll)
+    job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
+    (ionq,) = job.wait_for_submission(timeout=60)
+    holding.set()
+    try:
+        assert parked.wait(60)
+        clock = held.store.clock
+        assert isinstance(clock, ManualClock)
+        clock.advance(100)  # the IonQ job completes on the server
+        assert job.cancel() is False
+    finally:
+        go_on.set()
+    assert held.store.status_of(ionq.job_id()) == "completed"
+    counts = job.result()[0].data.c.get_counts()
+    assert sum(counts.values()) == 10
+    assert job.status() is JobStatus.DONE
+
+
+def test_a_primitive_job_cancelled_before_it_submitted_says_no_ionq_job_existed(
+        held: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    reached, go_on = threading.Event(), threading.Event()
+    before_submit = IonQCancelPrimitiveJob.before_submit
+
+    def parked(job: IonQCancelPrimitiveJob) -> None:  # the worker, about to submit
+        reached.set()
+        assert go_on.wait(60)
+        before_submit(job)
+
+    monkeypatch.setattr(IonQCancelPrimitiveJob, "before_submit", parked)
+    job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
+    assert reached.wait(60)
+    try:
+        assert job.cancel() is True
+    finally:
+        go_on.set()
+    assert job.wait_for_submission(timeout=60) == []  # its submit was refused
+    assert job.status() is JobStatus.CANCELLED
+    report = job.cancel_report
+    assert report is not None and report.statuses == {job.job_id(): JobStatus.CANCELLED}
+    assert "no IonQ job existed" in report.to_dict()["jobs"][0]["note"]
+    assert not any(e.method == "POST" and e.path.endswith("/jobs") for e in held.log.entries)
+    with pytest.raises(PrimitiveJobCancelledError):
+        job.result()
+
+
+@pytest.mark.parametrize("interrupt", ["ctrl-c", "sigterm"])
+def test_a_failed_session_end_never_replaces_the_exception_in_flight(
+        held: Emulator, interrupt: str) -> None:
+    # Issue 21: one 503 on POST /sessions/{id}/end replaced the user's KeyboardInterrupt
+    # (or SIGTERM's SystemExit) with IonQRequestError. Ending is idempotent: it is retried.
+    backend = IonQProvider(KEY, url=held.url, retry_policy=QUICK).get_backend("simulator")
+    held.faults.inject(Fault.http(503), times=1, method="POST", path="/end$")
+    expected = KeyboardInterrupt if interrupt == "ctrl-c" else SystemExit
+    with pytest.raises(expected), Session(backend) as session:
+        if interrupt == "ctrl-c":
+            raise KeyboardInterrupt
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert session.ended and session.status() == "ended"  # retried after the 503
+    # a server that keeps failing: the session stays open, the exception still goes on
+    held.faults.inject(Fault.http(503), times=1000, method="POST", path="/end$")
+    with pytest.raises(expected), Session(backend) as other:
+        if interrupt == "ctrl-c":
+            raise KeyboardInterrupt
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert not other.ended
+
+
+def test_a_submit_still_in_flight_at_the_deadline_is_not_reported_cancelled(
+        held: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    in_flight, release = threading.Event(), threading.Event()
+    submit = IonQCancelClient.submit_job
+
+    def held_submit(client: IonQCancelClient, job: Any) -> dict[str, Any]:
+        in_flight.set()
+        assert release.wait(60)
+        return submit(client, job)
+
+    monkeypatch.setattr(IonQCancelClient, "submit_job", held_submit)
+    job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
+    assert in_flight.wait(60)
+    try:
+        with pytest.raises(NoAnswerError, match="in flight"):
+            job.cancel(deadline=0.5)
+        assert job.status() is not JobStatus.CANCELLED
+    finally:
+        release.set()
+    assert job._future is not None
+    with pytest.raises(PrimitiveJobCancelledError, match="submitting IonQ job"):
+        job._future.result(timeout=60)  # the worker cancelled the late job, and stopped
+    (ionq,) = job.ionq_jobs()
+    assert held.store.status_of(ionq.job_id()) == "canceled"
+    assert job.cancel() is True  # asked again: the verdict, from IonQ's answer
+    assert job.status() is JobStatus.CANCELLED
+
+
+def test_a_finished_primitive_job_in_a_batch_is_reported_as_it_is(fast: Emulator) -> None:
+    # It was reported CANCELLED (as if it had submitted nothing) although it had completed.
+    job = SamplerV2(backend=backend_of(fast)).run([bell()], shots=10)
+    job.result()
+    report = cancel_jobs([job], provider=IonQProvider(KEY, url=fast.url))
+    assert report.statuses == {job.job_id(): JobStatus.DONE} and report.cancelled == []
+    assert job.status() is JobStatus.DONE
+
+
+def test_cancel_on_exit_notes_a_primitive_job_that_submitted_nothing(
+        held: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    reached, go_on = threading.Event(), threading.Event()
+    before_submit = IonQCancelPrimitiveJob.before_submit
+
+    def parked(job: IonQCancelPrimitiveJob) -> None:  # the worker, about to submit
+        reached.set()
+        assert go_on.wait(60)
+        before_submit(job)
+
+    monkeypatch.setattr(IonQCancelPrimitiveJob, "before_submit", parked)
+    try:
+        with pytest.raises(RuntimeError), cancel_on_exit() as scope:
+            job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
+            assert reached.wait(60)
+            raise RuntimeError("the notebook cell failed")
+    finally:
+        go_on.set()
+    assert job.wait_for_submission(timeout=60) == []  # its submit was refused
+    assert job.status() is JobStatus.CANCELLED
+    assert scope.report is not None
+    assert scope.report.statuses == {job.job_id(): JobStatus.CANCELLED}
+    assert "no IonQ job existed" in scope.report.notes[job.job_id()]
