@@ -32,7 +32,7 @@ from typing import ClassVar, NoReturn
 
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
 
-from .._core.deadline import Deadline, scope
+from .._core.deadline import Deadline, current, scope
 from .._core.sigterm import TERMINATED, SigtermAsExit
 from .._core.status import CANCELLABLE, FINAL, to_job_status
 from .._core.validation import check_selection
@@ -670,7 +670,10 @@ def _final_already(client: IonQCancelClient, ids: list[str]) -> dict[str, str]:
     already cancelled is reported as such and no cancel is sent for it. When the read
     gets no answer, every job goes to the cancel, which reads them back anyway."""
     try:
-        found = client.lookup_jobs(ids)
+        # A quarter of the command's time at most: the cancel comes first, this read only
+        # tells "already cancelled" from "cancelled now".
+        with scope(max(0.5, (current() or Deadline(None)).remaining / 4)):
+            found = client.lookup_jobs(ids)
     except (AuthenticationError, WrongBaseURLError, UnreachableError):
         raise  # the cancels would fail the same way: say it once
     except NoAnswerError as exc:
@@ -691,7 +694,8 @@ def _outcome(args: argparse.Namespace, ids: list[str], final: dict[str, str],
     order = {job_id: n for n, job_id in enumerate(ids)}
     merged = CancelReport(
         statuses=dict(sorted(statuses.items(), key=lambda kv: order.get(kv[0], len(order)))),
-        errors=report.errors, elapsed=args.deadline_left.elapsed, requests=requests)
+        errors=report.errors, not_reached=report.not_reached, notes=report.notes,
+        elapsed=args.deadline_left.elapsed, requests=requests)
     before = {job_id for job_id, status in final.items() if status == "canceled"}
     return Outcome(merged, before, _why(args, interrupted))
 
@@ -700,8 +704,12 @@ def _verdict(console: Console, outcome: Outcome) -> int:
     """What to do next, on stderr, and the exit code."""
     report, why = outcome.report, outcome.why
     name = "ionq-cancel cancel"
-    if not report.errors:
+    if not report.errors and not report.not_reached:
         return 0
+    if report.not_reached:  # no cancel was sent for these: they may still run
+        console.err(f"{name}: {plural(len(report.not_reached), 'job')} not reached (no cancel "
+                    f"sent): {next(iter(report.not_reached.values()))}. Run the same command "
+                    "again" + (", with a longer --deadline." if why.expired else "."))
     errors = list(report.errors.values())
     for kind in (AuthenticationError, WrongBaseURLError, UnreachableError):
         same = [e for e in errors if isinstance(e, kind)]

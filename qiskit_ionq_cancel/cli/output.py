@@ -21,7 +21,7 @@ from ..exceptions import (
     JobNotSubmittedError,
     UnknownJobStatusError,
 )
-from ..report import CancelReport, plural
+from ..report import REPORT_VERSION, CancelReport, plural
 from .messages import Why, row_note
 
 __all__ = ["ROWS_SHOWN", "Console", "JobLine", "Outcome", "fit_table", "jobs_json",
@@ -238,7 +238,8 @@ class Outcome:
         parts = [f"{c['cancelled']} cancelled"]
         parts += [f"{c[k]} {words}" for k, words in (
             ("already_cancelled", "already cancelled"), ("already_final", "already finished"),
-            ("not_found", "not found"), ("invalid", "invalid"), ("failed", "unknown"))
+            ("not_found", "not found"), ("invalid", "invalid"), ("failed", "unknown"),
+            ("not_reached", "not reached"))
             if c[k]]
         return (f"{plural(c['total'], 'job')}: {', '.join(parts)} "
                 f"({plural(self.report.requests, 'request')}, {self.why.elapsed:.2f} s)")
@@ -249,6 +250,8 @@ class Outcome:
         report = self.report
         rows = [[i, s.name, self.action(i, s)] for i, s in report.statuses.items()]
         rows += [[i, _group(e), row_note(e, self.why)] for i, e in report.errors.items()]
+        rows += [[i, "NOT REACHED", f"no cancel sent: {why}"]
+                 for i, why in report.not_reached.items()]
         if not rows:
             return self.summary()
         lines = [self.summary(), *fit_table(["job id", "status", "note"], rows[:ROWS_SHOWN])]
@@ -261,14 +264,17 @@ class Outcome:
         with its full text."""
         report = self.report
         return {
+            "version": REPORT_VERSION,
             "counts": self.counts(),
             "elapsed_s": round(self.why.elapsed, 3),
             "deadline_s": self.why.deadline,
             "requests": report.requests,
-            "jobs": [{"id": i, "status": s.name, "action": self.action(i, s)}
+            "jobs": [{"id": i, "status": s.name, "action": self.action(i, s),
+                      **({"note": report.notes[i]} if i in report.notes else {})}
                      for i, s in report.statuses.items()],
             "errors": [{"id": i, "error": type(e).__name__, "reason": row_note(e, self.why),
                         "message": str(e)} for i, e in report.errors.items()],
+            "not_reached": [{"id": i, "reason": why} for i, why in report.not_reached.items()],
         }
 
 

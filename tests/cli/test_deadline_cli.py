@@ -50,6 +50,7 @@ def test_a_read_back_one_job_a_page_stays_within_the_command_deadline(
 @pytest.mark.emu(latency=0.3, page_cap=1, queue_time=100)
 def test_cancel_reports_the_users_deadline_and_true_times(emu: Emulator) -> None:
     ids = emu.store.add_jobs(30)
+    emu.faults.inject(Fault.hang(5.0), times=10_000, method="GET", path=r"/jobs")  # no read-back
     done = run(emu, "cancel", "--deadline", "2", "--json", *ids)
     assert span(emu) < 2 + SLACK
     report = json.loads(done.stdout)
@@ -82,3 +83,20 @@ def test_a_signal_wakes_workers_told_to_wait_20_s(emu: Emulator, sig: signal.Sig
     assert process.returncode == code, err
     report = json.loads(out)
     assert sorted(row["id"] for row in report["jobs"] + report["errors"]) == sorted(ids)
+
+
+@pytest.mark.emu(queue_time=100)
+def test_jobs_the_deadline_kept_from_a_cancel_are_each_reported_not_reached(emu: Emulator
+                                                                           ) -> None:
+    # The backend read before any cancel takes the whole --deadline: no cancel is sent.
+    # Every id must still be in the output (the CLI once rebuilt the report without them,
+    # printing "0 jobs" and exiting 0).
+    ids = emu.store.add_jobs(5)
+    emu.faults.inject(Fault.hang(5.0), times=10_000, method="GET", path=r"/backends")
+    done = run(emu, "cancel", "--deadline", "1", "--json", *ids)
+    report = json.loads(done.stdout)
+    assert done.returncode == 1, done.stderr
+    assert sorted(row["id"] for row in report["not_reached"]) == sorted(ids)
+    assert report["counts"]["total"] == 5 and report["counts"]["not_reached"] == 5
+    assert "not reached" in done.stderr
+    assert all(emu.store.status_of(i) == "ready" for i in ids)

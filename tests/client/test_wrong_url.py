@@ -80,7 +80,7 @@ def test_cli_exits_2_and_suggests_the_url(emu: Emulator, root: str,
     job_id = emu.store.add_jobs(1)[0]
 
     assert main([job_id]) == 2
-    assert f"probably wrong; try {emu.url}" in capsys.readouterr().err
+    assert f"has no IonQ jobs API (HTTP 404): try {emu.url}" in capsys.readouterr().err
     assert main(["status", job_id]) == 2
-    assert f"probably wrong; try {emu.url}" in capsys.readouterr().err
+    assert f"has no IonQ jobs API (HTTP 404): try {emu.url}" in capsys.readouterr().err
     assert emu.store.status_of(job_id) == "ready"
