@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
+from .bodies import DEFAULT_LENIENT, LENIENT_CASES
 from .faults import Fault, FaultConfig, FaultInjector, RetryAfterMode
 from .model import API_PREFIX, BACKENDS, Lifecycle, ManualClock
 from .server import LOG_SIZE, AnswerObserver, EmulatorServer, Exchange, LogEntry, RequestLog
@@ -39,7 +40,9 @@ from .views import RESULTS_STYLES, ResultsStyle
 __all__ = [
     "BACKENDS",
     "CHILD_CANCEL_MODES",
+    "DEFAULT_LENIENT",
     "FINISHED_CANCEL_MODES",
+    "LENIENT_CASES",
     "RESULTS_STYLES",
     "SESSION_END_MODES",
     "AnswerObserver",
@@ -81,7 +84,10 @@ class Emulator:
     ``max_in_flight`` (more requests than this at once are answered 503); ``child_cancel``
     (what cancelling one child of a multi-circuit job does, see :data:`~.state.ChildCancel`),
     ``sessions_enabled`` (``False``: the session routes answer 404) and ``session_end``
-    (what ending a session does to its unfinished jobs, see :mod:`~.sessions`).
+    (what ending a session does to its unfinished jobs, see :mod:`~.sessions`);
+    ``lenient`` (what IonQ's document forbids that the emulator takes anyway: a collection
+    of :data:`LENIENT_CASES` names, ``True`` for all, ``False`` for none; default
+    :data:`DEFAULT_LENIENT`, the cases a real client sends).
     """
 
     def __init__(
@@ -114,6 +120,7 @@ class Emulator:
         sessions_enabled: bool = True,
         session_end: SessionEnd = "drain",
         log_size: int = LOG_SIZE,
+        lenient: Iterable[str] | bool = DEFAULT_LENIENT,
     ) -> None:
         self.store = JobStore(
             lifecycle=Lifecycle(submit_time=submit_time, queue_time=queue_time,
@@ -127,6 +134,7 @@ class Emulator:
             seed=seed,
             page_cap=page_cap,
             child_cancel=child_cancel,
+            lenient=lenient,
         )
         self.sessions = SessionStore(self.store, enabled=sessions_enabled,
                                      session_end=session_end)

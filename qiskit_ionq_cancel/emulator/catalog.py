@@ -86,9 +86,24 @@ def characterization(name: str) -> dict[str, Any]:
     }
 
 
-def characterizations(name: str) -> dict[str, Any]:
-    """``GET /backends/{backend}/characterizations``: one page with the one there is."""
-    return {"characterizations": [characterization(name)], "pages": 1}
+#: ``limit`` of ``GET /backends/{backend}/characterizations``: 1 to 10, 10 by default.
+CHARACTERIZATION_LIMIT = 10
+
+
+def characterizations(name: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+    """``GET /backends/{backend}/characterizations``: one page with the one there is;
+    ``limit`` and ``page`` are checked as IonQ's document bounds them."""
+    params = params or {}
+    for field, most in (("limit", CHARACTERIZATION_LIMIT), ("page", None)):
+        raw = params.get(field)
+        if raw is None:
+            continue
+        if not raw.isdigit() or int(raw) < 1 or (most is not None and int(raw) > most):
+            bound = f"1 to {most}" if most is not None else "at least 1"
+            raise ApiError(400, f"Query parameter {field!r} must be an integer, {bound}",
+                           keys=[field], source="params")
+    page = int(params.get("page", "1"))
+    return {"characterizations": [characterization(name)] if page == 1 else [], "pages": 1}
 
 
 def whoami() -> dict[str, Any]:
