@@ -203,8 +203,10 @@ def circuit_inputs(input_block: dict[str, Any], job_type: str,
     multi-circuit job one per ``input.circuits`` entry (each inheriting the parent's
     ``gateset`` and ``qubits`` unless it sets its own); and their names."""
     if job_type == "ionq.qasm3.v1":
-        allowed = {"data", "qubits"} if "qasm3_qubits" in lenient else {"data"}
-        extra = sorted(set(input_block) - allowed)
+        if "qubits" in input_block and "qasm3_qubits" not in lenient:
+            raise _refuse("qasm3_qubits", "An ionq.qasm3.v1 job's input takes only "
+                          "'input.data'", "input")
+        extra = sorted(set(input_block) - {"data", "qubits"})
         if extra:
             raise ApiError(400, "An ionq.qasm3.v1 job's input takes only 'input.data' "
                                 f"(the program); unknown field(s): {', '.join(extra)}",

@@ -60,8 +60,8 @@ from qiskit.synthesis import MatrixExponential
 
 from .native import NATIVE_GATES, append_native
 
-__all__ = ["MAX_QUBITS", "UnsupportedCircuitError", "circuit_width", "gate_counts",
-           "ideal_probabilities"]
+__all__ = ["MAX_QUBITS", "UnsupportedCircuitError", "build_circuit", "circuit_width",
+           "gate_counts", "ideal_probabilities"]
 
 MAX_QUBITS: Final[int] = 20
 """Widest circuit the emulator simulates: a 20-qubit statevector is 16 MiB."""
@@ -119,14 +119,9 @@ class UnsupportedCircuitError(ValueError):
     """
 
 
-def ideal_probabilities(input_block: Mapping[str, Any]) -> dict[str, float]:
-    """Ideal outcome probabilities of an IonQ ``ionq.circuit.v1`` QIS input block.
-
-    ``input_block`` is the job's ``input`` object, e.g.
-    ``{"gateset": "qis", "qubits": 2, "circuit": [{"gate": "h", "targets": [0]}, ...]}``.
-    Returns ``{str(k): p}`` with bit ``i`` of ``k`` being qubit ``i``, ``p`` rounded to 12
-    digits, outcomes with ``p < 1e-12`` left out. Raises :class:`UnsupportedCircuitError`.
-    """
+def build_circuit(input_block: Mapping[str, Any]) -> QuantumCircuit:
+    """The Qiskit circuit of an IonQ ``ionq.circuit.v1`` input block (``qis`` or ``native``),
+    every field checked; raises :class:`UnsupportedCircuitError`."""
     if not isinstance(input_block, Mapping):
         raise UnsupportedCircuitError("field 'input' must be an object")
     if "circuits" in input_block:
@@ -163,7 +158,18 @@ def ideal_probabilities(input_block: Mapping[str, Any]) -> dict[str, float]:
     circuit = QuantumCircuit(qubits)
     for index, instruction in enumerate(instructions):
         _append(circuit, instruction, f"circuit[{index}]", gateset)
+    return circuit
 
+
+def ideal_probabilities(input_block: Mapping[str, Any]) -> dict[str, float]:
+    """Ideal outcome probabilities of an IonQ ``ionq.circuit.v1`` QIS input block.
+
+    ``input_block`` is the job's ``input`` object, e.g.
+    ``{"gateset": "qis", "qubits": 2, "circuit": [{"gate": "h", "targets": [0]}, ...]}``.
+    Returns ``{str(k): p}`` with bit ``i`` of ``k`` being qubit ``i``, ``p`` rounded to 12
+    digits, outcomes with ``p < 1e-12`` left out. Raises :class:`UnsupportedCircuitError`.
+    """
+    circuit = build_circuit(input_block)
     try:
         probabilities = Statevector(circuit).probabilities()
     except QiskitError as exc:  # pragma: no cover - every instruction was validated above

@@ -24,6 +24,7 @@ from .bodies import (
     parse_job_id,
     parse_submission,
 )
+from .compiled import native_circuit
 from .model import (
     API_PREFIX,
     BACKENDS,
@@ -41,6 +42,7 @@ from .samples import histogram
 from .simulate import UnsupportedCircuitError, circuit_width, gate_counts, ideal_probabilities
 from .views import (
     ARTIFACTS,
+    NATIVE_ARTIFACT,
     RESULTS_STYLES,
     SHOTS_V2_ARTIFACT,
     SHOTS_V2_FORMAT,
@@ -265,18 +267,46 @@ class JobStore:
         return shots if kind == "shots" else histogram(shots)
 
     def artifact(self, job_id: str, artifact_id: str) -> Any:
-        """``GET /jobs/{id}/artifacts/{artifactId}``: the artifacts its ``results`` name."""
+        """``GET /jobs/{id}/artifacts/{artifactId}``: the artifacts its ``results`` and its
+        ``output`` name."""
         with self._lock:
             job = self._get(job_id)
             is_parent = bool(job.children)
+            done = job.status_at(self.clock(), self.lifecycle) == "completed"
             if job.register_shots is not None and artifact_id == SHOTS_V2_ARTIFACT and \
-                    SHOTS_V2_FORMAT in (self.views.results(job) if job.status_at(
-                        self.clock(), self.lifecycle) == "completed" else {}):
+                    SHOTS_V2_FORMAT in (self.views.results(job) if done else {}):
                 return {"shots": job.register_shots}
+            if artifact_id == NATIVE_ARTIFACT and self.views.output(job, done):
+                block = job.input
+            else:
+                block = None
+        if block is not None:
+            return native_circuit(block)  # compiled outside the lock: a transpile
         if artifact_id not in ARTIFACTS or (artifact_id == "probabilities-aggregate") != \
                 is_parent:
             raise ApiError(404, f"Job {job_id} has no artifact {artifact_id[:80]!r}")
+        if artifact_id in ("probabilities-v2", "histogram-v2"):
+            return self._registered(job_id, artifact_id.split("-")[0])
         return self.result(job_id, "probabilities" if is_parent else artifact_id)
+
+    def _registered(self, job_id: str, kind: str) -> dict[str, Any]:
+        """``ionq.result.{probabilities,histogram}.json.v2`` (see views.py)."""
+        values = self.result(job_id, kind)  # 404 unless completed
+        with self._lock:
+            job = self._get(job_id)
+            registers = {"output_all": list(range(job.qubits))}
+            extra = job.input.get("registers")
+            if isinstance(extra, dict):
+                registers.update({str(k): [int(q) for q in v] for k, v in extra.items()})
+        nested: dict[str, dict[str, Any]] = {}
+        for name, qubits in registers.items():
+            counts: dict[str, Any] = {}
+            for outcome, value in values.items():
+                word = "".join("1" if int(outcome) >> q & 1 else "0" for q in reversed(qubits))
+                counts[word] = counts.get(word, 0) + value
+            nested[name] = {word: round(v, 12) if kind == "probabilities" else v
+                            for word, v in sorted(counts.items())}
+        return {kind: {"registers": nested}}
 
     def forbid(self, job_id: str) -> None:
         """Make every request on this job answer 403, as IonQ does for a resource the key may
