@@ -58,10 +58,11 @@ def test_nop_and_the_document_s_native_fields_are_taken(api: Any, clock: ManualC
 
 
 def test_circuits_take_registers(api: Any, emu: Emulator) -> None:
-    block = {"gateset": "qis", "circuits": [
-        {"circuit": BELL_INPUT["circuit"], "qubits": 2, "registers": {"all": [0, 1]}}]}
+    circuit: dict[str, Any] = {"circuit": BELL_INPUT["circuit"], "qubits": 2,
+                               "registers": {"all": [0, 1]}}
+    block = {"gateset": "qis", "circuits": [circuit]}
     api.submit(job_body(type="ionq.multi-circuit.v1", input=block))
-    block["circuits"][0]["registers"] = {"all": [0, 5]}
+    circuit["registers"] = {"all": [0, 5]}
     message = assert_ionq_error(api.post("/jobs", json=job_body(
         type="ionq.multi-circuit.v1", input=block)), 400)["message"]
     assert "register 'all'" in message
