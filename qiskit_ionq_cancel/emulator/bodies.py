@@ -52,6 +52,8 @@ LENIENT_CASES: dict[str, str] = {
     "missing_type": "no 'type', taken as 'ionq.circuit.v1'",
     "multi_circuit_without_gateset": "a multi-circuit job without 'input.gateset', taken "
                                      "as 'qis'",
+    "lang_field": "'lang': 'json' at the top of a job (an API v0.3 field), ignored: "
+                  "cirq-ionq sends it",
     "unknown_fields": "fields the document does not name, at the top of a job, ignored",
     "debiasing_few_shots": "debiasing with fewer than 500 shots, run as asked",
     "unknown_session": "a 'session_id' that names no session, stored as given",
@@ -59,7 +61,7 @@ LENIENT_CASES: dict[str, str] = {
 #: The cases a real client is known to send (see :data:`LENIENT_CASES`).
 DEFAULT_LENIENT: frozenset[str] = frozenset({
     "shots_as_string", "non_string_metadata", "null_noise_seed", "qasm3_qubits",
-    "session_backend_alias"})
+    "session_backend_alias", "lang_field"})
 #: Top-level fields of ``CircuitJobCreationPayload`` / ``MultiCircuitJobCreationPayload``.
 JOB_FIELDS = frozenset({"name", "metadata", "shots", "backend", "session_id", "settings",
                         "dry_run", "noise", "type", "input"})
@@ -107,6 +109,10 @@ def parse_submission(body: Mapping[str, Any],
     """Check a ``POST /jobs`` body (not yet the circuits themselves: simulating them does).
     What IonQ's document forbids is a 400 unless its case is in ``lenient``."""
     extra = sorted(set(body) - JOB_FIELDS)
+    if body.get("lang") == "json" and "lang_field" in lenient:
+        extra.remove("lang")
+    elif "lang" in extra and "unknown_fields" not in lenient:
+        raise _refuse("lang_field", "Unknown field 'lang'", "lang")
     if extra and "unknown_fields" not in lenient:
         raise _refuse("unknown_fields", f"Unknown field(s): {', '.join(extra)}", extra[0])
     for field, case in (("backend", "missing_backend"), ("type", "missing_type")):

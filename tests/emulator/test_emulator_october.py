@@ -82,6 +82,7 @@ FORBIDDEN: dict[str, dict[str, Any]] = {
     "multi_circuit_without_gateset": {"type": "ionq.multi-circuit.v1", "input": {
         "circuits": [{"circuit": BELL_INPUT["circuit"], "qubits": 2}]}},
     "unknown_fields": {"priority": "high"},
+    "lang_field": {"lang": "json"},
     "debiasing_few_shots": {"backend": "qpu.forte-1", "shots": 100,
                             "settings": {"error_mitigation": {"debiasing": True}}},
     "unknown_session": {"session_id": "5f0c6b0e-3f7a-4c1e-9d2b-8a4e6f1c2d3b"},
