@@ -319,8 +319,9 @@ def test_cirq_ionq_s_native_zz_sends_phase_and_runs(emu: Emulator, clock: Manual
     # cirq-ionq writes its ZZGate as {"gate": "zz", "phase": theta}: IonQ's October 2026
     # document allows `phase` on every native gate, and the emulator reads it as zz's angle
     import cirq
-    from cirq_ionq.ionq_native_gates import GPI2Gate, ZZGate
 
+    native = pytest.importorskip("cirq_ionq.ionq_native_gates")
+    GPI2Gate, ZZGate = native.GPI2Gate, native.ZZGate
     service = _cirq_service(emu)
     q0, q1 = cirq.LineQubit.range(2)
     circuit = cirq.Circuit(GPI2Gate(phi=0.0).on(q0), GPI2Gate(phi=0.0).on(q1),
@@ -364,7 +365,8 @@ def test_qiskit_ionq_reads_the_native_compiled_circuit(emu: Emulator,
         elif name == "gpi2":
             circuit.append(GPI2Gate(gate["phase"]), where)
         elif name == "ms":
-            circuit.append(MSGate(*gate["phases"], gate.get("angle", 0.25)), where)
+            circuit.append(MSGate(gate["phases"][0], gate["phases"][1],
+                                  gate.get("angle", 0.25)), where)
         else:
             assert name == "zz"
             circuit.append(ZZGate(gate["angle"]), where)
