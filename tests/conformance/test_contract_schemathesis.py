@@ -100,9 +100,9 @@ class Target:
         if isinstance(artifact, str) and artifact[:1].isdigit():
             path["artifactId"] = "probabilities"  # the one artifact a finished job names
             path["UUID"] = self.known[0]  # completed
-        if isinstance(case.body, dict) and isinstance(case.body.get("backend"), str) and \
-                len(case.body["backend"]) % 2 == 0:  # POST /sessions: a backend jobs run on
-            case.body["backend"] = sorted(BACKENDS)[len(case.body["backend"]) % len(BACKENDS)]
+        named = case.body.get("backend") if isinstance(case.body, dict) else None
+        if isinstance(case.body, dict) and isinstance(named, str) and len(named) % 2 == 0:
+            case.body["backend"] = sorted(BACKENDS)[len(named) % len(BACKENDS)]  # POST /sessions
         backend = case.query.get("backend") if case.query else None
         if isinstance(backend, str) and len(backend) % 2 == 0:  # GET /jobs/estimate
             case.query["backend"] = sorted(BACKENDS)[len(backend) % len(BACKENDS)]
