@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .model import BACKENDS, PROJECT_ID, ApiError
+from .views import KW_PER_QPU
 
 #: Backends IonQ no longer runs jobs on: listed with ``status: "retired"`` (a status of its
 #: ``Backend`` schema), readable (its document's own sample reads ``qpu.aria-1``), never
@@ -53,6 +54,9 @@ def backend_view(name: str) -> dict[str, Any]:
         "characterization_id": characterization_id(name),
         "supported_gates": list(QIS_GATES),
     }
+    if name != "simulator":  # a QPU's power draw and site (October 2026 document)
+        view["kw"] = KW_PER_QPU
+        view["location"] = "College Park, MD, USA"
     if name in NATIVE_GATES or name in RETIRED:
         view["supported_native_gates"] = list(NATIVE_GATES.get(name, ("gpi", "gpi2", "ms")))
         view["supported_error_mitigations"] = ["debiasing"]

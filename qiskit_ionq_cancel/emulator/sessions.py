@@ -110,10 +110,19 @@ class SessionStore:
             "project_id": PROJECT_ID, "creator_id": SUBMITTER_ID,
             "ended_at": iso(session.ended) if session.ended is not None else None,
             "ender_id": session.ender,
-            "settings": dict(session.settings), "active": session.ended is None,
+            "settings": self._settings_view(session), "active": session.ended is None,
             "status": status,
             "started_at": iso(session.started) if session.started is not None else None,
         }
+
+    def _settings_view(self, session: _Session) -> dict[str, Any]:
+        """``SessionSettings``: as given, plus ``expires_at`` (October 2026) when a
+        ``duration_limit_min`` sets one."""
+        settings = dict(session.settings)
+        limit = settings.get("duration_limit_min")
+        if isinstance(limit, int):
+            settings["expires_at"] = self.jobs.views.iso_at(session.created + 60 * limit)
+        return settings
 
     # -- routes ---------------------------------------------------------------------------
     def create(self, body: Mapping[str, Any]) -> dict[str, Any]:

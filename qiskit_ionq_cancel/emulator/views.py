@@ -143,6 +143,7 @@ class JobViews:
                 view["shots"] = job.shots
         else:
             view["shots"] = job.shots
+            view["cost_model"] = "QCT"  # a QPU job is billed on quantum compute time
         if full:
             view["child_job_ids"] = [c.id for c in job.children] if job.children else None
         return view

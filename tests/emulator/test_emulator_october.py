@@ -5,6 +5,7 @@ real client is known to send (``DEFAULT_LENIENT``), each taken as described in
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -241,3 +242,22 @@ def test_legacy_url_entries_are_the_one_deviation_and_can_be_turned_off(
     results = api.job(job_id)["results"]
     assert results and all(set(entry) == {"id", "format", "media_type"}
                            for entry in results.values())
+
+
+def test_a_session_with_a_duration_limit_says_when_it_expires(api: Any) -> None:
+    session = api.post("/sessions", json={"backend": "simulator",
+                                          "settings": {"duration_limit_min": 30}}).json()
+    created = datetime.fromisoformat(session["created_at"].replace("Z", "+00:00"))
+    expires = datetime.fromisoformat(session["settings"]["expires_at"].replace("Z", "+00:00"))
+    assert expires - created == timedelta(minutes=30)
+    plain = api.post("/sessions", json={"backend": "simulator"}).json()
+    assert "expires_at" not in plain["settings"]
+
+
+def test_qpus_say_their_power_and_site_and_qpu_jobs_their_cost_model(api: Any) -> None:
+    backends = {b["backend"]: b for b in api.get("/backends").json()}
+    assert backends["qpu.forte-1"]["kw"] > 0 and backends["qpu.forte-1"]["location"]
+    assert "kw" not in backends["simulator"]
+    qpu = api.job(api.submit(job_body(backend="qpu.forte-1")))
+    assert qpu["cost_model"] == "QCT"
+    assert "cost_model" not in api.job(api.submit(job_body()))
