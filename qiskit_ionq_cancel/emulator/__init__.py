@@ -78,9 +78,14 @@ beside the document's artifact descriptors, and ``GET /jobs/{id}/results/{kind}`
 them: qiskit-ionq 1.1.1, pennylane-ionq and the ``ionq`` package read them.
 ``results_style="formats"`` turns them off (the document to the letter).
 
-Not served yet: ``POST /jobs/{UUID}/clone`` and ``/move``, ``GET /schemas/formats/{format}``,
-``GET /organizations/{id}/usage``, ``output.error_mitigation``, ``cost_model``,
-``Backend.kw`` / ``location``, ``SessionSettings.expires_at``.
+Also served from the October document: ``POST /jobs/{UUID}/clone`` (a new job with the
+job's type and input, and its fields unless the body gives them; ``parent`` is taken and not
+used, the document does not say what it does), ``GET /schemas/formats/{format}`` (draft-07
+schemas of the eight formats), ``SessionSettings.expires_at``, a QPU's ``kw`` and
+``location``, a QPU job's ``cost_model`` (``QCT``).
+
+Not served yet: ``POST /jobs/{UUID}/move`` (the document does not say what it moves, or
+where), ``GET /organizations/{id}/usage``, ``output.error_mitigation`` (debiasing's variants).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import catalog
 from .faults import Fault, FaultInjector
+from .formats import format_schema
 from .model import API_PREFIX, ApiError
 from .sessions import SessionStore
 from .state import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, OFF_CONTRACT_CANCEL_MODES, JobStore
@@ -251,6 +252,8 @@ def build_routes(store: JobStore, sessions: SessionStore | None = None
         ("GET", job, True, lambda r: Answer(200, store.get(r.match["id"]))),
         ("DELETE", job, True, lambda r: Answer(200, store.delete(r.match["id"]))),
         ("PUT", f"{job}/status/cancel", True, cancel),
+        ("POST", f"{job}/clone", True, lambda r: Answer(201, sessions.submit(
+            store.clone_body(r.match["id"], r.json())))),
         *(("GET", f"{job}/results/(?P<kind>{kind})", True,
            lambda r: Answer(200, store.result(r.match["id"], r.match["kind"])))
           for kind in ("probabilities", "shots", "histogram")),
@@ -265,6 +268,8 @@ def build_routes(store: JobStore, sessions: SessionStore | None = None
         ("POST", f"{session}/end", True, lambda r: Answer(200, sessions.end(r.match["sid"]))),
         ("GET", f"{session}/jobs", True, list_jobs),
         ("GET", "/whoami", True, lambda r: Answer(200, catalog.whoami())),
+        ("GET", "/schemas/formats/(?P<format>[^/]+)", True,
+         lambda r: Answer(200, format_schema(r.match["format"]))),
         # IonQ's backend list is public; qiskit-ionq asks it for qubit counts without a key.
         ("GET", "/backends", False, lambda r: Answer(200, catalog.backend_views())),
         ("GET", backend, False,

@@ -57,6 +57,10 @@ __all__ = [
     "FinishedCancel", "Job", "JobStore", "Lifecycle", "ManualClock", "ResultsStyle",
 ]
 
+#: Fields of IonQ's ``CloneJobPayload`` (``parent`` is taken and not used: the document
+#: does not say what it does).
+CLONE_FIELDS = frozenset({"parent", "name", "metadata", "shots", "backend", "session_id",
+                          "settings", "dry_run", "noise"})
 LIST_LIMIT_DEFAULT = 25
 LIST_LIMIT_MAX = 1000
 
@@ -187,6 +191,28 @@ class JobStore:
                 ).id
                 for i in range(count)
             ]
+
+    def clone_body(self, job_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``POST /jobs`` body of ``POST /jobs/{id}/clone``: the job's own type, input
+        and fields, with those of ``changes`` (IonQ's ``CloneJobPayload``) instead."""
+        extra = sorted(set(changes) - CLONE_FIELDS)
+        if extra:
+            raise ApiError(400, f"Unknown field(s): {', '.join(extra)}", keys=extra,
+                           source="payload")
+        with self._lock:
+            job = self._get(job_id)
+            body: dict[str, Any] = {
+                "type": job.type, "backend": job.backend, "input": job.input,
+                "shots": job.shots, "metadata": dict(job.metadata),
+                "settings": dict(job.settings), "dry_run": job.dry_run}
+            if job.name is not None:
+                body["name"] = job.name
+            if job.noise is not None:
+                body["noise"] = dict(job.noise)
+            if job.session_id is not None:
+                body["session_id"] = job.session_id
+        body.update({k: v for k, v in changes.items() if k != "parent"})
+        return body
 
     def new_id(self) -> str:
         """A new UUID from the store's generator: the same ids, in order, for one ``seed``."""

@@ -75,7 +75,7 @@ def test_every_component_schema_is_a_valid_json_schema(contract: Contract) -> No
 def test_the_contract_and_the_emulator_have_the_same_operations(contract: Contract) -> None:
     routes = build_routes(Emulator().store)
     samples = {"UUID": JOB, "name": "simulator", "artifactId": "probabilities",
-               "session_id": JOB}
+               "session_id": JOB, "format": "ionq.native.v1"}
     for op in contract.operations:
         path = "/v0.4" + re.sub(r"\{([^}]+)\}", lambda m: samples[m[1]], op.template)
         matching = [m for m, pattern, _, _ in routes if pattern.fullmatch(path)]
@@ -86,7 +86,8 @@ def test_the_contract_and_the_emulator_have_the_same_operations(contract: Contra
         "GetJobProbabilities", "ListBackends", "GetBackend", "DeleteJobs", "EstimateJobCost",
         "GetJobCost", "GetJobArtifact", "GetWhoami", "GetCharacterizationsForBackend",
         "GetCharacterization", "GetJobShots", "GetJobHistogram", "CreateSession",
-        "GetSessions", "GetSession", "EndSession", "GetSessionJobs"}
+        "GetSessions", "GetSession", "EndSession", "GetSessionJobs", "CloneJob",
+        "GetFormatSchema"}
 
 
 def test_methods_are_case_sensitive(contract: Contract) -> None:
@@ -479,7 +480,9 @@ def test_a_whole_client_session_keeps_the_contract(api_contract: ContractMonitor
               "GetCharacterizationsForBackend", "GetCharacterization",
               # the workflow operations (tests/workflows/test_workflows.py drives them)
               "GetJobShots", "GetJobHistogram", "CreateSession", "GetSessions", "GetSession",
-              "EndSession", "GetSessionJobs"}
+              "EndSession", "GetSessionJobs",
+              # October 2026 operations (tests/emulator/test_emulator_october.py)
+              "CloneJob", "GetFormatSchema"}
     used_ids = {op.operation_id if op else None for op in used}
     assert used_ids & sizes
     assert used_ids - sizes == {op.operation_id for op in contract.operations} - sizes - unused

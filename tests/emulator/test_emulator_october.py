@@ -12,6 +12,7 @@ import pytest
 from support import BELL_INPUT, assert_ionq_error, job_body
 
 from qiskit_ionq_cancel.emulator import DEFAULT_LENIENT, LENIENT_CASES, Emulator, ManualClock
+from qiskit_ionq_cancel.emulator.formats import FORMATS
 
 
 @pytest.fixture
@@ -261,3 +262,40 @@ def test_qpus_say_their_power_and_site_and_qpu_jobs_their_cost_model(api: Any) -
     qpu = api.job(api.submit(job_body(backend="qpu.forte-1")))
     assert qpu["cost_model"] == "QCT"
     assert "cost_model" not in api.job(api.submit(job_body()))
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_each_format_s_schema_is_served(api: Any, name: str) -> None:
+    document = api.get(f"/schemas/formats/{name}").json()
+    assert document["$id"] == name and document["type"] in ("object", "array")
+    assert document["$schema"].startswith("https://json-schema.org/draft-07")
+
+
+def test_an_unknown_format_is_a_404(api: Any) -> None:
+    assert_ionq_error(api.get("/schemas/formats/ionq.result.nothing.v9"), 404)
+
+
+def test_served_artifacts_keep_their_format_s_schema(api: Any, clock: ManualClock) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    job_id = api.submit(job_body(input=QIS, shots=50))
+    clock.advance(20)
+    job = api.job(job_id)
+    named = {**job["output"]["compilation"]["compiled_circuits"],
+             **{k: v for k, v in job["results"].items() if "format" in v}}
+    for name, descriptor in named.items():
+        payload = api.get(f"/jobs/{job_id}/artifacts/{descriptor['id']}").json()
+        jsonschema.Draft7Validator(api.get(f"/schemas/formats/{name}").json()).validate(
+            payload)  # draft-07, as its $schema says (in IonQ's spelling)
+
+
+def test_a_clone_is_a_new_job_with_the_same_input(api: Any, emu: Emulator) -> None:
+    source = api.submit(job_body(input=QIS, shots=200, name="original"))
+    answer = api.post(f"/jobs/{source}/clone", json={"name": "copy", "shots": 300})
+    assert answer.status_code == 201, answer.text
+    clone = api.job(answer.json()["id"])
+    assert clone["id"] != source and clone["name"] == "copy"
+    assert emu.store._jobs[clone["id"]].input == emu.store._jobs[source].input
+    assert emu.store._jobs[clone["id"]].shots == 300
+    assert_ionq_error(api.post(f"/jobs/{source}/clone", json={"input": QIS}), 400)
+    missing = "5f0c6b0e-3f7a-4c1e-9d2b-8a4e6f1c2d3b"
+    assert_ionq_error(api.post(f"/jobs/{missing}/clone", json={}), 404)
