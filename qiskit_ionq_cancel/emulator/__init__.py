@@ -19,42 +19,41 @@ Its contract is IonQ's v0.4 document of October 1, 2026 (``tests/contract/`` hol
 transcription the tests check every answer against).
 
 What the document forbids but a real client sends (``lenient``)
---------------------------------------------------------------
+---------------------------------------------------------------
 The emulator refuses what the document forbids with a 400 whose message names the
 ``lenient`` case that would take it. ``lenient`` (a collection of case names, ``True`` for
 all, ``False`` for none) lists the cases taken; its default, :data:`DEFAULT_LENIENT`, is the
 cases a real client is known to send:
 
-=============================== ======= ===================================================
-case                            default what is taken, and who sends it
-=============================== ======= ===================================================
-``shots_as_string``             on      ``"shots": "100"``, as the integer (cirq-ionq)
-``non_string_metadata``         on      metadata values that are not strings, stored as
-                                        their JSON text (``3`` -> ``"3"``), so ``GET /jobs``
-                                        answers strings as ``BaseJob.metadata`` says
-                                        (qiskit-ionq PR #237: ``qiskit_primitive_pub_index``)
-``null_noise_seed``             on      ``"noise": {"seed": null}``, as no seed (qiskit-ionq)
-``qasm3_qubits``                on      ``input.qubits`` beside an ``ionq.qasm3.v1``
-                                        program's ``data``, ignored (qiskit-ionq)
-``lang_field``                  on      ``"lang": "json"`` (a v0.3 field), ignored (cirq-ionq)
-``session_backend_alias``       on      ``POST /sessions`` with ``"backend":
-                                        "ionq_simulator"``, as ``simulator`` (qiskit-ionq)
-``missing_backend``             off     no ``backend``: ``simulator``
-``missing_type``                off     no ``type``: ``ionq.circuit.v1``
-``multi_circuit_without_gateset`` off   a multi-circuit job without ``input.gateset``:
-                                        ``qis``
-``unknown_fields``              off     fields the document does not name, at the top of a
-                                        job, ignored
-``debiasing_few_shots``         off     debiasing with fewer than 500 shots, run as asked
-``unknown_session``             off     a ``session_id`` naming no session, stored as given
-                                        (no session limit applies)
-=============================== ======= ===================================================
+================================= ======= ==========================================================
+case                              default what is taken, and who sends it
+================================= ======= ==========================================================
+``shots_as_string``               on      ``"shots": "100"``, as the integer (cirq-ionq)
+``non_string_metadata``           on      metadata values that are not strings, stored as their JSON
+                                          text (``3`` -> ``"3"``), so ``GET /jobs`` answers strings
+                                          as ``BaseJob.metadata`` says (qiskit-ionq PR #237:
+                                          ``qiskit_primitive_pub_index``)
+``null_noise_seed``               on      ``"noise": {"seed": null}``, as no seed (qiskit-ionq)
+``qasm3_qubits``                  on      ``input.qubits`` beside an ``ionq.qasm3.v1`` program's
+                                          ``data``, ignored (qiskit-ionq)
+``lang_field``                    on      ``"lang": "json"`` (a v0.3 field), ignored (cirq-ionq)
+``session_backend_alias``         on      ``POST /sessions`` with ``"backend": "ionq_simulator"``,
+                                          as ``simulator`` (qiskit-ionq)
+``missing_backend``               off     no ``backend``: ``simulator``
+``missing_type``                  off     no ``type``: ``ionq.circuit.v1``
+``multi_circuit_without_gateset`` off     a multi-circuit job without ``input.gateset``: ``qis``
+``unknown_fields``                off     fields the document does not name, at the top of a job,
+                                          ignored
+``debiasing_few_shots``           off     debiasing with fewer than 500 shots, run as asked
+``unknown_session``               off     a ``session_id`` naming no session, stored as given (no
+                                          session limit applies)
+================================= ======= ==========================================================
 
 Any other string is refused as a session's ``backend`` (``nonsense``); ``cost_limit`` needs
 only ``value``.
 
 Where the document is silent, the emulator chooses
--------------------------------------------------
+--------------------------------------------------
 - Cancelling a finished job (``finished_cancel``): ``409`` by default, nothing changes.
   IonQ's real answer is undocumented; a ``200`` claiming a cancel that did not happen
   (``claim``), or a cancel that throws away a finished job's results (``overwrite``), are
@@ -81,11 +80,12 @@ them: qiskit-ionq 1.1.1, pennylane-ionq and the ``ionq`` package read them.
 Also served from the October document: ``POST /jobs/{UUID}/clone`` (a new job with the
 job's type and input, and its fields unless the body gives them; ``parent`` is taken and not
 used, the document does not say what it does), ``GET /schemas/formats/{format}`` (draft-07
-schemas of the eight formats), ``SessionSettings.expires_at``, a QPU's ``kw`` and
-``location``, a QPU job's ``cost_model`` (``QCT``).
+schemas of the eight formats), ``GET /organizations/{organization_id}/usage`` (all zero: the
+emulator bills nothing), ``SessionSettings.expires_at``, a QPU's ``kw`` and ``location``, a
+QPU job's ``cost_model`` (``QCT``).
 
 Not served yet: ``POST /jobs/{UUID}/move`` (the document does not say what it moves, or
-where), ``GET /organizations/{id}/usage``, ``output.error_mitigation`` (debiasing's variants).
+where), ``output.error_mitigation`` (debiasing's variants and aggregations).
 """
 
 from __future__ import annotations

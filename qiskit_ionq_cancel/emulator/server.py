@@ -268,6 +268,8 @@ def build_routes(store: JobStore, sessions: SessionStore | None = None
         ("POST", f"{session}/end", True, lambda r: Answer(200, sessions.end(r.match["sid"]))),
         ("GET", f"{session}/jobs", True, list_jobs),
         ("GET", "/whoami", True, lambda r: Answer(200, catalog.whoami())),
+        ("GET", "/organizations/(?P<org>[^/]+)/usage", True,
+         lambda r: Answer(200, catalog.usage(r.match["org"], last(r)))),
         ("GET", "/schemas/formats/(?P<format>[^/]+)", True,
          lambda r: Answer(200, format_schema(r.match["format"]))),
         # IonQ's backend list is public; qiskit-ionq asks it for qubit counts without a key.

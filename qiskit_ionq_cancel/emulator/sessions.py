@@ -29,14 +29,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .bodies import parse_job_id
-from .model import BACKENDS, FINAL_STATUSES, PROJECT_ID, SUBMITTER_ID, ApiError
+from .model import BACKENDS, FINAL_STATUSES, ORGANIZATION_ID, PROJECT_ID, SUBMITTER_ID, ApiError
 from .state import JobStore
 
 __all__ = ["SESSION_END_MODES", "SessionEnd", "SessionStore"]
 
 SessionEnd = Literal["drain", "cancel"]
 SESSION_END_MODES: tuple[str, ...] = ("drain", "cancel")
-ORGANIZATION_ID = "emulator-organization"
 _SETTINGS = frozenset({"job_count_limit", "duration_limit_min", "cost_limit"})
 
 

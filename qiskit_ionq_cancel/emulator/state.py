@@ -79,7 +79,10 @@ FinishedCancel = Literal["conflict", "bad_request", "noop", "claim", "overwrite"
 """What cancelling an already final job answers. IonQ's document gives only the ``200`` body,
 whose ``status`` may only be ``"canceled"``; the rest is unknown:
 
-- ``conflict`` (default): ``409``, nothing changes (allowed: a 4xx says "not done");
+- ``conflict`` (default): ``409``, nothing changes (allowed: a 4xx says "not done"). Chosen
+  because IonQ's real answer is undocumented, and a ``200`` claiming a cancel that did not
+  happen (``claim``) or a cancel that throws away a finished job's results (``overwrite``)
+  are both worse guesses than a ``409``;
 - ``bad_request``: ``400``, nothing changes;
 - ``noop``: ``200 {"id", "status": <its real status>}``, nothing changes. Outside the
   document (its 200 body allows only ``"canceled"``): kept to test clients against it;

@@ -75,7 +75,8 @@ def test_every_component_schema_is_a_valid_json_schema(contract: Contract) -> No
 def test_the_contract_and_the_emulator_have_the_same_operations(contract: Contract) -> None:
     routes = build_routes(Emulator().store)
     samples = {"UUID": JOB, "name": "simulator", "artifactId": "probabilities",
-               "session_id": JOB, "format": "ionq.native.v1"}
+               "session_id": JOB, "format": "ionq.native.v1",
+               "organization_id": JOB}
     for op in contract.operations:
         path = "/v0.4" + re.sub(r"\{([^}]+)\}", lambda m: samples[m[1]], op.template)
         matching = [m for m, pattern, _, _ in routes if pattern.fullmatch(path)]
@@ -87,7 +88,7 @@ def test_the_contract_and_the_emulator_have_the_same_operations(contract: Contra
         "GetJobCost", "GetJobArtifact", "GetWhoami", "GetCharacterizationsForBackend",
         "GetCharacterization", "GetJobShots", "GetJobHistogram", "CreateSession",
         "GetSessions", "GetSession", "EndSession", "GetSessionJobs", "CloneJob",
-        "GetFormatSchema"}
+        "GetFormatSchema", "get-usages"}
 
 
 def test_methods_are_case_sensitive(contract: Contract) -> None:
@@ -482,7 +483,7 @@ def test_a_whole_client_session_keeps_the_contract(api_contract: ContractMonitor
               "GetJobShots", "GetJobHistogram", "CreateSession", "GetSessions", "GetSession",
               "EndSession", "GetSessionJobs",
               # October 2026 operations (tests/emulator/test_emulator_october.py)
-              "CloneJob", "GetFormatSchema"}
+              "CloneJob", "GetFormatSchema", "get-usages"}
     used_ids = {op.operation_id if op else None for op in used}
     assert used_ids & sizes
     assert used_ids - sizes == {op.operation_id for op in contract.operations} - sizes - unused

@@ -299,3 +299,19 @@ def test_a_clone_is_a_new_job_with_the_same_input(api: Any, emu: Emulator) -> No
     assert_ionq_error(api.post(f"/jobs/{source}/clone", json={"input": QIS}), 400)
     missing = "5f0c6b0e-3f7a-4c1e-9d2b-8a4e6f1c2d3b"
     assert_ionq_error(api.post(f"/jobs/{missing}/clone", json={}), 404)
+
+
+def test_an_organization_s_usage_is_zero(api: Any) -> None:
+    organization = api.get("/sessions").json()["organization_id"]
+    query = {"start_date": "2026-10-01", "end_date": "2026-10-31", "group_by": "project",
+             "modality": "weekly"}
+    usage = api.get(f"/organizations/{organization}/usage", params=query).json()
+    assert usage["amount_total"] == 0 and usage["usage_data"] == []
+    assert usage["usage_from"] == "2026-10-01T00:00:00Z"
+    assert usage["usage_to"] == "2026-11-01T00:00:00Z"  # the end date is inclusive
+    for name, bad in (("start_date", "2026-13-01"), ("group_by", "team"), ("modality", None)):
+        wrong = {k: v for k, v in {**query, name: bad}.items() if v is not None}
+        assert name in assert_ionq_error(api.get(f"/organizations/{organization}/usage",
+                                                 params=wrong), 400)["message"]
+    other = "5f0c6b0e-3f7a-4c1e-9d2b-8a4e6f1c2d3b"
+    assert_ionq_error(api.get(f"/organizations/{other}/usage", params=query), 404)
