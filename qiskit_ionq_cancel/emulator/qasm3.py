@@ -35,6 +35,7 @@ def register_shots(data: object, shots: int, seed: int) -> list[dict[str, Any]]:
         from qiskit import qasm3
         from qiskit.circuit import ControlFlowOp
         from qiskit.compiler import transpile
+        from qiskit.exceptions import QiskitError
         from qiskit.providers.basic_provider import BasicSimulator
     except ImportError as exc:  # pragma: no cover - qiskit is a dependency
         raise UnsupportedCircuitError(f"OpenQASM 3 cannot be simulated here: {exc}") from None
@@ -61,7 +62,10 @@ def register_shots(data: object, shots: int, seed: int) -> list[dict[str, Any]]:
     final = _final_measurements(circuit)
     if final is not None:
         body, measured = final
-        values = _sample_final(body, measured, shots, seed)
+        try:
+            values = _sample_final(body, measured, shots, seed)
+        except QiskitError as exc:  # an operation Statevector cannot apply
+            raise UnsupportedCircuitError(f"the program cannot be simulated: {exc}") from None
     else:
         if shots * 2**circuit.num_qubits > MAX_SHOT_BY_SHOT_WORK:
             raise UnsupportedCircuitError(

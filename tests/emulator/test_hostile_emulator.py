@@ -141,3 +141,19 @@ def test_an_emulator_bug_is_a_500_not_a_dropped_connection(api: Api, emu: Emulat
 
     monkeypatch.setattr(emu.store, "get", broken)
     assert_ionq_error(api.get(f"/jobs/{job_id}"), 500)
+
+
+def test_qasm3_sampled_from_one_statevector_keeps_each_bit_s_qubit(api: Api,
+                                                                  clock: ManualClock) -> None:
+    # measured at the end (one statevector): c[0] reads q[2] (1), c[1] reads q[0] (0),
+    # c[2] is never measured (0), d[0] reads q[1] (a fair coin)
+    program = ('OPENQASM 3.0; include "stdgates.inc"; qubit[3] q; bit[3] c; bit[1] d; '
+               "x q[2]; h q[1]; c[0] = measure q[2]; c[1] = measure q[0]; "
+               "d[0] = measure q[1];")
+    body = job_body(type="ionq.qasm3.v1", input={"data": program}, shots=200,
+                    noise={"model": "aria-1", "seed": 11})
+    job_id = api.submit(body)
+    clock.advance(20)
+    shots = api.get(f"/jobs/{job_id}/artifacts/shots-v2").json()["shots"]
+    assert {tuple(s["registers"]["c"]) for s in shots} == {(1, 0, 0)}
+    assert {s["registers"]["d"][0] for s in shots} == {0, 1}
