@@ -163,11 +163,15 @@ class IonQCancelClient(IonQClient):
     def get_with_retry(self, req_path: str, params: Any = None, headers: Any = None,
                        timeout: Any = 30) -> requests.Response:
         """qiskit-ionq's GET helper (``calibration()``, ``get_artifact()``,
-        ``estimate_job()``, ``Session``): through the one request path. ``headers`` and
-        ``timeout`` are this client's; an error answer raises the typed error."""
+        ``estimate_job()``, ``Session``, ``get_results()``): through the one request path.
+        ``headers`` and ``timeout`` are this client's; an error answer raises the typed
+        error, and so does a 2xx that is not JSON (a proxy's HTML page, JSON nested too deep
+        to read), retried first (qiskit-ionq's ``res.json()`` would raise a bare
+        ``JSONDecodeError`` or ``RecursionError``); an ``application/octet-stream`` answer
+        (the binary ``ionq.mir.v1`` artifact) is returned as it is."""
         path = self._path_of(req_path, "GET")
         request = Request("GET", f"{self.url}/{path}", f"GET /{path.split('?')[0]}",
-                          params=params, expect_json=False)
+                          params=params, binary_ok=True)
         response = self.transport.send(request).response
         assert response is not None
         return response

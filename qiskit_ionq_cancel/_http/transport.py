@@ -90,6 +90,7 @@ class Request:
     body: str | bytes | None = None
     auth: bool = True
     expect_json: bool = True
+    binary_ok: bool = False  # an application/octet-stream answer is taken as it is
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,8 @@ def attempt(session: requests.Session, request: Request,
     if response.status_code >= 400:
         return Outcome(response, problem=f"HTTP {response.status_code}: "
                                          f"{ionq_message(response)}")
-    if not request.expect_json:
+    if not request.expect_json or (request.binary_ok and "octet-stream" in
+                                   response.headers.get("Content-Type", "").lower()):
         return Outcome(response)
     try:
         return Outcome(response, json.loads(response.text))

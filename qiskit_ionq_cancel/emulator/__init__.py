@@ -1,7 +1,9 @@
 """A local emulator of IonQ's v0.4 jobs API: a real HTTP server on loopback.
 
-Split like ``moto``: :mod:`.state` holds the jobs and their lifecycle, :mod:`.http` the routes
-and answers, :mod:`.faults` the misbehaviour, :mod:`.simulate` the circuits' ideal results.
+Split like ``moto``: :mod:`.state` holds the jobs and their lifecycle, :mod:`.server` the
+routes and answers, :mod:`.bodies` reads requests, :mod:`.views` writes jobs down,
+:mod:`.faults` the misbehaviour, :mod:`.simulate` / :mod:`.native` / :mod:`.qasm3` the
+circuits' ideal results, :mod:`.compiled` their native compiled circuits.
 
 Two ways to start it in-process::
 
@@ -12,6 +14,78 @@ Two ways to start it in-process::
         emu.url, emu.store, emu.faults, emu.log
 
 and one as a process: ``ionq-cancel emulator --port 8000``.
+
+Its contract is IonQ's v0.4 document of October 1, 2026 (``tests/contract/`` holds the
+transcription the tests check every answer against).
+
+What the document forbids but a real client sends (``lenient``)
+---------------------------------------------------------------
+The emulator refuses what the document forbids with a 400 whose message names the
+``lenient`` case that would take it. ``lenient`` (a collection of case names, ``True`` for
+all, ``False`` for none) lists the cases taken; its default, :data:`DEFAULT_LENIENT`, is the
+cases a real client is known to send:
+
+================================= ======= ==========================================================
+case                              default what is taken, and who sends it
+================================= ======= ==========================================================
+``shots_as_string``               on      ``"shots": "100"``, as the integer (cirq-ionq)
+``non_string_metadata``           on      metadata values that are not strings, stored as their JSON
+                                          text (``3`` -> ``"3"``), so ``GET /jobs`` answers strings
+                                          as ``BaseJob.metadata`` says (qiskit-ionq PR #237:
+                                          ``qiskit_primitive_pub_index``)
+``null_noise_seed``               on      ``"noise": {"seed": null}``, as no seed (qiskit-ionq)
+``qasm3_qubits``                  on      ``input.qubits`` beside an ``ionq.qasm3.v1`` program's
+                                          ``data``, ignored (qiskit-ionq)
+``lang_field``                    on      ``"lang": "json"`` (a v0.3 field), ignored (cirq-ionq)
+``session_backend_alias``         on      ``POST /sessions`` with ``"backend": "ionq_simulator"``,
+                                          as ``simulator`` (qiskit-ionq)
+``missing_backend``               off     no ``backend``: ``simulator``
+``missing_type``                  off     no ``type``: ``ionq.circuit.v1``
+``multi_circuit_without_gateset`` off     a multi-circuit job without ``input.gateset``: ``qis``
+``unknown_fields``                off     fields the document does not name, at the top of a job,
+                                          ignored
+``debiasing_few_shots``           off     debiasing with fewer than 500 shots, run as asked
+``unknown_session``               off     a ``session_id`` naming no session, stored as given (no
+                                          session limit applies)
+================================= ======= ==========================================================
+
+Any other string is refused as a session's ``backend`` (``nonsense``); ``cost_limit`` needs
+only ``value``.
+
+Where the document is silent, the emulator chooses
+--------------------------------------------------
+- Cancelling a finished job (``finished_cancel``): ``409`` by default, nothing changes.
+  IonQ's real answer is undocumented; a ``200`` claiming a cancel that did not happen
+  (``claim``), or a cancel that throws away a finished job's results (``overwrite``), are
+  both worse guesses than a ``409``. ``bad_request`` (400) and ``noop`` (200 with the job's
+  real status, outside the document) are the other settings, to test clients against.
+- ``GET /jobs?limit=``: any integer; a page holds 1 to 1,000 jobs whatever it asks.
+- ``ionq.qasm3.v1``: a program measured only at its end is sampled from one statevector; one
+  with a measurement in the middle or a reset is run shot by shot inside ``POST /jobs`` and
+  refused (400) past ``shots * 2**qubits`` = :data:`~.qasm3.MAX_SHOT_BY_SHOT_WORK` (2**22).
+- v2 results (``ionq.result.{probabilities,histogram}.json.v2``): register ``output_all``
+  is every qubit, plus a multi-circuit job's ``circuits[].registers``; a bitstring is
+  zero-padded, the register's first qubit the rightmost letter.
+- The compiled circuit (``ionq.native.v1``) of a completed ``ionq.circuit.v1`` job is exact
+  (gpi2 and zz with Z rotations carried as a frame), computed when it is asked for.
+
+The one known deviation from the document
+-----------------------------------------
+A finished single-circuit job's ``results`` add legacy ``{"url": ...}`` entries
+(``probabilities``, ``shots``, ``histogram``; a multi-circuit parent ``probabilities``)
+beside the document's artifact descriptors, and ``GET /jobs/{id}/results/{kind}`` serves
+them: qiskit-ionq 1.1.1, pennylane-ionq and the ``ionq`` package read them.
+``results_style="formats"`` turns them off (the document to the letter).
+
+Also served from the October document: ``POST /jobs/{UUID}/clone`` (a new job with the
+job's type and input, and its fields unless the body gives them; ``parent`` is taken and not
+used, the document does not say what it does), ``GET /schemas/formats/{format}`` (draft-07
+schemas of the eight formats), ``GET /organizations/{organization_id}/usage`` (all zero: the
+emulator bills nothing), ``SessionSettings.expires_at``, a QPU's ``kw`` and ``location``, a
+QPU job's ``cost_model`` (``QCT``).
+
+Not served yet: ``POST /jobs/{UUID}/move`` (the document does not say what it moves, or
+where), ``output.error_mitigation`` (debiasing's variants and aggregations).
 """
 
 from __future__ import annotations
@@ -23,6 +97,7 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
+from .bodies import DEFAULT_LENIENT, LENIENT_CASES
 from .faults import Fault, FaultConfig, FaultInjector, RetryAfterMode
 from .model import API_PREFIX, BACKENDS, Lifecycle, ManualClock
 from .server import LOG_SIZE, AnswerObserver, EmulatorServer, Exchange, LogEntry, RequestLog
@@ -39,7 +114,9 @@ from .views import RESULTS_STYLES, ResultsStyle
 __all__ = [
     "BACKENDS",
     "CHILD_CANCEL_MODES",
+    "DEFAULT_LENIENT",
     "FINISHED_CANCEL_MODES",
+    "LENIENT_CASES",
     "RESULTS_STYLES",
     "SESSION_END_MODES",
     "AnswerObserver",
@@ -81,7 +158,10 @@ class Emulator:
     ``max_in_flight`` (more requests than this at once are answered 503); ``child_cancel``
     (what cancelling one child of a multi-circuit job does, see :data:`~.state.ChildCancel`),
     ``sessions_enabled`` (``False``: the session routes answer 404) and ``session_end``
-    (what ending a session does to its unfinished jobs, see :mod:`~.sessions`).
+    (what ending a session does to its unfinished jobs, see :mod:`~.sessions`);
+    ``lenient`` (what IonQ's document forbids that the emulator takes anyway: a collection
+    of :data:`LENIENT_CASES` names, ``True`` for all, ``False`` for none; default
+    :data:`DEFAULT_LENIENT`, the cases a real client sends).
     """
 
     def __init__(
@@ -114,6 +194,7 @@ class Emulator:
         sessions_enabled: bool = True,
         session_end: SessionEnd = "drain",
         log_size: int = LOG_SIZE,
+        lenient: Iterable[str] | bool = DEFAULT_LENIENT,
     ) -> None:
         self.store = JobStore(
             lifecycle=Lifecycle(submit_time=submit_time, queue_time=queue_time,
@@ -127,6 +208,7 @@ class Emulator:
             seed=seed,
             page_cap=page_cap,
             child_cancel=child_cancel,
+            lenient=lenient,
         )
         self.sessions = SessionStore(self.store, enabled=sessions_enabled,
                                      session_end=session_end)

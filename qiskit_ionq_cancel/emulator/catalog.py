@@ -4,11 +4,13 @@ identity, cost figures. Nothing here changes state; IonQ's v0.4 document gives t
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from .model import BACKENDS, PROJECT_ID, ApiError
+from .model import BACKENDS, ORGANIZATION_ID, PROJECT_ID, ApiError
+from .views import KW_PER_QPU
 
 #: Backends IonQ no longer runs jobs on: listed with ``status: "retired"`` (a status of its
 #: ``Backend`` schema), readable (its document's own sample reads ``qpu.aria-1``), never
@@ -53,6 +55,9 @@ def backend_view(name: str) -> dict[str, Any]:
         "characterization_id": characterization_id(name),
         "supported_gates": list(QIS_GATES),
     }
+    if name != "simulator":  # a QPU's power draw and site (October 2026 document)
+        view["kw"] = KW_PER_QPU
+        view["location"] = "College Park, MD, USA"
     if name in NATIVE_GATES or name in RETIRED:
         view["supported_native_gates"] = list(NATIVE_GATES.get(name, ("gpi", "gpi2", "ms")))
         view["supported_error_mitigations"] = ["debiasing"]
@@ -86,9 +91,24 @@ def characterization(name: str) -> dict[str, Any]:
     }
 
 
-def characterizations(name: str) -> dict[str, Any]:
-    """``GET /backends/{backend}/characterizations``: one page with the one there is."""
-    return {"characterizations": [characterization(name)], "pages": 1}
+#: ``limit`` of ``GET /backends/{backend}/characterizations``: 1 to 10, 10 by default.
+CHARACTERIZATION_LIMIT = 10
+
+
+def characterizations(name: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+    """``GET /backends/{backend}/characterizations``: one page with the one there is;
+    ``limit`` and ``page`` are checked as IonQ's document bounds them."""
+    params = params or {}
+    for field, most in (("limit", CHARACTERIZATION_LIMIT), ("page", None)):
+        raw = params.get(field)
+        if raw is None:
+            continue
+        if not raw.isdigit() or int(raw) < 1 or (most is not None and int(raw) > most):
+            bound = f"1 to {most}" if most is not None else "at least 1"
+            raise ApiError(400, f"Query parameter {field!r} must be an integer, {bound}",
+                           keys=[field], source="params")
+    page = int(params.get("page", "1"))
+    return {"characterizations": [characterization(name)] if page == 1 else [], "pages": 1}
 
 
 def whoami() -> dict[str, Any]:
@@ -130,4 +150,41 @@ def estimate(params: dict[str, str]) -> dict[str, Any]:
         "estimated_total_cost": 0.0,
         "estimated_execution_time": 0,
         "current_predicted_queue_time": 0,
+    }
+
+
+#: ``group_by`` and ``modality`` of ``GET /organizations/{organization_id}/usage``.
+USAGE_GROUPS = ("job", "project", "user")
+USAGE_MODALITIES = ("daily", "weekly", "monthly")
+
+
+def usage(organization: str, params: dict[str, str]) -> dict[str, Any]:
+    """``GET /organizations/{organization_id}/usage`` (``Usages``): the emulator bills
+    nothing, so every total is zero and there is no usage data. Its document lists
+    ``start_date`` and ``end_date`` as required in the answer too: they echo the query."""
+    if organization != ORGANIZATION_ID:
+        raise ApiError(404, f"Organization {organization[:80]!r} not found")
+    dates: dict[str, date] = {}
+    for name in ("start_date", "end_date"):
+        raw = params.get(name)
+        try:
+            if raw is None or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+                raise ValueError(raw)
+            dates[name] = date.fromisoformat(raw)
+        except ValueError:
+            raise ApiError(400, f"Query parameter {name!r} must be a date (YYYY-MM-DD)",
+                           keys=[name], source="params") from None
+    for name, allowed in (("group_by", USAGE_GROUPS), ("modality", USAGE_MODALITIES)):
+        if params.get(name) not in allowed:
+            raise ApiError(400, f"Query parameter {name!r} must be one of "
+                                f"{', '.join(allowed)}", keys=[name], source="params")
+    end = dates["end_date"] + timedelta(days=1)  # the end date is inclusive
+    return {
+        "organization": ORGANIZATION_ID, "group_type": params["group_by"],
+        "modality": params["modality"], "start_date": params["start_date"],
+        "end_date": params["end_date"],
+        "usage_from": f"{dates['start_date'].isoformat()}T00:00:00Z",
+        "usage_to": f"{end.isoformat()}T00:00:00Z", "usage_unit": "USD",
+        "amount_total": 0.0, "amount_totals": [], "job_count": 0, "time_us_total": 0.0,
+        "usage_data": [],
     }

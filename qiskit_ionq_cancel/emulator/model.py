@@ -18,6 +18,8 @@ CANCELLABLE_STATUSES = frozenset({"submitted", "ready", "started"})
 #: ``submitter_id`` and ``project_id`` of every job: the emulator has one user in one project.
 SUBMITTER_ID = "emulator-user-0000000000000001"
 PROJECT_ID = "00000000-0000-4000-8000-00000000e4a1"
+#: The one organization (a UUID, as ``GET /organizations/{organization_id}/usage`` takes).
+ORGANIZATION_ID = "00000000-0000-4000-8000-0000000000a1"
 
 #: Backends the emulator knows, with their qubit counts: the list of IonQ's v0.4 document
 #: (``JobBackends``: ``simulator``, ``qpu.forte-1``, ``qpu.forte-enterprise-1``).

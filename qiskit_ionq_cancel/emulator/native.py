@@ -1,4 +1,4 @@
-"""IonQ's native gates (``"gateset": "native"``): ``gpi``, ``gpi2``, ``ms`` and ``zz``.
+"""IonQ's native gates (``"gateset": "native"``): ``gpi``, ``gpi2``, ``ms``, ``zz`` and ``nop``.
 
 Phases and angles are in turns (1.0 = 2*pi), as IonQ's native-gate guide and its v0.4
 document (``Gate_NativeGate``: ``phase``, ``phases``, ``angle``) define them:
@@ -7,7 +7,9 @@ document (``Gate_NativeGate``: ``phase``, ``phases``, ``angle``) define them:
 * ``gpi2(phi)`` = 1/sqrt(2) [[1, -i e^{-i 2 pi phi}], [-i e^{i 2 pi phi}, 1]]
 * ``ms(phi0, phi1, theta=0.25)``: the Molmer-Sorensen gate of IonQ's guide (fully
   entangling at ``theta`` = 0.25);
-* ``zz(theta)`` = exp(-i pi theta Z(x)Z).
+* ``zz(theta)`` = exp(-i pi theta Z(x)Z) (``theta`` in ``angle``, or in ``phase`` as cirq-ionq
+  sends it);
+* ``nop``: a wait, the identity.
 
 The matrices are written out here rather than taken from ``qiskit_ionq.ionq_gates``: an
 emulator that borrowed the client's own definitions could never catch a client that gets
@@ -57,13 +59,12 @@ def _zz(theta: float) -> np.ndarray:
     return np.diag([a, a.conjugate(), a.conjugate(), a])
 
 
-NATIVE_GATES: Final[frozenset[str]] = frozenset({"gpi", "gpi2", "ms", "zz"})
-_FIELDS: Final[Mapping[str, frozenset[str]]] = {
-    "gpi": frozenset({"gate", "target", "targets", "phase"}),
-    "gpi2": frozenset({"gate", "target", "targets", "phase"}),
-    "ms": frozenset({"gate", "targets", "phases", "angle"}),
-    "zz": frozenset({"gate", "targets", "angle"}),
-}
+NATIVE_GATES: Final[frozenset[str]] = frozenset({"gpi", "gpi2", "ms", "zz", "nop"})
+# Every native gate may carry the fields of IonQ's ``Gate_NativeGate``; those a gate does not
+# use are checked for type and otherwise ignored. ``controls`` is refused: the document lists
+# it, but no native gate has controls.
+_FIELDS: Final[frozenset[str]] = frozenset(
+    {"gate", "target", "targets", "phase", "phases", "angle", "rotation"})
 
 
 def append_native(circuit: QuantumCircuit, instruction: Mapping[str, Any], name: str,
@@ -71,9 +72,14 @@ def append_native(circuit: QuantumCircuit, instruction: Mapping[str, Any], name:
                   error: type[ValueError]) -> None:
     """Append one validated native instruction (``name`` in :data:`NATIVE_GATES`, its
     in-range ``targets`` already read) to ``circuit``; raise ``error`` on a bad field."""
-    extra = sorted(str(key) for key in set(instruction) - _FIELDS[name])
+    extra = sorted(str(key) for key in set(instruction) - _FIELDS)
     if extra:
         raise error(f"{where}: unsupported field(s) {', '.join(extra)}")
+    for field in ("phase", "angle", "rotation"):
+        if field in instruction:
+            as_real(instruction[field], f"{where}: field {field!r}")
+    if name == "nop":  # IonQ's no-op (a wait): nothing happens to the state
+        return
     width = 1 if name in ("gpi", "gpi2") else 2
     if len(targets) != width:
         raise error(f"{where}: needs {width} target(s), got {len(targets)}")
@@ -91,7 +97,13 @@ def append_native(circuit: QuantumCircuit, instruction: Mapping[str, Any], name:
         theta = as_real(instruction.get("angle", 0.25), f"{where}: field 'angle'")
         matrix = _ms(phi0, phi1, theta)
     else:
-        if "angle" not in instruction:
-            raise error(f"{where}: field 'angle' is missing")
-        matrix = _zz(as_real(instruction["angle"], f"{where}: field 'angle'"))
+        # zz's angle: ``angle``, or ``phase`` as cirq-ionq sends it (its ZZGate.phase is the
+        # same theta); both must agree.
+        given = {as_real(instruction[f], f"{where}: field {f!r}")
+                 for f in ("angle", "phase") if f in instruction}
+        if not given:
+            raise error(f"{where}: field 'angle' (or 'phase') is missing")
+        if len(given) > 1:
+            raise error(f"{where}: fields 'angle' and 'phase' disagree")
+        matrix = _zz(given.pop())
     circuit.append(UnitaryGate(matrix, label=name, check_input=False), targets)

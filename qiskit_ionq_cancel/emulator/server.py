@@ -27,9 +27,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from . import catalog
 from .faults import Fault, FaultInjector
+from .formats import format_schema
 from .model import API_PREFIX, ApiError
 from .sessions import SessionStore
-from .state import LIST_LIMIT_DEFAULT, OFF_CONTRACT_CANCEL_MODES, JobStore
+from .state import LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, OFF_CONTRACT_CANCEL_MODES, JobStore
 from .views import encode
 
 logger = logging.getLogger("qiskit_ionq_cancel.emulator")
@@ -165,9 +166,10 @@ class Request:
     def json(self) -> dict[str, Any]:
         """The body as a JSON object, or a 400."""
         try:
-            data = json.loads(self.body or b"null")
+            data = json.loads(self.body or b"null", parse_constant=_no_constant)
         except (ValueError, UnicodeDecodeError, RecursionError):  # Recursion: nested deep
-            raise ApiError(400, "Request body is not valid JSON") from None
+            raise ApiError(400, "Request body is not valid JSON (RFC 8259: no NaN, Infinity "
+                                "or -Infinity)") from None
         if not isinstance(data, dict):
             raise ApiError(400, "Request body must be a JSON object")
         return data
@@ -180,6 +182,13 @@ class Request:
         if len(values) > 1:
             raise ApiError(400, f"Query parameter {name!r} given more than once")
         return values[0]
+
+
+def _no_constant(name: str) -> Any:
+    """``json.loads``'s hook for ``NaN``, ``Infinity`` and ``-Infinity``: Python's parser
+    takes them, JSON (RFC 8259) does not, and a stored ``NaN`` would make every later
+    answer that shows it invalid JSON."""
+    raise ValueError(f"{name} is not JSON")
 
 
 #: Query parameters of ``GET /jobs`` (IonQ's ``GetJobsQueryParams``; it takes no others).
@@ -208,6 +217,9 @@ def build_routes(store: JobStore, sessions: SessionStore | None = None
         except ValueError:
             raise ApiError(400, "'limit' must be an integer", keys=["limit"],
                            source="params") from None
+        # IonQ's document bounds 'limit' nowhere: a page holds 1 to LIST_LIMIT_MAX jobs
+        # whatever it asks (a page may hold fewer than asked; 'next' says whether more come).
+        limit = min(max(limit, 1), LIST_LIMIT_MAX)
         # ``ids`` is a repeated parameter (ids=a&ids=b); a comma list is taken too.
         ids = [i for value in req.params.get("ids", []) for i in value.split(",")]
         if "" in ids:  # an empty filter must never widen into "every job"
@@ -242,6 +254,8 @@ def build_routes(store: JobStore, sessions: SessionStore | None = None
         ("GET", job, True, lambda r: Answer(200, store.get(r.match["id"]))),
         ("DELETE", job, True, lambda r: Answer(200, store.delete(r.match["id"]))),
         ("PUT", f"{job}/status/cancel", True, cancel),
+        ("POST", f"{job}/clone", True, lambda r: Answer(201, sessions.submit(
+            store.clone_body(r.match["id"], r.json())))),
         *(("GET", f"{job}/results/(?P<kind>{kind})", True,
            lambda r: Answer(200, store.result(r.match["id"], r.match["kind"])))
           for kind in ("probabilities", "shots", "histogram")),
@@ -256,13 +270,17 @@ def build_routes(store: JobStore, sessions: SessionStore | None = None
         ("POST", f"{session}/end", True, lambda r: Answer(200, sessions.end(r.match["sid"]))),
         ("GET", f"{session}/jobs", True, list_jobs),
         ("GET", "/whoami", True, lambda r: Answer(200, catalog.whoami())),
+        ("GET", "/organizations/(?P<org>[^/]+)/usage", True,
+         lambda r: Answer(200, catalog.usage(r.match["org"], last(r)))),
+        ("GET", "/schemas/formats/(?P<format>[^/]+)", True,
+         lambda r: Answer(200, format_schema(r.match["format"]))),
         # IonQ's backend list is public; qiskit-ionq asks it for qubit counts without a key.
         ("GET", "/backends", False, lambda r: Answer(200, catalog.backend_views())),
         ("GET", backend, False,
          lambda r: Answer(200, catalog.backend_view(catalog.known_backend(r.match["name"])))),
         ("GET", f"{backend}/characterizations", False,
          lambda r: Answer(200, catalog.characterizations(
-             catalog.known_backend(r.match["name"])))),
+             catalog.known_backend(r.match["name"]), last(r)))),
         ("GET", f"{backend}/characterizations/(?P<cid>[^/]+)", True,
          lambda r: Answer(200, _characterization(r.match["name"], r.match["cid"]))),
     ]
@@ -465,7 +483,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle_counted(self, method: str) -> None:
         arrived = time.time()
         started = time.monotonic()
-        split = urlsplit(self.path)
+        try:
+            split = urlsplit(self.path)
+        except ValueError as exc:  # "http://[/v0.4/jobs": an unclosed IPv6 bracket
+            self._refuse_target(method, arrived, started, str(exc))
+            return
         auth = self._auth_label()
         fault = self.server.faults.decide(method, split.path)
         answer: Answer | None = None
@@ -492,6 +514,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._misbehave(shown)
         elif answer is not None:
             self._send(answer)
+
+    def _refuse_target(self, method: str, arrived: float, started: float, why: str) -> None:
+        """Answer 400 to a request target that is not a URL (and close the connection)."""
+        self._discard_body()
+        self.close_connection = True
+        self.fault = None
+        shown = self.path[:200]
+        self.server.log.append(LogEntry(
+            method=method, path=shown, query="", status=400, time=arrived,
+            duration=time.monotonic() - started, auth=self._auth_label(), fault=None))
+        self._send(Answer(400, error_body(400, f"Malformed request target {shown[:80]!r}: "
+                                               f"{why}")))
 
     def _auth_label(self) -> str:
         header = self.headers.get("Authorization")
@@ -556,6 +590,10 @@ class _Handler(BaseHTTPRequestHandler):
                             type(exc).__name__, exc)
                 return Answer(400, error_body(400, "The request could not be processed: "
                                                    f"{type(exc).__name__}"))
+            except Exception:  # a bug of the emulator: an answer, never a dropped connection
+                logger.exception("%s %s: the emulator failed", method, path)
+                return Answer(500, error_body(500, "The emulator failed on this request (a "
+                                                   "bug: see its log)"))
         if path_allowed:
             return Answer(405, error_body(405, f"Cannot {method} {path}"),
                           {"Allow": ", ".join(sorted(set(path_allowed)))})

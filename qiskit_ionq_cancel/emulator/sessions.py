@@ -14,9 +14,11 @@ Where IonQ is silent the emulator chooses, each a setting:
 - ``sessions_enabled=False``: every session route answers 404, as for an account without
   sessions, and a job naming a session gets a 400 naming it.
 
-A job naming a session id the emulator never created is taken as before sessions were
-emulated (tests and benchmarks file jobs under made-up session ids); the limits and the end
-apply to sessions made with ``POST /sessions``.
+A job naming a session id the emulator never created is a 400, as IonQ's document says,
+unless the emulator's ``lenient`` setting has ``unknown_session``: then the job is filed under
+that id, and no session limit applies to it. ``POST /sessions`` takes only the backends jobs
+run on (``ionq_simulator``, qiskit-ionq's name of the simulator, with ``lenient``'s
+``session_backend_alias``, on by default).
 """
 
 from __future__ import annotations
@@ -27,14 +29,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .bodies import parse_job_id
-from .model import FINAL_STATUSES, PROJECT_ID, SUBMITTER_ID, ApiError
+from .model import BACKENDS, FINAL_STATUSES, ORGANIZATION_ID, PROJECT_ID, SUBMITTER_ID, ApiError
 from .state import JobStore
 
 __all__ = ["SESSION_END_MODES", "SessionEnd", "SessionStore"]
 
 SessionEnd = Literal["drain", "cancel"]
 SESSION_END_MODES: tuple[str, ...] = ("drain", "cancel")
-ORGANIZATION_ID = "emulator-organization"
 _SETTINGS = frozenset({"job_count_limit", "duration_limit_min", "cost_limit"})
 
 
@@ -108,10 +109,19 @@ class SessionStore:
             "project_id": PROJECT_ID, "creator_id": SUBMITTER_ID,
             "ended_at": iso(session.ended) if session.ended is not None else None,
             "ender_id": session.ender,
-            "settings": dict(session.settings), "active": session.ended is None,
+            "settings": self._settings_view(session), "active": session.ended is None,
             "status": status,
             "started_at": iso(session.started) if session.started is not None else None,
         }
+
+    def _settings_view(self, session: _Session) -> dict[str, Any]:
+        """``SessionSettings``: as given, plus ``expires_at`` (October 2026) when a
+        ``duration_limit_min`` sets one."""
+        settings = dict(session.settings)
+        limit = settings.get("duration_limit_min")
+        if isinstance(limit, int):
+            settings["expires_at"] = self.jobs.views.iso_at(session.created + 60 * limit)
+        return settings
 
     # -- routes ---------------------------------------------------------------------------
     def create(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -126,6 +136,12 @@ class SessionStore:
         if not isinstance(backend, str) or not backend:
             raise ApiError(400, "Field 'backend' is required", keys=["backend"],
                            source="payload")
+        if backend.startswith("ionq_") and backend.removeprefix("ionq_") in BACKENDS and \
+                "session_backend_alias" in self.jobs.lenient:
+            pass  # qiskit-ionq's name of the backend (ionq_simulator); see bodies.LENIENT_CASES
+        elif backend not in BACKENDS:
+            raise ApiError(400, f"Unknown backend {backend[:80]!r}; known: "
+                                f"{', '.join(BACKENDS)}", keys=["backend"], source="payload")
         if not isinstance(settings, dict) or set(settings) - _SETTINGS:
             raise ApiError(400, "Field 'settings' may hold job_count_limit, "
                                 "duration_limit_min and cost_limit", keys=["settings"],
@@ -137,12 +153,15 @@ class SessionStore:
                 raise ApiError(400, f"settings.{name} must be a positive integer",
                                keys=["settings"], source="payload")
         cost = settings.get("cost_limit")
+        # SessionCostLimit: ``value`` required, ``unit`` optional (October 2026 document)
         if "cost_limit" in settings and (
-                not isinstance(cost, dict) or set(cost) != {"unit", "value"}
-                or not isinstance(cost["unit"], str) or isinstance(cost["value"], bool)
+                not isinstance(cost, dict) or "value" not in cost
+                or set(cost) - {"unit", "value"}
+                or not isinstance(cost.get("unit", ""), str) or isinstance(cost["value"], bool)
                 or not isinstance(cost["value"], (int, float))):
-            raise ApiError(400, "settings.cost_limit must be {\"unit\", \"value\"} with a "
-                                "numeric value", keys=["settings"], source="payload")
+            raise ApiError(400, "settings.cost_limit must be {\"value\"} or {\"unit\", "
+                                "\"value\"} with a numeric value", keys=["settings"],
+                           source="payload")
         with self._lock:
             session = _Session(id=self.jobs.new_id(), backend=backend,
                                settings=dict(settings), created=self.jobs.clock())
@@ -193,8 +212,12 @@ class SessionStore:
                                     "enabled for this account", keys=["session_id"],
                                source="payload")
             session = self._sessions.get(raw)
-            if session is None:  # a made-up session id: taken as is (see the module doc)
-                return self.jobs.submit(body)
+            if session is None:
+                if "unknown_session" not in self.jobs.lenient:
+                    raise ApiError(400, f"Session {raw[:80]!r} not found (the emulator's "
+                                        "lenient setting 'unknown_session' takes it)",
+                                   keys=["session_id"], source="payload")
+                return self.jobs.submit(body)  # a made-up session id, as the setting asks
             self._expire(session)
             if session.ended is not None:
                 raise ApiError(400, f"Session {session.id} has ended; it accepts no new "

@@ -60,7 +60,8 @@ from qiskit.synthesis import MatrixExponential
 
 from .native import NATIVE_GATES, append_native
 
-__all__ = ["MAX_QUBITS", "UnsupportedCircuitError", "gate_counts", "ideal_probabilities"]
+__all__ = ["MAX_QUBITS", "UnsupportedCircuitError", "build_circuit", "circuit_width",
+           "gate_counts", "ideal_probabilities"]
 
 MAX_QUBITS: Final[int] = 20
 """Widest circuit the emulator simulates: a 20-qubit statevector is 16 MiB."""
@@ -107,7 +108,8 @@ _GATE_FIELDS: Final[frozenset[str]] = frozenset(
 _PAULIEXP_FIELDS: Final[frozenset[str]] = frozenset(
     {"gate", "target", "targets", "terms", "coefficients", "time"}
 )
-_INPUT_FIELDS: Final[frozenset[str]] = frozenset({"gateset", "qubits", "circuit"})
+# ``registers``: a multi-circuit job's ``circuits[].registers`` (IonQ's ``Registers``).
+_INPUT_FIELDS: Final[frozenset[str]] = frozenset({"gateset", "qubits", "circuit", "registers"})
 
 
 class UnsupportedCircuitError(ValueError):
@@ -117,14 +119,9 @@ class UnsupportedCircuitError(ValueError):
     """
 
 
-def ideal_probabilities(input_block: Mapping[str, Any]) -> dict[str, float]:
-    """Ideal outcome probabilities of an IonQ ``ionq.circuit.v1`` QIS input block.
-
-    ``input_block`` is the job's ``input`` object, e.g.
-    ``{"gateset": "qis", "qubits": 2, "circuit": [{"gate": "h", "targets": [0]}, ...]}``.
-    Returns ``{str(k): p}`` with bit ``i`` of ``k`` being qubit ``i``, ``p`` rounded to 12
-    digits, outcomes with ``p < 1e-12`` left out. Raises :class:`UnsupportedCircuitError`.
-    """
+def build_circuit(input_block: Mapping[str, Any]) -> QuantumCircuit:
+    """The Qiskit circuit of an IonQ ``ionq.circuit.v1`` input block (``qis`` or ``native``),
+    every field checked; raises :class:`UnsupportedCircuitError`."""
     if not isinstance(input_block, Mapping):
         raise UnsupportedCircuitError("field 'input' must be an object")
     if "circuits" in input_block:
@@ -144,25 +141,35 @@ def ideal_probabilities(input_block: Mapping[str, Any]) -> dict[str, float]:
     if extra:
         raise UnsupportedCircuitError(f"unsupported field(s) in 'input': {', '.join(extra)}")
 
-    if "qubits" not in input_block:
-        raise UnsupportedCircuitError("field 'qubits' is missing")
-    qubits = _as_int(input_block["qubits"], "field 'qubits'")
-    if not 1 <= qubits <= MAX_QUBITS:
-        raise UnsupportedCircuitError(
-            f"field 'qubits' must be between 1 and {MAX_QUBITS} (the emulator's limit), "
-            f"got {qubits}"
-        )
-
     if "circuit" not in input_block:
         raise UnsupportedCircuitError("field 'circuit' is missing")
     instructions = input_block["circuit"]
     if not _is_list(instructions):
         raise UnsupportedCircuitError("field 'circuit' must be a list of instructions")
+    qubits = circuit_width(input_block)
+    if not 1 <= qubits <= MAX_QUBITS:
+        raise UnsupportedCircuitError(
+            f"field 'qubits' must be between 1 and {MAX_QUBITS} (the emulator's limit), "
+            f"got {qubits}"
+        )
+    if "registers" in input_block:
+        _check_registers(input_block["registers"], qubits)
 
     circuit = QuantumCircuit(qubits)
     for index, instruction in enumerate(instructions):
         _append(circuit, instruction, f"circuit[{index}]", gateset)
+    return circuit
 
+
+def ideal_probabilities(input_block: Mapping[str, Any]) -> dict[str, float]:
+    """Ideal outcome probabilities of an IonQ ``ionq.circuit.v1`` QIS input block.
+
+    ``input_block`` is the job's ``input`` object, e.g.
+    ``{"gateset": "qis", "qubits": 2, "circuit": [{"gate": "h", "targets": [0]}, ...]}``.
+    Returns ``{str(k): p}`` with bit ``i`` of ``k`` being qubit ``i``, ``p`` rounded to 12
+    digits, outcomes with ``p < 1e-12`` left out. Raises :class:`UnsupportedCircuitError`.
+    """
+    circuit = build_circuit(input_block)
     try:
         probabilities = Statevector(circuit).probabilities()
     except QiskitError as exc:  # pragma: no cover - every instruction was validated above
@@ -172,6 +179,39 @@ def ideal_probabilities(input_block: Mapping[str, Any]) -> dict[str, float]:
         for outcome, probability in enumerate(probabilities)
         if probability >= _MIN_PROBABILITY
     }
+
+
+def circuit_width(input_block: Mapping[str, Any]) -> int:
+    """The circuit's qubit count: ``input.qubits``, or, as IonQ's document makes that field
+    optional, one more than the highest qubit index its gates name (1 for no gates)."""
+    if "qubits" in input_block:
+        return _as_int(input_block["qubits"], "field 'qubits'")
+    highest = -1
+    instructions = input_block.get("circuit")
+    for instruction in instructions if isinstance(instructions, list) else []:
+        if not isinstance(instruction, Mapping):
+            continue
+        for field in ("target", "targets", "control", "controls"):
+            value = instruction.get(field)
+            for qubit in value if isinstance(value, list) else [value]:
+                if isinstance(qubit, Integral) and not isinstance(qubit, bool):
+                    highest = max(highest, int(qubit))
+    return max(highest + 1, 1)
+
+
+def _check_registers(registers: object, qubits: int) -> None:
+    """``Registers``: names mapped to lists of qubit indices of the circuit."""
+    if not isinstance(registers, Mapping):
+        raise UnsupportedCircuitError("field 'registers' must be an object")
+    for name, indices in registers.items():
+        if not _is_list(indices):
+            raise UnsupportedCircuitError(f"register {name!r} must be a list of qubits")
+        for qubit in indices:
+            index = _as_int(qubit, f"register {name!r}")
+            if not 0 <= index < qubits:
+                raise UnsupportedCircuitError(
+                    f"register {name!r}: qubit {index} is out of range for a "
+                    f"{qubits}-qubit circuit")
 
 
 def gate_counts(input_block: Mapping[str, Any]) -> dict[str, int]:
@@ -200,7 +240,8 @@ def _append(circuit: QuantumCircuit, instruction: object, where: str,
             raise UnsupportedCircuitError(
                 f"gate {name!r} is not in IonQ's native gate set ({where}); the emulator "
                 f"simulates {', '.join(sorted(NATIVE_GATES))}")
-        targets = _qubits(instruction, "target", f"{where} (gate {name!r})", circuit.num_qubits)
+        targets = [] if name == "nop" and not {"target", "targets"} & set(instruction) else \
+            _qubits(instruction, "target", f"{where} (gate {name!r})", circuit.num_qubits)
         append_native(circuit, instruction, name, targets, f"{where} (gate {name!r})",
                       _as_real, UnsupportedCircuitError)
         return

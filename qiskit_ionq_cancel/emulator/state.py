@@ -15,7 +15,16 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
-from .bodies import bulk_ids, decode_cursor, encode_cursor, parse_job_id, parse_submission
+from .bodies import (
+    DEFAULT_LENIENT,
+    bulk_ids,
+    check_lenient,
+    decode_cursor,
+    encode_cursor,
+    parse_job_id,
+    parse_submission,
+)
+from .compiled import native_circuit
 from .model import (
     API_PREFIX,
     BACKENDS,
@@ -30,9 +39,10 @@ from .model import (
 )
 from .qasm3 import register_shots
 from .samples import histogram
-from .simulate import UnsupportedCircuitError, gate_counts, ideal_probabilities
+from .simulate import UnsupportedCircuitError, circuit_width, gate_counts, ideal_probabilities
 from .views import (
     ARTIFACTS,
+    NATIVE_ARTIFACT,
     RESULTS_STYLES,
     SHOTS_V2_ARTIFACT,
     SHOTS_V2_FORMAT,
@@ -47,6 +57,10 @@ __all__ = [
     "FinishedCancel", "Job", "JobStore", "Lifecycle", "ManualClock", "ResultsStyle",
 ]
 
+#: Fields of IonQ's ``CloneJobPayload`` (``parent`` is taken and not used: the document
+#: does not say what it does).
+CLONE_FIELDS = frozenset({"parent", "name", "metadata", "shots", "backend", "session_id",
+                          "settings", "dry_run", "noise"})
 LIST_LIMIT_DEFAULT = 25
 LIST_LIMIT_MAX = 1000
 
@@ -65,7 +79,10 @@ FinishedCancel = Literal["conflict", "bad_request", "noop", "claim", "overwrite"
 """What cancelling an already final job answers. IonQ's document gives only the ``200`` body,
 whose ``status`` may only be ``"canceled"``; the rest is unknown:
 
-- ``conflict`` (default): ``409``, nothing changes (allowed: a 4xx says "not done");
+- ``conflict`` (default): ``409``, nothing changes (allowed: a 4xx says "not done"). Chosen
+  because IonQ's real answer is undocumented, and a ``200`` claiming a cancel that did not
+  happen (``claim``) or a cancel that throws away a finished job's results (``overwrite``)
+  are both worse guesses than a ``409``;
 - ``bad_request``: ``400``, nothing changes;
 - ``noop``: ``200 {"id", "status": <its real status>}``, nothing changes. Outside the
   document (its 200 body allows only ``"canceled"``): kept to test clients against it;
@@ -93,7 +110,10 @@ class JobStore:
         seed: int | None = None,
         page_cap: int | None = None,
         child_cancel: ChildCancel = "child",
+        lenient: Iterable[str] | bool = DEFAULT_LENIENT,
     ) -> None:
+        #: What IonQ's document forbids that this store takes anyway (see bodies.LENIENT_CASES)
+        self.lenient = check_lenient(lenient)
         if finished_cancel not in FINISHED_CANCEL_MODES:
             raise ValueError(f"finished_cancel must be one of {FINISHED_CANCEL_MODES}")
         if child_cancel not in CHILD_CANCEL_MODES:
@@ -123,7 +143,7 @@ class JobStore:
     # -- creation -----------------------------------------------------------------------
     def submit(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Validate a ``POST /jobs`` body, store the job and return IonQ's 201 answer."""
-        new = parse_submission(body)
+        new = parse_submission(body, self.lenient)
         job_type, input_block, seed = new.job_type, new.input_block, new.seed
         registers = None
         shot_seed: int | None = None
@@ -137,8 +157,8 @@ class JobStore:
                 probabilities = [ideal_probabilities(block) for block in new.circuits]
         except UnsupportedCircuitError as exc:
             raise ApiError(400, str(exc)) from None
-        if max(int(block.get("qubits") or 1) for block in new.circuits) > \
-                BACKENDS[new.backend]:
+        if job_type != "ionq.qasm3.v1" and max(circuit_width(block) for block in
+                                               new.circuits) > BACKENDS[new.backend]:
             raise ApiError(400, f"Circuit needs more qubits than {new.backend} has")
         common, name = new.common, new.name
         with self._lock:
@@ -175,6 +195,28 @@ class JobStore:
                 for i in range(count)
             ]
 
+    def clone_body(self, job_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``POST /jobs`` body of ``POST /jobs/{id}/clone``: the job's own type, input
+        and fields, with those of ``changes`` (IonQ's ``CloneJobPayload``) instead."""
+        extra = sorted(set(changes) - CLONE_FIELDS)
+        if extra:
+            raise ApiError(400, f"Unknown field(s): {', '.join(extra)}", keys=extra,
+                           source="payload")
+        with self._lock:
+            job = self._get(job_id)
+            body: dict[str, Any] = {
+                "type": job.type, "backend": job.backend, "input": job.input,
+                "shots": job.shots, "metadata": dict(job.metadata),
+                "settings": dict(job.settings), "dry_run": job.dry_run}
+            if job.name is not None:
+                body["name"] = job.name
+            if job.noise is not None:
+                body["noise"] = dict(job.noise)
+            if job.session_id is not None:
+                body["session_id"] = job.session_id
+        body.update({k: v for k, v in changes.items() if k != "parent"})
+        return body
+
     def new_id(self) -> str:
         """A new UUID from the store's generator: the same ids, in order, for one ``seed``."""
         with self._lock:
@@ -192,7 +234,9 @@ class JobStore:
             id=job_id, seq=self._seq, backend=backend, type=job_type, name=name, shots=shots,
             input=input_block, metadata=metadata, session_id=session_id, parent_job_id=None,
             dry_run=dry_run, noise=noise, settings=settings, created=self.clock(),
-            probabilities=probabilities, qubits=int(input_block.get("qubits", 1)),
+            probabilities=probabilities,
+            qubits=circuit_width(input_block) if "data" not in input_block else
+            int(input_block.get("qubits") or 1),
             gate_counts=gate_counts(input_block),
             will_fail=will_fail,
             # from the id, not the generator: job ids stay those of a given seed
@@ -252,18 +296,46 @@ class JobStore:
         return shots if kind == "shots" else histogram(shots)
 
     def artifact(self, job_id: str, artifact_id: str) -> Any:
-        """``GET /jobs/{id}/artifacts/{artifactId}``: the artifacts its ``results`` name."""
+        """``GET /jobs/{id}/artifacts/{artifactId}``: the artifacts its ``results`` and its
+        ``output`` name."""
         with self._lock:
             job = self._get(job_id)
             is_parent = bool(job.children)
+            done = job.status_at(self.clock(), self.lifecycle) == "completed"
             if job.register_shots is not None and artifact_id == SHOTS_V2_ARTIFACT and \
-                    SHOTS_V2_FORMAT in (self.views.results(job) if job.status_at(
-                        self.clock(), self.lifecycle) == "completed" else {}):
+                    SHOTS_V2_FORMAT in (self.views.results(job) if done else {}):
                 return {"shots": job.register_shots}
+            if artifact_id == NATIVE_ARTIFACT and self.views.output(job, done):
+                block = job.input
+            else:
+                block = None
+        if block is not None:
+            return native_circuit(block)  # compiled outside the lock: a transpile
         if artifact_id not in ARTIFACTS or (artifact_id == "probabilities-aggregate") != \
                 is_parent:
             raise ApiError(404, f"Job {job_id} has no artifact {artifact_id[:80]!r}")
+        if artifact_id in ("probabilities-v2", "histogram-v2"):
+            return self._registered(job_id, artifact_id.split("-")[0])
         return self.result(job_id, "probabilities" if is_parent else artifact_id)
+
+    def _registered(self, job_id: str, kind: str) -> dict[str, Any]:
+        """``ionq.result.{probabilities,histogram}.json.v2`` (see views.py)."""
+        values = self.result(job_id, kind)  # 404 unless completed
+        with self._lock:
+            job = self._get(job_id)
+            registers = {"output_all": list(range(job.qubits))}
+            extra = job.input.get("registers")
+            if isinstance(extra, dict):
+                registers.update({str(k): [int(q) for q in v] for k, v in extra.items()})
+        nested: dict[str, dict[str, Any]] = {}
+        for name, qubits in registers.items():
+            counts: dict[str, Any] = {}
+            for outcome, value in values.items():
+                word = "".join("1" if int(outcome) >> q & 1 else "0" for q in reversed(qubits))
+                counts[word] = counts.get(word, 0) + value
+            nested[name] = {word: round(v, 12) if kind == "probabilities" else v
+                            for word, v in sorted(counts.items())}
+        return {kind: {"registers": nested}}
 
     def forbid(self, job_id: str) -> None:
         """Make every request on this job answer 403, as IonQ does for a resource the key may

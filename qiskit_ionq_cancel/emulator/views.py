@@ -35,16 +35,33 @@ PROBABILITIES_FORMAT = "ionq.result.probabilities.json.v1"
 SHOTS_FORMAT = "ionq.result.shots.json.v1"
 HISTOGRAM_FORMAT = "ionq.result.histogram.json.v1"
 AGGREGATE_FORMAT = "ionq.result.probabilities-aggregate.json.v1"
+#: The register-nested results of the October 2026 document (its single-circuit example
+#: names them): ``{"probabilities": {"registers": {name: {bitstring: p}}}}`` and the same for
+#: the histogram. ``output_all`` is every qubit; a multi-circuit job's circuit adds its
+#: ``registers``. A bitstring is zero-padded, its register's first qubit the rightmost
+#: letter (as Qiskit writes a count).
+PROBABILITIES_V2_FORMAT = "ionq.result.probabilities.json.v2"
+HISTOGRAM_V2_FORMAT = "ionq.result.histogram.json.v2"
 ARTIFACTS = {"probabilities": PROBABILITIES_FORMAT, "shots": SHOTS_FORMAT,
-             "histogram": HISTOGRAM_FORMAT, "probabilities-aggregate": AGGREGATE_FORMAT}
+             "histogram": HISTOGRAM_FORMAT, "probabilities-aggregate": AGGREGATE_FORMAT,
+             "probabilities-v2": PROBABILITIES_V2_FORMAT, "histogram-v2": HISTOGRAM_V2_FORMAT}
+#: Artifacts that have a legacy ``{url}`` entry beside their format-keyed one.
+LEGACY_KINDS = frozenset({"probabilities", "shots", "histogram", "probabilities-aggregate"})
+#: The compiled circuit of a finished circuit job (``output.compilation.compiled_circuits``;
+#: see ``compiled.py``).
+NATIVE_FORMAT = "ionq.native.v1"
+NATIVE_ARTIFACT = "compiled-native"
 #: The per-register shots of an ``ionq.qasm3.v1`` job (what qiskit-ionq reads for them).
 SHOTS_V2_FORMAT = "ionq.result.shots.json.v2"
 SHOTS_V2_ARTIFACT = "shots-v2"
 ResultsStyle = Literal["both", "legacy", "formats"]
 """How a finished job's ``results`` name its probabilities: ``both`` (default) the legacy
-``{"probabilities": {"url": ...}}`` entry that qiskit-ionq 1.x reads and the format-keyed
-``{"ionq.result.probabilities.json.v1": {id, format, media_type}}`` entry of IonQ's current
-document; ``legacy`` or ``formats`` only one of them."""
+``{"probabilities": {"url": ...}}`` entries that qiskit-ionq 1.1.1, pennylane-ionq and the
+``ionq`` package read and the format-keyed ``{"ionq.result.probabilities.json.v1": {id,
+format, media_type}}`` entries of IonQ's current document; ``legacy`` or ``formats`` only one
+of them. ``formats`` keeps IonQ's October 2026 document to the letter (its
+``CircuitJobResults`` takes only artifact descriptors); ``both`` is the emulator's one known
+deviation from it, kept on purpose for those clients."""
 RESULTS_STYLES: tuple[str, ...] = ("both", "legacy", "formats")
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"))
@@ -112,7 +129,7 @@ class JobViews:
             "name": job.name,
             "submitted_at": self.iso_at(job.created),
             **self.times(job, now, status),  # "started_at" to "failure"
-            "output": {},
+            "output": self.output(job, done),
             "settings": job.settings,
             "stats": self._stats(job, done),
             "results": self.results(job) if done and not job.dry_run else None,
@@ -126,6 +143,7 @@ class JobViews:
                 view["shots"] = job.shots
         else:
             view["shots"] = job.shots
+            view["cost_model"] = "QCT"  # a QPU job is billed on quantum compute time
         if full:
             view["child_job_ids"] = [c.id for c in job.children] if job.children else None
         return view
@@ -198,6 +216,17 @@ class JobViews:
                 stats["kwh"] = round(self._settings.lifecycle.run_time * KW_PER_QPU / 3600, 9)
         return stats
 
+    @staticmethod
+    def output(job: Job, done: bool) -> dict[str, Any]:
+        """``CircuitJobOutput``: a completed circuit job's compiled circuit
+        (``ionq.native.v1``), for qiskit-ionq's ``compiled_circuit("native")``."""
+        if not done or job.children or job.register_shots is not None or \
+                job.type != "ionq.circuit.v1":
+            return {}
+        return {"compilation": {"compiled_circuits": {NATIVE_FORMAT: {
+            "id": NATIVE_ARTIFACT, "format": NATIVE_FORMAT,
+            "media_type": "application/json"}}}}
+
     def results(self, job: Job) -> dict[str, Any]:
         if job.register_shots is not None:
             # an OpenQASM 3 job: per-register shots, except on the ideal simulator (which,
@@ -208,10 +237,12 @@ class JobViews:
             return {SHOTS_V2_FORMAT: {"id": SHOTS_V2_ARTIFACT, "format": SHOTS_V2_FORMAT,
                                       "media_type": "application/json"}}
         kinds = ("probabilities-aggregate",) if job.children else (
-            "probabilities", "histogram", "shots")
+            "probabilities", "histogram", "shots", "probabilities-v2", "histogram-v2")
         results: dict[str, Any] = {}
         if self._settings.results_style != "formats":
             for kind in kinds:
+                if kind not in LEGACY_KINDS:
+                    continue
                 legacy = kind.split("-")[0]
                 results[legacy] = {"url": f"{API_PREFIX}/jobs/{job.id}/results/{legacy}"}
         if self._settings.results_style != "legacy":

@@ -104,8 +104,19 @@ def test_ionq_core_types_results_named_only_by_format(start_emulator: Any) -> No
     assert isinstance(job.results, CircuitJobResults)
     typed = job.results.additional_properties  # its own model
     assert set(typed) == {"ionq.result.probabilities.json.v1", "ionq.result.histogram.json.v1",
-                          "ionq.result.shots.json.v1"}
+                          "ionq.result.shots.json.v1", "ionq.result.probabilities.json.v2",
+                          "ionq.result.histogram.json.v2"}
     assert typed["ionq.result.probabilities.json.v1"].id == "probabilities"
+    # the v2 artifact as ionq-core types it (the October document's single-circuit example)
+    from ionq_core.api.default import get_job_artifact
+    from ionq_core.models import IonqResultProbabilitiesJsonV2
+
+    answer = get_job_artifact.sync_detailed(uuid=job.id, artifact_id=typed[
+        "ionq.result.probabilities.json.v2"].id, client=ionq)
+    assert answer.status_code == 200
+    v2 = IonqResultProbabilitiesJsonV2.from_dict(json.loads(answer.content))
+    assert v2.to_dict() == {"probabilities": {"registers": {"output_all": {"00": 0.5,
+                                                                           "11": 0.5}}}}
 
 
 def test_ionq_core_lists_and_filters(ionq: Any, emu: Emulator, clock: ManualClock) -> None:
@@ -302,3 +313,63 @@ def test_pennylane_ionq_runs_a_batch_as_a_multi_circuit_job(
     parents = [j for j in emu.store.list(limit=10)["jobs"]
                if j["type"] == "ionq.multi-circuit.v1"]
     assert len(parents) == 1
+
+
+def test_cirq_ionq_s_native_zz_sends_phase_and_runs(emu: Emulator, clock: ManualClock) -> None:
+    # cirq-ionq writes its ZZGate as {"gate": "zz", "phase": theta}: IonQ's October 2026
+    # document allows `phase` on every native gate, and the emulator reads it as zz's angle
+    import cirq
+
+    native = pytest.importorskip("cirq_ionq.ionq_native_gates")
+    GPI2Gate, ZZGate = native.GPI2Gate, native.ZZGate
+    service = _cirq_service(emu)
+    q0, q1 = cirq.LineQubit.range(2)
+    circuit = cirq.Circuit(GPI2Gate(phi=0.0).on(q0), GPI2Gate(phi=0.0).on(q1),
+                           ZZGate(theta=0.125).on(q0, q1), GPI2Gate(phi=0.25).on(q0),
+                           cirq.measure(q0, q1, key="x"))
+    mark = emu.log.mark()
+    job = service.create_job(circuit, repetitions=100)
+    assert [e.status for e in emu.log.since(mark) if e.method == "POST"] == [201]
+    clock.advance(DONE)
+    got = {int(k): v for k, v in job.results(polling_seconds=0, timeout_seconds=5)
+           .probabilities().items()}
+    expected = cirq.final_state_vector(cirq.drop_terminal_measurements(circuit),
+                                       qubit_order=[q1, q0])
+    for outcome, amplitude in enumerate(expected):
+        assert abs(got.get(outcome, 0.0) - abs(amplitude) ** 2) < 1e-6
+
+
+# -- qiskit-ionq ------------------------------------------------------------------------------
+
+def test_qiskit_ionq_reads_the_native_compiled_circuit(emu: Emulator,
+                                                       clock: ManualClock) -> None:
+    # qiskit-ionq's compiled_circuit("native") reads output.compilation.compiled_circuits;
+    # the emulator compiles the circuit to native gates, which qiskit-ionq's own gate
+    # definitions must find to be the same circuit
+    from qiskit import QuantumCircuit
+    from qiskit.quantum_info import Statevector
+    from qiskit_ionq.ionq_gates import GPI2Gate, GPIGate, MSGate, ZZGate
+    from support import bell
+
+    from qiskit_ionq_cancel import IonQProvider
+
+    job = IonQProvider(KEY, url=emu.url).get_backend("simulator").run(bell(), shots=100)
+    clock.advance(DONE)
+    compiled = job.compiled_circuit("native")
+    assert isinstance(compiled, dict) and compiled["qubits"] == 2
+    circuit = QuantumCircuit(2)
+    for gate in compiled["circuit"]:
+        name, where = gate["gate"], gate.get("targets", [gate.get("target")])
+        if name == "gpi":
+            circuit.append(GPIGate(gate["phase"]), where)
+        elif name == "gpi2":
+            circuit.append(GPI2Gate(gate["phase"]), where)
+        elif name == "ms":
+            circuit.append(MSGate(gate["phases"][0], gate["phases"][1],
+                                  gate.get("angle", 0.25)), where)
+        else:
+            assert name == "zz"
+            circuit.append(ZZGate(gate["angle"]), where)
+    probabilities = Statevector(circuit).probabilities_dict()
+    assert {k for k, p in probabilities.items() if p > 1e-9} == {"00", "11"}
+    assert abs(probabilities["00"] - 0.5) < 1e-9

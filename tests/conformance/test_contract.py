@@ -75,7 +75,8 @@ def test_every_component_schema_is_a_valid_json_schema(contract: Contract) -> No
 def test_the_contract_and_the_emulator_have_the_same_operations(contract: Contract) -> None:
     routes = build_routes(Emulator().store)
     samples = {"UUID": JOB, "name": "simulator", "artifactId": "probabilities",
-               "session_id": JOB}
+               "session_id": JOB, "format": "ionq.native.v1",
+               "organization_id": JOB}
     for op in contract.operations:
         path = "/v0.4" + re.sub(r"\{([^}]+)\}", lambda m: samples[m[1]], op.template)
         matching = [m for m, pattern, _, _ in routes if pattern.fullmatch(path)]
@@ -86,7 +87,8 @@ def test_the_contract_and_the_emulator_have_the_same_operations(contract: Contra
         "GetJobProbabilities", "ListBackends", "GetBackend", "DeleteJobs", "EstimateJobCost",
         "GetJobCost", "GetJobArtifact", "GetWhoami", "GetCharacterizationsForBackend",
         "GetCharacterization", "GetJobShots", "GetJobHistogram", "CreateSession",
-        "GetSessions", "GetSession", "EndSession", "GetSessionJobs"}
+        "GetSessions", "GetSession", "EndSession", "GetSessionJobs", "CloneJob",
+        "GetFormatSchema", "get-usages"}
 
 
 def test_methods_are_case_sensitive(contract: Contract) -> None:
@@ -278,7 +280,8 @@ BAD_REQUESTS = [
     ("GET", f"{URL}/jobs", {"Authorization": "apiKey "}, None, "not 'apiKey <KEY>'"),
     ("GET", f"{URL}/jobs/{JOB.upper()}", AUTH, None, "path parameter 'UUID'"),
     ("GET", f"{URL}/jobs/not-a-job", AUTH, None, "path parameter 'UUID'"),
-    ("GET", f"{URL}/jobs?limit=0", AUTH, None, "query parameter 'limit'"),
+    ("GET", f"{URL}/backends/qpu.forte-1/characterizations?limit=11", AUTH, None,
+     "query parameter 'limit'"),
     ("GET", f"{URL}/jobs?limit=ten", AUTH, None, "query parameter 'limit'"),
     ("GET", f"{URL}/jobs?limit=1&limit=2", AUTH, None, "given 2 times"),
     ("GET", f"{URL}/jobs?status=running", AUTH, None, "query parameter 'status'"),
@@ -478,7 +481,9 @@ def test_a_whole_client_session_keeps_the_contract(api_contract: ContractMonitor
               "GetCharacterizationsForBackend", "GetCharacterization",
               # the workflow operations (tests/workflows/test_workflows.py drives them)
               "GetJobShots", "GetJobHistogram", "CreateSession", "GetSessions", "GetSession",
-              "EndSession", "GetSessionJobs"}
+              "EndSession", "GetSessionJobs",
+              # October 2026 operations (tests/emulator/test_emulator_october.py)
+              "CloneJob", "GetFormatSchema", "get-usages"}
     used_ids = {op.operation_id if op else None for op in used}
     assert used_ids & sizes
     assert used_ids - sizes == {op.operation_id for op in contract.operations} - sizes - unused

@@ -40,6 +40,7 @@ from schemathesis.specs.openapi.checks import (
 
 from qiskit_ionq_cancel.emulator import BACKENDS, ManualClock
 from qiskit_ionq_cancel.emulator.catalog import characterization_id
+from qiskit_ionq_cancel.emulator.model import ORGANIZATION_ID
 
 if TYPE_CHECKING:
     from schemathesis.specs.openapi.schemas import OpenApiCase
@@ -94,12 +95,18 @@ class Target:
         elif path and "UUID" in path:
             doomed = case.method.upper() == "DELETE"
             path["UUID"] = self.pick(path["UUID"], self.doomed if doomed else None)
+        if path and isinstance(path.get("organization_id"), str) and \
+                len(path["organization_id"]) % 2 == 0:
+            path["organization_id"] = ORGANIZATION_ID  # the emulator's one organization
         if path and "session_id" in path:
             path["session_id"] = self.pick(path["session_id"], self.sessions)
         artifact = path.get("artifactId") if path else None
         if isinstance(artifact, str) and artifact[:1].isdigit():
             path["artifactId"] = "probabilities"  # the one artifact a finished job names
             path["UUID"] = self.known[0]  # completed
+        named = case.body.get("backend") if isinstance(case.body, dict) else None
+        if isinstance(case.body, dict) and isinstance(named, str) and len(named) % 2 == 0:
+            case.body["backend"] = sorted(BACKENDS)[len(named) % len(BACKENDS)]  # POST /sessions
         backend = case.query.get("backend") if case.query else None
         if isinstance(backend, str) and len(backend) % 2 == 0:  # GET /jobs/estimate
             case.query["backend"] = sorted(BACKENDS)[len(backend) % len(BACKENDS)]

@@ -21,7 +21,6 @@ JOB_KEYS = {
     "parent_job_id", "submitted_at", "started_at", "completed_at", "predicted_wait_time_ms",
     "execution_duration_ms", "failure", "settings", "stats", "results", "child_job_ids",
 }
-SESSION = "0b4c2a1e-5d6f-4a7b-8c9d-0e1f2a3b4c5d"
 
 
 def when(stamp: str) -> datetime:
@@ -138,13 +137,14 @@ def test_add_jobs_will_fail(emu: Emulator, client: Any, clock: ManualClock) -> N
 # -- POST /jobs -------------------------------------------------------------------------------
 
 def test_submit_answers_201_with_id_status_session(client: Any) -> None:
-    response = client.post("/jobs", json=job_body(session_id=SESSION))
+    session = client.post("/sessions", json={"backend": "simulator"}).json()["id"]
+    response = client.post("/jobs", json=job_body(session_id=session))
     assert response.status_code == 201
     body = response.json()
     assert set(body) == {"id", "status", "session_id"}
     assert body["status"] == "submitted"
-    assert body["session_id"] == SESSION
-    assert client.job(body["id"])["session_id"] == SESSION
+    assert body["session_id"] == session
+    assert client.job(body["id"])["session_id"] == session
 
 
 def test_submit_body_as_a_json_string_like_qiskit_ionq(client: Any) -> None:
@@ -171,11 +171,17 @@ def test_submitted_job_echoes_what_was_sent(client: Any) -> None:
     assert job["child_job_ids"] is None
 
 
-def test_submit_defaults_shots_and_backend(client: Any) -> None:
-    body = {"input": BELL_INPUT, "noise": {"model": "aria-1"}}
+def test_submit_defaults_shots(client: Any) -> None:
+    body = {"type": "ionq.circuit.v1", "backend": "simulator", "input": BELL_INPUT,
+            "noise": {"model": "aria-1"}}
     job = client.job(client.submit(body))
-    assert job["backend"] == "simulator"
     assert job["shots"] == 100  # a noisy simulation says its shots
+
+
+@pytest.mark.emu(lenient=["missing_backend", "missing_type"])
+def test_a_lenient_emulator_defaults_backend_and_type(client: Any) -> None:
+    job = client.job(client.submit({"input": BELL_INPUT, "noise": {"model": "aria-1"}}))
+    assert job["backend"] == "simulator" and job["type"] == "ionq.circuit.v1"
 
 
 def test_job_ids_are_canonical_uuids_and_unique(client: Any) -> None:

@@ -185,7 +185,17 @@ def test_malformed_uuid_filters_answer_400(client: Any, param: str) -> None:
                                       400)["message"]
 
 
-@pytest.mark.parametrize("limit", ["0", "-1", "1001", "abc", "2.5", ""])
+@pytest.mark.parametrize(("limit", "jobs"), [("0", 1), ("-1", 1), ("1001", 3)])
+def test_a_limit_out_of_range_is_taken_within_1_to_1000(emu: Emulator, client: Any,
+                                                       limit: str, jobs: int) -> None:
+    # IonQ's document (October 2026) bounds 'limit' nowhere: no 400 for any integer
+    emu.store.add_jobs(3)
+    response = client.get("/jobs", params={"limit": limit})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["jobs"]) == jobs
+
+
+@pytest.mark.parametrize("limit", ["abc", "2.5", ""])
 def test_bad_limit_answers_400(emu: Emulator, client: Any, limit: str) -> None:
     emu.store.add_jobs(2)
     body = assert_ionq_error(client.get("/jobs", params={"limit": limit}), 400)

@@ -364,8 +364,14 @@ def test_bad_qubit_counts_are_refused(qubits: Any) -> None:
     refused({"gateset": "qis", "qubits": qubits, "circuit": []}, "'qubits'")
 
 
-def test_missing_qubits_and_circuit_are_refused() -> None:
-    refused({"gateset": "qis", "circuit": []}, "'qubits'", "missing")
+def test_missing_qubits_are_the_highest_index_plus_one() -> None:
+    # IonQ's document (October 2026) makes input.qubits optional
+    assert ideal_probabilities({"gateset": "qis", "circuit": [
+        {"gate": "x", "targets": [2]}]}) == {"4": 1.0}
+    assert ideal_probabilities({"gateset": "qis", "circuit": []}) == {"0": 1.0}
+
+
+def test_missing_circuit_is_refused() -> None:
     refused({"gateset": "qis", "qubits": 1}, "'circuit'", "missing")
     refused({"gateset": "qis", "qubits": 1, "circuit": "h 0"}, "'circuit'")
     refused({"gateset": "qis", "qubits": 1, "circuit": {"gate": "h"}}, "'circuit'")
