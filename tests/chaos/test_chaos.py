@@ -1,0 +1,405 @@
+"""Chaos: generated fault schedules against the emulator, and after every run the four promises.
+
+The suite checks the promises, not the paths, so a new code path is covered without anyone
+remembering to add a test for it. Hypothesis draws a world:
+
+* jobs in every state (queued, running, completed, failed, already cancelled), ids the server
+  does not know, and inputs that are no job id at all, in any order, duplicates included;
+* how the server behaves where IonQ's document is silent (a finished job's cancel, page caps,
+  a bulk endpoint that is missing or lies);
+* a schedule of faults: 429 with any ``Retry-After`` (up to 20 s), 5xx, connections dropped
+  before or after the change, non-JSON 200s, answers that come late;
+* an API key of any shape a key can have;
+* the call (``cancel`` job by job, or ``cancel_jobs``) and its deadline.
+
+After each run:
+
+1. every verdict matches the server (``True`` / ``CANCELLED`` only for a job the server says
+   is canceled; ``False`` / ``DONE`` / ``ERROR`` only for one that finished so);
+2. every input is in the report;
+3. no call hangs: it returns within its deadline + 3 s (a loose bound, so that a busy CI
+   machine does not flake; the tight bound is measured by ``benchmarks/bench_deadline.py``);
+4. the key, and any 12-character piece of it, is in no output, log record or exception.
+
+The README's test run uses a fixed, derandomized set of examples (``CHAOS_EXAMPLES``, default
+25). CI adds a longer random search as its own step, printing its seed::
+
+    CHAOS_EXAMPLES=300 CHAOS_SEED=random python -m pytest -m chaos tests/chaos -p no:randomly
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import random
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, note, seed, settings
+from hypothesis import strategies as st
+from qiskit.providers import JobStatus
+from support import BAD_IDS, CANONICAL_UUID, server_status
+
+from qiskit_ionq_cancel import (
+    CancelReport,
+    IonQCancelError,
+    IonQProvider,
+    RetryPolicy,
+    UsageError,
+    cancel,
+    cancel_jobs,
+)
+from qiskit_ionq_cancel.emulator import Emulator, Fault, ManualClock
+
+pytestmark = pytest.mark.chaos
+
+#: How long a call may take past its deadline in a test (loose: CI machines are busy).
+SLACK = 3.0
+EXAMPLES = int(os.environ.get("CHAOS_EXAMPLES", "25"))
+_SEED = os.environ.get("CHAOS_SEED", "")
+RANDOM_SEARCH = _SEED != ""
+SEED = random.randrange(2**32) if _SEED == "random" else int(_SEED or 0)
+
+# -- the world ------------------------------------------------------------------------------
+
+STATES = ("queued", "running", "completed", "failed", "canceled", "unknown", "invalid")
+#: Every way of cancelling a finished job, but "claim" (a 200 that says "canceled" for a job
+#: that completed): no client can tell that from a real cancel without reading back, which
+#: callers ask for explicitly (see the verdict's docs).
+FINISHED_MODES = ("conflict", "bad_request", "noop", "overwrite")
+KEY_ALPHABET = "".join(chr(c) for c in range(0x21, 0x7F))  # printable ASCII, no blank
+
+
+@dataclass(frozen=True)
+class ScriptedFault:
+    fault: Fault
+    times: int
+    method: str | None
+    path: str | None
+
+    def __repr__(self) -> str:  # short, for hypothesis' falsifying example
+        f = self.fault
+        what = {"status": f"HTTP {f.status} Retry-After={f.retry_after}",
+                "hang": f"hang {f.delay}s", "drop": f"drop(after={f.after})",
+                "garbage": "garbage 200"}[f.kind]
+        return f"<{what} x{self.times} {self.method or '*'} {self.path or '*'}>"
+
+
+@dataclass(frozen=True)
+class World:
+    states: tuple[str, ...]
+    key: str
+    finished_cancel: str
+    bulk_enabled: bool
+    bulk_lies: bool
+    page_cap: int | None
+    faults: tuple[ScriptedFault, ...]
+    operation: str
+    deadline: float
+    invalid: tuple[object, ...] = field(default=())
+
+
+faults = st.builds(
+    ScriptedFault,
+    fault=st.one_of(
+        st.builds(Fault.http, st.just(429),
+                  st.sampled_from([None, "0", "1", "2", "20", "Wed, 21 Oct 2015 07:28:00 GMT"])),
+        st.builds(Fault.http, st.sampled_from([500, 502, 503, 504, 520]),
+                  after=st.booleans()),
+        st.builds(Fault.drop, after=st.booleans()),
+        st.just(Fault.garbage()),
+        st.builds(Fault.hang, st.floats(0.05, 1.5)),
+    ),
+    times=st.integers(1, 4),
+    method=st.sampled_from([None, "PUT", "GET"]),
+    path=st.sampled_from([None, r"status/cancel", r"^/v0\.4/jobs$", r"/jobs/[0-9a-f-]+$"]),
+)
+
+worlds = st.builds(
+    World,
+    states=st.lists(st.sampled_from(STATES), min_size=1, max_size=8).map(tuple),
+    key=st.text(KEY_ALPHABET, min_size=6, max_size=40),
+    finished_cancel=st.sampled_from(FINISHED_MODES),
+    bulk_enabled=st.booleans(),
+    bulk_lies=st.booleans(),
+    page_cap=st.sampled_from([None, 1, 2, 5]),
+    faults=st.lists(faults, max_size=4).map(tuple),
+    operation=st.sampled_from(["cancel", "cancel_jobs"]),
+    deadline=st.floats(0.5, 3.0),
+    invalid=st.lists(st.sampled_from(BAD_IDS), max_size=2).map(tuple),
+)
+
+
+@contextlib.contextmanager
+def emulator_for(world: World) -> Iterator[tuple[Emulator, list[object]]]:
+    """The emulator with the world's jobs, and the inputs to cancel (in the world's order)."""
+    clock = ManualClock()
+    emu = Emulator(api_keys=[world.key], clock=clock, queue_time=10.0, run_time=5.0,
+                   finished_cancel=world.finished_cancel,  # type: ignore[arg-type]
+                   bulk_enabled=world.bulk_enabled, bulk_lies=world.bulk_lies,
+                   page_cap=world.page_cap, seed=0).start()
+    try:
+        store = emu.store
+        wanted = list(world.states)
+        # Jobs move on with the clock: make the ones that must be finished first, let them
+        # finish, then the running ones, then the queued ones.
+        made: dict[str, list[str]] = {s: [] for s in STATES}
+        made["completed"] = store.add_jobs(wanted.count("completed"))
+        made["failed"] = store.add_jobs(wanted.count("failed"), will_fail=True)
+        clock.advance(20.0)
+        made["running"] = store.add_jobs(wanted.count("running"))
+        clock.advance(11.0)
+        made["queued"] = store.add_jobs(wanted.count("queued"))
+        made["canceled"] = store.add_jobs(wanted.count("canceled"))
+        for job_id in made["canceled"]:
+            store.cancel(job_id)
+        made["unknown"] = [str(uuid.UUID(int=random.Random(i).getrandbits(128), version=4))
+                           for i in range(wanted.count("unknown"))]
+        inputs: list[object] = []
+        invalid = list(world.invalid) or [BAD_IDS[0]]
+        for state in wanted:
+            inputs.append(invalid.pop(0) if state == "invalid" and invalid
+                          else made[state].pop(0) if state != "invalid" else "not-an-id")
+        for expected, made_id in zip(wanted, inputs, strict=True):
+            if expected in ("queued", "running", "completed", "failed", "canceled"):
+                assert isinstance(made_id, str)
+                assert _ionq_state(store.status_of(made_id)) == expected, (expected, made_id)
+        for scripted in world.faults:
+            emu.faults.inject(scripted.fault, times=scripted.times, method=scripted.method,
+                              path=scripted.path)
+        yield emu, inputs
+    finally:
+        emu.stop()
+
+
+def _ionq_state(status: str) -> str:
+    return {"ready": "queued", "submitted": "queued", "started": "running"}.get(status, status)
+
+
+class Captured(logging.Handler):
+    """Every log record of every logger, formatted with its arguments."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            text += repr(record.exc_info[1])
+        self.texts.append(text)
+
+
+@contextlib.contextmanager
+def everything_said() -> Iterator[list[str]]:
+    """Log records (root at DEBUG) and whatever reaches stdout / stderr, as texts."""
+    handler = Captured()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    out, err = io.StringIO(), io.StringIO()
+    texts: list[str] = []
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            yield texts
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        texts += [*handler.texts, out.getvalue(), err.getvalue()]
+
+
+def pieces(key: str, size: int = 12) -> set[str]:
+    """The key itself and every piece of it of ``size`` characters."""
+    return {key} | {key[i:i + size] for i in range(max(0, len(key) - size) + 1)}
+
+
+def assert_key_never_shown(key: str, texts: list[str]) -> None:
+    for piece in pieces(key):
+        for text in texts:
+            assert piece not in text, f"{piece!r} of the key shown in: {text[:300]!r}"
+
+
+def texts_of_error(error: BaseException) -> list[str]:
+    texts = [str(error), repr(error), *map(str, error.args)]
+    report = getattr(error, "report", None)
+    if isinstance(report, CancelReport):
+        texts += texts_of_report(report)
+    return texts
+
+
+def texts_of_report(report: CancelReport) -> list[str]:
+    return [str(report), repr(report), json.dumps(report.to_dict(), default=str),
+            *(texts for e in report.errors.values() for texts in (str(e), repr(e)))]
+
+
+# -- the promises ---------------------------------------------------------------------------
+
+def check_verdict(emu: Emulator, job_id: object, verdict: bool | None,
+                  error: BaseException | None) -> None:
+    """A verdict for one job agrees with the server."""
+    on_server = server_status(emu, job_id) if isinstance(job_id, str) else None
+    if error is not None:
+        assert isinstance(error, IonQCancelError), repr(error)
+        if not (isinstance(job_id, str) and CANONICAL_UUID.fullmatch(job_id)):
+            assert isinstance(error, UsageError), repr(error)
+        return
+    if verdict:
+        assert on_server == "canceled", (job_id, verdict, on_server)
+    else:
+        assert on_server in ("completed", "failed"), (job_id, verdict, on_server)
+
+
+def check_report(emu: Emulator, inputs: list[object], report: CancelReport) -> None:
+    """Every input is in the report once, and every settled row agrees with the server."""
+    keys = [*report.statuses, *report.errors]
+    assert len(keys) == len(set(keys)), "a job is reported twice"
+    ids = {i for i in inputs if isinstance(i, str) and CANONICAL_UUID.fullmatch(i)}
+    assert ids <= set(keys), f"lost: {sorted(ids - set(keys))}"
+    others = {i if isinstance(i, str) else repr(i) for i in inputs} - ids
+    assert report.total >= len(ids) + len(others), (report.total, inputs)
+    as_qiskit = {"canceled": JobStatus.CANCELLED, "completed": JobStatus.DONE,
+                 "failed": JobStatus.ERROR}
+    for job_id, status in report.statuses.items():
+        on_server = server_status(emu, job_id)
+        assert on_server in as_qiskit, (job_id, status, on_server)
+        assert status is as_qiskit[on_server], (job_id, status, on_server)
+
+
+def run(world: World) -> None:
+    note(f"world: {world}")
+    with emulator_for(world) as (emu, inputs):
+        provider = IonQProvider(world.key, url=emu.url,
+                                retry_policy=RetryPolicy(deadline=world.deadline))
+        outputs: list[str] = []
+        with everything_said() as said:
+            start = time.monotonic()
+            if world.operation == "cancel":
+                for job_id in inputs:
+                    started = time.monotonic()
+                    verdict: bool | None = None
+                    error: BaseException | None = None
+                    try:
+                        verdict = cancel(job_id, provider=provider,  # type: ignore[arg-type]
+                                         deadline=world.deadline)
+                    except Exception as exc:
+                        error = exc
+                        outputs += texts_of_error(exc)
+                    assert time.monotonic() - started <= world.deadline + SLACK
+                    check_verdict(emu, job_id, verdict, error)
+            else:
+                report = cancel_jobs(inputs, provider=provider,  # type: ignore[arg-type]
+                                     deadline=world.deadline)
+                assert time.monotonic() - start <= world.deadline + SLACK
+                outputs += texts_of_report(report)
+                check_report(emu, inputs, report)
+            provider.client.close()
+        assert_key_never_shown(world.key, outputs + said)
+
+
+def _settings() -> settings:
+    # A random search does not shrink: every example runs in real time (deadlines, late
+    # answers), so shrinking one takes minutes. Its seed and the whole world are printed.
+    phases = ([Phase.explicit, Phase.reuse, Phase.generate] if RANDOM_SEARCH
+              else list(Phase))
+    return settings(max_examples=EXAMPLES, deadline=None, derandomize=not RANDOM_SEARCH,
+                    database=None, print_blob=True, phases=phases,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def test_the_search_says_its_seed(capsys: pytest.CaptureFixture[str]) -> None:
+    """A long random search can be repeated: its seed is printed (CHAOS_SEED=... again)."""
+    with capsys.disabled():
+        print(f"\nchaos: {EXAMPLES} examples, "
+              f"{'random search, seed ' + str(SEED) if RANDOM_SEARCH else 'derandomized'}")
+    assert EXAMPLES >= 1
+
+
+@seed(SEED)
+@_settings()
+@given(worlds)
+def test_the_four_promises_hold_in_any_world(world: World) -> None:
+    note(f"CHAOS_SEED={SEED}")
+    run(world)
+
+
+# -- interrupts at random moments ------------------------------------------------------------
+
+#: How long a call may take to return after Ctrl-C in a test (the promise is 1 s; loose here).
+INTERRUPT_SLACK = 3.0
+
+
+@contextlib.contextmanager
+def ctrl_c_after(seconds: float) -> Iterator[list[float]]:
+    """A real SIGINT to this process after ``seconds`` (unless the block ended first); yields
+    a list that holds the moment it was sent. A KeyboardInterrupt that arrives after the
+    block ended is swallowed here, so it never escapes into the test runner."""
+    sent: list[float] = []
+    done = threading.Event()
+
+    def fire() -> None:
+        if not done.wait(seconds):
+            sent.append(time.monotonic())
+            os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Thread(target=fire, daemon=True)
+    timer.start()
+    try:
+        yield sent
+    finally:
+        done.set()
+        try:
+            timer.join()
+            time.sleep(0.01)  # let a signal sent just now be handled inside this try
+        except KeyboardInterrupt:
+            pass
+
+
+def run_interrupted(world: World, after: float) -> None:
+    note(f"world: {world}; Ctrl-C after {after:.2f} s")
+    with emulator_for(world) as (emu, inputs):
+        provider = IonQProvider(world.key, url=emu.url,
+                                retry_policy=RetryPolicy(deadline=world.deadline))
+        outputs: list[str] = []
+        with everything_said() as said:
+            report: CancelReport | None = None
+            interrupted: KeyboardInterrupt | None = None
+            with ctrl_c_after(after) as sent:
+                try:
+                    report = cancel_jobs(inputs, provider=provider,  # type: ignore[arg-type]
+                                         deadline=world.deadline)
+                except KeyboardInterrupt as exc:
+                    interrupted = exc
+                    returned = time.monotonic()
+                else:
+                    returned = time.monotonic()
+            if interrupted is not None:
+                assert sent, "a KeyboardInterrupt nobody sent"
+                assert returned - sent[0] <= 1.0 + INTERRUPT_SLACK
+                carried = getattr(interrupted, "report", None)
+                assert isinstance(carried, CancelReport), "Ctrl-C lost the report"
+                report = carried
+            assert report is not None
+            outputs += texts_of_report(report)
+            check_report(emu, inputs, report)
+            provider.client.close()
+        assert_key_never_shown(world.key, outputs + said)
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="signals reach only the main thread")
+@seed(SEED)
+@settings(_settings(), max_examples=max(1, EXAMPLES // 3))
+@given(worlds.filter(lambda w: w.operation == "cancel_jobs"), st.floats(0.0, 1.5))
+def test_every_input_is_reported_when_ctrl_c_comes_at_any_moment(world: World,
+                                                                  after: float) -> None:
+    note(f"CHAOS_SEED={SEED}")
+    run_interrupted(world, after)
