@@ -22,6 +22,7 @@ import logging
 import threading
 import traceback
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 from urllib.parse import quote
@@ -154,15 +155,17 @@ class _Live:
 _LIVE = _Live()
 
 
-def keep_hidden(secret: str | None, owner: object) -> None:
+def keep_hidden(secret: str | None, owner: object) -> Callable[[], object]:
     """Take ``secret`` out of everything :func:`redact` sees, and out of every log record of
-    the :data:`LOGGERS` hierarchies, for as long as ``owner`` (a client) lives."""
+    the :data:`LOGGERS` hierarchies, for as long as ``owner`` (a client) lives; returns the
+    call that ends it sooner (when the client is closed)."""
     if not worth_hiding(secret):
-        return
+        return lambda: None
     key = str(secret)
     _LIVE.change(key, +1)
-    weakref.finalize(owner, _LIVE.change, key, -1)
+    release = weakref.finalize(owner, _LIVE.change, key, -1)
     watch_loggers()
+    return release
 
 
 def _finders(secrets: tuple[str | None, ...]) -> tuple[_Finder, ...]:

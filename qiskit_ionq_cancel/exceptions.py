@@ -34,7 +34,7 @@ from qiskit_ionq.exceptions import (
     IonQJobStateError,
 )
 
-from ._redact import redact, shown
+from ._redact import redact, redact_json, shown
 
 __all__ = [
     "AttemptRecord",
@@ -65,10 +65,17 @@ __all__ = [
 class IonQCancelError(IonQError):
     """The base of every exception this package raises: ``except IonQCancelError`` catches
     them all. ``str()`` is the message itself, not qiskit-ionq's ``Name('...')`` wrapper.
-    The message passes the redactor (the keys of live clients) as it is made."""
+    The message, and every attribute set on it (an answer echoed into ``answer``, a status,
+    a body), pass the redactor (the keys of live clients) as they are set: answers are kept
+    as data elsewhere, so an exception is where their text leaves."""
 
     def __init__(self, message: str, *rest: Any) -> None:
         super().__init__(redact(message), *rest)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, (str, list, dict)):
+            value = redact_json(value)
+        super().__setattr__(name, value)
 
     def __str__(self) -> str:
         return str(self.message)

@@ -45,7 +45,7 @@ def read_body(response: requests.Response, budget: float, secret: str | None = N
               per_read: float | None = None, limit: int | None = None) -> None:
     """Read the body of a ``stream=True`` response into ``response.content`` within
     ``budget`` seconds (wall time; each socket read at most ``per_read``) and ``limit``
-    bytes (default :data:`MAX_ANSWER_BYTES`), with ``secret`` replaced by ``***``.
+    bytes (default :data:`MAX_ANSWER_BYTES`).
 
     Raises :class:`ReadDeadlinePassed` or :class:`AnswerTooLarge` (the connection is then
     closed, never reused), or what ``requests`` raises for a broken body.
@@ -77,8 +77,10 @@ def read_body(response: requests.Response, budget: float, secret: str | None = N
     except BaseException:
         response.close()
         raise
-    content, response.encoding = redact_bytes(b"".join(pieces), secret, response.encoding)
-    urllib3_seam.set_content(response, content)
+    # The body is data, kept as it came: redacting it could change an id or break its JSON
+    # (a key piece across a quote), and with it a verdict. Every text made from it passes the
+    # one redactor on its way out (exceptions, log records, report rows, CLI output).
+    urllib3_seam.set_content(response, b"".join(pieces))
 
 
 def _as_requests_error(exc: Exception) -> Exception:

@@ -166,7 +166,8 @@ class Transport:
         self.requests_sent = 0
         self._unreachable: tuple[float, str] | None = None  # when, and why
         self._key = key
-        keep_hidden(key, self)  # out of every log record (urllib3's too) while this lives
+        # out of every log record (urllib3's too) while this lives, or until closed
+        self._hidden = keep_hidden(key, self)
         self._counter_lock = threading.Lock()
         self._sockets = Sockets()
         self.session = requests.Session()
@@ -188,8 +189,9 @@ class Transport:
         self.session.headers.update(all_headers)
 
     def close(self) -> None:
-        """Close the pooled connections."""
+        """Close the pooled connections; the key stops being searched for in others' text."""
         self.session.close()
+        self._hidden()
 
     def abort(self) -> None:
         """Cut every request in flight now and wake the threads waiting for a slot (the hook
