@@ -26,6 +26,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection
 
 from .._compat import urllib3_seam
+from .._core.deadline import current
 
 __all__ = ["Sockets", "answer_by"]
 
@@ -111,6 +112,13 @@ class Sockets:
     def _add(self, sock: socket.socket) -> socket.socket:
         with self._lock:
             self._sockets.add(sock)
+        # A thread that was connecting when its call was interrupted registers its socket
+        # after abort() took the list: shut it down now, or its read waits out its timeout.
+        # (Checked after the add: an abort that comes later sees it in the list.)
+        deadline = current()
+        if deadline is not None and deadline.interrupted:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         return sock
 
     def adapter(self, **kwargs: Any) -> HTTPAdapter:

@@ -3,6 +3,7 @@ interrupt wakes every wait and runs each hook once."""
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import pytest
@@ -54,3 +55,37 @@ def test_an_interrupt_wakes_a_thread_waiting_for_a_concurrency_slot() -> None:
     waiter.join(timeout=10)
     assert not waiter.is_alive() and got == [None]  # woken, no slot taken
     assert limit.in_flight == 1
+
+
+def test_a_socket_registered_after_the_interrupt_is_cut_at_once() -> None:
+    # A worker that was connecting when Ctrl-C came registers its socket after abort()
+    # took the list of sockets to shut down; its read would wait out the read timeout.
+    from qiskit_ionq_cancel._http.sockets import Sockets
+
+    registry = Sockets()
+    ours, theirs = socket.socketpair()
+    try:
+        with scope(60) as deadline:
+            deadline.interrupt()
+            registry._add(ours)  # what the connection's on_socket hook does
+        ours.settimeout(5)
+        assert ours.recv(1) == b""  # shut down: the read ends at once, with no data
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_socket_registered_before_any_interrupt_stays_open() -> None:
+    from qiskit_ionq_cancel._http.sockets import Sockets
+
+    registry = Sockets()
+    ours, theirs = socket.socketpair()
+    try:
+        with scope(60):
+            registry._add(ours)
+        theirs.sendall(b"x")
+        ours.settimeout(5)
+        assert ours.recv(1) == b"x"
+    finally:
+        ours.close()
+        theirs.close()
