@@ -407,17 +407,32 @@ def test_a_primitive_job_whose_ionq_job_had_completed_keeps_its_result(
     assert job.status() is JobStatus.DONE
 
 
-def test_a_primitive_job_cancelled_before_it_submitted_says_no_ionq_job_existed(
-        held: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    reached, go_on = threading.Event(), threading.Event()
+class Parked:
+    """Primitive workers held just before they submit: ``reached`` is set when one gets
+    there, and they go on once ``go_on`` is set."""
+
+    def __init__(self) -> None:
+        self.reached, self.go_on = threading.Event(), threading.Event()
+
+
+@pytest.fixture
+def parked(monkeypatch: pytest.MonkeyPatch) -> Iterator[Parked]:
+    gate = Parked()
     before_submit = IonQCancelPrimitiveJob.before_submit
 
-    def parked(job: IonQCancelPrimitiveJob) -> None:  # the worker, about to submit
-        reached.set()
-        assert go_on.wait(60)
+    def wait_then_submit(job: IonQCancelPrimitiveJob) -> None:  # the worker, about to submit
+        gate.reached.set()
+        assert gate.go_on.wait(60)
         before_submit(job)
 
-    monkeypatch.setattr(IonQCancelPrimitiveJob, "before_submit", parked)
+    monkeypatch.setattr(IonQCancelPrimitiveJob, "before_submit", wait_then_submit)
+    yield gate
+    gate.go_on.set()
+
+
+def test_a_primitive_job_cancelled_before_it_submitted_says_no_ionq_job_existed(
+        held: Emulator, parked: Parked) -> None:
+    reached, go_on = parked.reached, parked.go_on
     job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
     assert reached.wait(60)
     try:
@@ -494,16 +509,8 @@ def test_a_finished_primitive_job_in_a_batch_is_reported_as_it_is(fast: Emulator
 
 
 def test_cancel_on_exit_notes_a_primitive_job_that_submitted_nothing(
-        held: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    reached, go_on = threading.Event(), threading.Event()
-    before_submit = IonQCancelPrimitiveJob.before_submit
-
-    def parked(job: IonQCancelPrimitiveJob) -> None:  # the worker, about to submit
-        reached.set()
-        assert go_on.wait(60)
-        before_submit(job)
-
-    monkeypatch.setattr(IonQCancelPrimitiveJob, "before_submit", parked)
+        held: Emulator, parked: Parked) -> None:
+    reached, go_on = parked.reached, parked.go_on
     try:
         with pytest.raises(RuntimeError), cancel_on_exit() as scope:
             job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
