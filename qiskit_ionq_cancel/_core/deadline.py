@@ -24,11 +24,11 @@ the threads waiting for a concurrency slot) cut the requests in flight; every re
 checks the event before it is sent. The call then re-raises within a second.
 
 Where one second cannot hold: a blocking DNS lookup (``getaddrinfo`` cannot be interrupted,
-and its socket does not exist yet), and a connect in progress (its socket is registered
-once connected): both are bounded by the connect timeout, itself cut to what is left of the
-deadline; a thread stuck there is left behind (``cancel_jobs`` stops waiting for its workers
-a second after the interrupt, reports their jobs as not settled, and the interpreter joins
-them at exit). Signals reach only the main thread: a call made off the main thread sees no
+and its socket does not exist yet), and a connect in progress (its socket is shut down
+as soon as it is registered, once connected): both are bounded by the connect timeout,
+itself cut to what is left of the deadline; a thread stuck there is left behind
+(``cancel_jobs`` stops waiting for its workers ``bulk.STOP_GRACE`` (0.5 s) after the
+interrupt, reports their jobs as not settled, and the interpreter joins them at exit). Signals reach only the main thread: a call made off the main thread sees no
 ``KeyboardInterrupt``, and stops only at its deadline (or when its own code calls
 :meth:`Deadline.interrupt`).
 """
