@@ -28,7 +28,8 @@ and its socket does not exist yet), and a connect in progress (its socket is shu
 as soon as it is registered, once connected): both are bounded by the connect timeout,
 itself cut to what is left of the deadline; a thread stuck there is left behind
 (``cancel_jobs`` stops waiting for its workers ``bulk.STOP_GRACE`` (0.5 s) after the
-interrupt, reports their jobs as not settled, and the interpreter joins them at exit). Signals reach only the main thread: a call made off the main thread sees no
+interrupt, reports their jobs as not settled, and the interpreter joins them at exit).
+Signals reach only the main thread: a call made off the main thread sees no
 ``KeyboardInterrupt``, and stops only at its deadline (or when its own code calls
 :meth:`Deadline.interrupt`).
 """
