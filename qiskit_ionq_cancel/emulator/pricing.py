@@ -58,8 +58,8 @@ class Price:
         figures = (self.cost_1q_gate, self.cost_2q_gate, self.unit_cost,
                    self.job_cost_minimum or 0.0)
         if any(isinstance(f, bool) or not isinstance(f, (int, float)) or not f >= 0
-               for f in figures):
-            raise ValueError("prices must be numbers, 0 or more")
+               or not math.isfinite(f) for f in figures):
+            raise ValueError("prices must be finite numbers, 0 or more")
         if not isinstance(self.currency, str) or not self.currency:
             raise ValueError("a price's currency must be a word, e.g. usd or credit")
 

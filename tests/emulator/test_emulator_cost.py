@@ -247,6 +247,8 @@ def test_prices_are_settable_per_backend(start_emulator: Any, api_for: Any) -> N
     ({"qpu.nowhere-1": Price(unit="gates")}, "not a priced backend"),
     ({FORTE: {"unit": "shots"}}, "gates or compute_second"),
     ({FORTE: {"unit": "gates", "cost_2q_gate": -1}}, "0 or more"),
+    ({FORTE: {"unit": "compute_second", "unit_cost": float("inf")}}, "finite"),
+    ({FORTE: {"unit": "gates", "cost_1q_gate": "0.1"}}, "numbers"),
     ({FORTE: {"unit": "gates", "price": 1}}, "unknown price field(s) price"),
     ({FORTE: {"cost_2q_gate": 1}}, "needs a unit"),
 ])
