@@ -40,7 +40,7 @@ from .._core.version import __version__
 from .._http.client import IonQCancelClient
 from .._redact import redact, shown, worth_hiding
 from ..bulk import cancel_jobs
-from ..emulator import FINISHED_CANCEL_MODES, Emulator
+from ..emulator import BACKENDS, FINISHED_CANCEL_MODES, Emulator, Price
 from ..emulator.faults import RANDOM_KINDS
 from ..exceptions import (
     AuthenticationError,
@@ -230,6 +230,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="answer 503 to requests beyond N being handled at once")
     emu.add_argument("--log-size", type=_count(1), default=100_000, metavar="N",
                      help="requests the request log keeps, oldest dropped (default 100000)")
+    emu.add_argument("--price", type=_price, action="append", default=[],
+                     metavar="BACKEND=JSON",
+                     help="what a QPU charges, as IonQ's rate card entry (repeatable), e.g. "
+                          "qpu.forte-1='{\"unit\": \"compute_second\", \"unit_cost\": 1.5}' "
+                          "or qpu.forte-1='{\"unit\": \"gates\", \"cost_1q_gate\": 0.0002, "
+                          "\"cost_2q_gate\": 0.002, \"job_cost_minimum\": 5}'; "
+                          "\"currency\": \"credit\" to bill in credits (default: example "
+                          "figures, not IonQ's prices)")
     return parser
 
 
@@ -249,6 +257,22 @@ def _number(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, not {text!r}")
     return value
+
+
+def _price(text: str) -> tuple[str, Price]:
+    backend, sep, spec = text.partition("=")
+    priced = [b for b in BACKENDS if b != "simulator"]
+    if not sep or backend not in priced:
+        raise argparse.ArgumentTypeError(
+            f"expected BACKEND=JSON with BACKEND one of {', '.join(priced)}, not {text!r}")
+    try:
+        fields = json.loads(spec)
+        if not isinstance(fields, dict):
+            raise ValueError("a price is a JSON object, e.g. {\"unit\": \"compute_second\", "
+                             "\"unit_cost\": 1.5}")
+        return backend, Price.from_fields(fields)
+    except ValueError as exc:  # json.JSONDecodeError is one
+        raise argparse.ArgumentTypeError(f"{backend}: {exc}") from None
 
 
 def _seconds(text: str) -> float:
@@ -477,6 +501,7 @@ def _serve_emulator(args: argparse.Namespace) -> int:
             fault_rate=args.fault_rate, fault_kinds=args.fault_kinds,
             seed=args.seed, finished_cancel=args.finished_cancel,
             bulk_enabled=not args.no_bulk, preload=args.preload, log_size=args.log_size,
+            prices=dict(args.price),
         ).bind()
     except socket.gaierror as exc:
         print(f"{name}: cannot listen on {args.host!r}: {exc.strerror}; check --host",

@@ -3,7 +3,8 @@
 Split like ``moto``: :mod:`.state` holds the jobs and their lifecycle, :mod:`.server` the
 routes and answers, :mod:`.bodies` reads requests, :mod:`.views` writes jobs down,
 :mod:`.faults` the misbehaviour, :mod:`.simulate` / :mod:`.native` / :mod:`.qasm3` the
-circuits' ideal results, :mod:`.compiled` their native compiled circuits.
+circuits' ideal results, :mod:`.compiled` their native compiled circuits, :mod:`.pricing`
+what jobs cost.
 
 Two ways to start it in-process::
 
@@ -77,11 +78,47 @@ beside the document's artifact descriptors, and ``GET /jobs/{id}/results/{kind}`
 them: qiskit-ionq 1.1.1, pennylane-ionq and the ``ionq`` package read them.
 ``results_style="formats"`` turns them off (the document to the letter).
 
+What a job costs (``prices``)
+-----------------------------
+``GET /jobs/{UUID}/cost`` and ``GET /jobs/estimate`` price a job from a table of one
+:class:`Price` per QPU (``Emulator(prices=...)``, ``ionq-cancel emulator --price``), in the
+shape of the document's ``RateCardEntry`` (see :mod:`.pricing`):
+
+========================== ===================== ==========================================
+backend                    default price         how it is priced
+========================== ===================== ==========================================
+``simulator``              free                  no ``estimated_cost`` nor ``cost`` (the
+                                                 document: "free targets such as simulators
+                                                 have no currency unit that can describe
+                                                 them")
+``qpu.forte-1``            0.80 usd a second     ``compute_second`` (``cost_model: QCT``):
+                                                 ``unit_cost`` per second of predicted
+                                                 quantum compute time
+``qpu.forte-enterprise-1`` 0.0001 usd a 1q gate, ``gates`` (``cost_model: 2QGE_operations``):
+                           0.001 a 2q gate, a    ``shots * (1q * cost_1q_gate + 2q *
+                           shot; at least 1.00   cost_2q_gate)``, at least
+                                                 ``job_cost_minimum``
+========================== ===================== ==========================================
+
+The default figures are examples to test against, **not IonQ's prices**. Predicted quantum
+compute time (``stats.predicted_quantum_compute_time_us`` of a QPU job, the estimate's
+``estimated_quantum_compute_time_us``) is ``shots * (1000 + 100 * 1q + 600 * 2q)`` us (a
+wider gate counts as a two-qubit gate; an ``ionq.qasm3.v1`` program's gates are not
+counted). The estimate's times are the emulator's lifecycle, what a job submitted now shows:
+``current_predicted_queue_time`` its ``predicted_wait_time_ms``, ``estimated_execution_time``
+its ``predicted_execution_duration_ms``. ``error_mitigation`` does not change a price.
+A job's ``cost`` appears once it is final: its estimate when it completed; ``0`` when it
+failed, was a dry run, or was canceled before it started (IonQ's billing guide: reserved
+credit is released on cancel); when canceled while running, the shots it had run (the share
+of its run time that had passed, rounded down) at the job's rate, without the job minimum.
+A multi-circuit job costs the sum of its circuits. ``cost_limit`` of a session is stored,
+not enforced.
+
 Also served from the October document: ``POST /jobs/{UUID}/clone`` (a new job with the
 job's type and input, and its fields unless the body gives them; ``parent`` is taken and not
 used, the document does not say what it does), ``GET /schemas/formats/{format}`` (draft-07
 schemas of the eight formats), ``GET /organizations/{organization_id}/usage`` (all zero: the
-emulator bills nothing), ``SessionSettings.expires_at``, a QPU's ``kw`` and ``location``, a
+emulator keeps no bills), ``SessionSettings.expires_at``, a QPU's ``kw`` and ``location``, a
 QPU job's ``cost_model`` (``QCT``).
 
 Not served yet: ``POST /jobs/{UUID}/move`` (the document does not say what it moves, or
@@ -92,7 +129,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
@@ -100,6 +137,7 @@ from typing import Any
 from .bodies import DEFAULT_LENIENT, LENIENT_CASES
 from .faults import Fault, FaultConfig, FaultInjector, RetryAfterMode
 from .model import API_PREFIX, BACKENDS, Lifecycle, ManualClock
+from .pricing import DEFAULT_PRICES, Price
 from .server import LOG_SIZE, AnswerObserver, EmulatorServer, Exchange, LogEntry, RequestLog
 from .sessions import SESSION_END_MODES, SessionEnd, SessionStore
 from .state import (
@@ -115,6 +153,7 @@ __all__ = [
     "BACKENDS",
     "CHILD_CANCEL_MODES",
     "DEFAULT_LENIENT",
+    "DEFAULT_PRICES",
     "FINISHED_CANCEL_MODES",
     "LENIENT_CASES",
     "RESULTS_STYLES",
@@ -129,6 +168,7 @@ __all__ = [
     "Lifecycle",
     "LogEntry",
     "ManualClock",
+    "Price",
     "ResultsStyle",
     "RetryAfterMode",
     "SessionEnd",
@@ -161,7 +201,12 @@ class Emulator:
     (what ending a session does to its unfinished jobs, see :mod:`~.sessions`);
     ``lenient`` (what IonQ's document forbids that the emulator takes anyway: a collection
     of :data:`LENIENT_CASES` names, ``True`` for all, ``False`` for none; default
-    :data:`DEFAULT_LENIENT`, the cases a real client sends).
+    :data:`DEFAULT_LENIENT`, the cases a real client sends); ``prices`` (what a QPU
+    charges, for ``GET /jobs/{UUID}/cost`` and ``GET /jobs/estimate``: ``{backend: Price}``,
+    a :class:`Price` or a mapping of its fields, e.g. ``{"qpu.forte-1": Price(unit="gates",
+    cost_1q_gate=0.0002, cost_2q_gate=0.002, job_cost_minimum=5.0)}``; the backends it does
+    not name keep :data:`DEFAULT_PRICES`, example figures that are not IonQ's prices; the
+    simulator is free and cannot be priced).
     """
 
     def __init__(
@@ -195,6 +240,7 @@ class Emulator:
         session_end: SessionEnd = "drain",
         log_size: int = LOG_SIZE,
         lenient: Iterable[str] | bool = DEFAULT_LENIENT,
+        prices: Mapping[str, Price | Mapping[str, Any]] | None = None,
     ) -> None:
         self.store = JobStore(
             lifecycle=Lifecycle(submit_time=submit_time, queue_time=queue_time,
@@ -209,6 +255,7 @@ class Emulator:
             page_cap=page_cap,
             child_cancel=child_cancel,
             lenient=lenient,
+            prices=prices,
         )
         self.sessions = SessionStore(self.store, enabled=sessions_enabled,
                                      session_end=session_end)

@@ -1,15 +1,18 @@
 """The emulator's read-only resources besides jobs: backends, characterizations, the key's
-identity, cost figures. Nothing here changes state; IonQ's v0.4 document gives the shapes.
+identity, cost estimates. Nothing here changes state; IonQ's v0.4 document gives the shapes.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from .model import BACKENDS, ORGANIZATION_ID, PROJECT_ID, ApiError
+from .bodies import JOB_TYPES
+from .model import BACKENDS, ORGANIZATION_ID, PROJECT_ID, ApiError, Lifecycle
+from .pricing import INT32_MAX, Price, compute_us
 from .views import KW_PER_QPU
 
 #: Backends IonQ no longer runs jobs on: listed with ``status: "retired"`` (a status of its
@@ -117,40 +120,67 @@ def whoami() -> dict[str, Any]:
             "project_id": PROJECT_ID}
 
 
-def job_cost(dry_run: bool) -> dict[str, Any]:
-    """``GetJobCostResponse``: the emulator charges nothing."""
-    return {"dry_run": dry_run, "estimated_cost": {"value": 0.0, "unit": "usd"},
-            "cost": {"value": 0.0, "unit": "usd"}}
+#: Query parameters of ``GET /jobs/estimate`` that are integers: their default and bounds.
+ESTIMATE_INTEGERS: dict[str, tuple[int, int, int]] = {
+    "qubits": (25, 1, INT32_MAX), "shots": (1000, 1, 1_000_000),
+    "1q_gates": (0, 0, INT32_MAX), "2q_gates": (0, 0, INT32_MAX)}
+ESTIMATE_PARAMS = frozenset({"backend", "type", "error_mitigation", *ESTIMATE_INTEGERS})
 
 
-def estimate(params: dict[str, str]) -> dict[str, Any]:
-    """``GET /jobs/estimate``: zero cost, the query echoed as the estimate's context."""
-    if "backend" not in params:
+def estimate(params: dict[str, str], prices: Mapping[str, Price],
+             lifecycle: Lifecycle) -> dict[str, Any]:
+    """``GET /jobs/estimate`` (``GetJobEstimateResponse``): the price of the job the query
+    describes, from the emulator's price table (see :mod:`.pricing`). Its times are the
+    emulator's own lifecycle, as a job submitted now would show them: the queue time is
+    ``predicted_wait_time_ms`` and the execution time ``predicted_execution_duration_ms``.
+    The query is checked as the document bounds it (a 400 otherwise)."""
+    unknown = sorted(set(params) - ESTIMATE_PARAMS)
+    if unknown:
+        raise ApiError(400, f"Unknown query parameter(s): {', '.join(unknown)}", keys=unknown,
+                       source="params")
+    backend = params.get("backend")
+    if backend is None:
         raise ApiError(400, "Query parameter 'backend' is required", keys=["backend"],
                        source="params")
-    if params["backend"] not in BACKENDS:
-        raise ApiError(400, f"Unknown backend {params['backend'][:80]!r}", keys=["backend"],
-                       source="params")
-    context: dict[str, Any] = {"backend": params["backend"],
-                               "type": params.get("type", "ionq.circuit.v1"),
-                               "organization": None, "project": PROJECT_ID}
-    for name, default in (("qubits", 25), ("shots", 1000), ("1q_gates", 0), ("2q_gates", 0)):
+    if backend not in BACKENDS:
+        raise ApiError(400, f"Unknown backend {backend[:80]!r}: jobs run on "
+                            f"{', '.join(BACKENDS)}", keys=["backend"], source="params")
+    job_type = params.get("type", "ionq.circuit.v1")
+    if job_type not in JOB_TYPES:
+        raise ApiError(400, f"Query parameter 'type' must be one of {', '.join(JOB_TYPES)}",
+                       keys=["type"], source="params")
+    context: dict[str, Any] = {"backend": backend, "type": job_type,
+                               "organization": ORGANIZATION_ID, "project": PROJECT_ID}
+    for name, (default, least, most) in ESTIMATE_INTEGERS.items():
         raw = params.get(name, str(default))
-        if not raw.isdigit():
-            raise ApiError(400, f"Query parameter {name!r} must be an integer", keys=[name],
-                           source="params")
+        if not raw.isdigit() or not least <= int(raw) <= most:
+            raise ApiError(400, f"Query parameter {name!r} must be an integer from {least:,} "
+                                f"to {most:,}", keys=[name], source="params")
         context[name] = int(raw)
-    context["error_mitigation"] = params.get("error_mitigation", "false") == "true"
-    return {
+    if context["qubits"] > BACKENDS[backend]:
+        raise ApiError(400, f"{backend} has {BACKENDS[backend]} qubits, not "
+                            f"{context['qubits']}", keys=["qubits"], source="params")
+    mitigation = params.get("error_mitigation", "false")
+    if mitigation not in ("true", "false"):
+        raise ApiError(400, "Query parameter 'error_mitigation' must be true or false",
+                       keys=["error_mitigation"], source="params")
+    context["error_mitigation"] = mitigation == "true"
+    price = prices.get(backend)
+    shots, oneq, twoq = context["shots"], context["1q_gates"], context["2q_gates"]
+    answer: dict[str, Any] = {
         "estimate_context": context,
         "estimated_at": _stamp(datetime.now(timezone.utc).replace(microsecond=0)),
-        "estimated_unit": "usd",
-        "rate_card": {"id": "emulator", "rates": [{"sku": "emulator", "unit": "gates",
-                                                    "cost_1q_gate": 0.0, "cost_2q_gate": 0.0}]},
-        "estimated_total_cost": 0.0,
-        "estimated_execution_time": 0,
-        "current_predicted_queue_time": 0,
+        "estimated_unit": price.currency if price is not None else "usd",
+        "rate_card": {"id": f"emulator-{backend}",
+                      "rates": [price.rate(backend)] if price is not None else []},
+        "estimated_total_cost": price.cost(shots, oneq, twoq) if price is not None else 0.0,
+        "estimated_execution_time": int(lifecycle.run_time * 1000),
+        "current_predicted_queue_time": int((lifecycle.submit_time + lifecycle.queue_time)
+                                            * 1000),
     }
+    if price is not None and price.unit == "compute_second":
+        answer["estimated_quantum_compute_time_us"] = compute_us(shots, oneq, twoq)
+    return answer
 
 
 #: ``group_by`` and ``modality`` of ``GET /organizations/{organization_id}/usage``.

@@ -4,7 +4,8 @@
 Shapes are those of IonQ's v0.4 document (``Session``, ``CreateSessionRequest``,
 ``SessionsResponse``): a session is ``created``, ``started`` once it has a job, ``ended`` when
 ended by request or by its ``duration_limit_min``. ``job_count_limit`` is enforced (a job
-over it gets a 400); ``cost_limit`` is stored only (the emulator bills nothing).
+over it gets a 400); ``cost_limit`` is stored only (not enforced: no job is refused for its
+cost).
 
 Where IonQ is silent the emulator chooses, each a setting:
 

@@ -37,6 +37,7 @@ from .model import (
     Lifecycle,
     ManualClock,
 )
+from .pricing import Price, check_prices, gate_widths, partial_shots
 from .qasm3 import register_shots
 from .samples import histogram
 from .simulate import UnsupportedCircuitError, circuit_width, gate_counts, ideal_probabilities
@@ -111,7 +112,10 @@ class JobStore:
         page_cap: int | None = None,
         child_cancel: ChildCancel = "child",
         lenient: Iterable[str] | bool = DEFAULT_LENIENT,
+        prices: Mapping[str, Price | Mapping[str, Any]] | None = None,
     ) -> None:
+        #: The price of each QPU (see pricing.py): DEFAULT_PRICES with ``prices`` instead
+        self.prices: Mapping[str, Price] = check_prices(prices, BACKENDS)
         #: What IonQ's document forbids that this store takes anyway (see bodies.LENIENT_CASES)
         self.lenient = check_lenient(lenient)
         if finished_cancel not in FINISHED_CANCEL_MODES:
@@ -265,6 +269,47 @@ class JobStore:
         """The job object of ``GET /jobs/{id}``."""
         with self._lock:
             return self.views.view(self._get(job_id), self.clock())
+
+    def cost(self, job_id: str) -> dict[str, Any]:
+        """``GET /jobs/{id}/cost`` (``GetJobCostResponse``): ``estimated_cost`` on a priced
+        backend (none on the free simulator), ``cost`` once the job is final: the estimate
+        when it completed, ``0`` when it failed, was a dry run or was canceled before it
+        started, and the shots it ran (the share of its run time that had passed) when it
+        was canceled while running, without the job minimum. A multi-circuit job's is the
+        sum of its circuits'."""
+        with self._lock:
+            job = self._get(job_id)
+            answer: dict[str, Any] = {"dry_run": job.dry_run}
+            price = self.prices.get(job.backend)
+            if price is None:
+                return answer
+            estimated, billed = self._priced(job, self.clock(), price)
+            answer["estimated_cost"] = {"value": estimated, "unit": price.currency}
+            if billed is not None:
+                answer["cost"] = {"value": billed, "unit": price.currency}
+            return answer
+
+    def _priced(self, job: Job, now: float, price: Price) -> tuple[float, float | None]:
+        """A job's estimated cost and its billed cost (``None`` until it is final)."""
+        if job.children:
+            parts = [self._priced(child, now, price) for child in job.children]
+            billed = None if job.status_at(now, self.lifecycle) not in FINAL_STATUSES else \
+                round(sum(b or 0.0 for _, b in parts), 6)
+            return round(sum(e for e, _ in parts), 6), billed
+        oneq, twoq = gate_widths(job.gate_counts)
+        estimated = price.cost(job.shots, oneq, twoq)
+        status = job.status_at(now, self.lifecycle)
+        if status not in FINAL_STATUSES:
+            return estimated, None
+        if status == "completed" and not job.dry_run:
+            return estimated, estimated
+        lc = self.lifecycle
+        start = job.created + lc.submit_time + lc.queue_time
+        if status != "canceled" or job.dry_run or job.fixed_at is None or \
+                job.fixed_at <= start or lc.run_time <= 0:
+            return estimated, 0.0
+        shots = partial_shots(job.shots, (job.fixed_at - start) / lc.run_time)
+        return estimated, price.cost(shots, oneq, twoq, minimum=False)
 
     def probabilities(self, job_id: str) -> dict[str, Any]:
         """``GET /jobs/{id}/results/probabilities``: only for completed jobs (else 404, "Job

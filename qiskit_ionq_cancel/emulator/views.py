@@ -8,7 +8,7 @@ as IonQ's document does (the ``GET /jobs/{id}`` object, a listing's ``BaseJob``,
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Protocol
 
@@ -21,6 +21,7 @@ from .model import (
     Job,
     Lifecycle,
 )
+from .pricing import Price, compute_us, gate_widths
 
 #: Power drawn by a QPU while it runs a job, for ``stats.kwh`` (IonQ's ``Backend.kw``
 #: example: 4902.81).
@@ -82,6 +83,7 @@ class ViewSettings(Protocol):
 
     lifecycle: Lifecycle
     results_style: ResultsStyle
+    prices: Mapping[str, Price]
 
 
 class JobViews:
@@ -143,7 +145,7 @@ class JobViews:
                 view["shots"] = job.shots
         else:
             view["shots"] = job.shots
-            view["cost_model"] = "QCT"  # a QPU job is billed on quantum compute time
+            view["cost_model"] = self._settings.prices[job.backend].cost_model
         if full:
             view["child_job_ids"] = [c.id for c in job.children] if job.children else None
         return view
@@ -205,13 +207,14 @@ class JobViews:
         }
 
     def _stats(self, job: Job, done: bool) -> dict[str, Any]:
-        """``CircuitJobStats``: the circuit's figures, compute times from the lifecycle (the
-        run time is all quantum compute here), energy for a QPU's finished job."""
+        """``CircuitJobStats``: the circuit's figures; compute times from the lifecycle on
+        the simulator (its run time is all quantum compute), from the compute-time model of
+        :mod:`.pricing` on a QPU; energy for a QPU's finished job."""
         stats = job.stats
-        compute_us = int(self._settings.lifecycle.run_time * 1_000_000)
-        stats["predicted_quantum_compute_time_us"] = compute_us
+        predicted = predicted_compute_us(job, self._settings.lifecycle)
+        stats["predicted_quantum_compute_time_us"] = predicted
         if done:
-            stats["billed_quantum_compute_time_us"] = compute_us
+            stats["billed_quantum_compute_time_us"] = predicted
             if job.backend != "simulator":
                 stats["kwh"] = round(self._settings.lifecycle.run_time * KW_PER_QPU / 3600, 9)
         return stats
@@ -250,6 +253,15 @@ class JobViews:
                 results[ARTIFACTS[kind]] = {"id": kind, "format": ARTIFACTS[kind],
                                             "media_type": "application/json"}
         return results
+
+
+def predicted_compute_us(job: Job, lifecycle: Lifecycle) -> int:
+    """``stats.predicted_quantum_compute_time_us`` of a job (a parent's sums its children's)."""
+    if job.backend == "simulator":
+        return int(lifecycle.run_time * 1_000_000)
+    if job.children:
+        return min(2**31 - 1, sum(predicted_compute_us(c, lifecycle) for c in job.children))
+    return compute_us(job.shots, *gate_widths(job.gate_counts))
 
 
 def _template(encoded: bytes, job_id: str, status: str) -> tuple[bytes, bytes, bytes] | None:

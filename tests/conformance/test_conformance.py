@@ -195,10 +195,49 @@ def test_ionq_core_reads_backends_characterizations_costs_and_whoami(
     estimate = parsed(estimate_job_cost.sync(client=ionq, backend="qpu.forte-1", qubits=2,
                                              shots=100))
     assert estimate.estimate_context.backend == "qpu.forte-1"
-    job_id = parsed(create_job.sync(client=ionq, body=bell_payload())).id
+    job_id = parsed(create_job.sync(client=ionq, body=bell_payload(backend="qpu.forte-1"))).id
     cost = parsed(get_job_cost.sync(uuid=job_id, client=ionq)).estimated_cost
     assert not isinstance(cost, Unset)  # ionq-core's model leaves it optional
     assert cost.unit == "usd"
+
+
+def test_ionq_core_reads_estimates_and_costs_of_both_pricing_models(
+        ionq: Any, clock: ManualClock) -> None:
+    from ionq_core.api.default import create_job, estimate_job_cost, get_job, get_job_cost
+    from ionq_core.types import Unset
+
+    by_time = parsed(estimate_job_cost.sync(
+        client=ionq, backend="qpu.forte-1", qubits=2, shots=100, field_1q_gates=1,
+        field_2q_gates=1, error_mitigation=True))
+    assert by_time.estimate_context.error_mitigation is True
+    assert [r.unit for r in by_time.rate_card.rates] == ["compute_second"]
+    assert by_time.rate_card.rates[0].unit_cost == 0.80
+    assert by_time.estimated_quantum_compute_time_us == 100 * (1000 + 100 + 600)
+    assert by_time.estimated_total_cost == pytest.approx(0.17 * 0.80)
+    by_gates = parsed(estimate_job_cost.sync(
+        client=ionq, backend="qpu.forte-enterprise-1", qubits=2, shots=1000,
+        field_1q_gates=150, field_2q_gates=40))
+    gates = by_gates.rate_card.rates[0]
+    assert (gates.unit, gates.cost_1q_gate, gates.cost_2q_gate, gates.job_cost_minimum) == (
+        "gates", 0.0001, 0.001, 1.0)
+    assert isinstance(by_gates.estimated_quantum_compute_time_us, Unset)
+    assert by_gates.estimated_total_cost == pytest.approx(55.0)
+    free = parsed(estimate_job_cost.sync(client=ionq, backend="simulator"))
+    assert free.estimated_total_cost == 0 and free.rate_card.rates == []
+
+    qpu = parsed(create_job.sync(client=ionq,
+                                 body=bell_payload(backend="qpu.forte-enterprise-1"))).id
+    sim = parsed(create_job.sync(client=ionq, body=bell_payload())).id
+    clock.advance(DONE)
+    billed = parsed(get_job_cost.sync(uuid=qpu, client=ionq))
+    assert not isinstance(billed.estimated_cost, Unset) and not isinstance(billed.cost, Unset)
+    assert billed.cost.value == billed.estimated_cost.value == 1.0  # the job minimum
+    assert billed.dry_run is False
+    unpriced = parsed(get_job_cost.sync(uuid=sim, client=ionq))
+    assert isinstance(unpriced.estimated_cost, Unset) and isinstance(unpriced.cost, Unset)
+    job = parsed(get_job.sync(uuid=qpu, client=ionq)).to_dict()
+    assert job["cost_model"] == "2QGE_operations"
+    assert job["stats"]["predicted_quantum_compute_time_us"] == 100 * (1000 + 100 + 600)
 
 
 # -- cirq-ionq --------------------------------------------------------------------------------

@@ -71,7 +71,8 @@ def test_a_finished_qpu_job_says_its_billed_time_and_energy(client: Api,
     job_id = client.submit(job_body(backend="qpu.forte-1", noise=None))
     clock.advance(DONE)
     stats = client.job(job_id)["stats"]
-    assert stats["billed_quantum_compute_time_us"] == 5_000_000 and stats["kwh"] > 0
+    # a QPU's compute time is the pricing model's: 100 shots x (1000 + 100 + 600) us
+    assert stats["billed_quantum_compute_time_us"] == 170_000 and stats["kwh"] > 0
 
 
 def test_noise_only_for_the_simulator_and_shots_not_for_the_ideal_one(client: Api) -> None:
