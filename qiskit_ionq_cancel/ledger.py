@@ -139,9 +139,9 @@ def _cancel(path: Path, contents: LedgerContents, client: IonQCancelClient,
         elapsed=report.elapsed, requests=report.requests)
     for n, record in enumerate(contents.unknown):
         final.not_reached[unknown_key(n, record)] = (
-            f"submitted at {record.get('time')} to {record.get('backend')} by pid "
-            f"{record.get('pid')} on {record.get('host')}; the program died before IonQ "
-            f"answered, so its id is unknown: {CHECK_READY}")
+            f"submitted at {record.get('time')}, id unknown: {CHECK_READY} (backend "
+            f"{record.get('backend')}, pid {record.get('pid')} on {record.get('host')}; no "
+            "answer to its POST /jobs was recorded)")
     if contents.skipped:
         logger.warning("Job ledger: %s could not be read and %s skipped",
                        plural(len(contents.skipped), "line"),

@@ -696,9 +696,8 @@ def _cancel_ledger(args: argparse.Namespace, console: Console, key: str) -> int:
     report.elapsed = args.deadline_left.elapsed
     outcome = Outcome(report, before, _why(args))
     console.out(json.dumps(outcome.to_dict(), indent=2) if args.json else outcome.table())
-    for key_ in unknown:
-        console.err(f"ionq-cancel cancel: {key_[key_.index(' ') + 1:]}: "
-                    f"{report.not_reached[key_]}")
+    for entry in sorted(unknown):  # no id to cancel it by: what to do instead
+        console.err(f"ionq-cancel cancel: {report.not_reached[entry]}")
     if args.dry_run:
         return 1 if report.not_found or unknown else 0
     rest = CancelReport(statuses=report.statuses, errors=report.errors,

@@ -128,6 +128,23 @@ def test_threads_sharing_a_ledger_never_interleave(tmp_path: Path) -> None:
     assert contents.skipped == [] and len(contents.jobs) == 400 and contents.unknown == []
 
 
+def test_processes_sharing_a_ledger_file_never_interleave(tmp_path: Path) -> None:
+    shared = tmp_path / "shared.jsonl"
+    script = textwrap.dedent(f"""
+        import sys
+        from qiskit_ionq_cancel._core.ledger import Ledger
+        ledger = Ledger({str(shared)!r}, "http://127.0.0.1:1/v0.4")
+        n = int(sys.argv[1])
+        for i in range(300):
+            entry = ledger.intent("b" * 5000, None)
+            ledger.submitted(entry, f"{{n:04d}}{{i:04d}}-0000-4000-8000-000000000000")
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(n)]) for n in range(4)]
+    assert [p.wait(timeout=PROCESS_GUARD) for p in procs] == [0] * 4
+    contents = read_ledger(shared)
+    assert contents.skipped == [] and len(contents.jobs) == 1200 and contents.unknown == []
+
+
 @pytest.mark.parametrize("where", ["missing-dir", "under-a-file", "full"])
 def test_an_unwritable_ledger_fails_the_submit_before_it_is_sent(
         emu: Emulator, tmp_path: Path, where: str) -> None:
@@ -274,6 +291,17 @@ def test_the_command_refuses_a_ledger_with_ids_or_of_another_url(
     assert main(["cancel", "--ledger", str(tmp_path / "nothing-here")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert emu.store.status_of(ids[0]) == "ready"
+
+
+def test_the_command_says_what_to_do_about_a_job_whose_id_is_unknown(
+        emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ledger = tmp_path / "jobs.jsonl"
+    ids = submit(emu, ledger, 1)
+    Ledger(ledger, emu.url).intent("simulator", None)  # a death during POST /jobs
+    assert main(["--ledger", str(ledger)]) == 1  # not done: a job may run, unknown
+    out, err = capsys.readouterr()
+    assert ids[0] in out and emu.store.status_of(ids[0]) == "canceled"
+    assert "id unknown: check `ionq-cancel status --status ready`" in err
 
 
 def test_a_sigkilled_program_leaves_its_jobs_to_the_ledger_cleanup(
