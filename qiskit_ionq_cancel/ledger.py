@@ -11,11 +11,13 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from qiskit.providers import JobStatus
 
 from ._core.ledger import FINAL_MARKS, Ledger, LedgerContents, default_label, read_ledger
 from ._core.status import CANCELLABLE, to_job_status
+from ._core.validation import is_loopback
 from ._http.client import IonQCancelClient
 from .bulk import cancel_jobs
 from .exceptions import JobNotFoundError, UsageError
@@ -26,6 +28,7 @@ __all__ = ["cancel_ledger", "ledger_url", "unknown_key"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
+DEFAULT_URL = "https://api.ionq.co/v0.4"
 #: What to do about a job submitted but whose id the ledger never got.
 CHECK_READY = "check `ionq-cancel status --status ready`"
 
@@ -42,11 +45,11 @@ def _env_url() -> str | None:
 def ledger_url(contents: LedgerContents, given: str | None) -> str:
     """The one API URL a cleanup of ``contents`` sends to: ``given`` (a provider's, the
     command's ``--url`` or ``IONQ_API_URL``), which every record must share, else the
-    ledger's own, if it names one.
+    ledger's own, if it names one on IonQ's host (``*.ionq.co``) or this machine.
 
-    A ledger naming jobs at another URL is refused, never sent there with this key: a key
-    belongs to one account at one URL, and a ledger is a file anyone who can write it can
-    point at any host.
+    A ledger naming jobs at another URL is refused, never sent there with this key unless
+    that URL is given: a key belongs to one account at one URL, and a ledger is a file
+    anyone who can write it can point at any host.
 
     Raises:
         UsageError: Records at another URL than ``given``, or, without ``given``, at
@@ -67,7 +70,13 @@ def ledger_url(contents: LedgerContents, given: str | None) -> str:
             f"The job ledger names jobs at {len(urls)} API URLs ({', '.join(sorted(urls))}): "
             "run the cleanup once per URL, with that URL (--url, or IONQ_API_URL) and its "
             "key; nothing was sent.")
-    return urls.pop() if urls else "https://api.ionq.co/v0.4"
+    url = urls.pop() if urls else DEFAULT_URL
+    host = urlsplit(url).hostname or ""
+    if not (host == "ionq.co" or host.endswith(".ionq.co") or is_loopback(host)):
+        raise UsageError(
+            f"The job ledger names jobs at {url}, not IonQ's host: to send the key there, "
+            "name that URL yourself (--url, or IONQ_API_URL); nothing was sent.")
+    return url
 
 
 def unknown_key(position: int, record: dict[str, object]) -> str:

@@ -16,7 +16,7 @@ from ._core.ledger import Ledger
 from ._http.client import DEFAULT_TIMEOUT, IonQCancelClient
 from ._redact import Secret
 from .backend import IonQQPUBackend, IonQSimulatorBackend
-from .exceptions import IonQRequestError
+from .exceptions import IonQRequestError, UsageError
 from .retry import RetryPolicy
 
 __all__ = ["IonQProvider"]
@@ -90,6 +90,9 @@ class IonQProvider(qiskit_ionq.IonQProvider):
             timeout=timeout, allow_insecure_http=allow_insecure_http,
         )
         ledger = ledger if ledger is not None else os.environ.get(LEDGER_ENV_VAR) or None
+        if ledger is not None and not os.fspath(ledger):
+            raise UsageError("ledger= is empty: give a file or directory, or None for no "
+                             "ledger")
         if ledger is not None:
             self.client.ledger = Ledger(ledger, self.client.url, label=label,
                                         fsync=ledger_fsync, secret=self.client.key)

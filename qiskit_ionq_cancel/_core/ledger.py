@@ -192,6 +192,22 @@ def _files(path: Path) -> Iterator[Path]:
         yield path
 
 
+def _parse(raw: bytes) -> tuple[dict[str, Any] | None, bool]:
+    """One line's record, and whether a torn record was in front of it: a torn write (a
+    writer killed mid-write) with another writer's record appended after it gives that
+    record at the line's end."""
+    for start in (0, raw.rfind(b'{"v":')):
+        if start < 0:
+            continue
+        try:
+            record = json.loads(raw[start:])
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("event"), str):
+            return record, start > 0
+    return None, True
+
+
 def read_ledger(path: str | os.PathLike[str]) -> LedgerContents:
     """Read a ledger file, or every ``*.jsonl`` file of a ledger directory.
 
@@ -217,17 +233,16 @@ def read_ledger(path: str | os.PathLike[str]) -> LedgerContents:
         for number, raw in enumerate(data.splitlines(), 1):
             if not raw.strip():
                 continue
-            try:
-                record = json.loads(raw)
-                event = record["event"]
-            except (ValueError, TypeError, KeyError):
-                record, event = None, None
-            if not isinstance(record, dict) or not isinstance(event, str):
+            record, torn = _parse(raw)
+            if torn:
                 where = f"{file}:{number}"
-                logger.warning("Job ledger %s: skipped a line that is not a whole record "
-                               "(a writer killed mid-write?)", where)
+                logger.warning("Job ledger %s: skipped %s that is not a whole record (a "
+                               "writer killed mid-write?)", where,
+                               "a line" if record is None else "the start of a line")
                 contents.skipped.append(where)
+            if record is None:
                 continue
+            event = record["event"]
             ref = str(record.get("ref"))
             if event == "intent":
                 intents.setdefault(ref, record)

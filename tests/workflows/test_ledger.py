@@ -211,6 +211,35 @@ def test_a_torn_last_line_is_skipped_with_a_warning(
     assert "jobs.jsonl:5" in caplog.text and "skipped" in caplog.text
 
 
+def test_a_torn_line_with_a_record_appended_after_it_loses_only_the_torn_one(
+        emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    ledger = tmp_path / "jobs.jsonl"
+    first = submit(emu, ledger, 1)
+    with ledger.open("a") as file:
+        file.write('{"v":1,"event":"submitted","id":"0f0f')  # killed mid-write ...
+    later = submit(emu, ledger, 1)  # ... and another writer appends after it
+    with caplog.at_level(logging.WARNING, logger="qiskit_ionq_cancel"):
+        report = cancel_ledger(ledger)
+    assert report.cancelled == first + later and report.not_reached == {}
+    assert "jobs.jsonl:3" in caplog.text and "the start of a line" in caplog.text
+
+
+def test_a_ledger_pointing_at_another_host_needs_that_url_named(
+        emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = tmp_path / "jobs.jsonl"
+    writer = Ledger(ledger, "https://collector.example/v0.4")  # a tampered ledger, say
+    writer.submitted(writer.intent("simulator", None), "0f0f0f0f-0000-4000-8000-000000000000")
+    monkeypatch.delenv("IONQ_API_URL")
+    with pytest.raises(UsageError, match=r"collector\.example/v0\.4, not IonQ's host"):
+        cancel_ledger(ledger)
+    assert len(emu.log) == 0
+
+
+def test_an_empty_ledger_path_is_refused(emu: Emulator) -> None:
+    with pytest.raises(UsageError, match="ledger= is empty"):
+        IonQProvider(KEY, url=emu.url, ledger="")
+
+
 def test_jobs_of_another_key_are_reported_not_found_or_forbidden(
         emu: Emulator, tmp_path: Path) -> None:
     ledger = tmp_path / "jobs.jsonl"
