@@ -44,6 +44,7 @@ _PUBLIC: dict[str, str] = {
     # cancelling
     "cancel": "single",
     "cancel_jobs": "bulk",
+    "cancel_ledger": "ledger",
     "cancel_on_exit": "scope",
     "CancelScope": "scope",
     "CancelReport": "report",
@@ -104,6 +105,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
     from .ionq_primitives import IonQEstimator as IonQEstimator
     from .ionq_primitives import IonQSampler as IonQSampler
     from .job import IonQJob as IonQJob
+    from .ledger import cancel_ledger as cancel_ledger
     from .primitives import EstimatorV2 as EstimatorV2
     from .primitives import IonQCancelPrimitiveJob as IonQCancelPrimitiveJob
     from .primitives import SamplerV2 as SamplerV2

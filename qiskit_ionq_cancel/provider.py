@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any, Literal
 
@@ -10,10 +11,12 @@ import qiskit_ionq
 from qiskit_ionq.helpers import resolve_credentials
 
 from ._compat import upstream
+from ._core.ledger import ENV_VAR as LEDGER_ENV_VAR
+from ._core.ledger import Ledger
 from ._http.client import DEFAULT_TIMEOUT, IonQCancelClient
 from ._redact import Secret
 from .backend import IonQQPUBackend, IonQSimulatorBackend
-from .exceptions import IonQRequestError
+from .exceptions import IonQRequestError, UsageError
 from .retry import RetryPolicy
 
 __all__ = ["IonQProvider"]
@@ -43,6 +46,14 @@ class IonQProvider(qiskit_ionq.IonQProvider):
         cancel_on_timeout: The default of the option of that name of its jobs'
             ``result()`` and ``wait_for_final_state()``.
         cancel_on_interrupt: The same, for the option ``cancel_on_interrupt``.
+        ledger: A file, or a directory (each process then writes its own file there), in
+            which every job submitted is recorded before ``run()`` returns, for
+            ``ionq-cancel --ledger`` to cancel what a killed program left behind; by
+            default ``IONQ_CANCEL_LEDGER``, else none. See "Programs that die" in the docs.
+        ledger_fsync: ``fsync`` each ledger record (survives a node crash, not only the
+            process's death; costs a disk flush per record).
+        label: The run label recorded with each job in the ledger (default
+            ``host:pid:start-time``).
 
     Raises:
         InvalidAPIKeyError: The key cannot be sent as it is (blanks, a line break, control
@@ -63,6 +74,9 @@ class IonQProvider(qiskit_ionq.IonQProvider):
         allow_insecure_http: bool = False,
         cancel_on_timeout: bool = False,
         cancel_on_interrupt: bool = False,
+        ledger: str | os.PathLike[str] | None = None,
+        ledger_fsync: bool = False,
+        label: str | None = None,
     ) -> None:
         self.cancel_on_timeout = cancel_on_timeout
         self.cancel_on_interrupt = cancel_on_interrupt
@@ -75,6 +89,13 @@ class IonQProvider(qiskit_ionq.IonQProvider):
             creds["token"], creds["url"], custom_headers, retry_policy=retry_policy,
             timeout=timeout, allow_insecure_http=allow_insecure_http,
         )
+        ledger = ledger if ledger is not None else os.environ.get(LEDGER_ENV_VAR) or None
+        if ledger is not None and not os.fspath(ledger):
+            raise UsageError("ledger= is empty: give a file or directory, or None for no "
+                             "ledger")
+        if ledger is not None:
+            self.client.ledger = Ledger(ledger, self.client.url, label=label,
+                                        fsync=ledger_fsync, secret=self.client.key)
         upstream.init_provider(self, token, url, custom_headers, lambda: [
             IonQSimulatorBackend(self), IonQQPUBackend(self)])
         if self.credentials["token"]:

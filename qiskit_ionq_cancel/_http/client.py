@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -27,6 +27,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 from .._compat import upstream
 from .._compat.results import add_legacy_result_urls
 from .._core.deadline import adopt, entered, scope
+from .._core.ledger import Ledger
 from .._core.status import CANCELLABLE, to_job_status
 from .._core.validation import check_api_key, check_base_url, validate_job_id, validate_job_ids
 from .._core.verdict import verdict
@@ -38,6 +39,7 @@ from ..exceptions import (
     IonQRequestError,
     JobNotFoundError,
     NoAnswerError,
+    RefusedError,
     RetriesExhaustedError,
     UsageError,
 )
@@ -91,6 +93,8 @@ class IonQCancelClient(IonQClient):
         self.key = key
         #: The most jobs the server has put in one page (``None``: never seen it cap one).
         self.page_cap: int | None = None
+        #: Where every submit is recorded (``IonQProvider(ledger=...)``), or ``None``.
+        self.ledger: Ledger | None = None
         user_agent = f"{get_user_agent()} qiskit-ionq-cancel/{__version__}"
         self.transport = Transport(
             base, key, {"User-Agent": user_agent, **(custom_headers or {})},
@@ -407,6 +411,34 @@ class IonQCancelClient(IonQClient):
         other failure might have created the job."""
         body = qiskit_to_ionq(job.circuit, job.backend(), upstream.job_submission(job),
                               job.extra_query_params, job.extra_metadata)
+        ledger = self.ledger
+        if ledger is None:
+            return self._post_job(body)
+        # The one place every submit passes (backend.run, qiskit-ionq's IonQJob.submit, the
+        # primitives, sessions): the intent is on disk before the POST, the id after it.
+        entry = ledger.intent(job.backend().name.removeprefix("ionq_"),  # IonQ's name
+                              upstream.job_submission(job).get("session_id"))
+        try:
+            answer = self._post_job(body)
+        except RefusedError as exc:  # IonQ said no: no job exists (any other failure
+            # leaves the intent alone: a job may exist, its id unknown)
+            self._after_post(ledger.failed, entry, exc)
+            raise
+        job_id = answer.get("id") if isinstance(answer, dict) else None
+        if isinstance(job_id, str):
+            self._after_post(ledger.submitted, entry, job_id)
+        return answer
+
+    @staticmethod
+    def _after_post(write: Callable[..., None], *args: Any) -> None:
+        """A ledger write after the POST: its failure must not fail a submit that happened
+        (the intent record already stands for the job), so it is logged, not raised."""
+        try:
+            write(*args)
+        except UsageError as exc:
+            logger.warning("%s; the job is recorded as submitted, id unknown", exc)
+
+    def _post_job(self, body: str) -> dict[str, Any]:
         answer: dict[str, Any] = self._send("POST", "jobs", what="Submitting job", body=body,
                                             retry_statuses=frozenset({429}),
                                             retry_connection_errors=False)

@@ -33,6 +33,7 @@ from typing import ClassVar, NoReturn
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
 
 from .._core.deadline import Deadline, current, scope
+from .._core.ledger import read_ledger
 from .._core.sigterm import TERMINATED, SigtermAsExit
 from .._core.status import CANCELLABLE, FINAL, to_job_status
 from .._core.validation import check_selection
@@ -48,8 +49,10 @@ from ..exceptions import (
     NoAnswerError,
     UnknownJobStatusError,
     UnreachableError,
+    UsageError,
     WrongBaseURLError,
 )
+from ..ledger import cancel_ledger, ledger_url, unknown_key
 from ..provider import IonQProvider
 from ..report import CancelReport, plural
 from ..retry import RetryPolicy
@@ -70,7 +73,7 @@ _KEY_OPTION = re.compile(
 #: Options of ``cancel`` and ``status`` that take a value (the next argument, unless
 #: ``--option=value``): that value is never a command, wherever it stands.
 _VALUE_OPTIONS = frozenset({"--from-file", "--url", "--api-key-file", "--deadline", "--status",
-                            "--target", "--session"})
+                            "--target", "--session", "--ledger"})
 #: A word meant as a command, not a job id (which has digits and hyphens in its places).
 _WORD = re.compile(r"[A-Za-z]+(?:[-_][A-Za-z]+)*")
 
@@ -164,6 +167,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="show what would be cancelled, change nothing")
     cancel.add_argument("-y", "--yes", action="store_true",
                         help="cancel the jobs a filter matches without asking")
+    cancel.add_argument("--ledger", metavar="PATH",
+                        help="cancel every unfinished job a job ledger (a file, or a "
+                             "directory of them) records, and mark what was done in it")
 
     status = commands.add_parser(
         "status", parents=[common, logs], allow_abbrev=False,
@@ -554,6 +560,8 @@ def _jobs_command(args: argparse.Namespace, console: Console) -> int:
     try:
         key = api_key(args.api_key_file)  # before the ids: one pasted from the key is hidden
         console.hide(key)
+        if getattr(args, "ledger", None) is not None:
+            return _cancel_ledger(args, console, key)
         ids = read_ids(args.ids, args.from_file, key)
         filters, described = _filter_args(args, ids, key)
         if args.command == "status":
@@ -688,6 +696,41 @@ def _cancel(args: argparse.Namespace, console: Console, key: str, ids: list[str]
         for job_id, error in report.errors.items():
             console.err(f"details: {job_id}: {type(error).__name__}: {error}")
     return _verdict(console, outcome)
+
+
+def _cancel_ledger(args: argparse.Namespace, console: Console, key: str) -> int:
+    """``cancel --ledger PATH``: every unfinished job the ledger records (``cancel_ledger``).
+    The URL is ``--url`` / IONQ_API_URL, which every record must name, else the ledger's."""
+    if args.ids or args.from_file or args.status or args.target or args.session:
+        raise BadUsage("give --ledger PATH, or job ids, or a filter; not several")
+    try:
+        contents = read_ledger(args.ledger)
+        if not (args.url or os.environ.get("IONQ_API_URL")
+                or os.environ.get("QISKIT_IONQ_API_URL")):
+            args.url = ledger_url(contents, None)
+    except UsageError as exc:
+        raise BadUsage(plain(str(exc))) from None
+    with _provider(key, args) as provider:
+        try:
+            report = cancel_ledger(args.ledger, provider=provider, dry_run=args.dry_run,
+                                   deadline=args.deadline)
+        except UsageError as exc:
+            raise BadUsage(plain(str(exc))) from None
+    unknown = {unknown_key(n, r) for n, r in enumerate(contents.unknown)}
+    before = {i for i in report.cancelled if i in report.notes}  # settled by an earlier run
+    report.elapsed = args.deadline_left.elapsed
+    outcome = Outcome(report, before, _why(args))
+    console.out(json.dumps(outcome.to_dict(), indent=2) if args.json else outcome.table())
+    for entry in sorted(unknown):  # no id to cancel it by: what to do instead
+        console.err(f"ionq-cancel cancel: {report.not_reached[entry]}")
+    if args.dry_run:
+        return 1 if report.not_found or unknown else 0
+    rest = CancelReport(statuses=report.statuses, errors=report.errors,
+                        not_reached={k: v for k, v in report.not_reached.items()
+                                     if k not in unknown},
+                        notes=report.notes, elapsed=report.elapsed, requests=report.requests)
+    code = _verdict(console, Outcome(rest, before, _why(args)))
+    return max(code, 1) if unknown else code
 
 
 def _final_already(client: IonQCancelClient, ids: list[str]) -> dict[str, str]:

@@ -1,0 +1,256 @@
+"""The job ledger: a JSON-lines record, on disk, of every job a provider submitted.
+
+A killed program (SIGKILL, the OOM killer, a Slurm allocation ended whole) runs no cleanup;
+this record lets a later ``ionq-cancel --ledger`` cancel what it left behind. Each submit
+writes two records: an ``intent`` before ``POST /jobs`` and a ``submitted`` one (with the
+job id) after it, so a death in between leaves "submitted at T, id unknown", not silence.
+
+Each record is one ``os.write()`` to a descriptor opened with ``O_APPEND``: on one host,
+processes and threads sharing a file never interleave their lines (POSIX appends of a
+regular file are atomic with respect to each other). Appends from several hosts to one file
+on NFS or Lustre are not: give a directory, and each process writes its own file there.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._redact import redact
+from ..exceptions import UsageError
+
+__all__ = ["ENV_VAR", "FINAL_MARKS", "Ledger", "LedgerContents", "default_label",
+           "read_ledger"]
+
+logger = logging.getLogger("qiskit_ionq_cancel")
+
+#: The environment variable naming the ledger when ``IonQProvider(ledger=...)`` is not given.
+ENV_VAR = "IONQ_CANCEL_LEDGER"
+#: The format version written in every record.
+VERSION = 1
+#: Marks a cleanup writes after which a job needs no further cancel.
+FINAL_MARKS = frozenset({"cancelled", "already_final"})
+_MARKS = FINAL_MARKS | {"not_found"}
+
+_START = time.time()
+#: Numbers the intents of this process (every ledger object's): with host and pid, a ref is
+#: unique (next() on a count is atomic under the GIL).
+_REFS = itertools.count(1)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def default_label() -> str:
+    """``host:pid:start``: this process, and when it started (UTC), unique on one cluster."""
+    start = datetime.datetime.fromtimestamp(_START, datetime.timezone.utc)
+    return f"{socket.gethostname()}:{os.getpid()}:{start.strftime('%Y%m%dT%H%M%SZ')}"
+
+
+class Ledger:
+    """Appends records to a ledger file, or to this process's own file in a directory.
+
+    Args:
+        path: A file (created if missing), or an existing directory: each process then
+            writes ``ionq-jobs-<host>-<pid>.jsonl`` in it.
+        url: The API base URL the jobs go to (recorded; the key never is).
+        label: The run label recorded with each job (default: :func:`default_label`).
+        fsync: ``os.fsync()`` after each record, so it survives a power loss or a node
+            crash, not only the process's death (which the page cache survives).
+        secret: The API key, kept out of everything written.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], url: str, *, label: str | None = None,
+                 fsync: bool = False, secret: str | None = None) -> None:
+        self.path = Path(path)
+        self.url = redact(url, secret)
+        self.label = redact(label, secret) if label else None
+        self.fsync = fsync
+        self._secret = secret
+        self._fd: int | None = None
+        self._pid = -1
+        self._lock = threading.Lock()  # the open, not the writes (O_APPEND orders those)
+
+    def __repr__(self) -> str:
+        return f"Ledger({str(self.path)!r})"
+
+    def file(self) -> Path:
+        """The file this process appends to."""
+        if self.path.is_dir():
+            return self.path / f"ionq-jobs-{socket.gethostname()}-{os.getpid()}.jsonl"
+        return self.path
+
+    def _open(self) -> int:
+        pid = os.getpid()
+        if self._fd is not None and self._pid == pid:
+            return self._fd
+        with self._lock:
+            if self._fd is None or self._pid != pid:  # first use, or a forked child
+                target = self.file()
+                try:
+                    self._fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                except OSError as exc:
+                    raise self._unwritable(target, exc) from None
+                self._pid = pid
+        return self._fd
+
+    def _unwritable(self, target: Path, exc: OSError) -> UsageError:
+        return UsageError(
+            f"The job ledger {str(target)!r} cannot be written ({exc.strerror or exc}); "
+            "nothing was submitted. Give a writable file or directory (ledger= or "
+            f"{ENV_VAR}), or none to submit without a ledger.")
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one record as one line, with one ``os.write()``.
+
+        Raises:
+            UsageError: The ledger cannot be opened or written (full, read-only, gone).
+        """
+        line = (json.dumps({"v": VERSION, **record}, separators=(",", ":")) + "\n").encode()
+        fd = self._open()
+        try:
+            written = os.write(fd, line)
+            if written != len(line):  # a short write (a full disk): the line is torn
+                raise OSError(28, "No space left on device (short write)")
+            if self.fsync:
+                os.fsync(fd)
+        except OSError as exc:
+            raise self._unwritable(self.file(), exc) from None
+
+    def intent(self, backend: str, session: str | None) -> dict[str, Any]:
+        """Record that a job is about to be submitted; returns the fields its ``submitted``
+        (or ``failed``) record repeats."""
+        host = socket.gethostname()
+        base = {"ref": f"{host}:{os.getpid()}:{next(_REFS)}", "backend": backend,
+                "session": session, "url": self.url, "label": self.label or default_label(),
+                "pid": os.getpid(), "host": host}
+        self.write({"event": "intent", "time": _now(), **base})
+        return base
+
+    def submitted(self, base: dict[str, Any], job_id: str) -> None:
+        """Record the id of the job whose intent was ``base``."""
+        self.write({"event": "submitted", "id": job_id, "time": _now(), **base})
+
+    def failed(self, base: dict[str, Any], error: BaseException) -> None:
+        """Record that the submit of ``base`` failed (its job may still exist: a failure
+        after the request was sent), so the intent is not reported as an unknown job."""
+        self.write({"event": "failed", "error": type(error).__name__, "time": _now(), **base})
+
+    def mark(self, job_id: str, outcome: str, label: str, status: str | None = None) -> None:
+        """Record what a cleanup established for a job (``cancelled``, ``already_final``,
+        ``not_found``; ``status``: its Qiskit status name)."""
+        assert outcome in _MARKS
+        self.write({"event": outcome, "id": job_id, "status": status, "url": self.url,
+                    "time": _now(), "label": label, "pid": os.getpid(),
+                    "host": socket.gethostname()})
+
+    def close(self) -> None:
+        """Close the descriptor (a later write opens it again)."""
+        with self._lock:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
+
+
+@dataclass
+class LedgerContents:
+    """What a ledger holds, read back.
+
+    Attributes:
+        jobs: Job id -> its ``submitted`` record (first seen), in the order written.
+        unknown: ``intent`` records with neither a ``submitted`` nor a ``failed`` one: a
+            job may exist whose id was never known.
+        marks: Job id -> the last cleanup mark (``cancelled``, ...) and its record.
+        skipped: Lines that could not be read (``file:line``), each warned about.
+    """
+
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    unknown: list[dict[str, Any]] = field(default_factory=list)
+    marks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    def urls(self) -> set[str]:
+        """Every API URL the jobs and the unknown intents went to."""
+        return {str(r.get("url")) for r in (*self.jobs.values(), *self.unknown)}
+
+
+def _files(path: Path) -> Iterator[Path]:
+    if path.is_dir():
+        yield from sorted(p for p in path.iterdir() if p.suffix == ".jsonl" and p.is_file())
+    else:
+        yield path
+
+
+def _parse(raw: bytes) -> tuple[dict[str, Any] | None, bool]:
+    """One line's record, and whether a torn record was in front of it: a torn write (a
+    writer killed mid-write) with another writer's record appended after it gives that
+    record at the line's end."""
+    for start in (0, raw.rfind(b'{"v":')):
+        if start < 0:
+            continue
+        try:
+            record = json.loads(raw[start:])
+        except ValueError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("event"), str):
+            return record, start > 0
+    return None, True
+
+
+def read_ledger(path: str | os.PathLike[str]) -> LedgerContents:
+    """Read a ledger file, or every ``*.jsonl`` file of a ledger directory.
+
+    A line that is not a JSON object (the last one, torn by a writer killed mid-write) is
+    skipped with a warning; every other record is used.
+
+    Raises:
+        UsageError: The path does not exist or cannot be read.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise UsageError(f"The job ledger {str(root)!r} does not exist: give the file or "
+                         f"directory the program wrote (its ledger= or {ENV_VAR}).")
+    contents = LedgerContents()
+    intents: dict[str, dict[str, Any]] = {}
+    ended: set[str] = set()
+    for file in _files(root):
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"The job ledger {str(file)!r} cannot be read "
+                             f"({exc.strerror or exc}).") from None
+        for number, raw in enumerate(data.splitlines(), 1):
+            if not raw.strip():
+                continue
+            record, torn = _parse(raw)
+            if torn:
+                where = f"{file}:{number}"
+                logger.warning("Job ledger %s: skipped %s that is not a whole record (a "
+                               "writer killed mid-write?)", where,
+                               "a line" if record is None else "the start of a line")
+                contents.skipped.append(where)
+            if record is None:
+                continue
+            event = record["event"]
+            ref = str(record.get("ref"))
+            if event == "intent":
+                intents.setdefault(ref, record)
+            elif event in ("submitted", "failed"):
+                ended.add(ref)
+                if event == "submitted" and isinstance(record.get("id"), str):
+                    contents.jobs.setdefault(record["id"], record)
+            elif event in _MARKS and isinstance(record.get("id"), str):
+                contents.marks[record["id"]] = record
+    contents.unknown = [r for ref, r in intents.items() if ref not in ended]
+    return contents
