@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sized
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, NamedTuple, cast
 
 from qiskit.providers import JobStatus
@@ -28,7 +28,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from ._compat import upstream
 from ._core.composite import CompositeJob, HasIonQJobs
-from ._core.deadline import adopt, derive, entered
+from ._core.deadline import adopt, completed, derive, entered, result_of
 from ._core.progress import Progress
 from ._core.validation import check_selection, validate_job_id
 from ._core.verdict import verdict
@@ -439,15 +439,18 @@ class _Batch:
         # a probe costs every call a round trip, while a server without it costs at most one
         # refused request per chunk of this first window (later windows skip the endpoint).
         cancelling = {self._pool.submit(self._bulk, chunk): chunk for chunk in chunks}
-        for done in as_completed(cancelling):
+        for done in completed(cancelling):  # (waits that let a Ctrl-C in: see result_of)
             read_back(cancelling[done], done.result())
         for unsettled in verifying:
-            singles.extend(unsettled.result())
+            still: list[str] = result_of(unsettled)
+            singles.extend(still)
         # A single cancel's answer alone is not trusted: those jobs are read back, batched.
-        answered = [job_id for job_id in self._pool.map(self._single, singles) if job_id]
+        answered = [job_id for job_id in map(result_of, [self._pool.submit(self._single, i)
+                                                         for i in singles]) if job_id]
         step = self.client.read_chunk
-        list(self._pool.map(self._confirm, [answered[i:i + step]
-                                            for i in range(0, len(answered), step)]))
+        for confirming in [self._pool.submit(self._confirm, answered[i:i + step])
+                           for i in range(0, len(answered), step)]:
+            result_of(confirming)
 
     def _bulk(self, chunk: list[str]) -> list[str]:
         """Bulk-cancel a chunk; return the ids that must go to single cancels instead."""

@@ -29,6 +29,11 @@ as soon as it is registered, once connected): both are bounded by the connect ti
 itself cut to what is left of the deadline; a thread stuck there is left behind
 (``cancel_jobs`` stops waiting for its workers ``bulk.STOP_GRACE`` (0.5 s) after the
 interrupt, reports their jobs as not settled, and the interpreter joins them at exit).
+Python runs a signal's handler in the main thread only, and the kernel may deliver Ctrl-C's
+SIGINT to any thread: a main thread blocked on a lock with no timeout would see it only when
+that lock is released (6 s later, seen when a worker waited out a 429). So the main thread
+never blocks without a timeout: its waits for workers (:func:`result_of`, :func:`completed`)
+wake every :data:`SIGNAL_POLL` seconds to let a signal in.
 Signals reach only the main thread: a call made off the main thread sees no
 ``KeyboardInterrupt``, and stops only at its deadline (or when its own code calls
 :meth:`Deadline.interrupt`).
@@ -40,11 +45,19 @@ import contextlib
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent import futures
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-__all__ = ["Deadline", "adopt", "current", "derive", "entered", "scope"]
+__all__ = ["SIGNAL_POLL", "Deadline", "adopt", "completed", "current", "derive", "entered",
+           "result_of", "scope"]
+
+#: Seconds a wait of the main thread sleeps at most before it lets a pending signal in.
+SIGNAL_POLL = 0.1
+
+T = TypeVar("T")
 
 _current: ContextVar[Deadline | None] = ContextVar("qiskit_ionq_cancel_deadline",
                                                    default=None)
@@ -169,3 +182,21 @@ def scope(seconds: float | None, clock: Callable[[], float] = time.monotonic
     """The block is one call: its deadline ``seconds`` from now, within any open scope
     (:func:`derive`, :func:`entered`)."""
     return entered(derive(seconds, clock))
+
+
+def result_of(future: futures.Future[T]) -> T:
+    """``future.result()``, waking every :data:`SIGNAL_POLL` seconds so that a Ctrl-C the
+    kernel delivered to another thread is raised here without waiting for the worker."""
+    while not future.done():
+        futures.wait([future], timeout=SIGNAL_POLL)
+    return future.result()
+
+
+def completed(pending: Iterable[futures.Future[T]]) -> Iterator[futures.Future[T]]:
+    """``concurrent.futures.as_completed``, waking every :data:`SIGNAL_POLL` seconds (see
+    :func:`result_of`)."""
+    left = set(pending)
+    while left:
+        done, left = futures.wait(left, timeout=SIGNAL_POLL,
+                                  return_when=futures.FIRST_COMPLETED)
+        yield from done

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .._core.deadline import Deadline
+from .._core.deadline import SIGNAL_POLL, Deadline
 
 __all__ = ["ConcurrencyLimit"]
 
@@ -78,8 +78,9 @@ class ConcurrencyLimit:
                 if deadline is not None and (deadline.expired or deadline.interrupted):
                     self._cond.notify()  # a wake-up meant for a slot goes to the next one
                     return None
-                self._cond.wait(None if deadline is None or not deadline.bounded
-                                else deadline.remaining)
+                # never without a timeout: a Ctrl-C must reach a main thread waiting here
+                self._cond.wait(SIGNAL_POLL if deadline is None or not deadline.bounded
+                                else min(SIGNAL_POLL, deadline.remaining))
             self._in_flight += 1
             return self.clock()
 

@@ -30,6 +30,7 @@ The README's test run uses a fixed, derandomized set of examples (``CHAOS_EXAMPL
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import logging
@@ -39,8 +40,9 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, note, seed, settings
@@ -337,30 +339,49 @@ def test_the_four_promises_hold_in_any_world(world: World) -> None:
 INTERRUPT_SLACK = 3.0
 
 
-@contextlib.contextmanager
-def ctrl_c_after(seconds: float) -> Iterator[list[float]]:
-    """A real SIGINT to this process after ``seconds`` (unless the block ended first); yields
-    a list that holds the moment it was sent. A KeyboardInterrupt that arrives after the
-    block ended is swallowed here, so it never escapes into the test runner."""
-    sent: list[float] = []
-    done = threading.Event()
+def with_ctrl_c_after(seconds: float, call: Callable[[], CancelReport]) -> dict[str, Any]:
+    """Run ``call`` while a real SIGINT is sent to this process after ``seconds`` (unless the
+    call returned first). Returns what happened: ``report`` (it returned), ``interrupt`` (the
+    KeyboardInterrupt it raised), ``sent`` and ``returned`` (monotonic times). A Ctrl-C that
+    lands outside the call (just before it began, or after it returned) is swallowed here,
+    so it never escapes into the test runner; then nothing of the call is recorded."""
+    happened: dict[str, Any] = {}
+    go, done = threading.Event(), threading.Event()
 
     def fire() -> None:
+        go.wait()  # not while the main thread is still starting this thread
         if not done.wait(seconds):
-            sent.append(time.monotonic())
+            happened["sent"] = time.monotonic()
             os.kill(os.getpid(), signal.SIGINT)
 
     timer = threading.Thread(target=fire, daemon=True)
     timer.start()
     try:
-        yield sent
-    finally:
-        done.set()
         try:
-            timer.join()
-            time.sleep(0.01)  # let a signal sent just now be handled inside this try
-        except KeyboardInterrupt:
-            pass
+            go.set()
+            happened["report"] = call()
+        except KeyboardInterrupt as exc:
+            # raised inside the call (the traceback goes deeper than this frame), or before
+            if exc.__traceback__ is not None and exc.__traceback__.tb_next is not None:
+                happened["interrupt"] = exc
+        happened["returned"] = time.monotonic()
+        done.set()
+        timer.join()
+        time.sleep(0.01)  # a signal sent just now is handled inside this try
+    except KeyboardInterrupt:
+        done.set()
+        timer.join()
+    return happened
+
+
+#: A fault that holds a call for 20 s: a 429 asking for a 20 s wait, or an answer 20 s late.
+stalls = st.builds(
+    ScriptedFault,
+    fault=st.sampled_from([Fault.http(429, "20"), Fault.hang(20.0)]),
+    times=st.integers(1, 4),
+    method=st.sampled_from([None, "PUT", "GET"]),
+    path=st.just(r"/jobs"),  # not the backend read of IonQProvider(), made before the call
+)
 
 
 def run_interrupted(world: World, after: float) -> None:
@@ -370,26 +391,20 @@ def run_interrupted(world: World, after: float) -> None:
                                 retry_policy=RetryPolicy(deadline=world.deadline))
         outputs: list[str] = []
         with everything_said() as said:
-            report: CancelReport | None = None
-            interrupted: KeyboardInterrupt | None = None
-            with ctrl_c_after(after) as sent:
-                try:
-                    report = cancel_jobs(inputs, provider=provider,  # type: ignore[arg-type]
-                                         deadline=world.deadline)
-                except KeyboardInterrupt as exc:
-                    interrupted = exc
-                    returned = time.monotonic()
-                else:
-                    returned = time.monotonic()
-            if interrupted is not None:
-                assert sent, "a KeyboardInterrupt nobody sent"
-                assert returned - sent[0] <= 1.0 + INTERRUPT_SLACK
-                carried = getattr(interrupted, "report", None)
-                assert isinstance(carried, CancelReport), "Ctrl-C lost the report"
-                report = carried
-            assert report is not None
-            outputs += texts_of_report(report)
-            check_report(emu, inputs, report)
+            happened = with_ctrl_c_after(after, lambda: cancel_jobs(
+                inputs, provider=provider, deadline=world.deadline))  # type: ignore[arg-type]
+            report: CancelReport | None = happened.get("report")
+            interrupt = happened.get("interrupt")
+            if interrupt is not None:
+                assert "sent" in happened, "a KeyboardInterrupt nobody sent"
+                assert happened["returned"] - happened["sent"] <= 1.0 + INTERRUPT_SLACK
+                report = getattr(interrupt, "report", None)
+                assert isinstance(report, CancelReport), "Ctrl-C lost the report"
+            if report is not None:
+                outputs += texts_of_report(report)
+                check_report(emu, inputs, report)
+            else:
+                note("the Ctrl-C landed before the call began")
             provider.client.close()
         assert_key_never_shown(world.key, outputs + said)
 
@@ -398,8 +413,14 @@ def run_interrupted(world: World, after: float) -> None:
                     reason="signals reach only the main thread")
 @seed(SEED)
 @settings(_settings(), max_examples=max(1, EXAMPLES // 3))
-@given(worlds.filter(lambda w: w.operation == "cancel_jobs"), st.floats(0.0, 1.5))
+@given(worlds.filter(lambda w: w.operation == "cancel_jobs"), stalls, st.floats(0.0, 1.5),
+       st.floats(10.0, 60.0))
 def test_every_input_is_reported_when_ctrl_c_comes_at_any_moment(world: World,
-                                                                  after: float) -> None:
+                                                                  stall: ScriptedFault,
+                                                                  after: float,
+                                                                  deadline: float) -> None:
+    # A long deadline and a stall first: only the Ctrl-C can end a wait on a 20 s
+    # Retry-After or an answer 20 s late.
     note(f"CHAOS_SEED={SEED}")
-    run_interrupted(world, after)
+    run_interrupted(dataclasses.replace(world, deadline=deadline,
+                                        faults=(stall, *world.faults)), after)
