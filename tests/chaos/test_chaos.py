@@ -24,7 +24,7 @@ After each run:
 The README's test run uses a fixed, derandomized set of examples (``CHAOS_EXAMPLES``, default
 12). CI adds a longer random search as its own step, printing its seed::
 
-    CHAOS_EXAMPLES=300 CHAOS_SEED=random python -m pytest -m chaos tests/chaos
+    CHAOS_EXAMPLES=300 CHAOS_SEED=random python -m pytest -n 0 -m chaos tests/chaos
 """
 
 from __future__ import annotations
