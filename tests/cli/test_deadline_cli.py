@@ -16,6 +16,7 @@ import pytest
 from contract.observed import Emulator
 from support import KEY, wait_for
 
+from qiskit_ionq_cancel._compat import upstream
 from qiskit_ionq_cancel.emulator.faults import Fault
 
 PROCESS_GUARD = 120
@@ -88,9 +89,12 @@ def test_a_signal_wakes_workers_told_to_wait_20_s(emu: Emulator, sig: signal.Sig
 @pytest.mark.emu(queue_time=100)
 def test_jobs_the_deadline_kept_from_a_cancel_are_each_reported_not_reached(emu: Emulator
                                                                            ) -> None:
-    # The backend read before any cancel takes the whole --deadline: no cancel is sent.
-    # Every id must still be in the output (the CLI once rebuilt the report without them,
-    # printing "0 jobs" and exiting 0).
+    # The backend read before any cancel (qiskit-ionq 1.1.1 reads the backend's size when
+    # the provider builds it) takes the whole --deadline: no cancel is sent. Every id must
+    # still be in the output (the CLI once rebuilt the report without them, printing
+    # "0 jobs" and exiting 0).
+    if upstream.backend_sizes_are_lazy():
+        pytest.skip("this qiskit-ionq reads no backend before the cancel: nothing to hold")
     ids = emu.store.add_jobs(5)
     emu.faults.inject(Fault.hang(5.0), times=10_000, method="GET", path=r"/backends")
     done = run(emu, "cancel", "--deadline", "1", "--json", *ids)
