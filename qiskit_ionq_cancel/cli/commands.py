@@ -786,8 +786,8 @@ def _verdict(console: Console, outcome: Outcome) -> int:
             console.err(f"{name}: {text} ({len(same)} of {plural(report.total, 'job')})")
             if len(same) == report.total and code == 2:
                 return 2
-    unknown = [i for i, e in report.errors.items() if i not in report.not_found
-               and i not in report.invalid]
+    settled_no = {*report.not_found, *report.invalid}  # once: each is a list built anew
+    unknown = [i for i in report.errors if i not in settled_no]
     if why.expired and unknown:
         console.err(f"{name}: stopped at --deadline {why.deadline:g} s, after "
                     f"{why.elapsed:.1f} s: {plural(len(unknown), 'job')} not settled, "
