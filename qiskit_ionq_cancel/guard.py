@@ -130,8 +130,14 @@ class Budget(BudgetState):
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
+        """Read the billing (:meth:`refresh`), unless the block was left by Ctrl-C or
+        SIGTERM (no request then); the block's own exception goes on."""
         stack, self._entered = self._entered, None
         try:
+            if exc_type is not None and issubclass(exc_type, (KeyboardInterrupt, SystemExit)):
+                # Ctrl-C or SIGTERM: leave at once; the report holds what is known, unread
+                self.report = self._report({}, [], [])
+                return
             self.refresh()
             report = self.report
             if report is not None and (report.running or report.stopped or report.over_limit):

@@ -261,6 +261,59 @@ def test_billed_costs_past_the_limit_cancel_the_unfinished_jobs(
     assert report.over_limit and "cancelled past the limit" in str(report)
 
 
+def test_a_refused_submit_is_not_counted_and_one_without_an_answer_stays_counted(
+        emu: Emulator, provider: IonQProvider) -> None:
+    with budget(1.0) as guard:
+        emu.faults.inject(Fault.http(400), method="POST", path=r"/jobs$")
+        with pytest.raises(IonQRequestError):
+            backend(provider).run(bell(), shots=100)
+        assert guard.jobs == [] and guard.committed == 0  # IonQ said no: no job exists
+        emu.faults.inject(Fault.drop(after=True), method="POST", path=r"/jobs$")
+        with pytest.raises(IonQRequestError):
+            backend(provider).run(bell(), shots=100)
+        [lost] = guard.jobs  # the job exists, its id unknown: its estimate stays
+        assert (lost.job_id, lost.status) == (None, "lost")
+        assert guard.committed == pytest.approx(BELL) and guard.unknown == [lost]
+    assert guard.report is not None and guard.report.unknown == [None]
+
+
+def test_a_refused_submit_leaves_nothing_in_the_ledger(emu: Emulator, tmp_path: Any) -> None:
+    ledger = tmp_path / "jobs.jsonl"
+    provider = IonQProvider(KEY, url=emu.url, ledger=ledger)
+    with budget(0.1), pytest.raises(BudgetExceededError):
+        backend(provider).run(bell(), shots=100)
+    assert not ledger.exists() or ledger.read_text() == ""
+
+
+def test_the_blocks_exception_goes_on_and_the_billing_is_still_read(
+        emu: Emulator, provider: IonQProvider, clock: ManualClock) -> None:
+    with pytest.raises(RuntimeError, match="the user's"), budget(1.0) as guard:
+        job = backend(provider).run(bell(), shots=100)
+        clock.advance(QUEUED + RUN)
+        raise RuntimeError("the user's")
+    assert guard.report is not None and guard.report.billed == {job.job_id(): BELL}
+
+
+def test_ctrl_c_leaving_the_block_sends_nothing_more(emu: Emulator,
+                                                     provider: IonQProvider) -> None:
+    with pytest.raises(KeyboardInterrupt), budget(1.0) as guard:
+        job = backend(provider).run(bell(), shots=100)
+        sent = len(emu.log.entries)
+        raise KeyboardInterrupt
+    assert len(emu.log.entries) == sent
+    assert guard.report is not None and guard.report.running == {job.job_id(): BELL}
+
+
+def test_a_billing_read_that_fails_is_reported_not_raised(emu: Emulator) -> None:
+    provider = IonQProvider(KEY, url=emu.url, retry_policy=RetryPolicy(max_attempts=1))
+    with budget(1.0) as guard:
+        job = backend(provider).run(bell(), shots=100)
+        emu.faults.inject(Fault.http(500), times=10, method="GET", path=r"/jobs$")
+    assert guard.report is not None and "listing" in guard.report.errors
+    assert guard.report.running == {job.job_id(): BELL}  # as last known
+    assert "not read: listing" in str(guard.report)
+
+
 # -- when the estimate cannot be had ------------------------------------------------------
 def test_an_older_server_without_estimates_is_refused_by_default(
         emu: Emulator, provider: IonQProvider) -> None:
