@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from ._core.deadline import scope
+from ._core.deadline import adopt, completed, current, scope
 from ._http.budget import EPSILON, BudgetedJob, BudgetState, entered, money
 from ._http.client import IonQCancelClient
 from .bulk import cancel_jobs
@@ -37,6 +39,9 @@ from .report import CancelReport
 __all__ = ["Budget", "BudgetReport", "BudgetedJob", "budget"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
+
+#: Cost reads in flight at once, per client, when the billing is read.
+COST_READERS = 8
 
 
 @dataclass(frozen=True)
@@ -191,27 +196,41 @@ class Budget(BudgetState):
                     self._settle(job_id, job["status"])
 
     def _read_costs(self, errors: dict[str, Exception]) -> None:
+        """``GET /jobs/{id}/cost`` of each finished job not yet billed, :data:`COST_READERS`
+        at a time (one request a job: IonQ has no cost listing), within the refresh's
+        deadline."""
         unbilled = [job for job in self.jobs if job.finished and job.billed is None]
+        deadline = current()
+        assert deadline is not None  # inside refresh()'s scope
         for client, ids in self._by_client(unbilled).items():
-            for job_id in ids:
-                try:
-                    answer = client.job_cost(job_id)
-                except IonQRequestError as exc:
-                    errors[job_id] = exc
-                    continue
-                cost = answer.get("cost") if isinstance(answer, dict) else None
-                if cost is None:
-                    continue  # not billed yet: the estimate stands
-                value = cost.get("value") if isinstance(cost, dict) else None
-                unit = cost.get("unit") if isinstance(cost, dict) else None
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                    errors[job_id] = ValueError(f"GET /jobs/{job_id}/cost: no usable cost")
-                elif value and str(unit).lower() != self.unit:
-                    errors[job_id] = ValueError(
-                        f"GET /jobs/{job_id}/cost: billed in {unit}, the budget is in "
-                        f"{self.unit}; its estimate stands")
-                else:
-                    self._set_billed(job_id, float(value))
+            pool = ThreadPoolExecutor(min(COST_READERS, len(ids)),
+                                      thread_name_prefix="ionq-budget", initializer=adopt,
+                                      initargs=(deadline,))  # the workers work for this call
+            try:
+                reads = {pool.submit(client.job_cost, job_id): job_id for job_id in ids}
+                for read in completed(reads):  # Ctrl-C here interrupts the workers too
+                    try:
+                        self._take_cost(reads[read], read.result(), errors)
+                    except IonQRequestError as exc:
+                        errors[reads[read]] = exc
+            finally:
+                pool.shutdown(wait=not deadline.interrupted, cancel_futures=True)
+
+    def _take_cost(self, job_id: str, answer: Any, errors: dict[str, Exception]) -> None:
+        """A ``GetJobCostResponse``: its ``cost`` replaces the job's estimate."""
+        cost = answer.get("cost") if isinstance(answer, dict) else None
+        if cost is None:
+            return  # not billed yet: the estimate stands
+        value = cost.get("value") if isinstance(cost, dict) else None
+        unit = cost.get("unit") if isinstance(cost, dict) else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or value < 0:
+            errors[job_id] = ValueError(f"GET /jobs/{job_id}/cost: no usable cost")
+        elif value and str(unit).lower() != self.unit:
+            errors[job_id] = ValueError(f"GET /jobs/{job_id}/cost: billed in {unit}, the "
+                                        f"budget is in {self.unit}; its estimate stands")
+        else:
+            self._set_billed(job_id, float(value))
 
     def _stop_if_over(self, errors: dict[str, Exception]
                       ) -> tuple[list[str], list[CancelReport]]:

@@ -235,6 +235,19 @@ def test_billed_costs_replace_estimates_when_the_block_exits_and_on_refresh(
     assert guard.report.running == {} and not guard.report.over_limit
 
 
+def test_each_finished_job_s_cost_is_read_once(emu: Emulator, provider: IonQProvider,
+                                               clock: ManualClock) -> None:
+    with budget(10.0) as guard:
+        jobs = [backend(provider).run(bell(), shots=100) for _ in range(20)]
+        clock.advance(QUEUED + RUN)
+    assert guard.report is not None
+    assert guard.report.billed == {j.job_id(): BELL for j in jobs}
+    assert len(requests_to(emu, "GET", "/cost")) == 20
+    assert len(requests_to(emu, "GET", "/jobs")) == 1  # the statuses: one read of 20 ids
+    guard.refresh()  # billed already: nothing to read
+    assert len(requests_to(emu, "GET", "/cost")) == 20
+
+
 def test_jobs_still_running_at_the_exit_are_listed_with_their_estimates(
         provider: IonQProvider) -> None:
     with budget(1.0) as guard:
