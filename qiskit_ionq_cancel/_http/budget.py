@@ -194,6 +194,8 @@ class BudgetState:
         self.allow_unestimated = allow_unestimated
         self._lock = threading.Lock()
         self._jobs: list[BudgetedJob] = []
+        self._by_id: dict[str, BudgetedJob] = {}  # (one lookup a job read: no scan)
+        self._total: float | None = 0.0  # the committed total; None: to be summed again
         self._client_of: dict[str, IonQCancelClient] = {}  # job id -> the client it went by
 
     # -- where it stands ------------------------------------------------------------------
@@ -212,7 +214,14 @@ class BudgetState:
         """What the jobs are counted at now: billed costs where known, estimates of the
         others (a cancelled job's given back), and submits still being sent."""
         with self._lock:
-            return round(sum(job.counted for job in self._jobs), 9)
+            return self._committed()
+
+    def _committed(self) -> float:
+        """The committed total (the lock held): kept as jobs are added, summed again after
+        a change, so a submit costs no scan of the jobs before it."""
+        if self._total is None:
+            self._total = sum(job.counted for job in self._jobs)
+        return round(self._total, 9)
 
     @property
     def remaining(self) -> float:
@@ -240,7 +249,7 @@ class BudgetState:
         """Count ``record`` or raise :class:`BudgetExceededError`, atomically."""
         estimate = record.estimate
         with self._lock:
-            committed = round(sum(job.counted for job in self._jobs), 9)
+            committed = self._committed()
             if estimate is not None and committed + estimate > self._limit + EPSILON:
                 raise BudgetExceededError(
                     f"Budget: the job on {query.backend} is estimated at {money(estimate)} "
@@ -252,26 +261,31 @@ class BudgetState:
                     estimate=estimate, committed=committed, limit=self._limit,
                     unit=self._unit, backend=query.backend)
             self._jobs.append(record)
+            if self._total is not None:
+                self._total += record.counted
 
     def _withdraw(self, record: BudgetedJob) -> None:
         with self._lock:
             if record in self._jobs:
                 self._jobs.remove(record)
+                self._total = None
 
     def _settle(self, job_id: str, status: str) -> None:
         """IonQ reported ``job_id`` as ``status``: a cancel gives its estimate back."""
         with self._lock:
-            for job in self._jobs:
-                if job.job_id == job_id:
-                    job.status = status
-                    if status in ("canceled", "deleted"):
-                        job.cancelled = True
+            job = self._by_id.get(job_id)
+            if job is not None:
+                job.status = status
+                if status in ("canceled", "deleted") and not job.cancelled:
+                    job.cancelled = True
+                    self._total = None
 
     def _set_billed(self, job_id: str, billed: float) -> None:
         with self._lock:
-            for job in self._jobs:
-                if job.job_id == job_id:
-                    job.billed = billed
+            job = self._by_id.get(job_id)
+            if job is not None:
+                job.billed = billed
+                self._total = None
 
     def _claim(self, job_id: str, client: IonQCancelClient) -> None:
         self._client_of[job_id] = client
@@ -318,6 +332,8 @@ class Ticket:
             with state._lock:
                 record.job_id = job_id
                 record.status = "submitted" if job_id else "lost"
+                if job_id:
+                    state._by_id[job_id] = record
             if job_id:
                 state._claim(job_id, self.client)
 
