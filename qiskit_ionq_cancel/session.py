@@ -94,15 +94,17 @@ class Session(StockSession):
 
     def _create_within_budget(self, backend: Any, max_time: int | str | None,
                               max_cost: int | str | None, max_jobs: int | None) -> str | None:
-        """Inside ``with budget(...)`` (the innermost open one counting this backend's
-        jobs): ``POST /sessions`` with what is left of it as ``cost_limit`` (or ``max_cost``,
-        if lower), in the budget's unit (qiskit-ionq's writes ``usd`` always); the new
-        session's id. ``None`` outside a budget: qiskit-ionq creates the session."""
+        """Inside ``with budget(...)``: ``POST /sessions`` with what is left of the open
+        budgets counting this backend's jobs as ``cost_limit`` (the least left of those in
+        the innermost one's unit, or ``max_cost`` if lower), in that unit (qiskit-ionq's
+        writes ``usd`` always); the new session's id. ``None`` outside a budget: qiskit-ionq
+        creates the session."""
         guards = [g for g in budget.current() if g.covers(self._cancel_client)]
         if not guards:
             return None
-        guard = guards[-1]
-        limit = guard.remaining if max_cost is None else min(guard.remaining, float(max_cost))
+        guard = guards[-1]  # its unit; what is left of every open budget kept in it
+        left = min(g.remaining for g in guards if g.unit == guard.unit)
+        limit = left if max_cost is None else min(left, float(max_cost))
         settings: dict[str, Any] = {"cost_limit": {"unit": guard.unit, "value": limit}}
         if max_jobs is not None:
             settings["job_count_limit"] = max_jobs

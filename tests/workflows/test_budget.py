@@ -377,6 +377,13 @@ def test_a_session_inside_the_block_gets_what_is_left_as_its_cost_limit(
                 == 1
 
 
+def test_a_session_inside_nested_budgets_gets_the_least_left(
+        emu: Emulator, provider: IonQProvider) -> None:
+    with budget(0.5), budget(5.0), Session(backend(provider)) as session:
+        assert emu.sessions.get(session.session_id)["settings"]["cost_limit"] == {
+            "unit": "usd", "value": 0.5}
+
+
 def test_the_session_cost_limit_is_enforced_by_the_server_too(
         emu: Emulator, provider: IonQProvider) -> None:
     with budget(0.2):
