@@ -48,6 +48,7 @@ _PUBLIC: dict[str, str] = {
     "cancel_on_exit": "scope",
     "CancelScope": "scope",
     "CancelReport": "report",
+    "budget": "guard",
     "RetryPolicy": "retry",
     "IONQ_TO_QISKIT": "_core.status",
     "to_job_status": "_core.status",
@@ -58,6 +59,7 @@ _PUBLIC: dict[str, str] = {
     "RefusedError": "exceptions",
     "AuthenticationError": "exceptions",
     "BatchCancelError": "exceptions",
+    "BudgetExceededError": "exceptions",
     "CancelNotConfirmedError": "exceptions",
     "InsecureURLError": "exceptions",
     "InvalidAPIKeyError": "exceptions",
@@ -83,6 +85,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
     from .bulk import cancel_jobs as cancel_jobs
     from .exceptions import AuthenticationError as AuthenticationError
     from .exceptions import BatchCancelError as BatchCancelError
+    from .exceptions import BudgetExceededError as BudgetExceededError
     from .exceptions import CancelNotConfirmedError as CancelNotConfirmedError
     from .exceptions import InsecureURLError as InsecureURLError
     from .exceptions import InvalidAPIKeyError as InvalidAPIKeyError
@@ -102,6 +105,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
     from .exceptions import UnreachableError as UnreachableError
     from .exceptions import UsageError as UsageError
     from .exceptions import WrongBaseURLError as WrongBaseURLError
+    from .guard import budget as budget
     from .ionq_primitives import IonQEstimator as IonQEstimator
     from .ionq_primitives import IonQSampler as IonQSampler
     from .job import IonQJob as IonQJob

@@ -13,7 +13,8 @@
     │       └── AuthenticationError, JobNotFoundError, WrongBaseURLError
     ├── CancelNotConfirmedError, UnknownJobStatusError   the answer did not settle the job
     ├── BatchCancelError                 CancelReport.raise_for_errors()
-    └── PrimitiveJobCancelledError, SessionEndedError
+    ├── PrimitiveJobCancelledError, SessionEndedError
+    └── BudgetExceededError              a budget() refused a submission before it was sent
 
 Each also subclasses the matching ``qiskit_ionq`` exception, so ``except IonQAPIError`` or
 ``except IonQJobError`` clauses written for qiskit-ionq keep working. None of them ever
@@ -40,6 +41,7 @@ __all__ = [
     "AttemptRecord",
     "AuthenticationError",
     "BatchCancelError",
+    "BudgetExceededError",
     "CancelNotConfirmedError",
     "InsecureURLError",
     "InvalidAPIKeyError",
@@ -134,6 +136,30 @@ class PrimitiveJobCancelledError(IonQCancelError, IonQJobStateError):
 
 class SessionEndedError(IonQCancelError):
     """Raised by ``Session.run()`` once the session has ended (no request is sent)."""
+
+
+class BudgetExceededError(IonQCancelError):
+    """Raised inside ``with budget(...)`` before ``POST /jobs``, when the job's estimate
+    would take the committed total past the limit, is in another unit than the budget's, or
+    could not be had (``GET /jobs/estimate`` failed) and the budget does not allow that.
+    Nothing was sent for the job.
+
+    Attributes:
+        estimate: ``GET /jobs/estimate``'s estimate of the job (``None``: none was had).
+        committed: What the budget's jobs were counted at before this one.
+        limit: The budget's limit.
+        unit: The budget's unit (``"usd"`` or ``"credit"``).
+        backend: The backend the job was for.
+    """
+
+    def __init__(self, message: str, *, estimate: float | None, committed: float,
+                 limit: float, unit: str, backend: str | None = None) -> None:
+        super().__init__(message)
+        self.estimate = estimate
+        self.committed = committed
+        self.limit = limit
+        self.unit = unit
+        self.backend = backend
 
 
 class UnknownJobStatusError(IonQCancelError, IonQJobError):

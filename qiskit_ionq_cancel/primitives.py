@@ -43,6 +43,7 @@ from ._compat import upstream
 from ._core.composite import CompositeJob
 from ._core.deadline import scope
 from ._core.verdict import composite_verdict
+from ._http import budget
 from .bulk import NO_IONQ_JOB, cancel_jobs
 from .exceptions import NoAnswerError, PrimitiveJobCancelledError
 from .job import IonQJob
@@ -87,7 +88,8 @@ class IonQCancelPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
         if self._future is not None:
             raise JobError("Primitive job has been submitted already.")
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ionq-primitive")
-        self._future = executor.submit(self._work)
+        # a pool's thread does not share this context: the open budgets are handed over
+        self._future = executor.submit(self._work, budget.current())
         self._future.add_done_callback(self._ended)
         executor.shutdown(wait=False)
 
@@ -95,8 +97,8 @@ class IonQCancelPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
         with self._lock:  # wait_for_submission() waits no more
             self._changed.notify_all()
 
-    def _work(self) -> Any:
-        with submissions_to(self):
+    def _work(self, budgets: tuple[budget.BudgetState, ...] = ()) -> Any:
+        with budget.entered(budgets), submissions_to(self):
             return self._function(*self._args, **self._kwargs)
 
     # -- its submits (the worker's thread) ------------------------------------------------

@@ -16,7 +16,9 @@ a failed cancel. This one:
   is never replaced by a failure to end the session: that is logged, and the session left
   for ``close()``;
 * running a job in an ended session raises
-  :class:`~qiskit_ionq_cancel.exceptions.SessionEndedError` before any request.
+  :class:`~qiskit_ionq_cancel.exceptions.SessionEndedError` before any request;
+* created inside ``with budget(...)``, its ``cost_limit`` is what is left of the budget
+  (or ``max_cost``, if lower), in the budget's unit, so IonQ enforces the budget too.
 
 All its requests go through the backend's client, this package's when the backend is.
 """
@@ -32,9 +34,10 @@ from qiskit_ionq.ionq_session import Session as StockSession
 
 from ._compat import upstream
 from ._core.sigterm import SigtermAsExit
+from ._http import budget
 from ._http.client import IonQCancelClient
 from .bulk import cancel_jobs
-from .exceptions import SessionEndedError
+from .exceptions import NoAnswerError, SessionEndedError
 from .report import CancelReport
 
 __all__ = ["Session"]
@@ -83,8 +86,39 @@ class Session(StockSession):
                             "(IonQProvider(...).get_backend(...))")
         self._cancel_client = client
         self._sigterm = SigtermAsExit()
+        if create_new and not session_id:
+            session_id = self._create_within_budget(backend, max_time, max_cost, max_jobs)
+            create_new = session_id is None
         super().__init__(backend, max_time=max_time, max_cost=max_cost, max_jobs=max_jobs,
                          create_new=create_new, session_id=session_id)
+
+    def _create_within_budget(self, backend: Any, max_time: int | str | None,
+                              max_cost: int | str | None, max_jobs: int | None) -> str | None:
+        """Inside ``with budget(...)``: ``POST /sessions`` with what is left of the open
+        budgets counting this backend's jobs as ``cost_limit`` (the least left of those in
+        the innermost one's unit, or ``max_cost`` if lower), in that unit (qiskit-ionq's
+        writes ``usd`` always); the new session's id. ``None`` outside a budget: qiskit-ionq
+        creates the session."""
+        guards = [g for g in budget.current() if g.covers(self._cancel_client)]
+        if not guards:
+            return None
+        guard = guards[-1]  # its unit; what is left of every open budget kept in it
+        left = min(g.remaining for g in guards if g.unit == guard.unit)
+        limit = left if max_cost is None else min(left, float(max_cost))
+        settings: dict[str, Any] = {"cost_limit": {"unit": guard.unit, "value": limit}}
+        if max_jobs is not None:
+            settings["job_count_limit"] = max_jobs
+        if max_time is not None:
+            settings["duration_limit_min"] = max_time
+        logger.info("Session: cost_limit %s %s, what is left of the budget",
+                    budget.money(limit), guard.unit)
+        answer = self._cancel_client.post("sessions", json_body={
+            "backend": backend.name.replace("ionq_qpu", "qpu"), "settings": settings})
+        session_id = answer.get("id") if isinstance(answer, dict) else None
+        if not isinstance(session_id, str):
+            raise NoAnswerError("Creating a session: the answer has no session id",
+                                body=str(answer)[:200])
+        return session_id
 
     @property
     def ended(self) -> bool:

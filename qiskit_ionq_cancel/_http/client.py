@@ -44,6 +44,7 @@ from ..exceptions import (
     UsageError,
 )
 from ..retry import RetryPolicy
+from . import budget
 from .rategate import RateGate
 from .transport import DEFAULT_TIMEOUT, Request, Transport
 
@@ -216,6 +217,7 @@ class IonQCancelClient(IonQClient):
             raise NoAnswerError("Reading job: the answer is not a job object",
                                    job_id=job_id, body=redact(str(job))[:200])
         to_job_status(job.get("status"), job_id)
+        budget.observe(job_id, job.get("status"))
         if job.get("status") == "running":
             job["status"] = "started"
         add_legacy_result_urls(job)  # format-keyed results, for qiskit-ionq's result()
@@ -268,6 +270,8 @@ class IonQCancelClient(IonQClient):
             refused = exc
         status = None if refused is not None else verdict(job_id, answer, read_back=False)
         if status is not None and not verify:
+            if status is JobStatus.CANCELLED:
+                budget.observe(job_id, "canceled")
             return CancelOutcome(job_id, status)
         logger.info("Cancel of job %s answered %s; reading the job back", job_id,
                     f"HTTP {refused.status_code}" if refused else redact(repr(answer))[:300])
@@ -371,6 +375,9 @@ class IonQCancelClient(IonQClient):
             jobs = page["jobs"]
             found.update((job["id"], job) for job in jobs
                          if isinstance(job, dict) and isinstance(job.get("id"), str))
+            for job in jobs if budget.watching() else ():
+                if isinstance(job, dict):
+                    budget.observe(job.get("id"), job.get("status"))
             cursor = page.get("next")
             self._learn_page_cap(len(ids), len(jobs), bool(cursor))
             if not cursor or not jobs or len(found) >= len(ids):
@@ -408,14 +415,33 @@ class IonQCancelClient(IonQClient):
 
     def submit_job(self, job: StockIonQJob) -> dict[str, Any]:
         """``POST /jobs``. Only a 429 is retried: a submission is not idempotent, and any
-        other failure might have created the job."""
+        other failure might have created the job. Inside ``with budget(...)`` the payload is
+        estimated first (``GET /jobs/estimate``) and refused past the limit."""
         body = qiskit_to_ionq(job.circuit, job.backend(), upstream.job_submission(job),
                               job.extra_query_params, job.extra_metadata)
+        # The one place every submit passes (backend.run, qiskit-ionq's IonQJob.submit, the
+        # primitives, sessions): the budget check comes before anything is recorded or sent.
+        ticket = budget.reserve(self, body)
+        if ticket is None:
+            return self._submit_recorded(job, body)
+        try:
+            answer = self._submit_recorded(job, body)
+        except RefusedError:
+            ticket.refused()  # IonQ said no: no job exists
+            raise
+        except BaseException:
+            ticket.lost()  # a job may exist: its estimate stays counted
+            raise
+        job_id = answer.get("id") if isinstance(answer, dict) else None
+        ticket.submitted(job_id if isinstance(job_id, str) else None)
+        return answer
+
+    def _submit_recorded(self, job: StockIonQJob, body: str) -> dict[str, Any]:
+        """``POST /jobs`` of ``body``, recorded in the ledger when there is one."""
         ledger = self.ledger
         if ledger is None:
             return self._post_job(body)
-        # The one place every submit passes (backend.run, qiskit-ionq's IonQJob.submit, the
-        # primitives, sessions): the intent is on disk before the POST, the id after it.
+        # The intent is on disk before the POST, the id after it.
         entry = ledger.intent(job.backend().name.removeprefix("ionq_"),  # IonQ's name
                               upstream.job_submission(job).get("session_id"))
         try:
@@ -442,6 +468,20 @@ class IonQCancelClient(IonQClient):
         answer: dict[str, Any] = self._send("POST", "jobs", what="Submitting job", body=body,
                                             retry_statuses=frozenset({429}),
                                             retry_connection_errors=False)
+        return answer
+
+    def estimate_cost(self, params: dict[str, str]) -> dict[str, Any]:
+        """``GET /jobs/estimate`` with ``params`` (``backend``, ``type``, ``qubits``,
+        ``shots``, ``1q_gates``, ``2q_gates``, ``error_mitigation``); the raw answer."""
+        answer: dict[str, Any] = self._send("GET", "jobs/estimate", what="Estimating job",
+                                            params=urlencode(params))
+        return answer
+
+    def job_cost(self, job_id: str) -> dict[str, Any]:
+        """``GET /jobs/{id}/cost``; the raw answer (``cost`` once IonQ has billed it)."""
+        job_id = self.check_id(job_id)
+        answer: dict[str, Any] = self._send("GET", f"jobs/{job_id}/cost",
+                                            what="Reading job cost", job_id=job_id)
         return answer
 
     def delete_job(self, job_id: str) -> dict[str, Any]:

@@ -4,8 +4,10 @@
 Shapes are those of IonQ's v0.4 document (``Session``, ``CreateSessionRequest``,
 ``SessionsResponse``): a session is ``created``, ``started`` once it has a job, ``ended`` when
 ended by request or by its ``duration_limit_min``. ``job_count_limit`` is enforced (a job
-over it gets a 400); ``cost_limit`` is stored only (not enforced: no job is refused for its
-cost).
+over it gets a 400), and so is ``cost_limit``: a job whose estimate would take the session's
+jobs past it gets a 400 (its jobs count at their billed cost once final, else at their
+estimate, so a job cancelled before it ran frees its share; the limit is read in the
+backend's currency, its ``unit`` not converted).
 
 Where IonQ is silent the emulator chooses, each a setting:
 
@@ -227,6 +229,7 @@ class SessionStore:
             if isinstance(limit, int) and len(session.jobs) >= limit:
                 raise ApiError(400, f"Session {session.id} has reached its job_count_limit "
                                     f"of {limit}", keys=["session_id"], source="payload")
+            self._check_cost(session, body)
             backend = body.get("backend", "simulator")
             # qiskit-ionq names a session's simulator "ionq_simulator" (its backend's name)
             if str(backend).removeprefix("ionq_") != session.backend.removeprefix("ionq_"):
@@ -238,6 +241,20 @@ class SessionStore:
             if session.started is None:
                 session.started = self.jobs.clock()
             return answer
+
+    def _check_cost(self, session: _Session, body: Mapping[str, Any]) -> None:
+        """400 when the job's estimate would take the session past its ``cost_limit``."""
+        limit = session.settings.get("cost_limit")
+        if not isinstance(limit, dict):
+            return
+        value = float(limit["value"])
+        quote, unit = self.jobs.quote(body)
+        spent = self.jobs.spent(session.jobs)
+        if spent + quote > value + 1e-9:
+            raise ApiError(400, f"Session {session.id} has reached its cost_limit of {value:g} "
+                                f"{limit.get('unit', unit)}: its jobs count {spent:g}, this job "
+                                f"is estimated at {quote:g}", keys=["session_id"],
+                           source="payload")
 
     def check(self, session_id: str) -> None:
         """404 unless the session exists (for ``GET /sessions/{id}/jobs``)."""

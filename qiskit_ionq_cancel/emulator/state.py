@@ -289,6 +289,32 @@ class JobStore:
                 answer["cost"] = {"value": billed, "unit": price.currency}
             return answer
 
+    def quote(self, body: Mapping[str, Any]) -> tuple[float, str]:
+        """The estimated cost of the job a ``POST /jobs`` body would create, and its unit
+        (a multi-circuit job's is the sum of its circuits', as :meth:`cost` bills it); 400
+        as :meth:`submit` for a body it would refuse."""
+        new = parse_submission(body, self.lenient)
+        price = self.prices.get(new.backend)
+        if price is None:
+            return 0.0, "usd"
+        total = sum(price.cost(new.shots, *gate_widths(gate_counts(block)))
+                    for block in new.circuits)
+        return round(total, 6), price.currency
+
+    def spent(self, job_ids: list[str]) -> float:
+        """What ``job_ids`` count against a limit: the billed cost of a final job, the
+        estimate of the others (a job cancelled before it ran costs nothing)."""
+        total = 0.0
+        with self._lock:
+            now = self.clock()
+            for job_id in job_ids:
+                job = self._jobs.get(job_id)
+                price = self.prices.get(job.backend) if job is not None else None
+                if job is not None and price is not None:
+                    estimated, billed = self._priced(job, now, price)
+                    total += estimated if billed is None else billed
+        return round(total, 6)
+
     def _priced(self, job: Job, now: float, price: Price) -> tuple[float, float | None]:
         """A job's estimated cost and its billed cost (``None`` until it is final)."""
         if job.children:

@@ -1,7 +1,8 @@
 """Issue 23, part 3: what a job costs, as IonQ's October 1, 2026 document shapes it.
 ``GET /jobs/{UUID}/cost`` (``GetJobCostResponse``) and ``GET /jobs/estimate``
 (``GetJobEstimateResponse``) priced from the emulator's price table (``Emulator(prices=...)``,
-``ionq-cancel emulator --price``); QPU jobs' predictions; billing on completion and on cancel.
+``ionq-cancel emulator --price``); QPU jobs' predictions; billing on completion and on cancel;
+a session's cost_limit (issue 23, part 2).
 
 The emu fixture: queue_time=10, run_time=5 on a manual clock. A Bell circuit (job_body) is one
 one-qubit and one two-qubit gate, 100 shots: on qpu.forte-1 (0.80 usd per compute second)
@@ -131,6 +132,22 @@ def test_a_multi_circuit_job_costs_the_sum_of_its_circuits(api: Any,
     assert cost(api, parent)["estimated_cost"]["value"] == pytest.approx(12.0)
     clock.advance(QUEUED + RUN)
     assert cost(api, parent)["cost"]["value"] == pytest.approx(12.0)
+
+
+def test_a_session_refuses_a_job_past_its_cost_limit(api: Any, clock: ManualClock) -> None:
+    session = api.post("/sessions", json={"backend": FORTE, "settings": {
+        "cost_limit": {"unit": "usd", "value": 0.3}}}).json()["id"]
+    first = api.submit(qpu_job(session_id=session))
+    api.submit(qpu_job(session_id=session))  # 0.272 of 0.3
+    refused = api.post("/jobs", json=qpu_job(session_id=session))
+    assert "cost_limit of 0.3 usd" in assert_ionq_error(refused, 400)["message"]
+    assert len(api.get(f"/sessions/{session}/jobs").json()["jobs"]) == 2  # nothing created
+    api.put(f"/jobs/{first}/status/cancel")  # before it ran: billed 0, its share freed
+    clock.advance(QUEUED + RUN)
+    api.submit(qpu_job(session_id=session))
+    unlimited = api.post("/sessions", json={"backend": FORTE}).json()["id"]
+    for _ in range(3):
+        api.submit(qpu_job(session_id=unlimited))  # no cost_limit: none applies
 
 
 def test_an_unknown_job_s_cost_is_a_404(api: Any) -> None:

@@ -1,0 +1,440 @@
+"""The budget guard (issue 23, part 2): ``with budget(limit):`` estimates every job submitted
+through this package (``GET /jobs/estimate``) before ``POST /jobs`` and refuses one past the
+limit; cancels give estimates back, billed costs replace them, a ``Session`` gets the rest as
+its ``cost_limit``. Over real HTTP against the emulator, through real ``IonQProvider``
+backends.
+
+Prices (the emulator's example table, not IonQ's): a Bell circuit (one one-qubit and one
+two-qubit gate) of 100 shots costs 100 * 1700 us at 0.80 usd/s = 0.136 usd on qpu.forte-1,
+and the job minimum of 1.00 usd on qpu.forte-enterprise-1. The emu fixture's jobs wait 10 s
+in the queue and run 5 s, on a clock the tests move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from contract.observed import Emulator
+from qiskit import QuantumCircuit
+from support import bell
+
+from qiskit_ionq_cancel import (
+    BudgetExceededError,
+    IonQProvider,
+    IonQRequestError,
+    RetryPolicy,
+    SamplerV2,
+    Session,
+    UsageError,
+    budget,
+    cancel_jobs,
+)
+from qiskit_ionq_cancel.emulator import Fault, ManualClock
+
+KEY = "budget-test-key-7c41d0e2a9"
+FORTE = "qpu.forte-1"
+ENTERPRISE = "qpu.forte-enterprise-1"
+BELL = 0.136  # 100 shots of a Bell circuit on qpu.forte-1, in usd
+QUEUED, RUN = 10.0, 5.0
+
+pytestmark = pytest.mark.emu(api_keys=[KEY])
+
+
+@pytest.fixture
+def provider(emu: Emulator) -> IonQProvider:
+    return IonQProvider(KEY, url=emu.url)
+
+
+def backend(provider: IonQProvider, name: str = FORTE) -> Any:
+    return provider.get_backend(name)
+
+
+def requests_to(emu: Emulator, method: str, suffix: str) -> list[Any]:
+    return [e for e in emu.log.entries if e.method == method and e.path.endswith(suffix)]
+
+
+def posts(emu: Emulator) -> int:
+    return len(requests_to(emu, "POST", "/jobs"))
+
+
+def estimate_queries(emu: Emulator) -> list[dict[str, str]]:
+    return [{k: v[0] for k, v in parse_qs(e.query).items()}
+            for e in requests_to(emu, "GET", "/jobs/estimate")]
+
+
+def mid_circuit_measurement() -> QuantumCircuit:
+    circuit = QuantumCircuit(1, 2)
+    circuit.h(0)
+    circuit.measure(0, 0)
+    circuit.x(0)  # after a measurement: qiskit-ionq sends OpenQASM 3
+    circuit.measure(0, 1)
+    return circuit
+
+
+# -- the estimate, from the payload about to be sent ----------------------------------------
+def test_a_job_is_estimated_from_its_payload_before_it_is_sent(
+        emu: Emulator, provider: IonQProvider) -> None:
+    with budget(1.0) as guard:
+        job = backend(provider).run(bell(), shots=100)
+        assert guard.committed == pytest.approx(BELL)
+        assert guard.limit == 1.0 and guard.remaining == pytest.approx(1.0 - BELL)
+    paths = [e.path for e in emu.log.entries if e.path.endswith(("/jobs", "/jobs/estimate"))]
+    assert paths[:2] == ["/v0.4/jobs/estimate", "/v0.4/jobs"]  # estimated first
+    assert estimate_queries(emu) == [{"backend": FORTE, "type": "ionq.circuit.v1",
+                                      "qubits": "2", "shots": "100", "1q_gates": "1",
+                                      "2q_gates": "1"}]
+    [record] = guard.jobs
+    assert record.job_id == job.job_id() and record.backend == FORTE
+    assert record.estimate == pytest.approx(BELL) and not record.approximate
+
+
+def test_a_multi_circuit_job_is_one_estimate_of_its_circuits_summed(
+        emu: Emulator, provider: IonQProvider) -> None:
+    with budget(5.0) as guard:
+        backend(provider).run([bell(), bell(), bell()], shots=100)
+    [query] = estimate_queries(emu)
+    assert query["type"] == "ionq.multi-circuit.v1"
+    assert (query["1q_gates"], query["2q_gates"], query["qubits"]) == ("3", "3", "2")
+    assert guard.jobs[0].estimate == pytest.approx(100 * (1000 + 3 * 700) / 1e6 * 0.80)
+
+
+def test_an_openqasm3_job_is_estimated_from_qubits_and_shots_and_marked_approximate(
+        emu: Emulator, provider: IonQProvider) -> None:
+    with budget(5.0) as guard:
+        backend(provider).run(mid_circuit_measurement(), shots=100)
+    [query] = estimate_queries(emu)
+    assert query["type"] == "ionq.qasm3.v1"
+    assert (query["qubits"], query["shots"], query["1q_gates"], query["2q_gates"]) == \
+        ("1", "100", "0", "0")
+    [record] = guard.jobs
+    assert record.approximate and record.estimate == pytest.approx(100 * 1000 / 1e6 * 0.80)
+
+
+# -- the limit ----------------------------------------------------------------------------
+def test_a_job_past_the_limit_is_refused_before_post_and_the_error_names_the_figures(
+        emu: Emulator, provider: IonQProvider) -> None:
+    with budget(0.2) as guard:
+        backend(provider).run(bell(), shots=100)
+        sent = posts(emu)
+        with pytest.raises(BudgetExceededError) as raised:
+            backend(provider).run(bell(), shots=100)
+        assert posts(emu) == sent  # nothing was sent
+        assert len(guard.jobs) == 1 and guard.committed == pytest.approx(BELL)
+    error = raised.value
+    assert error.estimate == pytest.approx(BELL) and error.committed == pytest.approx(BELL)
+    assert (error.limit, error.unit, error.backend) == (0.2, "usd", FORTE)
+    assert "estimated at 0.136 usd" in str(error) and "0.136 usd committed" in str(error)
+    assert "limit of 0.2 usd" in str(error) and "Nothing was sent" in str(error)
+    assert KEY not in str(error) and KEY not in repr(error.__dict__)
+
+
+def test_a_total_equal_to_the_limit_is_within_it(provider: IonQProvider) -> None:
+    with budget(2 * BELL) as guard:
+        for _ in range(2):
+            backend(provider).run(bell(), shots=100)
+        assert guard.committed == pytest.approx(2 * BELL)
+        with pytest.raises(BudgetExceededError):
+            backend(provider).run(bell(), shots=100)
+
+
+def test_budgets_nest_and_a_job_must_fit_each(emu: Emulator, provider: IonQProvider) -> None:
+    with budget(1.0) as outer:
+        with budget(0.2) as inner:
+            backend(provider).run(bell(), shots=100)
+            with pytest.raises(BudgetExceededError, match=r"limit of 0\.2 usd"):
+                backend(provider).run(bell(), shots=100)
+        assert outer.committed == inner.committed == pytest.approx(BELL)
+        backend(provider).run(bell(), shots=100)  # the outer one alone allows it
+        assert outer.committed == pytest.approx(2 * BELL)
+    assert len(estimate_queries(emu)) == 3  # one estimate a submit, however many budgets
+
+
+def test_a_submit_outside_the_block_or_of_another_provider_is_not_counted(
+        emu: Emulator, provider: IonQProvider) -> None:
+    other = IonQProvider(KEY, url=emu.url)
+    with budget(0.2, provider=provider) as guard:
+        backend(other).run(bell(), shots=100)
+        backend(other).run(bell(), shots=100)
+        assert guard.jobs == [] and estimate_queries(emu) == []
+        backend(provider).run(bell(), shots=100)
+    backend(provider).run(bell(), shots=100)
+    assert len(guard.jobs) == 1 and len(estimate_queries(emu)) == 1
+
+
+def test_a_free_simulator_job_counts_nothing(provider: IonQProvider) -> None:
+    with budget(0) as guard:
+        backend(provider, "simulator").run(bell(), shots=100)
+        assert guard.committed == 0 and guard.jobs[0].estimate == 0
+        with pytest.raises(BudgetExceededError):
+            backend(provider).run(bell(), shots=100)
+
+
+# -- the roads of submitting --------------------------------------------------------------
+def test_a_primitive_jobs_worker_submits_under_its_callers_budget(
+        emu: Emulator, provider: IonQProvider) -> None:
+    with budget(0.2) as guard:
+        first = SamplerV2(backend=backend(provider)).run([bell()], shots=100)
+        first.wait_for_submission(1, timeout=30)
+        assert [j.job_id for j in guard.jobs] == [first.ionq_jobs()[0].job_id()]
+        refused = SamplerV2(backend=backend(provider)).run([bell()], shots=100)
+        with pytest.raises(BudgetExceededError):
+            refused.result()
+        assert first.cancel() is True
+    assert posts(emu) == 1
+
+
+def test_an_asyncio_task_and_its_to_thread_calls_submit_under_the_budget(
+        provider: IonQProvider) -> None:
+    async def main() -> None:
+        with budget(0.2) as guard:
+            await asyncio.to_thread(backend(provider).run, bell(), shots=100)
+            with pytest.raises(BudgetExceededError):
+                await asyncio.to_thread(backend(provider).run, bell(), shots=100)
+            assert len(guard.jobs) == 1
+
+    asyncio.run(main())
+
+
+# -- cancels and billing ------------------------------------------------------------------
+def test_a_job_cancelled_inside_the_block_gives_its_estimate_back(
+        emu: Emulator, provider: IonQProvider) -> None:
+    with budget(0.2) as guard:
+        one = backend(provider).run(bell(), shots=100)
+        assert one.cancel() is True
+        assert guard.committed == 0 and guard.jobs[0].cancelled
+        two = backend(provider).run(bell(), shots=100)  # room again
+        report = cancel_jobs([two])  # the bulk cancel's workers run in other threads
+        assert report.cancelled == [two.job_id()]
+        assert guard.committed == 0
+        backend(provider).run(bell(), shots=100)
+    assert posts(emu) == 3
+
+
+def test_billed_costs_replace_estimates_when_the_block_exits_and_on_refresh(
+        emu: Emulator, provider: IonQProvider, clock: ManualClock) -> None:
+    with budget(1.0) as guard:
+        done = backend(provider).run(bell(), shots=100)
+        clock.advance(QUEUED + RUN)
+        stopped = backend(provider).run(bell(), shots=100)
+        assert requests_to(emu, "GET", "/cost") == []  # no background poller
+        report = guard.refresh()
+        assert report.billed == {done.job_id(): pytest.approx(BELL)}
+        assert report.running == {stopped.job_id(): pytest.approx(BELL)}
+        clock.advance(QUEUED + 2)  # 2 s of its 5 s run: 40 of 100 shots
+        stopped.cancel()
+        assert guard.committed == pytest.approx(BELL)  # given back until billed
+    # the exit read the billing: the shots it ran
+    assert guard.report is not None
+    assert guard.report.billed[stopped.job_id()] == pytest.approx(40 * 1700 / 1e6 * 0.80)
+    assert guard.committed == pytest.approx(BELL + 40 * 1700 / 1e6 * 0.80)
+    assert guard.report.running == {} and not guard.report.over_limit
+
+
+def test_each_finished_job_s_cost_is_read_once(emu: Emulator, provider: IonQProvider,
+                                               clock: ManualClock) -> None:
+    with budget(10.0) as guard:
+        jobs = [backend(provider).run(bell(), shots=100) for _ in range(20)]
+        clock.advance(QUEUED + RUN)
+    assert guard.report is not None
+    assert guard.report.billed == {j.job_id(): BELL for j in jobs}
+    assert len(requests_to(emu, "GET", "/cost")) == 20
+    assert len(requests_to(emu, "GET", "/jobs")) == 1  # the statuses: one read of 20 ids
+    guard.refresh()  # billed already: nothing to read
+    assert len(requests_to(emu, "GET", "/cost")) == 20
+
+
+def test_jobs_still_running_at_the_exit_are_listed_with_their_estimates(
+        provider: IonQProvider) -> None:
+    with budget(1.0) as guard:
+        jobs = [backend(provider).run(bell(), shots=100) for _ in range(2)]
+    assert guard.report is not None
+    assert guard.report.running == {j.job_id(): pytest.approx(BELL) for j in jobs}
+    assert "still running" in str(guard.report) and jobs[0].job_id() in str(guard.report)
+
+
+def test_billed_costs_past_the_limit_cancel_the_unfinished_jobs(
+        emu: Emulator, provider: IonQProvider, clock: ManualClock) -> None:
+    # A multi-circuit job on the gate-priced QPU is estimated as one job (the job minimum,
+    # 1.00) but billed per circuit (1.00 each): billing takes the total past the limit.
+    with budget(1.5) as guard:
+        multi = backend(provider, ENTERPRISE).run([bell(), bell()], shots=100)
+        assert guard.committed == pytest.approx(1.0)
+        clock.advance(QUEUED + RUN)
+        queued = backend(provider).run(bell(), shots=100)
+        report = guard.refresh()
+    assert report.billed[multi.job_id()] == pytest.approx(2.0)
+    assert report.stopped == [queued.job_id()]
+    assert emu.store.status_of(queued.job_id()) == "canceled"
+    assert report.cancel_reports[0].cancelled == [queued.job_id()]
+    assert report.over_limit and "cancelled past the limit" in str(report)
+
+
+def test_a_refused_submit_is_not_counted_and_one_without_an_answer_stays_counted(
+        emu: Emulator, provider: IonQProvider) -> None:
+    with budget(1.0) as guard:
+        emu.faults.inject(Fault.http(400), method="POST", path=r"/jobs$")
+        with pytest.raises(IonQRequestError):
+            backend(provider).run(bell(), shots=100)
+        assert guard.jobs == [] and guard.committed == 0  # IonQ said no: no job exists
+        emu.faults.inject(Fault.drop(after=True), method="POST", path=r"/jobs$")
+        with pytest.raises(IonQRequestError):
+            backend(provider).run(bell(), shots=100)
+        [lost] = guard.jobs  # the job exists, its id unknown: its estimate stays
+        assert (lost.job_id, lost.status) == (None, "lost")
+        assert guard.committed == pytest.approx(BELL) and guard.unknown == [lost]
+    assert guard.report is not None and guard.report.unknown == [None]
+
+
+def test_a_refused_submit_leaves_nothing_in_the_ledger(emu: Emulator, tmp_path: Any) -> None:
+    ledger = tmp_path / "jobs.jsonl"
+    provider = IonQProvider(KEY, url=emu.url, ledger=ledger)
+    with budget(0.1), pytest.raises(BudgetExceededError):
+        backend(provider).run(bell(), shots=100)
+    assert not ledger.exists() or ledger.read_text() == ""
+
+
+def test_the_blocks_exception_goes_on_and_the_billing_is_still_read(
+        emu: Emulator, provider: IonQProvider, clock: ManualClock) -> None:
+    with pytest.raises(RuntimeError, match="the user's"), budget(1.0) as guard:
+        job = backend(provider).run(bell(), shots=100)
+        clock.advance(QUEUED + RUN)
+        raise RuntimeError("the user's")
+    assert guard.report is not None and guard.report.billed == {job.job_id(): BELL}
+
+
+def test_ctrl_c_leaving_the_block_sends_nothing_more(emu: Emulator,
+                                                     provider: IonQProvider) -> None:
+    with pytest.raises(KeyboardInterrupt), budget(1.0) as guard:
+        job = backend(provider).run(bell(), shots=100)
+        sent = len(emu.log.entries)
+        raise KeyboardInterrupt
+    assert len(emu.log.entries) == sent
+    assert guard.report is not None and guard.report.running == {job.job_id(): BELL}
+
+
+def test_a_billing_read_that_fails_is_reported_not_raised(emu: Emulator) -> None:
+    provider = IonQProvider(KEY, url=emu.url, retry_policy=RetryPolicy(max_attempts=1))
+    with budget(1.0) as guard:
+        job = backend(provider).run(bell(), shots=100)
+        emu.faults.inject(Fault.http(500), times=10, method="GET", path=r"/jobs$")
+    assert guard.report is not None and "listing" in guard.report.errors
+    assert guard.report.running == {job.job_id(): BELL}  # as last known
+    assert "not read: listing" in str(guard.report)
+
+
+# -- when the estimate cannot be had ------------------------------------------------------
+def test_an_older_server_without_estimates_is_refused_by_default(
+        emu: Emulator, provider: IonQProvider) -> None:
+    emu.faults.inject(Fault.http(404), times=2, method="GET", path=r"/jobs/estimate$")
+    with budget(10.0) as guard, pytest.raises(BudgetExceededError,
+                                              match="could not be estimated") as raised:
+        backend(provider).run(bell(), shots=100)
+    assert raised.value.estimate is None and "allow_unestimated=True" in str(raised.value)
+    assert isinstance(raised.value.__cause__, IonQRequestError)
+    assert posts(emu) == 0 and guard.jobs == []
+
+
+def test_an_estimate_that_times_out_is_refused(emu: Emulator) -> None:
+    provider = IonQProvider(KEY, url=emu.url, timeout=(2.0, 0.5),
+                            retry_policy=RetryPolicy(max_attempts=1))
+    emu.faults.inject(Fault("hang", delay=1.5), method="GET", path=r"/jobs/estimate$")
+    with budget(10.0), pytest.raises(BudgetExceededError, match="could not be estimated"):
+        backend(provider).run(bell(), shots=100)
+    assert posts(emu) == 0
+
+
+def test_allow_unestimated_submits_the_job_counted_as_unknown(
+        emu: Emulator, provider: IonQProvider) -> None:
+    emu.faults.inject(Fault.http(404), method="GET", path=r"/jobs/estimate$")
+    with budget(0.2, allow_unestimated=True) as guard:
+        job = backend(provider).run(bell(), shots=100)
+        assert [j.job_id for j in guard.unknown] == [job.job_id()]
+        assert guard.committed == 0
+        backend(provider).run(bell(), shots=100)  # estimated again: counted
+        assert guard.committed == pytest.approx(BELL)
+    assert guard.report is not None and guard.report.unknown == [job.job_id()]
+    assert posts(emu) == 2
+
+
+# -- sessions -----------------------------------------------------------------------------
+def test_a_session_inside_the_block_gets_what_is_left_as_its_cost_limit(
+        emu: Emulator, provider: IonQProvider) -> None:
+    with budget(5.0, unit="usd") as guard:
+        backend(provider).run(bell(), shots=100)
+        with Session(backend(provider)) as session:
+            settings = emu.sessions.get(session.session_id)["settings"]
+            assert settings["cost_limit"] == {"unit": "usd",
+                                              "value": pytest.approx(5.0 - BELL)}
+            session.run(bell(), shots=100)
+        assert guard.committed == pytest.approx(2 * BELL)
+        with Session(backend(provider), max_cost=1) as lower:  # the lower of the two
+            assert emu.sessions.get(lower.session_id)["settings"]["cost_limit"]["value"] \
+                == 1
+
+
+def test_a_session_inside_nested_budgets_gets_the_least_left(
+        emu: Emulator, provider: IonQProvider) -> None:
+    with budget(0.5), budget(5.0), Session(backend(provider)) as session:
+        assert emu.sessions.get(session.session_id)["settings"]["cost_limit"] == {
+            "unit": "usd", "value": 0.5}
+
+
+def test_the_session_cost_limit_is_enforced_by_the_server_too(
+        emu: Emulator, provider: IonQProvider) -> None:
+    with budget(0.2):
+        session = Session(backend(provider))
+    session.run(bell(), shots=100)  # outside the block: only IonQ's limit applies
+    with pytest.raises(IonQRequestError, match="cost_limit") as raised:
+        session.run(bell(), shots=100)
+    assert raised.value.status_code == 400
+    session.close()
+
+
+# -- bad input ----------------------------------------------------------------------------
+@pytest.mark.parametrize("limit", [-1, math.nan, math.inf, "10", True, None])
+def test_a_bad_limit_is_refused_at_once(emu: Emulator, limit: Any) -> None:
+    with pytest.raises(ValueError, match="limit must be a finite number") as raised:
+        budget(limit)
+    assert isinstance(raised.value, UsageError)
+    assert list(emu.log.entries) == []
+
+
+def test_an_unknown_unit_or_a_foreign_provider_is_refused_at_once(emu: Emulator) -> None:
+    with pytest.raises(UsageError, match="unknown unit 'eur'"):
+        budget(10, unit="eur")
+    with pytest.raises(UsageError, match="IonQProvider of this package"):
+        budget(10, provider=object())
+    assert budget(10, unit="USD").unit == "usd"
+    assert list(emu.log.entries) == []
+
+
+@pytest.mark.emu(api_keys=[KEY], prices={FORTE: {"unit": "compute_second",
+                                                 "unit_cost": 0.8, "currency": "credit"}})
+def test_an_estimate_in_another_unit_is_refused_before_the_submit(
+        emu: Emulator, provider: IonQProvider) -> None:
+    with budget(10.0) as guard, pytest.raises(BudgetExceededError,
+                                              match="unit='credit'") as raised:
+        backend(provider).run(bell(), shots=100)
+    assert raised.value.unit == "usd" and posts(emu) == 0 and guard.jobs == []
+    with budget(10.0, unit="credit") as credits:
+        backend(provider).run(bell(), shots=100)
+    assert credits.committed == pytest.approx(BELL) and posts(emu) == 1
+
+
+def test_the_key_is_in_no_message_or_log(emu: Emulator, provider: IonQProvider,
+                                         caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="qiskit_ionq_cancel")
+    emu.faults.inject(Fault.http(404), method="GET", path=r"/jobs/estimate$")
+    with budget(0.2, allow_unestimated=True) as guard:
+        backend(provider).run(bell(), shots=100)
+        backend(provider).run(bell(), shots=100)
+        with pytest.raises(BudgetExceededError) as raised:
+            backend(provider).run(bell(), shots=100)
+    assert "could not be estimated" in caplog.text
+    assert KEY not in caplog.text and KEY not in str(raised.value)
+    assert KEY not in str(guard.report) and KEY not in repr(guard)
