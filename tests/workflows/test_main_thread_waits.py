@@ -30,7 +30,7 @@ from qiskit_ionq_cancel.emulator.faults import Fault
 
 #: Seconds the server holds a request before giving up: the main thread that does not see
 #: the Ctrl-C waits this long.
-HOLD = 20.0
+HOLD = 30.0
 SLACK = 3.0  # the loose bound past a Ctrl-C
 
 pytestmark = pytest.mark.emu(queue_time=100)
