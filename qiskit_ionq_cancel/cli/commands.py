@@ -757,10 +757,10 @@ def _status_ledger(args: argparse.Namespace, console: Console, key: str) -> int:
     if missing and not args.json:
         console.err(f"{plural(len(missing), 'job')} not found for this API key: check that "
                     "IONQ_API_KEY (or --api-key-file) is the key they were submitted with.")
-    if len(lines) > len(contents.jobs) and not args.json:
+    if contents.unknown and not args.json:
         console.err(f"{plural(len(contents.unknown), 'job')} submitted with no id recorded "
                     f"(the program died during its POST /jobs): {CHECK_READY}.")
-    return 0 if len(lines) == len(contents.jobs) and not missing else 1
+    return 1 if missing or contents.unknown else 0
 
 
 def _earlier(report: CancelReport) -> set[str]:
