@@ -430,6 +430,40 @@ def test_an_interrupted_ledger_cancel_prints_the_partial_table_and_marks_what_wa
     assert f"ionq-cancel status --ledger {ledger}" in err and KEY not in out + err
 
 
+def test_an_interrupted_cancel_ledger_raises_with_every_job_of_the_ledger(
+        emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hold = HoldRequests(PROCESS_GUARD / 2)  # every cancel
+    server = HostileServer(emu.url, hold)
+    monkeypatch.setenv("IONQ_API_URL", server.url)
+    ledger = tmp_path / "jobs.jsonl"
+    writer = Ledger(ledger, server.url)
+    held = emu.store.add_jobs(2)
+    for job_id in held:
+        writer.submitted(writer.intent("simulator", None), job_id)
+    writer.intent("simulator", None)  # a death during POST /jobs
+    written = len(records(ledger))
+
+    def ctrl_c() -> None:
+        wait_for(lambda: bool(hold.held), "a cancel held", timeout=PROCESS_GUARD / 2)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Thread(target=ctrl_c)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt) as info:
+            cancel_ledger(ledger)
+    finally:
+        hold.release()
+        timer.join()
+        server.close()
+    report = info.value.report  # type: ignore[attr-defined]
+    assert sorted(report.errors) == sorted(held)  # sent, outcome unknown
+    ((key, why),) = report.not_reached.items()
+    assert "id unknown" in key and "id unknown" in why
+    assert len(records(ledger)) == written  # nothing settled: nothing marked
+    assert hold.gave_up == []
+
+
 def test_two_cleanups_of_one_ledger_at_once_each_report_every_job_once(
         emu: Emulator, tmp_path: Path) -> None:
     both = threading.Event()
