@@ -11,6 +11,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from qiskit.providers import JobStatus
@@ -110,6 +111,9 @@ def cancel_ledger(path: str | os.PathLike[str], *, provider: HasClient | None = 
     Raises:
         UsageError: The ledger does not exist or cannot be read, or names jobs at another
             URL than the provider's (or several URLs without one): nothing was sent.
+        KeyboardInterrupt: Ctrl-C (or SIGTERM's ``SystemExit``) stopped the cancel: what
+            was established is marked in the ledger, and the exception's ``report`` holds
+            every job of the ledger (those not settled as not reached or unknown).
     """
     contents = read_ledger(path)
     given = provider.client.url if provider is not None else _env_url()
@@ -132,9 +136,23 @@ def _cancel(path: Path, contents: LedgerContents, client: IonQCancelClient,
     if dry_run:
         report = _dry_run(client, pending)
     else:
-        report = cancel_jobs(pending, provider=holder, deadline=deadline) if pending \
-            else CancelReport()
+        try:
+            report = cancel_jobs(pending, provider=holder, deadline=deadline) if pending \
+                else CancelReport()
+        except (KeyboardInterrupt, SystemExit) as exc:  # mark what was done, then go on
+            partial = getattr(exc, "report", None)
+            if isinstance(partial, CancelReport):
+                _mark(path, client, partial)
+                exc.report = _whole(contents, settled, partial)  # type: ignore[union-attr]
+            raise
         _mark(path, client, report)
+    return _whole(contents, settled, report)
+
+
+def _whole(contents: LedgerContents, settled: dict[str, dict[str, Any]],
+           report: CancelReport) -> CancelReport:
+    """Every job of the ledger once, in the order submitted: those settled by an earlier
+    cleanup, then ``report``'s, then the intents whose id is unknown."""
     earlier = CancelReport()
     for job_id, mark in settled.items():
         status = JobStatus.__members__.get(str(mark.get("status")), JobStatus.CANCELLED)

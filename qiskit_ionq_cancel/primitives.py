@@ -41,7 +41,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 from . import _deprecated
 from ._compat import upstream
 from ._core.composite import CompositeJob
-from ._core.deadline import scope
+from ._core.deadline import scope, wait_until
 from ._core.verdict import composite_verdict
 from ._http import budget
 from .bulk import NO_IONQ_JOB, cancel_jobs
@@ -151,10 +151,10 @@ class IonQCancelPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
             The IonQ jobs submitted so far.
         """
         with self._lock:
-            self._changed.wait_for(
-                lambda: len(self._ionq) >= count or (self._future is not None
-                                                     and self._future.done()),
-                timeout)
+            wait_until(self._changed,
+                       lambda: len(self._ionq) >= count or (self._future is not None
+                                                            and self._future.done()),
+                       timeout)
             return list(self._ionq)
 
     # -- cancel -------------------------------------------------------------------------
@@ -174,7 +174,7 @@ class IonQCancelPrimitiveJob(PrimitiveJob, CompositeJob):  # type: ignore[misc]
                             "before cancelling", self.job_id(), self._in_flight)
             self._collecting += 1
             try:
-                self._changed.wait_for(lambda: self._in_flight == 0, deadline)
+                wait_until(self._changed, lambda: self._in_flight == 0, deadline)
             finally:
                 self._collecting -= 1
             return list(self._ionq)

@@ -32,7 +32,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 from ._compat import upstream
 from ._core import threadtree
 from ._core.composite import CompositeJob, HasIonQJobs
-from ._core.deadline import Deadline, derive, entered
+from ._core.deadline import Deadline, derive, entered, wait_until
 from ._core.sigterm import SigtermAsExit
 from .bulk import NO_IONQ_JOB, cancel_jobs
 from .report import CancelReport
@@ -226,8 +226,8 @@ class CancelScope:
         limit = derive(self.deadline)  # one deadline for the wait and the cancel together
         with self._lock:
             # Submits in flight in other threads: their jobs are about to exist.
-            self._settled.wait_for(lambda: self._in_flight == 0,
-                                   timeout=limit.remaining if limit.bounded else None)
+            wait_until(self._settled, lambda: self._in_flight == 0,
+                       limit.remaining if limit.bounded else None)  # a Ctrl-C gets in
             self._closed = self._cancel_late = True
             pending = self._in_flight
             tracked = list(self.jobs)

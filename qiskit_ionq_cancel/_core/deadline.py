@@ -32,8 +32,9 @@ interrupt, reports their jobs as not settled, and the interpreter joins them at 
 Python runs a signal's handler in the main thread only, and the kernel may deliver Ctrl-C's
 SIGINT to any thread: a main thread blocked on a lock with no timeout would see it only when
 that lock is released (6 s later, seen when a worker waited out a 429). So the main thread
-never blocks without a timeout: its waits for workers (:func:`result_of`, :func:`completed`)
-wake every :data:`SIGNAL_POLL` seconds to let a signal in.
+never blocks without a timeout: its waits for workers (:func:`result_of`, :func:`completed`),
+for submits in flight (:func:`wait_until`) and its sleeps (:meth:`Deadline.wait`) wake every
+:data:`SIGNAL_POLL` seconds to let a signal in.
 Signals reach only the main thread: a call made off the main thread sees no
 ``KeyboardInterrupt``, and stops only at its deadline (or when its own code calls
 :meth:`Deadline.interrupt`).
@@ -52,7 +53,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 __all__ = ["SIGNAL_POLL", "Deadline", "adopt", "completed", "current", "derive", "entered",
-           "result_of", "scope"]
+           "result_of", "scope", "wait_until"]
 
 #: Seconds a wait of the main thread sleeps at most before it lets a pending signal in.
 SIGNAL_POLL = 0.1
@@ -143,8 +144,16 @@ class Deadline:
 
     def wait(self, seconds: float) -> bool:
         """Sleep ``seconds``, cut to what is left, waking at once on an interrupt; True when
-        interrupted."""
-        return self.stop.wait(max(0.0, min(seconds, self.remaining)))
+        interrupted. In the main thread the sleep wakes every :data:`SIGNAL_POLL` seconds to
+        let a pending signal in (a retry's 20 s pause, say)."""
+        left = max(0.0, min(seconds, self.remaining))
+        if threading.current_thread() is not threading.main_thread():
+            return self.stop.wait(left)
+        end = time.monotonic() + left
+        while not self.stop.wait(min(SIGNAL_POLL, max(0.0, end - time.monotonic()))):
+            if time.monotonic() >= end:
+                return False
+        return True
 
 
 def current() -> Deadline | None:
@@ -190,6 +199,19 @@ def result_of(future: futures.Future[T]) -> T:
     while not future.done():
         futures.wait([future], timeout=SIGNAL_POLL)
     return future.result()
+
+
+def wait_until(condition: threading.Condition, predicate: Callable[[], bool],
+               timeout: float | None) -> bool:
+    """``condition.wait_for(predicate, timeout)`` (``condition``'s lock held; ``None``: no
+    limit), waking every :data:`SIGNAL_POLL` seconds (see :func:`result_of`)."""
+    end = None if timeout is None else time.monotonic() + timeout
+    while not (done := predicate()):
+        left = SIGNAL_POLL if end is None else min(SIGNAL_POLL, end - time.monotonic())
+        if left <= 0:
+            return done
+        condition.wait(left)
+    return done
 
 
 def completed(pending: Iterable[futures.Future[T]]) -> Iterator[futures.Future[T]]:

@@ -26,7 +26,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from .._compat import upstream
 from .._compat.results import add_legacy_result_urls
-from .._core.deadline import adopt, entered, scope
+from .._core.deadline import adopt, entered, result_of, scope
 from .._core.ledger import Ledger
 from .._core.status import CANCELLABLE, to_job_status
 from .._core.validation import check_api_key, check_base_url, validate_job_id, validate_job_ids
@@ -397,7 +397,8 @@ class IonQCancelClient(IonQClient):
                                   initargs=(deadline,))  # the workers work for this call
         try:
             with entered(deadline):  # Ctrl-C here interrupts it: the workers wake at once
-                for jobs in pool.map(self.read_jobs, chunks):
+                # result_of, not pool.map: the main thread's wait lets a Ctrl-C in
+                for jobs in map(result_of, [pool.submit(self.read_jobs, c) for c in chunks]):
                     found.update(jobs)
         finally:
             pool.shutdown(wait=not deadline.interrupted, cancel_futures=True)

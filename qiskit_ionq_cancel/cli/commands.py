@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import re
+import shlex
 import socket
 import sys
 import traceback
@@ -33,7 +34,7 @@ from typing import ClassVar, NoReturn
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
 
 from .._core.deadline import Deadline, current, scope
-from .._core.ledger import read_ledger
+from .._core.ledger import LedgerContents, read_ledger
 from .._core.sigterm import TERMINATED, SigtermAsExit
 from .._core.status import CANCELLABLE, FINAL, to_job_status
 from .._core.validation import check_selection
@@ -52,7 +53,7 @@ from ..exceptions import (
     UsageError,
     WrongBaseURLError,
 )
-from ..ledger import cancel_ledger, ledger_url, unknown_key
+from ..ledger import CHECK_READY, cancel_ledger, ledger_url, unknown_key
 from ..provider import IonQProvider
 from ..report import CancelReport, plural
 from ..retry import RetryPolicy
@@ -174,8 +175,12 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser(
         "status", parents=[common, logs], allow_abbrev=False,
         help="show jobs without changing them",
-        description="Show IonQ jobs' status without changing them. Give ids, or a filter.")
+        description="Show IonQ jobs' status without changing them. Give ids, or a filter, "
+                    "or --ledger.")
     _filters(status, (*CANCELLABLE, *FINAL))
+    status.add_argument("--ledger", metavar="PATH",
+                        help="show every job a job ledger (a file, or a directory of them) "
+                             "records, and each submit whose id it never got")
 
     demo = commands.add_parser(
         "demo", parents=[logs], allow_abbrev=False,
@@ -561,7 +566,8 @@ def _jobs_command(args: argparse.Namespace, console: Console) -> int:
         key = api_key(args.api_key_file)  # before the ids: one pasted from the key is hidden
         console.hide(key)
         if getattr(args, "ledger", None) is not None:
-            return _cancel_ledger(args, console, key)
+            return _status_ledger(args, console, key) if args.command == "status" \
+                else _cancel_ledger(args, console, key)
         ids = read_ids(args.ids, args.from_file, key)
         filters, described = _filter_args(args, ids, key)
         if args.command == "status":
@@ -584,13 +590,13 @@ def _jobs_command(args: argparse.Namespace, console: Console) -> int:
         return 2
     except KeyboardInterrupt:
         console.err(f"{name}: interrupted; a cancel already sent stays in effect (check "
-                    "with 'ionq-cancel status ID ...')")
+                    f"with 'ionq-cancel status {_status_hint(args)}')")
         return INTERRUPTED
     except SystemExit as exc:
         if exc.code != TERMINATED:
             raise
         console.err(f"{name}: terminated; a cancel already sent stays in effect (check "
-                    "with 'ionq-cancel status ID ...')")
+                    f"with 'ionq-cancel status {_status_hint(args)}')")
         return TERMINATED
     except BrokenPipeError:
         raise
@@ -602,6 +608,12 @@ def _jobs_command(args: argparse.Namespace, console: Console) -> int:
         return code
     finally:
         sigterm.restore()
+
+
+def _status_hint(args: argparse.Namespace) -> str:
+    """What to give ``ionq-cancel status`` to see the jobs of this command."""
+    ledger = getattr(args, "ledger", None)
+    return "ID ..." if ledger is None else f"--ledger {shlex.quote(ledger)}"
 
 
 def _filter_args(args: argparse.Namespace, ids: list[str],
@@ -700,7 +712,65 @@ def _cancel(args: argparse.Namespace, console: Console, key: str, ids: list[str]
 
 def _cancel_ledger(args: argparse.Namespace, console: Console, key: str) -> int:
     """``cancel --ledger PATH``: every unfinished job the ledger records (``cancel_ledger``).
-    The URL is ``--url`` / IONQ_API_URL, which every record must name, else the ledger's."""
+    The URL is ``--url`` / IONQ_API_URL, which every record must name, else the ledger's.
+    Ctrl-C or SIGTERM prints the partial table (the ledger marks only what was done)."""
+    contents = _read_ledger(args)
+    with _provider(key, args) as provider:
+        try:
+            report = cancel_ledger(args.ledger, provider=provider, dry_run=args.dry_run,
+                                   deadline=args.deadline)
+        except UsageError as exc:
+            raise BadUsage(plain(str(exc))) from None
+        except (KeyboardInterrupt, SystemExit) as exc:  # the partial report, then exit
+            partial = getattr(exc, "report", None)
+            if isinstance(partial, CancelReport):
+                _ledger_report(args, console, contents, partial, "interrupted"
+                               if isinstance(exc, KeyboardInterrupt) else "terminated")
+            raise
+    unknown = _ledger_report(args, console, contents, report)
+    before = _earlier(report)
+    if args.dry_run:
+        return 1 if report.not_found or unknown else 0
+    rest = CancelReport(statuses=report.statuses, errors=report.errors,
+                        not_reached={k: v for k, v in report.not_reached.items()
+                                     if k not in unknown},
+                        notes=report.notes, elapsed=report.elapsed, requests=report.requests)
+    code = _verdict(console, Outcome(rest, before, _why(args)))
+    return max(code, 1) if unknown else code
+
+
+def _status_ledger(args: argparse.Namespace, console: Console, key: str) -> int:
+    """``status --ledger PATH``: every job the ledger records, as IonQ has it now, then each
+    submit whose id never reached the ledger ("id unknown", with its time)."""
+    contents = _read_ledger(args)
+    with _client(key, args) as client:
+        try:
+            ledger_url(contents, client.url)  # every record at this URL: else not this key's
+        except UsageError as exc:
+            raise BadUsage(plain(str(exc))) from None
+        lines = _lookup(client, list(contents.jobs)) if contents.jobs else []
+    lines += [JobLine(unknown_key(n, record), None, intent=record)
+              for n, record in enumerate(contents.unknown)]
+    console.out(jobs_json(lines, dry_run=False) if args.json
+                else jobs_table(lines, dry_run=False))
+    missing = [line for line in lines if not line.found and line.intent is None]
+    if missing and not args.json:
+        console.err(f"{plural(len(missing), 'job')} not found for this API key: check that "
+                    "IONQ_API_KEY (or --api-key-file) is the key they were submitted with.")
+    if contents.unknown and not args.json:
+        console.err(f"{plural(len(contents.unknown), 'job')} submitted with no id recorded "
+                    f"(the program died during its POST /jobs): {CHECK_READY}.")
+    return 1 if missing or contents.unknown else 0
+
+
+def _earlier(report: CancelReport) -> set[str]:
+    """The jobs of a ledger cancel's report settled by an earlier cleanup (with a note)."""
+    return {job_id for job_id in report.cancelled if job_id in report.notes}
+
+
+def _read_ledger(args: argparse.Namespace) -> LedgerContents:
+    """The ledger of ``--ledger`` (with no ids or filter beside it); without ``--url`` or
+    IONQ_API_URL, ``args.url`` becomes the one URL it names."""
     if args.ids or args.from_file or args.status or args.target or args.session:
         raise BadUsage("give --ledger PATH, or job ids, or a filter; not several")
     try:
@@ -710,27 +780,22 @@ def _cancel_ledger(args: argparse.Namespace, console: Console, key: str) -> int:
             args.url = ledger_url(contents, None)
     except UsageError as exc:
         raise BadUsage(plain(str(exc))) from None
-    with _provider(key, args) as provider:
-        try:
-            report = cancel_ledger(args.ledger, provider=provider, dry_run=args.dry_run,
-                                   deadline=args.deadline)
-        except UsageError as exc:
-            raise BadUsage(plain(str(exc))) from None
+    return contents
+
+
+def _ledger_report(args: argparse.Namespace, console: Console, contents: LedgerContents,
+                   report: CancelReport, interrupted: str | None = None) -> set[str]:
+    """Print a ledger cancel's report (and, on stderr, what to do about each job whose id
+    is unknown); returns the report keys of those."""
     unknown = {unknown_key(n, r) for n, r in enumerate(contents.unknown)}
-    before = {i for i in report.cancelled if i in report.notes}  # settled by an earlier run
+    before = _earlier(report)
     report.elapsed = args.deadline_left.elapsed
-    outcome = Outcome(report, before, _why(args))
+    outcome = Outcome(report, before, _why(args, interrupted))
     console.out(json.dumps(outcome.to_dict(), indent=2) if args.json else outcome.table())
     for entry in sorted(unknown):  # no id to cancel it by: what to do instead
-        console.err(f"ionq-cancel cancel: {report.not_reached[entry]}")
-    if args.dry_run:
-        return 1 if report.not_found or unknown else 0
-    rest = CancelReport(statuses=report.statuses, errors=report.errors,
-                        not_reached={k: v for k, v in report.not_reached.items()
-                                     if k not in unknown},
-                        notes=report.notes, elapsed=report.elapsed, requests=report.requests)
-    code = _verdict(console, Outcome(rest, before, _why(args)))
-    return max(code, 1) if unknown else code
+        if entry in report.not_reached:
+            console.err(f"ionq-cancel cancel: {report.not_reached[entry]}")
+    return unknown
 
 
 def _final_already(client: IonQCancelClient, ids: list[str]) -> dict[str, str]:

@@ -57,10 +57,13 @@ class Console:
 
 @dataclass(frozen=True)
 class JobLine:
-    """One job as IonQ lists it, or ``job=None`` when IonQ did not return it."""
+    """One job as IonQ lists it, or ``job=None`` when IonQ did not return it; or, with
+    ``intent`` (a job ledger's record of a submit whose id never came back), a job whose id
+    is unknown, keyed by its ``job_id`` (``#<n> submitted at <time>, id unknown``)."""
 
     job_id: str
     job: dict[str, Any] | None
+    intent: dict[str, Any] | None = None
 
     @property
     def found(self) -> bool:
@@ -108,13 +111,18 @@ class JobLine:
                                 "backend": job.get("backend"), "name": job.get("name")}
         if dry_run:
             data["would_cancel"] = self.cancellable
+        if self.intent is not None:
+            data.update(backend=self.intent.get("backend"), id_unknown=True,
+                        submitted_at=self.intent.get("time"))
         return data
 
 
 def _counts(lines: Sequence[JobLine], *, dry_run: bool) -> dict[str, int]:
-    missing = sum(not line.found for line in lines)
+    unknown = sum(line.intent is not None for line in lines)
+    missing = sum(not line.found for line in lines) - unknown
     if not dry_run:
-        return {"found": len(lines) - missing, "not_found": missing, "total": len(lines)}
+        counts = {"found": len(lines) - missing - unknown, "not_found": missing}
+        return {**counts, **({"id_unknown": unknown} if unknown else {}), "total": len(lines)}
     would = sum(line.cancellable for line in lines)
     cancelled = sum(line.ionq_status == "canceled" for line in lines)
     return {"would_cancel": would, "already_cancelled": cancelled,
@@ -126,7 +134,8 @@ def jobs_json(lines: Sequence[JobLine], *, dry_run: bool) -> str:
     """The ``--json`` output of ``status`` and of ``cancel --dry-run``."""
     data: dict[str, Any] = {"counts": _counts(lines, dry_run=dry_run),
                             "jobs": [line.to_dict(dry_run=dry_run) for line in lines],
-                            "not_found": [line.job_id for line in lines if not line.found]}
+                            "not_found": [line.job_id for line in lines
+                                          if not line.found and line.intent is None]}
     if dry_run:
         data = {"dry_run": True, **data}
     return json.dumps(data, indent=2)
@@ -201,10 +210,13 @@ def jobs_table(lines: Sequence[JobLine], *, dry_run: bool) -> str:
                 f"cancelled, {c['already_final']} already finished, {c['not_found']} not found")
     else:
         head = f"{plural(c['total'], 'job')}: {c['found']} found, {c['not_found']} not found"
+        head += f", {c['id_unknown']} id unknown" if c.get("id_unknown") else ""
     if not lines:
         return head  # no table without rows
-    rows = [[line.job_id, line.status or ("NOT FOUND" if not line.found else "?"),
-             line.ionq_status or "-", str((line.job or {}).get("backend") or "-"),
+    rows = [[line.job_id, line.status or ("ID UNKNOWN" if line.intent is not None else
+                                          "NOT FOUND" if not line.found else "?"),
+             line.ionq_status or "-",
+             str((line.job or line.intent or {}).get("backend") or "-"),
              *([line.action] if dry_run else [])] for line in lines]
     cells = ["job id", "status", "ionq status", "backend", *(["action"] if dry_run else [])]
     return "\n".join([head, *fit_table(cells, rows, optional=(2, 3))])

@@ -12,14 +12,14 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import uuid
 from pathlib import Path
 
 import pytest
 from contract.observed import Emulator
-from hostile_server import Answer, HostileServer, Seen, Tamper
+from hostile_server import HostileServer
 from support import wait_for
+from support.hold import HoldRequests
 
 from qiskit_ionq_cancel import exceptions
 
@@ -303,29 +303,19 @@ def test_a_deadline_is_reported_as_the_user_gave_it(start_emulator: object) -> N
 
 
 def test_ctrl_c_while_cancelling_reports_in_cli_words(emu: Emulator) -> None:
-    gate = threading.Event()
-    held: list[Seen] = []
-
-    def hold(sock: socket.socket, answer: Answer | None) -> None:
-        gate.wait(PROCESS_GUARD / 2)
-
-    def rule(seen: Seen) -> Tamper | None:
-        if seen.method == "PUT":
-            held.append(seen)
-            return Tamper(hold, forward=False)
-        return None
-
-    server = HostileServer(emu.url, rule)
+    hold = HoldRequests(PROCESS_GUARD / 2)
+    server = HostileServer(emu.url, hold)
     ids = emu.store.add_jobs(2)
     try:
         process = subprocess.Popen(
             [sys.executable, "-m", "qiskit_ionq_cancel.cli", *ids], stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, env=env_for(server.url))
-        wait_for(lambda: len(held) >= 1, "a cancel request in flight", timeout=PROCESS_GUARD)
+        wait_for(lambda: len(hold.held) >= 1, "a cancel request in flight",
+                 timeout=PROCESS_GUARD)
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=PROCESS_GUARD)
     finally:
-        gate.set()
+        hold.release()
         server.close()
     done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
     assert_speaks_cli(done, 130)

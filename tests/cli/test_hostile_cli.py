@@ -6,16 +6,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 from contract.observed import Emulator
-from hostile_server import Answer, HostileServer, Seen, Tamper
+from hostile_server import HostileServer, Seen, Tamper
 from support import KEY, wait_for
+from support.hold import HoldRequests
 
 pytestmark = pytest.mark.emu(queue_time=100)
 #: Guard for the process (qiskit's import takes a second or two).
@@ -26,36 +25,24 @@ PROCESS_GUARD = 120
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_an_interrupt_while_requests_hang_prints_the_partial_report(
         emu: Emulator, sig: signal.Signals, code: int) -> None:
-    gate = threading.Event()
-    held: list[Seen] = []
-    gave_up: list[Seen] = []  # requests the silent server stopped holding on its own
-
-    def hold(sock: socket.socket, answer: Answer | None) -> None:
-        # A silent server, until the test ends (or, if the command waits for it, half the
-        # time the test allows the command: then the command was not stopped by the signal).
-        if not gate.wait(PROCESS_GUARD / 2):
-            gave_up.append(held[0])
-
-    def rule(seen: Seen) -> Tamper | None:
-        if seen.method == "PUT":
-            held.append(seen)
-            return Tamper(hold, forward=False)
-        return None
-
-    server = HostileServer(emu.url, rule)
+    # A silent server, until the test ends (or, if the command waits for it, half the time
+    # the test allows the command: then the command was not stopped by the signal).
+    hold = HoldRequests(PROCESS_GUARD / 2)
+    server = HostileServer(emu.url, hold)
     ids = emu.store.add_jobs(3)
     env = {**os.environ, "IONQ_API_KEY": KEY, "IONQ_API_URL": server.url}
     script = Path(sys.executable).with_name("ionq-cancel")
     try:
         process = subprocess.Popen([str(script), *ids, "--json"], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, env=env)
-        wait_for(lambda: len(held) >= 1, "a cancel request in flight", timeout=PROCESS_GUARD)
+        wait_for(lambda: len(hold.held) >= 1, "a cancel request in flight",
+                 timeout=PROCESS_GUARD)
         process.send_signal(sig)
         out, err = process.communicate(timeout=PROCESS_GUARD)
     finally:
-        gate.set()
+        hold.release()
         server.close()
-    assert gave_up == []  # it stopped while the server was still silent
+    assert hold.gave_up == []  # it stopped while the server was still silent
     assert process.returncode == code, err
     report = json.loads(out)
     rows = [row["id"] for row in report["jobs"] + report["errors"]]

@@ -7,17 +7,22 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 from contract.observed import Emulator
+from hostile_server import Answer, HostileServer, Seen, Tamper
 from qiskit.providers import JobStatus
 from support import bell, point_env_at, wait_for
+from support.hold import HoldRequests
 
 from qiskit_ionq_cancel import (
     IonQProvider,
@@ -148,15 +153,23 @@ def test_processes_sharing_a_ledger_file_never_interleave(tmp_path: Path) -> Non
     assert contents.skipped == [] and len(contents.jobs) == 1200 and contents.unknown == []
 
 
-@pytest.mark.parametrize("where", ["missing-dir", "under-a-file", "full"])
+@pytest.mark.parametrize("where", ["missing-dir", "under-a-file", "read-only-dir",
+                                   "read-only-file", "full"])
 def test_an_unwritable_ledger_fails_the_submit_before_it_is_sent(
         emu: Emulator, tmp_path: Path, where: str) -> None:
     (tmp_path / "a-file").write_text("")
+    (tmp_path / "read-only").mkdir(mode=0o555)
+    (tmp_path / "read-only-file.jsonl").write_text("")
+    (tmp_path / "read-only-file.jsonl").chmod(0o444)
     path = {"missing-dir": tmp_path / "no" / "such" / "jobs.jsonl",
             "under-a-file": tmp_path / "a-file" / "jobs.jsonl",
+            "read-only-dir": tmp_path / "read-only",  # a directory ledger: a file in it
+            "read-only-file": tmp_path / "read-only-file.jsonl",
             "full": Path("/dev/full")}[where]
     if where == "full" and not Path("/dev/full").exists():
         pytest.skip("no /dev/full here")
+    if where.startswith("read-only") and os.geteuid() == 0:
+        pytest.skip("root writes past the permission bits")
     backend = IonQProvider(KEY, url=emu.url, ledger=path).get_backend("simulator")
     with pytest.raises(UsageError, match=r"job ledger .* cannot be written.*nothing was "
                                          r"submitted"):
@@ -367,3 +380,208 @@ def test_a_sigkilled_program_leaves_its_jobs_to_the_ledger_cleanup(
     assert KEY not in cleanup.stdout + cleanup.stderr
     assert KEY not in "".join(p.read_text() for p in ledger.iterdir())
 
+
+
+# -- interrupted, and two cleanups at once --------------------------------------------------
+def _cli(*args: str) -> list[str]:
+    """The command, run by one window of one job at a time (``bulk.WINDOW = 1``): each job
+    is settled before the next one's cancel is sent, so a held cancel leaves the ones
+    before it done."""
+    return [sys.executable, "-c", "import sys; import qiskit_ionq_cancel.bulk as bulk; "
+            "bulk.WINDOW = 1; from qiskit_ionq_cancel.cli import main; "
+            "sys.exit(main(sys.argv[1:]))", *args]
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_ledger_cancel_prints_the_partial_table_and_marks_what_was_done(
+        emu: Emulator, tmp_path: Path, sig: signal.Signals, code: int) -> None:
+    done, held, earlier = emu.store.add_jobs(3)
+    hold = HoldRequests(PROCESS_GUARD / 2, lambda seen: seen.method == "PUT"
+                        and held.encode() in seen.path.encode() + seen.body)
+    server = HostileServer(emu.url, hold)
+    ledger = tmp_path / "jobs.jsonl"
+    writer = Ledger(ledger, server.url)
+    for job_id in (done, held, earlier):
+        writer.submitted(writer.intent("simulator", None), job_id)
+    writer.mark(earlier, "cancelled", "an-earlier-cleanup", "CANCELLED")
+    env = {**os.environ, "IONQ_API_KEY": KEY, "IONQ_API_URL": server.url,
+           "PYTHONWARNINGS": "ignore"}
+    try:
+        process = subprocess.Popen(_cli("--ledger", str(ledger), "--json"),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env=env)
+        wait_for(lambda: len(hold.held) >= 1, "the second job's cancel in flight",
+                 timeout=PROCESS_GUARD)
+        process.send_signal(sig)
+        out, err = process.communicate(timeout=PROCESS_GUARD)
+    finally:
+        hold.release()
+        server.close()
+    assert hold.gave_up == []  # it stopped while the server was silent
+    assert process.returncode == code, err
+    report = json.loads(out)  # before: nothing on stdout
+    assert {j["id"]: j["status"] for j in report["jobs"]} == {
+        earlier: "CANCELLED", done: "CANCELLED"}
+    assert [(e["id"], e["reason"]) for e in report["errors"]] == [
+        (held, "interrupted" if sig == signal.SIGINT else "terminated")]
+    marks = [(r["id"], r["event"]) for r in records(ledger) if "ref" not in r]
+    assert marks == [(earlier, "cancelled"), (done, "cancelled")]  # the held one: not marked
+    assert [emu.store.status_of(i) for i in (done, held)] == ["canceled", "ready"]
+    assert f"ionq-cancel status --ledger {ledger}" in err and KEY not in out + err
+
+
+def test_an_interrupted_cancel_ledger_raises_with_every_job_of_the_ledger(
+        emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hold = HoldRequests(PROCESS_GUARD / 2)  # every cancel
+    server = HostileServer(emu.url, hold)
+    monkeypatch.setenv("IONQ_API_URL", server.url)
+    ledger = tmp_path / "jobs.jsonl"
+    writer = Ledger(ledger, server.url)
+    held = emu.store.add_jobs(2)
+    for job_id in held:
+        writer.submitted(writer.intent("simulator", None), job_id)
+    writer.intent("simulator", None)  # a death during POST /jobs
+    written = len(records(ledger))
+
+    def ctrl_c() -> None:
+        wait_for(lambda: bool(hold.held), "a cancel held", timeout=PROCESS_GUARD / 2)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Thread(target=ctrl_c)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt) as info:
+            cancel_ledger(ledger)
+    finally:
+        hold.release()
+        timer.join()
+        server.close()
+    report = info.value.report  # type: ignore[attr-defined]
+    assert sorted(report.errors) == sorted(held)  # sent, outcome unknown
+    ((key, why),) = report.not_reached.items()
+    assert "id unknown" in key and "id unknown" in why
+    assert len(records(ledger)) == written  # nothing settled: nothing marked
+    assert hold.gave_up == []
+
+
+def test_two_cleanups_of_one_ledger_at_once_each_report_every_job_once(
+        emu: Emulator, tmp_path: Path) -> None:
+    both = threading.Event()
+    seen: list[str] = []
+    alone: list[str] = []  # cancels answered with the other cleanup's never sent
+
+    def answer_when_both_sent(sock: socket.socket, answer: Answer | None) -> None:
+        if not both.wait(PROCESS_GUARD / 2):  # each cleanup's cancel is in flight at once
+            alone.append("a cancel")
+        assert answer is not None
+        sock.sendall(answer.raw())
+
+    def rule(request: Seen) -> Tamper | None:
+        if request.method != "PUT":
+            return None
+        seen.append(request.path)
+        if len(seen) >= 2:
+            both.set()
+        return Tamper(answer_when_both_sent)
+
+    server = HostileServer(emu.url, rule)
+    backend = IonQProvider(KEY, url=server.url, ledger=tmp_path / "jobs.jsonl").get_backend(
+        "simulator")
+    ids = [backend.run(bell(), shots=10).job_id() for _ in range(5)]
+    env = {**os.environ, "IONQ_API_KEY": KEY, "IONQ_API_URL": server.url,
+           "PYTHONWARNINGS": "ignore"}
+    try:
+        processes = [subprocess.Popen(
+            [sys.executable, "-m", "qiskit_ionq_cancel.cli", "--ledger",
+             str(tmp_path / "jobs.jsonl"), "--json"], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+        outputs = [p.communicate(timeout=PROCESS_GUARD) for p in processes]
+    finally:
+        both.set()
+        server.close()
+    assert alone == [] and len(seen) >= 2
+    for process, (out, err) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, err
+        report = json.loads(out)
+        rows = [row["id"] for row in report["jobs"] + report["errors"] + report["not_reached"]]
+        assert sorted(rows) == sorted(ids)  # each job once, none an error
+        assert {row["status"] for row in report["jobs"]} == {"CANCELLED"}
+    assert [emu.store.status_of(i) for i in ids] == ["canceled"] * 5
+    contents = read_ledger(tmp_path / "jobs.jsonl")
+    assert contents.skipped == [] and sorted(contents.marks) == sorted(ids)
+
+
+def test_two_cancel_ledger_calls_at_once_are_harmless(emu: Emulator, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    ledger = tmp_path / "jobs.jsonl"
+    ids = submit(emu, ledger, 6)
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda _: cancel_ledger(ledger), range(2)))
+    for report in reports:
+        assert report.ok and sorted(report.statuses) == sorted(ids)
+        assert set(report.statuses.values()) == {JobStatus.CANCELLED}
+    assert [emu.store.status_of(i) for i in ids] == ["canceled"] * 6
+    assert read_ledger(ledger).skipped == []
+
+
+# -- ionq-cancel status --ledger ------------------------------------------------------------
+def test_status_of_a_ledger_shows_every_job_and_each_submit_whose_id_is_unknown(
+        emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = tmp_path / "jobs.jsonl"
+    ready, cancelled = submit(emu, ledger, 2)
+    emu.store.cancel(cancelled)
+    writer = Ledger(ledger, emu.url)
+    gone = "0f0f0f0f-0000-4000-8000-000000000000"  # not this key's job
+    writer.submitted(writer.intent("simulator", None), gone)
+    writer.intent("qpu.forte-1", None)  # a death during POST /jobs
+    (intent,) = read_ledger(ledger).unknown
+    puts = sum(1 for e in emu.log.entries if e.method == "PUT")
+    monkeypatch.setenv("COLUMNS", "200")
+
+    assert main(["status", "--ledger", str(ledger), "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["counts"] == {"found": 2, "not_found": 1, "id_unknown": 1, "total": 4}
+    assert [(j["id"], j["status"], j["ionq_status"]) for j in data["jobs"][:3]] == [
+        (ready, "QUEUED", "ready"), (cancelled, "CANCELLED", "canceled"), (gone, None, None)]
+    unknown = data["jobs"][3]
+    assert unknown["id_unknown"] is True and unknown["submitted_at"] == intent["time"]
+    assert unknown["backend"] == "qpu.forte-1" and "id unknown" in unknown["id"]
+    assert data["not_found"] == [gone]
+
+    assert main(["status", "--ledger", str(ledger)]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == "4 jobs: 2 found, 1 not found, 1 id unknown"
+    assert re.search(rf"{ready} +QUEUED", out) and re.search(rf"{gone} +NOT FOUND", out)
+    (row,) = [line for line in out.splitlines() if "ID UNKNOWN" in line]
+    assert f"submitted at {intent['time']}, id unknown" in row and "qpu.forte-1" in row
+    assert "1 job not found for this API key" in err
+    assert "ionq-cancel status --status ready" in err
+    assert sum(1 for e in emu.log.entries if e.method == "PUT") == puts  # nothing changed
+    assert not [r for r in records(ledger) if r["event"] in ("cancelled", "not_found")]
+
+
+def test_status_of_a_ledger_whose_jobs_are_all_found_exits_0(
+        emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = submit(emu, tmp_path, 2)  # a directory
+    monkeypatch.delenv("IONQ_API_URL")  # the URL comes from the ledger
+    assert main(["status", "--ledger", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "2 jobs: 2 found, 0 not found"
+    assert all(re.search(rf"{i} +QUEUED", out) for i in ids)
+
+
+def test_status_of_a_ledger_refuses_ids_and_another_url(
+        emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ids = submit(emu, tmp_path / "jobs.jsonl", 1)
+    assert main(["status", "--ledger", str(tmp_path / "jobs.jsonl"), ids[0]]) == 2
+    assert "not several" in capsys.readouterr().err
+    before = len(emu.log)
+    assert main(["status", "--ledger", str(tmp_path / "jobs.jsonl"),
+                 "--url", "http://127.0.0.1:9/v0.4"]) == 2
+    assert "refusing to send this key" in capsys.readouterr().err
+    assert main(["status", "--ledger", str(tmp_path / "nothing-here")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert len(emu.log) == before

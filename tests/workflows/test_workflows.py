@@ -331,28 +331,39 @@ def test_a_primitive_job_of_qiskits_own_gets_a_clear_type_error(fast: Emulator) 
 
 # -- issue 21: one verdict ---------------------------------------------------------------------
 QUICK = RetryPolicy(deadline=5.0, max_attempts=2, backoff_initial=0.01, backoff_max=0.02)
+#: ``in_flight`` (set when a submit begins), ``release`` (set to let it go on).
+HeldSubmit = tuple[threading.Event, threading.Event]
 
 
-def test_a_failed_cancel_of_a_job_whose_submit_was_in_flight_is_not_hidden(
-        held: Emulator, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-        ) -> None:
-    # Issue 21: cancelled while its submit was in flight, the primitive job answered True and
-    # CANCELLED at once; the worker's cancel of the IonQ job then got a 503, and the job
-    # stayed ready, the failure visible only in the future's exception.
+@pytest.fixture
+def held_submit(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldSubmit]:
+    """Every submit (``IonQCancelClient.submit_job``) waits, before it is sent, until
+    ``release`` is set (at the latest when the test ends)."""
     in_flight, release = threading.Event(), threading.Event()
     submit = IonQCancelClient.submit_job
 
-    def held_submit(client: IonQCancelClient, job: Any) -> dict[str, Any]:
+    def held(client: IonQCancelClient, job: Any) -> dict[str, Any]:
         in_flight.set()
         assert release.wait(60)
         return submit(client, job)
+
+    monkeypatch.setattr(IonQCancelClient, "submit_job", held)
+    yield in_flight, release
+    release.set()
+
+
+def test_a_failed_cancel_of_a_job_whose_submit_was_in_flight_is_not_hidden(
+        held: Emulator, held_submit: HeldSubmit, caplog: pytest.LogCaptureFixture) -> None:
+    # Issue 21: cancelled while its submit was in flight, the primitive job answered True and
+    # CANCELLED at once; the worker's cancel of the IonQ job then got a 503, and the job
+    # stayed ready, the failure visible only in the future's exception.
+    in_flight, release = held_submit
 
     class Waiting(logging.Handler):  # the cancel says it waits for the submit in flight
         def emit(self, record: logging.LogRecord) -> None:
             if "in flight" in record.getMessage():
                 release.set()
 
-    monkeypatch.setattr(IonQCancelClient, "submit_job", held_submit)
     caplog.set_level(logging.INFO, logger="qiskit_ionq_cancel")
     logging.getLogger("qiskit_ionq_cancel").addHandler(waiting := Waiting())
     held.faults.inject(Fault.http(503), times=1000, method="PUT", path="/status/cancel$")
@@ -472,16 +483,8 @@ def test_a_failed_session_end_never_replaces_the_exception_in_flight(
 
 
 def test_a_submit_still_in_flight_at_the_deadline_is_not_reported_cancelled(
-        held: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    in_flight, release = threading.Event(), threading.Event()
-    submit = IonQCancelClient.submit_job
-
-    def held_submit(client: IonQCancelClient, job: Any) -> dict[str, Any]:
-        in_flight.set()
-        assert release.wait(60)
-        return submit(client, job)
-
-    monkeypatch.setattr(IonQCancelClient, "submit_job", held_submit)
+        held: Emulator, held_submit: HeldSubmit) -> None:
+    in_flight, release = held_submit
     job = SamplerV2(backend=backend_of(held)).run([bell()], shots=10)
     assert in_flight.wait(60)
     try:
