@@ -224,10 +224,17 @@ class CancelScope:
                 self._closed = True
             return
         limit = derive(self.deadline)  # one deadline for the wait and the cancel together
+        stopped: KeyboardInterrupt | None = None
         with self._lock:
             # Submits in flight in other threads: their jobs are about to exist.
-            wait_until(self._settled, lambda: self._in_flight == 0,
-                       limit.remaining if limit.bounded else None)  # a Ctrl-C gets in
+            try:
+                wait_until(self._settled, lambda: self._in_flight == 0,
+                           limit.remaining if limit.bounded else None)  # a Ctrl-C gets in
+            except KeyboardInterrupt as interrupt:
+                # A Ctrl-C ends the wait, not the cancel: the jobs known are still cancelled
+                # below (a second Ctrl-C stops that), and a submit still in flight has its
+                # job cancelled as soon as it returns (_cancel_late), in its own thread.
+                stopped = interrupt
             self._closed = self._cancel_late = True
             pending = self._in_flight
             tracked = list(self.jobs)
@@ -256,6 +263,8 @@ class CancelScope:
                         self.report = self.report or CancelReport()
                         self.report.statuses[composite.job_id()] = JobStatus.CANCELLED
                         self.report.notes[composite.job_id()] = NO_IONQ_JOB
+        if stopped is not None:
+            raise stopped
 
     def _cancel_unfinished(self, unfinished: list[StockIonQJob], pending: int,
                            exc_type: type[BaseException] | None, limit: Deadline) -> None:

@@ -76,9 +76,10 @@ def ctrl_c_to_another_thread(ready: Callable[[], bool], sent: list[float]) -> th
 
 
 def test_a_scope_without_deadline_waiting_for_a_submit_sees_a_ctrl_c(
-        held_posts: tuple[HoldRequests, HostileServer]) -> None:
+        emu: Emulator, held_posts: tuple[HoldRequests, HostileServer]) -> None:
     hold, server = held_posts
     backend = IonQProvider(KEY, url=server.url).get_backend("simulator")
+    direct = IonQProvider(KEY, url=emu.url).get_backend("simulator")  # not held
 
     def submit() -> None:
         with contextlib.suppress(Exception):  # the held submit fails when let go
@@ -89,6 +90,7 @@ def test_a_scope_without_deadline_waiting_for_a_submit_sees_a_ctrl_c(
     timer: threading.Thread | None = None
     try:
         with pytest.raises(KeyboardInterrupt), cancel_on_exit(deadline=None):
+            known = direct.run(bell())
             submitter.start()  # its job belongs to this scope (the innermost open)
             wait_for(lambda: bool(hold.held), "a submit in flight")
             timer = ctrl_c_to_another_thread(lambda: main_thread_in("__exit__", "scope.py"),
@@ -97,6 +99,8 @@ def test_a_scope_without_deadline_waiting_for_a_submit_sees_a_ctrl_c(
         returned = time.monotonic()
         assert hold.gave_up == []  # before: the wait ended only when the server gave up
         assert returned - sent[0] < 1 + SLACK
+        # The Ctrl-C ended the wait, not the cancel: the job already known was cancelled.
+        assert emu.store.status_of(known.job_id()) == "canceled"
     finally:
         hold.release()
         submitter.join(HOLD)
