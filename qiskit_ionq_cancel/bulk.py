@@ -454,8 +454,8 @@ class _Batch:
 
     def _bulk(self, chunk: list[str]) -> list[str]:
         """Bulk-cancel a chunk; return the ids that must go to single cancels instead."""
-        if not self.bulk_available or self.refused is not None:
-            return chunk
+        if not self.bulk_available or self.refused is not None or self.stopped:
+            return chunk  # (stopped: the single cancels report them, none sent)
         self._sent.update(chunk)
         try:
             self.client.bulk_cancel(chunk)

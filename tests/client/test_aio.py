@@ -287,6 +287,28 @@ def test_a_timeout_around_acancel_jobs_leaves_no_job_silently_running(
 
 
 @pytest.mark.emu(api_keys=[KEY], clock=None, queue_time=3600)
+def test_the_jobs_a_cancelled_acancel_jobs_never_sent_are_not_reached(
+        emu: Emulator, provider: IonQProvider) -> None:
+    # One request at a time, the first held: the two other chunks are never sent.
+    ids = emu.store.add_jobs(30)
+    emu.faults.inject(Fault.hang(10.0), times=1, method="PUT", path="status/cancel")
+
+    async def timed_out() -> None:
+        await asyncio.wait_for(acancel_jobs(ids, provider=provider, chunk_size=10,
+                                            concurrency=1), 0.5)
+
+    with pytest.raises(asyncio.TimeoutError) as info:
+        asyncio.run(timed_out())
+    report = report_in(info.value)
+    assert report is not None
+    assert sorted(report.errors) == sorted(ids[:10])  # sent: the outcome is unknown
+    assert sorted(report.not_reached) == sorted(ids[10:])  # never sent: as they were
+    assert all("interrupted" in why for why in report.not_reached.values())
+    assert all(emu.store.status_of(i) == "ready" for i in ids[10:])
+    assert report.requests == 1
+
+
+@pytest.mark.emu(api_keys=[KEY], clock=None, queue_time=3600)
 def test_a_timeout_around_a_gather_of_acancel_reports_its_jobs(
         emu: Emulator, provider: IonQProvider, caplog: pytest.LogCaptureFixture) -> None:
     ids = emu.store.add_jobs(5)
