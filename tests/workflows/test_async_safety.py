@@ -5,6 +5,11 @@ out is shielded from the task's own cancellation."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
 
 import pytest
@@ -118,3 +123,41 @@ def test_the_cancel_on_exit_is_shielded_from_a_second_cancellation(
     assert emu.store.status_of(job.job_id()) == "canceled"  # the cancel went through
     assert scope.report is not None and scope.report.cancelled == [job.job_id()]
     assert not cleaning_up()  # over before the task ended
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_an_asyncio_program_cancels_the_task_s_jobs(emu: Emulator,
+                                                              sig: signal.Signals) -> None:
+    # asyncio.run cancels the task (Ctrl-C), or the loop ends in SystemExit(143) and
+    # asyncio.run cancels it (SIGTERM): the scope cancels its jobs on the way out.
+    script = textwrap.dedent(f"""
+        import asyncio
+        from qiskit import QuantumCircuit
+        from qiskit_ionq_cancel import IonQProvider, cancel_on_exit
+        qc = QuantumCircuit(1, 1); qc.h(0); qc.measure(0, 0)
+        backend = IonQProvider({KEY!r}, url={emu.url!r}).get_backend("simulator")
+
+        async def main():
+            async with cancel_on_exit():
+                jobs = [await asyncio.to_thread(backend.run, qc) for _ in range(2)]
+                print(" ".join(j.job_id() for j in jobs), flush=True)
+                await asyncio.Event().wait()  # until the signal the test sends
+
+        asyncio.run(main())
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    try:
+        assert proc.stdout is not None
+        ids = proc.stdout.readline().split()
+        assert len(ids) == 2, proc.stderr.read() if proc.stderr else ""
+        assert all(emu.store.status_of(i) == "ready" for i in ids)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == (128 + signal.SIGTERM if sig == signal.SIGTERM else -sig)
+    assert [emu.store.status_of(i) for i in ids] == ["canceled"] * 2
+    assert "2 jobs: 2 cancelled" in err
+    assert KEY not in err
