@@ -4,17 +4,17 @@ They are ``cancel()`` and ``cancel_jobs()`` themselves, run in worker threads (t
 transport: one pooled session per client, its rate gate, retries and deadline scope); the
 awaiting task waits on an asyncio future and the event loop never blocks.
 
-**Coalescing.** An ``acancel()`` waits :data:`COALESCE_WINDOW` seconds for others (as a
-DataLoader does), and the calls gathered are one ``cancel_jobs()`` call: a ``gather()`` of
-100 ``acancel()`` calls costs about what ``cancel_jobs()`` of the 100 ids costs, where 100
-single cancels would take 100 threads and 200 requests. Calls are gathered only when they
-share the event loop, the client (the provider's, the job's own, or the environment's) and
-the ``deadline`` argument; the batch's deadline starts with its first call, so no call
-waits past its own deadline. ``verify`` is not part of that key: ``cancel_jobs()`` reads
-every job back, which is what ``verify=True`` asks for. Each caller gets the verdict of
-its own job's row, or that row's error. Inputs that are not plain ids or jobs of this
-package's client (primitive jobs, qiskit-ionq's own clients, a call inside an open
-deadline scope) are cancelled alone, with ``cancel()`` in a thread.
+**Coalescing.** The ``acancel()`` calls made before the event loop comes round again (as a
+DataLoader gathers the loads of one tick; :data:`COALESCE_WINDOW` seconds more, if set) are
+one ``cancel_jobs()`` call: a ``gather()`` of 100 ``acancel()`` calls costs about what
+``cancel_jobs()`` of the 100 ids costs, where 100 single cancels would send 200 requests.
+Calls are gathered only when they share the event loop, the client (the provider's, the
+job's own, or the environment's) and the ``deadline`` argument; the batch's deadline starts
+with its first call, so no call waits past its own deadline. ``verify`` is not part of that
+key: ``cancel_jobs()`` reads every job back, which is what ``verify=True`` asks for. Each
+caller gets the verdict of its own job's row, or that row's error. Inputs that are not
+plain ids or jobs of this package's client (primitive jobs, qiskit-ionq's own clients, a
+call inside an open deadline scope) are cancelled alone, with ``cancel()`` in a thread.
 
 **Cancellation.** Cancelling the awaiting task (``asyncio.timeout``, ``wait_for``,
 ``task.cancel()``) interrupts the call's deadline scope, as Ctrl-C does for the blocking
@@ -56,8 +56,11 @@ __all__ = ["COALESCE_WINDOW", "acancel", "acancel_jobs"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
-#: Seconds an ``acancel()`` waits for other calls to share its requests with.
-COALESCE_WINDOW = 0.002
+#: Seconds an ``acancel()`` waits for other calls to share its requests with, past the
+#: calls made before the event loop comes round again (0: those only, as a DataLoader's
+#: tick). A ``gather()`` makes all its calls in one turn of the loop; a wait of 2 ms cost
+#: a third of a 100-job ``cancel_jobs()`` on loopback (benchmarks/bench_async.py).
+COALESCE_WINDOW = 0.0
 #: Job ids named in one warning at most.
 _NAMED = 20
 
@@ -78,8 +81,8 @@ async def acancel(job_or_id: Cancellable, *, provider: HasClient | None = None,
             (this package's, or qiskit-ionq's own), or a job id.
         provider: For a job id: the provider whose URL and key to use; ``None``:
             ``IONQ_API_KEY`` / ``IONQ_API_URL`` from the environment.
-        deadline: Seconds the whole call may take, the wait for other calls included;
-            ``None``: the retry policy's deadline.
+        deadline: Seconds the whole call may take, from the call; ``None``: the retry
+            policy's deadline.
         verify: Read the job back even after IonQ's clean answer (a gathered call always
             is: ``cancel_jobs`` reads every job back).
 

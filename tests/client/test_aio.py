@@ -340,7 +340,7 @@ def test_a_caller_that_leaves_does_not_stop_the_others(emu: Emulator,
     async def one_leaves() -> tuple[bool, Any]:
         staying = asyncio.ensure_future(acancel(ids[0], provider=provider))
         leaving = asyncio.ensure_future(acancel(ids[1], provider=provider))
-        await asyncio.sleep(0.1)  # both joined the batch (its window is 2 ms)
+        await asyncio.sleep(0.1)  # both joined the batch, now sent (and held)
         leaving.cancel()
         return await staying, await asyncio.gather(leaving, return_exceptions=True)
 
