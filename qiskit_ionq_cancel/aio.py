@@ -50,7 +50,7 @@ from ._http.client import IonQCancelClient
 from .bulk import BULK_CHUNK, CONCURRENCY, cancel_jobs
 from .exceptions import InvalidJobIdError, NoAnswerError
 from .report import CancelReport
-from .single import HasClient, cancel, env_api_key
+from .single import HasClient, cancel
 
 __all__ = ["COALESCE_WINDOW", "acancel", "acancel_jobs"]
 
@@ -290,6 +290,8 @@ class _Gathered:
         if done:
             _report_gone(self._report, self._error, [job_id])
         elif everyone:
+            if _gathering.get(self.key) is self:  # a call coming now starts a batch anew
+                del _gathering[self.key]
             self.limit.interrupt()
 
     def _flush(self) -> None:
@@ -369,8 +371,8 @@ def _join(job_or_id: Cancellable, provider: HasClient | None, deadline: float | 
         client, item, key = mine, job_or_id, (id(mine),)
     elif isinstance(job_or_id, str):
         if provider is None:
-            job_id = validate_job_id(job_or_id, env_api_key())
-            creds = resolve_credentials()
+            creds = resolve_credentials()  # (it reads .env files: 80 us, once a call)
+            job_id = validate_job_id(job_or_id, creds["token"])
             client, key = None, ("environment", creds["token"], creds["url"])  # made below
         else:
             client = provider.client

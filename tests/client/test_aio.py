@@ -351,6 +351,27 @@ def test_a_caller_that_leaves_does_not_stop_the_others(emu: Emulator,
     assert [emu.store.status_of(i) for i in ids] == ["canceled", "canceled"]
 
 
+def test_a_batch_every_caller_left_before_it_was_sent_sends_nothing_and_takes_no_more(
+        emu: Emulator, provider: IonQProvider, caplog: pytest.LogCaptureFixture) -> None:
+    ids = emu.store.add_jobs(2)
+
+    async def leave_then_come() -> tuple[Any, bool]:
+        leaving = asyncio.ensure_future(acancel(ids[0], provider=provider))
+        await asyncio.sleep(0)  # it joins a batch, to be sent when the loop comes round
+        leaving.cancel()  # its only caller leaves before that
+        coming = asyncio.ensure_future(acancel(ids[1], provider=provider))  # same turn
+        return await asyncio.gather(leaving, return_exceptions=True), await coming
+
+    with caplog.at_level(logging.WARNING, "qiskit_ionq_cancel"):
+        (left,), verdict = asyncio.run(leave_then_come())
+        wait_for(lambda: ids[0] in caplog.text, "the warning about the job left")
+    assert isinstance(left, asyncio.CancelledError)
+    assert verdict is True  # a batch of its own, not the one interrupted
+    assert emu.store.status_of(ids[0]) == "ready"  # never sent: as it was, and said so
+    assert emu.store.status_of(ids[1]) == "canceled"
+    assert "Not settled" in caplog.text and ids[1] not in caplog.text
+
+
 def test_cancel_and_acancel_agree_on_a_primitive_job(emu: Emulator,
                                                      provider: IonQProvider) -> None:
     from qiskit_ionq_cancel import SamplerV2
