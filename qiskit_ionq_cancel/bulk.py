@@ -28,7 +28,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from ._compat import upstream
 from ._core.composite import CompositeJob, HasIonQJobs
-from ._core.deadline import adopt, completed, derive, entered, result_of
+from ._core.deadline import Interrupted, adopt, completed, derive, entered, result_of
 from ._core.progress import Progress
 from ._core.validation import check_selection, validate_job_id
 from ._core.verdict import verdict
@@ -161,6 +161,8 @@ def cancel_jobs(
         else:
             batch.progress.start(len(jobs_or_ids) if isinstance(jobs_or_ids, Sized) else None)
             batch.run(items)
+    except Interrupted:  # from another thread (the task awaiting acancel_jobs cancelled)
+        batch.stop("interrupted")  # as on Ctrl-C, but the report is returned
     except Exception as exc:  # a bug or an unforeseen failure: still report every job
         if not batch.accepted:
             raise  # nothing to report (the listing failed, say)
