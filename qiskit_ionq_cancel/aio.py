@@ -58,8 +58,8 @@ logger = logging.getLogger("qiskit_ionq_cancel")
 
 #: Seconds an ``acancel()`` waits for other calls to share its requests with, past the
 #: calls made before the event loop comes round again (0: those only, as a DataLoader's
-#: tick). A ``gather()`` makes all its calls in one turn of the loop; a wait of 2 ms cost
-#: a third of a 100-job ``cancel_jobs()`` on loopback (benchmarks/bench_async.py).
+#: tick). A ``gather()`` makes all its calls in one turn of the loop; a wait of 2 ms added
+#: 2 ms to a 100-job ``cancel_jobs()`` of 4 to 6 ms on loopback (benchmarks/bench_async.py).
 COALESCE_WINDOW = 0.0
 #: Job ids named in one warning at most.
 _NAMED = 20
