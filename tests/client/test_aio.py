@@ -19,6 +19,7 @@ from qiskit_ionq import IonQProvider as StockProvider
 from support import bell, point_env_at, server_status, wait_for
 
 from qiskit_ionq_cancel import (
+    AuthenticationError,
     CancelReport,
     InvalidJobIdError,
     IonQProvider,
@@ -181,6 +182,26 @@ def test_bad_input_raises_before_anything_is_sent(emu: Emulator, provider: IonQP
     with pytest.raises(ValueError, match="chunk_size"):
         run(acancel_jobs([str(uuid.uuid4())], provider=provider, chunk_size=0))
     assert len(emu.log) == before
+
+
+def test_a_refused_key_is_each_caller_s_error_and_never_shown(
+        emu: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    wrong = "wrong-key-" + KEY[::-1]
+    ids = emu.store.add_jobs(3)
+    provider = IonQProvider(wrong, url=emu.url)
+
+    async def refused() -> list[bool | BaseException]:
+        return await asyncio.gather(*(acancel(i, provider=provider) for i in ids),
+                                    return_exceptions=True)
+
+    with caplog.at_level(logging.DEBUG):
+        outcomes = asyncio.run(refused())
+        report = run(acancel_jobs(ids, provider=provider))
+    assert all(isinstance(o, AuthenticationError) for o in outcomes), outcomes
+    assert set(report.errors) == set(ids)
+    shown = [caplog.text, str(report), *(f"{o} {o!r}" for o in outcomes)]
+    assert not any(wrong in text or wrong[:12] in text for text in shown)
+    assert all(emu.store.status_of(i) == "ready" for i in ids)
 
 
 # -- coalescing --------------------------------------------------------------------------------
