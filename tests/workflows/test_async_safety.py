@@ -50,7 +50,9 @@ def test_a_task_cancelled_by_a_timeout_cancels_only_its_own_jobs(
             for _ in range(2):  # submitted from worker threads: they follow the task
                 jobs[name].append(await asyncio.to_thread(backend.run, circuit()))
             submitted.set()
-            await go_on.wait()  # as a wait for the jobs' results would
+            if name == "timed out":  # waits for its job's result (an hour away)
+                await asyncio.to_thread(jobs[name][0].wait_for_final_state, wait=0.1)
+            await go_on.wait()
 
     async def main() -> None:
         submitted = {name: asyncio.Event() for name in jobs}
