@@ -46,6 +46,8 @@ _PUBLIC: dict[str, str] = {
     "cancel_jobs": "bulk",
     "cancel_ledger": "ledger",
     "cancel_on_exit": "scope",
+    "acancel": "aio",
+    "acancel_jobs": "aio",
     "CancelScope": "scope",
     "CancelReport": "report",
     "budget": "guard",
@@ -80,6 +82,8 @@ _PUBLIC: dict[str, str] = {
 if TYPE_CHECKING:  # what type checkers see; at run time each name is imported on first use
     from ._core.status import IONQ_TO_QISKIT as IONQ_TO_QISKIT
     from ._core.status import to_job_status as to_job_status
+    from .aio import acancel as acancel
+    from .aio import acancel_jobs as acancel_jobs
     from .backend import IonQQPUBackend as IonQQPUBackend
     from .backend import IonQSimulatorBackend as IonQSimulatorBackend
     from .bulk import cancel_jobs as cancel_jobs

@@ -28,7 +28,7 @@ from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from ._compat import upstream
 from ._core.composite import CompositeJob, HasIonQJobs
-from ._core.deadline import adopt, completed, derive, entered, result_of
+from ._core.deadline import Interrupted, adopt, completed, derive, entered, result_of
 from ._core.progress import Progress
 from ._core.validation import check_selection, validate_job_id
 from ._core.verdict import verdict
@@ -161,6 +161,8 @@ def cancel_jobs(
         else:
             batch.progress.start(len(jobs_or_ids) if isinstance(jobs_or_ids, Sized) else None)
             batch.run(items)
+    except Interrupted:  # from another thread (the task awaiting acancel_jobs cancelled)
+        batch.stop("interrupted")  # as on Ctrl-C, but the report is returned
     except Exception as exc:  # a bug or an unforeseen failure: still report every job
         if not batch.accepted:
             raise  # nothing to report (the listing failed, say)
@@ -415,7 +417,7 @@ class _Batch:
         self._source = items
         ids = self._accept()
         while window := list(itertools.islice(ids, WINDOW)):
-            if self.deadline.expired:
+            if self.stopped:
                 self._give_up(window)
                 self.unsettled(self._out_of_time())
                 return
@@ -454,8 +456,8 @@ class _Batch:
 
     def _bulk(self, chunk: list[str]) -> list[str]:
         """Bulk-cancel a chunk; return the ids that must go to single cancels instead."""
-        if not self.bulk_available or self.refused is not None:
-            return chunk
+        if not self.bulk_available or self.refused is not None or self.stopped:
+            return chunk  # (stopped: the single cancels report them, none sent)
         self._sent.update(chunk)
         try:
             self.client.bulk_cancel(chunk)
@@ -485,7 +487,7 @@ class _Batch:
 
     def _verify(self, chunk: list[str]) -> list[str]:
         """Read a chunk back; settle the final jobs; return those still to cancel."""
-        if self.deadline.expired:
+        if self.stopped:
             self._give_up(chunk)
             return []
         if self.refused is not None:
@@ -524,7 +526,7 @@ class _Batch:
 
     def _single(self, job_id: str) -> str | None:
         """Cancel one job; its id when only the answer says it is cancelled (to confirm)."""
-        if self.deadline.expired:
+        if self.stopped:
             self._give_up([job_id])
             return None
         if self.refused is not None:
@@ -547,7 +549,7 @@ class _Batch:
 
     def _confirm(self, chunk: list[str]) -> None:
         """Read back jobs whose cancel was answered ``canceled``; settle what they are."""
-        if self.deadline.expired:
+        if self.stopped:
             self._give_up(chunk)
             return
         try:
@@ -570,7 +572,15 @@ class _Batch:
             if status is not None:
                 self.fail(job_id, CancelNotConfirmedError(job_id, status, "canceled"))
 
+    @property
+    def stopped(self) -> bool:
+        """True once the deadline ran out or the call was interrupted (Ctrl-C, SIGTERM, or
+        the task awaiting ``acancel_jobs`` cancelled): nothing more is sent."""
+        return self.deadline.expired or self.deadline.interrupted
+
     def _out_of_time(self) -> str:
+        if self.deadline.interrupted:
+            return "the call was interrupted before a cancel was sent for it"
         return (f"the batch's deadline of {self.deadline.seconds:g} s ran out before a "
                 "cancel was sent for it")
 
@@ -578,6 +588,12 @@ class _Batch:
         for job_id in ids:
             if job_id not in self._sent:
                 self.skip(job_id, self._out_of_time())
+                continue
+            if self.deadline.interrupted:
+                self.fail(job_id, NoAnswerError(
+                    f"Not settled: the call was interrupted ({self.deadline.elapsed:.1f} s "
+                    "in); a cancel already sent may have taken effect", job_id=job_id,
+                    hint="Run cancel_jobs again with the ids in report.errors"))
                 continue
             self.fail(job_id, NoAnswerError(
                 f"Not settled: the batch's deadline of {self.deadline.seconds:g} s "

@@ -30,7 +30,7 @@ from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
 from ._compat import upstream
-from ._core import threadtree
+from ._core import offload, threadtree
 from ._core.composite import CompositeJob, HasIonQJobs
 from ._core.deadline import Deadline, derive, entered, wait_until
 from ._core.sigterm import SigtermAsExit
@@ -265,6 +265,30 @@ class CancelScope:
                         self.report.notes[composite.job_id()] = NO_IONQ_JOB
         if stopped is not None:
             raise stopped
+
+    async def __aenter__(self) -> CancelScope:
+        """``async with cancel_on_exit():``: the scope belongs to this task (``contextvars``)
+        and to the tasks and ``asyncio.to_thread`` calls it starts."""
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        """As ``__exit__``, for a task: the cancel (which blocks: it waits for submits in
+        flight, then sends) runs in a worker thread, shielded from the task's own
+        cancellation; a cancellation that comes meanwhile is raised once it is done."""
+        # What belongs to this task and thread, here: the task's scopes, and the SIGTERM
+        # handler (only the main thread may set one). __exit__ finds them done.
+        _opened_here.set(tuple(scope for scope in _opened_here.get() if scope is not self))
+        self._sigterm.restore()
+        if exc_type is None and not self.on_success:
+            self.__exit__(exc_type, exc, tb)  # nothing to cancel, nothing blocks
+            return
+        running = offload.start(lambda: self.__exit__(exc_type, exc, tb),
+                                "ionq-cancel-on-exit")
+        cancelled = await offload.wait_out(running)
+        running.result()  # its exception, if it raised one
+        if cancelled is not None:
+            raise cancelled
 
     def _cancel_unfinished(self, unfinished: list[StockIonQJob], pending: int,
                            exc_type: type[BaseException] | None, limit: Deadline) -> None:

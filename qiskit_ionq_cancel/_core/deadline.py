@@ -36,8 +36,10 @@ never blocks without a timeout: its waits for workers (:func:`result_of`, :func:
 for submits in flight (:func:`wait_until`) and its sleeps (:meth:`Deadline.wait`) wake every
 :data:`SIGNAL_POLL` seconds to let a signal in.
 Signals reach only the main thread: a call made off the main thread sees no
-``KeyboardInterrupt``, and stops only at its deadline (or when its own code calls
-:meth:`Deadline.interrupt`).
+``KeyboardInterrupt``, and stops only at its deadline, or when another thread calls
+:meth:`Deadline.interrupt` (the asyncio forms do, when the awaiting task is cancelled): then
+those waits raise :class:`Interrupted` within :data:`SIGNAL_POLL` seconds, for the call to
+stop as on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -52,8 +54,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-__all__ = ["SIGNAL_POLL", "Deadline", "adopt", "completed", "current", "derive", "entered",
-           "result_of", "scope", "wait_until"]
+__all__ = ["SIGNAL_POLL", "Deadline", "Interrupted", "adopt", "completed", "current", "derive",
+           "entered", "result_of", "scope", "wait_until"]
 
 #: Seconds a wait of the main thread sleeps at most before it lets a pending signal in.
 SIGNAL_POLL = 0.1
@@ -193,11 +195,27 @@ def scope(seconds: float | None, clock: Callable[[], float] = time.monotonic
     return entered(derive(seconds, clock))
 
 
+class Interrupted(BaseException):  # a signal, as KeyboardInterrupt is, not an error
+    """Raised by :func:`result_of` and :func:`completed` when the current deadline was
+    interrupted from another thread while they waited: the waiting thread stops as it
+    would on Ctrl-C. A ``BaseException`` (as ``KeyboardInterrupt``), so that no
+    ``except Exception`` takes it for a failure."""
+
+
+def _stop_if_interrupted() -> None:
+    deadline = _current.get()
+    if deadline is not None and deadline.interrupted:
+        raise Interrupted("interrupted")
+
+
 def result_of(future: futures.Future[T]) -> T:
     """``future.result()``, waking every :data:`SIGNAL_POLL` seconds so that a Ctrl-C the
-    kernel delivered to another thread is raised here without waiting for the worker."""
+    kernel delivered to another thread is raised here without waiting for the worker, and
+    so is :class:`Interrupted` once the current deadline is interrupted."""
     while not future.done():
         futures.wait([future], timeout=SIGNAL_POLL)
+        if not future.done():
+            _stop_if_interrupted()
     return future.result()
 
 
@@ -222,3 +240,5 @@ def completed(pending: Iterable[futures.Future[T]]) -> Iterator[futures.Future[T
         done, left = futures.wait(left, timeout=SIGNAL_POLL,
                                   return_when=futures.FIRST_COMPLETED)
         yield from done
+        if left and not done:
+            _stop_if_interrupted()

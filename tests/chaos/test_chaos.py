@@ -10,7 +10,8 @@ remembering to add a test for it. Hypothesis draws a world:
 * a schedule of faults: 429 with any ``Retry-After`` (up to 20 s), 5xx, connections dropped
   before or after the change, non-JSON 200s, answers that come late;
 * an API key of any shape a key can have;
-* the call (``cancel`` job by job, or ``cancel_jobs``) and its deadline.
+* the call (``cancel`` job by job, ``cancel_jobs``, or from asyncio a ``gather`` of
+  ``acancel`` calls or ``acancel_jobs``) and its deadline.
 
 After each run:
 
@@ -29,6 +30,7 @@ The README's test run uses a fixed, derandomized set of examples (``CHAOS_EXAMPL
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import io
@@ -40,7 +42,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +58,8 @@ from qiskit_ionq_cancel import (
     IonQProvider,
     RetryPolicy,
     UsageError,
+    acancel,
+    acancel_jobs,
     cancel,
     cancel_jobs,
 )
@@ -134,7 +138,7 @@ worlds = st.builds(
     bulk_lies=st.booleans(),
     page_cap=st.sampled_from([None, 1, 2, 5]),
     faults=st.lists(faults, max_size=4).map(tuple),
-    operation=st.sampled_from(["cancel", "cancel_jobs"]),
+    operation=st.sampled_from(["cancel", "cancel_jobs", "acancel", "acancel_jobs"]),
     deadline=st.floats(0.5, 3.0),
     invalid=st.lists(st.sampled_from(BAD_IDS), max_size=2).map(tuple),
 )
@@ -297,14 +301,40 @@ def run(world: World) -> None:
                         outputs += texts_of_error(exc)
                     assert time.monotonic() - started <= world.deadline + SLACK
                     check_verdict(emu, job_id, verdict, error)
+            elif world.operation == "acancel":  # gathered: one batch, each its own verdict
+                outcomes = asyncio.run(gathered(inputs, provider, world.deadline))
+                assert time.monotonic() - start <= world.deadline + SLACK
+                for job_id, outcome in zip(inputs, outcomes, strict=True):
+                    if isinstance(outcome, BaseException):
+                        outputs += texts_of_error(outcome)
+                        check_verdict(emu, job_id, None, outcome)
+                    else:
+                        check_verdict(emu, job_id, outcome, None)
             else:
-                report = cancel_jobs(inputs, provider=provider,  # type: ignore[arg-type]
-                                     deadline=world.deadline)
+                call = cancel_jobs if world.operation == "cancel_jobs" else awaited(acancel_jobs)
+                report = call(inputs, provider=provider,  # type: ignore[arg-type]
+                              deadline=world.deadline)
                 assert time.monotonic() - start <= world.deadline + SLACK
                 outputs += texts_of_report(report)
                 check_report(emu, inputs, report)
             provider.client.close()
         assert_key_never_shown(world.key, outputs + said)
+
+
+async def gathered(inputs: list[object], provider: IonQProvider,
+                   deadline: float) -> list[bool | BaseException]:
+    return await asyncio.gather(*(acancel(i, provider=provider,  # type: ignore[arg-type]
+                                          deadline=deadline) for i in inputs),
+                                return_exceptions=True)
+
+
+def awaited(call: Callable[..., Awaitable[CancelReport]]) -> Callable[..., CancelReport]:
+    """``call``, run to its end in an event loop of its own."""
+    def run_it(*args: Any, **kwargs: Any) -> CancelReport:
+        async def main() -> CancelReport:
+            return await call(*args, **kwargs)
+        return asyncio.run(main())
+    return run_it
 
 
 def _settings() -> settings:
@@ -424,3 +454,61 @@ def test_every_input_is_reported_when_ctrl_c_comes_at_any_moment(world: World,
     note(f"CHAOS_SEED={SEED}")
     run_interrupted(dataclasses.replace(world, deadline=deadline,
                                         faults=(stall, *world.faults)), after)
+
+
+# -- the awaiting task cancelled at random moments ----------------------------------------------
+
+def report_in(error: BaseException) -> CancelReport | None:
+    """The partial report a cancelled ``acancel_jobs`` left on its ``CancelledError``, wherever
+    the timeout put that in the chain (the ``TimeoutError``'s ``__cause__``; on Python 3.10,
+    that one's ``__context__``)."""
+    seen: BaseException | None = error
+    for _ in range(4):
+        if seen is None:
+            return None
+        report = getattr(seen, "report", None)
+        if isinstance(report, CancelReport):
+            return report
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def run_task_cancelled(world: World, after: float) -> None:
+    note(f"world: {world}; the task cancelled after {after:.2f} s")
+    with emulator_for(world) as (emu, inputs):
+        provider = IonQProvider(world.key, url=emu.url,
+                                retry_policy=RetryPolicy(deadline=world.deadline))
+        outputs: list[str] = []
+
+        async def timed() -> CancelReport:
+            return await asyncio.wait_for(acancel_jobs(  # the timeout cancels the task
+                inputs, provider=provider, deadline=world.deadline), after)  # type: ignore[arg-type]
+
+        with everything_said() as said:
+            start = time.monotonic()
+            report: CancelReport | None = None
+            try:
+                report = asyncio.run(timed())
+            except asyncio.TimeoutError as exc:
+                assert time.monotonic() - start <= after + 1.0 + INTERRUPT_SLACK
+                report = report_in(exc)
+                if report is None:  # cancelled before it began: it sent nothing
+                    note("the task was cancelled before the call began")
+                    assert not any(e.method == "PUT" for e in emu.log.entries)
+            if report is not None:
+                outputs += texts_of_report(report)
+                check_report(emu, inputs, report)
+            provider.client.close()
+        assert_key_never_shown(world.key, outputs + said)
+
+
+@seed(SEED)
+@settings(_settings(), max_examples=max(1, EXAMPLES // 3))
+@given(worlds.filter(lambda w: w.operation == "acancel_jobs"), stalls, st.floats(0.0, 1.5),
+       st.floats(10.0, 60.0))
+def test_every_input_is_reported_when_the_awaiting_task_is_cancelled_at_any_moment(
+        world: World, stall: ScriptedFault, after: float, deadline: float) -> None:
+    # As Ctrl-C above, but asyncio's way: a timeout cancels the task awaiting acancel_jobs.
+    note(f"CHAOS_SEED={SEED}")
+    run_task_cancelled(dataclasses.replace(world, deadline=deadline,
+                                           faults=(stall, *world.faults)), after)

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import socket
 import threading
+from concurrent import futures
 
 import pytest
 from support import wait_for
 
-from qiskit_ionq_cancel._core.deadline import Deadline, current, scope
+from qiskit_ionq_cancel._core.deadline import (
+    Deadline,
+    Interrupted,
+    completed,
+    current,
+    result_of,
+    scope,
+)
 from qiskit_ionq_cancel._http.concurrency import ConcurrencyLimit
 
 
@@ -89,3 +97,20 @@ def test_a_socket_registered_before_any_interrupt_stays_open() -> None:
     finally:
         ours.close()
         theirs.close()
+
+
+def test_a_wait_for_workers_stops_when_another_thread_interrupts_its_call() -> None:
+    # The asyncio forms interrupt the call from the event loop's thread: the thread
+    # running cancel_jobs must stop waiting for a worker that nothing can wake.
+    stuck: futures.Future[None] = futures.Future()  # a worker that never finishes
+    with scope(None) as deadline:
+        threading.Timer(0.2, deadline.interrupt).start()
+        with pytest.raises(Interrupted):
+            result_of(stuck)
+        with pytest.raises(Interrupted):
+            list(completed([stuck]))
+    done: futures.Future[int] = futures.Future()
+    done.set_result(1)
+    with scope(None) as deadline:
+        deadline.interrupt()
+        assert result_of(done) == 1  # a finished worker's result is still taken
