@@ -54,8 +54,8 @@ def test_no_module_shares_a_name_with_the_standard_library() -> None:
 
 def test_the_internals_are_in_private_folders() -> None:
     top = sorted(p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("_"))
-    assert top == ["aio", "backend", "bulk", "exceptions", "guard", "ionq_primitives", "job", "ledger",
-                   "primitives", "provider", "pytest_plugin", "report", "retry", "scope",
+    assert top == ["aio", "backend", "bulk", "exceptions", "guard", "ionq_primitives", "job",
+                   "ledger", "primitives", "provider", "pytest_plugin", "report", "retry", "scope",
                    "session", "single"]
     folders = sorted(p.name for p in PACKAGE.iterdir()
                      if p.is_dir() and (p / "__init__.py").exists())
