@@ -13,7 +13,9 @@ on NFS or Lustre are not: give a directory, and each process writes its own file
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
 import itertools
 import json
 import logging
@@ -22,14 +24,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .._redact import redact
 from ..exceptions import UsageError
 
-__all__ = ["ENV_VAR", "FINAL_MARKS", "Ledger", "LedgerContents", "default_label",
+__all__ = ["ENV_VAR", "FINAL_MARKS", "Ledger", "LedgerContents", "default_label", "locked",
            "read_ledger"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
@@ -155,6 +157,12 @@ class Ledger:
                     "time": _now(), "label": label, "pid": os.getpid(),
                     "host": socket.gethostname()})
 
+    def note(self, event: str, **fields: Any) -> None:
+        """Record something else than a job (a watchdog's report): readers skip it."""
+        assert event not in _MARKS | {"intent", "submitted", "failed"}
+        self.write({"event": event, "time": _now(), "pid": os.getpid(),
+                    "host": socket.gethostname(), **fields})
+
     def close(self) -> None:
         """Close the descriptor (a later write opens it again)."""
         with self._lock:
@@ -183,6 +191,34 @@ class LedgerContents:
     def urls(self) -> set[str]:
         """Every API URL the jobs and the unknown intents went to."""
         return {str(r.get("url")) for r in (*self.jobs.values(), *self.unknown)}
+
+    def only(self, *, url: str | None = None, label: str | None = None) -> LedgerContents:
+        """The jobs and unknown intents recorded for ``url`` and with ``label`` (``None``:
+        any); the marks are kept whoever wrote them (a job settled is settled)."""
+        def kept(record: dict[str, Any]) -> bool:
+            return (url is None or record.get("url") == url) and \
+                (label is None or record.get("label") == label)
+        return replace(self, jobs={i: r for i, r in self.jobs.items() if kept(r)},
+                       unknown=[r for r in self.unknown if kept(r)])
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the ledger (a file or a directory) for a cleanup, so
+    two cleanups of one ledger (two watchdogs, a watchdog and ``ionq-cancel --ledger``) take
+    turns: the second reads the first's marks and sends nothing for the jobs it settled.
+    Writers of records take no lock (``O_APPEND`` orders them). A ledger that cannot be
+    opened is not locked: reading it reports why."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _files(path: Path) -> Iterator[Path]:
