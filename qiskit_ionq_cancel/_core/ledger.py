@@ -181,12 +181,15 @@ class LedgerContents:
             job may exist whose id was never known.
         marks: Job id -> the last cleanup mark (``cancelled``, ...) and its record.
         skipped: Lines that could not be read (``file:line``), each warned about.
+        labels: Job id -> every label it was recorded with (scopes sharing a ledger, nested
+            scopes: one job, several records).
     """
 
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     unknown: list[dict[str, Any]] = field(default_factory=list)
     marks: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    labels: dict[str, set[str]] = field(default_factory=dict)
 
     def urls(self) -> set[str]:
         """Every API URL the jobs and the unknown intents went to."""
@@ -195,11 +198,12 @@ class LedgerContents:
     def only(self, *, url: str | None = None, label: str | None = None) -> LedgerContents:
         """The jobs and unknown intents recorded for ``url`` and with ``label`` (``None``:
         any); the marks are kept whoever wrote them (a job settled is settled)."""
-        def kept(record: dict[str, Any]) -> bool:
+        def kept(record: dict[str, Any], labels: set[str]) -> bool:
             return (url is None or record.get("url") == url) and \
-                (label is None or record.get("label") == label)
-        return replace(self, jobs={i: r for i, r in self.jobs.items() if kept(r)},
-                       unknown=[r for r in self.unknown if kept(r)])
+                (label is None or label in labels)
+        return replace(self, jobs={i: r for i, r in self.jobs.items()
+                                   if kept(r, self.labels.get(i, set()))},
+                       unknown=[r for r in self.unknown if kept(r, {str(r.get("label"))})])
 
 
 @contextlib.contextmanager
@@ -286,6 +290,8 @@ def read_ledger(path: str | os.PathLike[str]) -> LedgerContents:
                 ended.add(ref)
                 if event == "submitted" and isinstance(record.get("id"), str):
                     contents.jobs.setdefault(record["id"], record)
+                    contents.labels.setdefault(record["id"], set()).add(
+                        str(record.get("label")))
             elif event in _MARKS and isinstance(record.get("id"), str):
                 contents.marks[record["id"]] = record
     contents.unknown = [r for ref, r in intents.items() if ref not in ended]
