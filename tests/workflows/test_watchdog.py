@@ -345,3 +345,55 @@ def test_the_watch_command_stands_down_and_needs_a_ledger(tmp_path: Path) -> Non
     usage = subprocess.run([sys.executable, "-m", "qiskit_ionq_cancel.cli", "watch"],
                            input=b"", capture_output=True, timeout=PROCESS_GUARD, check=False)
     assert usage.returncode == 2 and b"--ledger" in usage.stderr
+
+
+# -- a Jupyter kernel ----------------------------------------------------------------------
+KERNEL_CELL = """
+import json
+from qiskit import QuantumCircuit
+from qiskit_ionq_cancel import IonQProvider, cancel_on_exit
+qc = QuantumCircuit(1, 1); qc.h(0); qc.measure(0, 0)
+backend = IonQProvider().get_backend("simulator")
+scope = cancel_on_exit(watchdog=True, deadline=%s).start()  # lasts as long as the kernel
+jobs = [backend.run(qc) for _ in range(2)]
+print(json.dumps({"ids": [j.job_id() for j in jobs], "watchdog": scope.watchdog_pid,
+                  "ledger": scope.ledger}))
+"""
+
+
+def test_a_kernel_restart_cancels_the_jobs_of_a_started_scope(
+        emu: Emulator, strays: list[int]) -> None:
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    # ipykernel's own python3 kernel, with this interpreter (as notebooks/execute.py does)
+    manager = KernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(
+        kernel_dirs=[], ensure_native_kernel=True))
+    manager.start_kernel(env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    client = manager.client()
+    client.start_channels()
+    try:
+        for now in (False, True):  # a restart as Jupyter asks it, then a forced one (SIGKILL
+            # to the kernel's process group)
+            client.wait_for_ready(timeout=PROCESS_GUARD)
+            printed: list[str] = []
+
+            def hook(message: dict[str, Any], printed: list[str] = printed) -> None:
+                if message["msg_type"] == "stream":
+                    printed.append(message["content"]["text"])
+
+            reply = client.execute_interactive(KERNEL_CELL % DEADLINE, output_hook=hook,
+                                               timeout=PROCESS_GUARD)
+            assert reply["content"]["status"] == "ok", reply["content"]
+            fields = json.loads("".join(printed))
+            strays.append(fields["watchdog"])
+            assert statuses(emu, fields["ids"]) == ["ready"] * 2
+            manager.restart_kernel(now=now)
+            wait_for(lambda f=fields: statuses(emu, f["ids"]) == ["canceled"] * 2,
+                     f"the watchdog's cancel after a restart (now={now})", timeout=BOUND)
+            wait_for(lambda f=fields: not _alive(f["watchdog"]), "the watchdog's exit",
+                     timeout=BOUND)
+            Path(fields["ledger"]).unlink()
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
