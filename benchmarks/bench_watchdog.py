@@ -88,12 +88,12 @@ def main() -> int:
         for n in range(args.rounds):
             row = one_round(emu, args.jobs)
             rows.append(row)
-            print(f"round {n + 1}: SIGKILL -> first request {row[0]:.3f} s, -> last job "
-                  f"cancelled {row[1]:.3f} s, -> watchdog gone {row[2]:.3f} s")
-    first, last, exited = (statistics.median(column) for column in zip(*rows))
+            print(f"round {n + 1}: SIGKILL -> first request {row[0] * 1e3:.1f} ms, -> last job "
+                  f"cancelled {row[1] * 1e3:.1f} ms, -> watchdog gone {row[2] * 1e3:.0f} ms")
+    first, last, exited = (statistics.median(column) for column in zip(*rows, strict=True))
     print(f"median of {args.rounds} rounds, {args.jobs} jobs: SIGKILL -> last job cancelled "
-          f"{last:.3f} s (reaction {first:.3f} s, the cancel {last - first:.3f} s); "
-          f"watchdog gone after {exited:.3f} s")
+          f"{last * 1e3:.1f} ms (reaction {first * 1e3:.1f} ms, the cancel "
+          f"{(last - first) * 1e3:.1f} ms); watchdog gone after {exited * 1e3:.0f} ms")
     worst = max(row[0] for row in rows)
     print(f"reaction at most {worst:.3f} s (target <= {TARGET_S:g} s): "
           f"{targets.check(worst <= TARGET_S, 'watchdog reaction')}")

@@ -305,7 +305,7 @@ def test_two_watchdogs_and_the_command_on_one_ledger_report_each_job_once(
     assert sorted(marks) == sorted(fields["ids"])  # one cleanup settled each job
     reports = [r for r in written if r["event"] == "watchdog_report"]
     assert len(reports) == 2
-    assert all(sorted(r["jobs"]) == sorted(fields["ids"]) for r in reports), [(r["jobs"], fields["ids"]) for r in reports]
+    assert all(sorted(r["jobs"]) == sorted(fields["ids"]) for r in reports)  # each once
     assert all(set(r["jobs"].values()) == {"CANCELLED"} for r in reports)
     sent = cancels(emu)
 
@@ -389,9 +389,11 @@ def test_a_kernel_restart_cancels_the_jobs_of_a_started_scope(
             strays.append(fields["watchdog"])
             assert statuses(emu, fields["ids"]) == ["ready"] * 2
             manager.restart_kernel(now=now)
-            wait_for(lambda f=fields: statuses(emu, f["ids"]) == ["canceled"] * 2,
+            ids: list[str] = fields["ids"]
+            watchdog: int = fields["watchdog"]
+            wait_for(lambda: statuses(emu, ids) == ["canceled"] * 2,  # noqa: B023 (waited here)
                      f"the watchdog's cancel after a restart (now={now})", timeout=BOUND)
-            wait_for(lambda f=fields: not _alive(f["watchdog"]), "the watchdog's exit",
+            wait_for(lambda: not _alive(watchdog), "the watchdog's exit",  # noqa: B023
                      timeout=BOUND)
             Path(fields["ledger"]).unlink()
     finally:
