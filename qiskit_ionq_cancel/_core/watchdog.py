@@ -117,6 +117,7 @@ class Watchdog:
         self._warned = False
         self._ready = False
         self._write: int | None = None
+        self._owner = os.getpid()  # a forked child's copy of this object is inert
         read, write = os.pipe()  # both close-on-exec and non-inheritable (PEP 446)
         try:
             self.process = subprocess.Popen(  # noqa: S603 (our own command, no shell)
@@ -157,12 +158,14 @@ class Watchdog:
 
     def check(self) -> None:
         """Warn (once) if the watchdog has exited while its scope is open."""
+        if os.getpid() != self._owner:
+            return
         code = self.process.poll()
         if code is not None:
             self._warn(f"exited (code {code})")
 
     def _wait_ready(self) -> None:
-        if self._ready or self._warned:
+        if self._ready or self._warned or not self._mine():
             return
         stdout = self.process.stdout
         assert stdout is not None
@@ -182,8 +185,13 @@ class Watchdog:
                 self._warn(f"exited at its start (code {self.process.returncode})")
                 return
 
+    def _mine(self) -> bool:
+        """Whether this process started the watchdog (not a child forked since, whose copy
+        of the write end was closed at the fork: its number may name another file now)."""
+        return self._write is not None and os.getpid() == self._owner
+
     def _send(self, message: dict[str, Any]) -> None:
-        if self._write is None:
+        if not self._mine():
             return
         try:
             os.write(self._write, (json.dumps(message) + "\n").encode())
@@ -211,7 +219,7 @@ class Watchdog:
         """The scope ended: tell the watchdog to exit without cancelling, and wait for it
         (killed after :data:`EXIT_WAIT` s: it never outlives its work)."""
         with self._lock:
-            if self._write is None:
+            if not self._mine():
                 return
             if self.process.poll() is None:
                 self._send(STAND_DOWN)
@@ -235,7 +243,7 @@ class Watchdog:
         """This process is exiting with the scope open: close the pipe without standing
         down, so the watchdog cancels the scope's jobs (in its own time, not this exit's)."""
         with self._lock:
-            if self._write is None:
+            if not self._mine():
                 return
             self.check()
             self._close_pipe()
