@@ -8,9 +8,14 @@ kernel closes it and the watchdog reads end-of-file. It then cancels the jobs th
 ledger records (each submit in the scope writes its intent and its id there, as a provider's
 ledger does) and writes its report there. A scope that ends sends ``stand down`` first.
 
+The pipe is a connected pair of Unix stream sockets (``socket.socketpair``), read as the
+watchdog's stdin like any pipe: a socket can be written with ``MSG_NOSIGNAL``, so a watchdog
+that died gives this process ``EPIPE``, never SIGPIPE, even where the program made SIGPIPE
+fatal again (``signal.signal(SIGPIPE, SIG_DFL)``, as some command-line tools do).
+
 The API key goes down the pipe, once per API URL, before the first submit to it: never on
 the watchdog's command line or in its environment (key-like variables are left out of it).
-The write end is close-on-exec and non-inheritable (PEP 446's default for ``os.pipe``), and
+The write end is close-on-exec and non-inheritable (PEP 446's default for sockets), and
 closed in children forked from this process (``os.register_at_fork``), so no child keeps the
 watchdog waiting after this process died.
 
@@ -26,6 +31,7 @@ import logging
 import os
 import re
 import select
+import socket
 import subprocess
 import sys
 import tempfile
@@ -53,16 +59,17 @@ EXIT_WAIT = 10.0
 #: Environment variables the watchdog does not inherit (it gets its key on the pipe).
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL", re.IGNORECASE)
 
-_open_ends: set[int] = set()  # write ends of the pipes of this process's live watchdogs
+_open_ends: set[socket.socket] = set()  # write ends of this process's live watchdogs' pipes
 _open_ends_lock = threading.Lock()
 
 
 def _close_in_child() -> None:
     """In a child forked from this process: close every watchdog's write end, so that only
-    this process keeps its watchdogs waiting."""
-    for fd in list(_open_ends):
+    this process keeps its watchdogs waiting (detached first: the socket objects must not
+    close the same numbers again later, when another file may have them)."""
+    for end in list(_open_ends):
         with contextlib.suppress(OSError):
-            os.close(fd)
+            os.close(end.detach())
     _open_ends.clear()
 
 
@@ -116,20 +123,22 @@ class Watchdog:
         self._lock = threading.Lock()
         self._warned = False
         self._ready = False
-        self._write: int | None = None
+        self._write: socket.socket | None = None
         self._owner = os.getpid()  # a forked child's copy of this object is inert
-        read, write = os.pipe()  # both close-on-exec and non-inheritable (PEP 446)
+        write, read = socket.socketpair()  # both close-on-exec and non-inheritable
+        read.shutdown(socket.SHUT_WR)  # one way: the program writes, the watchdog reads
+        write.shutdown(socket.SHUT_RD)
         try:
             self.process = subprocess.Popen(  # noqa: S603 (our own command, no shell)
                 [sys.executable, "-m", "qiskit_ionq_cancel.cli", "watch", "--ledger",
                  str(self.path), "--label", self.label, "--deadline", f"{deadline:g}"],
-                stdin=read, stdout=subprocess.PIPE, start_new_session=True,
+                stdin=read.fileno(), stdout=subprocess.PIPE, start_new_session=True,
                 env=_environment())
         except BaseException:
-            os.close(write)
+            write.close()
             raise
         finally:
-            os.close(read)
+            read.close()
         with _open_ends_lock:
             self._write = write
             _open_ends.add(write)
@@ -191,11 +200,12 @@ class Watchdog:
         return self._write is not None and os.getpid() == self._owner
 
     def _send(self, message: dict[str, Any]) -> None:
-        if not self._mine():
+        end = self._write
+        if end is None or not self._mine():
             return
         try:
-            os.write(self._write, (json.dumps(message) + "\n").encode())
-        except OSError as exc:  # EPIPE: it died (SIGPIPE is ignored by Python)
+            end.sendall((json.dumps(message) + "\n").encode(), socket.MSG_NOSIGNAL)
+        except OSError as exc:  # EPIPE, ECONNRESET: it died
             self._warn(f"cannot be reached ({exc.strerror or exc})")
 
     def _warn(self, what: str) -> None:
@@ -212,7 +222,7 @@ class Watchdog:
         with _open_ends_lock:
             if self._write is not None:
                 _open_ends.discard(self._write)
-                os.close(self._write)
+                self._write.close()
                 self._write = None
 
     def stand_down(self) -> None:

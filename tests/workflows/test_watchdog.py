@@ -399,3 +399,26 @@ def test_a_kernel_restart_cancels_the_jobs_of_a_started_scope(
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_a_dead_watchdog_does_not_kill_a_program_that_made_sigpipe_fatal(
+        emu: Emulator, tmp_path: Path) -> None:
+    ledger = tmp_path / "scope.jsonl"
+    proc = program(f"""
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as some command-line tools do
+        other = IonQProvider(url=os.environ["IONQ_API_URL"].replace("127.0.0.1", "localhost"))
+        with cancel_on_exit(watchdog=True, ledger={str(ledger)!r}, deadline={DEADLINE}) as scope:
+            backend.run(qc)
+            watchdog = scope._watchdog
+            os.kill(watchdog.pid, signal.SIGKILL)
+            watchdog.process.wait()
+            job = other.get_backend("simulator").run(qc)  # a new URL: its key goes down the
+            # pipe of a dead watchdog
+            say(id=job.job_id())
+    """)
+    fields = said(proc)
+    _, err = proc.communicate(timeout=PROCESS_GUARD)
+    assert proc.returncode == 0, err
+    assert err.count("the watchdog (pid") == 1, err
+    assert emu.store.status_of(fields["id"]) == "ready"  # the program went on
+    assert len(read_ledger(ledger).jobs) == 2  # and recorded both jobs
