@@ -241,7 +241,14 @@ class CancelScope:
 
         Returns:
             The scope, open.
+
+        Raises:
+            UsageError: The scope is open already.
         """
+        with _active_lock:
+            if self in _active:
+                raise UsageError("this cancel_on_exit scope is open already: start() it once, "
+                                 "and close() it before starting it again")
         self.__enter__()
         self._sigterm.restore()
         atexit.register(self._at_exit)

@@ -219,7 +219,12 @@ def locked(path: str | os.PathLike[str]) -> Iterator[None]:
         yield
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:  # NFS emulates flock with POSIX locks, which a read-only
+            # descriptor cannot take: the cleanups then only may overlap (a second cancel of
+            # a job is harmless; it is reported twice)
+            logger.info("Job ledger %s: not locked (%s)", path, exc.strerror or exc)
         yield
     finally:
         os.close(fd)  # releases the lock

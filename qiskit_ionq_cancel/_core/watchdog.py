@@ -104,15 +104,17 @@ class Watchdog:
     """One scope's watchdog process and the ledger it holds.
 
     Args:
-        ledger: The scope's ledger file; ``None``: a temporary one (its path is logged, and
-            it is removed when the scope ends and the watchdog stood down).
+        ledger: The scope's ledger file; ``None``: a temporary one,
+            ``ionq-cancel-watch-<pid>-*.jsonl`` in the temporary directory (its path is
+            logged; it is removed when the scope ends and the watchdog stood down).
         deadline: Seconds the watchdog's cancel may take.
     """
 
     def __init__(self, ledger: str | os.PathLike[str] | None, deadline: float) -> None:
         self.temporary = ledger is None
         if ledger is None:
-            fd, name = tempfile.mkstemp(prefix="ionq-cancel-watch-", suffix=".jsonl")
+            fd, name = tempfile.mkstemp(prefix=f"ionq-cancel-watch-{os.getpid()}-",
+                                        suffix=".jsonl")
             os.close(fd)
             ledger = name
         #: The ledger file the scope's submits are recorded in, and the watchdog reads.

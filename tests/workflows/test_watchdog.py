@@ -210,6 +210,7 @@ def test_a_normal_end_stands_the_watchdog_down(emu: Emulator) -> None:
         job = backend.run(bell(), shots=10)
         watchdog, ledger = scope.watchdog_pid, scope.ledger
         assert watchdog is not None and ledger is not None and _alive(watchdog)
+        assert Path(ledger).name.startswith(f"ionq-cancel-watch-{os.getpid()}-")
         assert list(read_ledger(ledger).jobs) == [job.job_id()]
     assert not _alive(watchdog)  # gone, and reaped
     assert emu.store.status_of(job.job_id()) == "ready" and cancels(emu) == 0
@@ -224,6 +225,8 @@ def test_started_scope_closes_and_a_second_close_does_nothing(
     scope = cancel_on_exit(watchdog=True, ledger=ledger).start()
     watchdog = scope.watchdog_pid
     assert watchdog is not None
+    with pytest.raises(UsageError, match="open already"):
+        scope.start()  # no second watchdog
     job = backend.run(bell(), shots=10)
     scope.close()
     scope.close()
