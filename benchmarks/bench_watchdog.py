@@ -5,7 +5,9 @@ script SIGKILLs it and reads, in the emulator's request log (the emulator runs i
 process: every request after the kill is the watchdog's), when the watchdog's first request
 arrived (its reaction: end-of-file on the pipe, the ledger read, a client made) and when its
 last cancel was answered (the last job cancelled). It prints both for each round and their
-medians, and exits 1 when a target is missed.
+medians, and exits 1 when a target is missed. Then, in this process, what a watchdog costs a
+program that lives: the scope's entry, its first submit (which waits for the watchdog to be
+ready), a later submit, and its normal end (the watchdog stands down); reported, no target.
 
     python benchmarks/bench_watchdog.py [--jobs 10] [--rounds 5]
 
@@ -16,6 +18,7 @@ i.e. the reaction (kill to first request) is at most 2 s.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import signal
@@ -24,9 +27,12 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
+from qiskit import QuantumCircuit
 from shared import KEY, Targets
 
+from qiskit_ionq_cancel import IonQProvider, cancel_on_exit
 from qiskit_ionq_cancel.emulator import Emulator
 
 TARGET_S = 2.0
@@ -77,11 +83,37 @@ def one_round(emu: Emulator, jobs: int) -> tuple[float, float, float]:
             max(e.time + e.duration for e in cancels) - killed, exited - killed)
 
 
+def costs(emu: Emulator, rounds: int) -> None:
+    """The scope's entry, first submit, second submit and end, with and without a watchdog
+    (medians of ``rounds``)."""
+    qc = QuantumCircuit(1, 1)
+    qc.h(0)
+    qc.measure(0, 0)
+    backend = IonQProvider(KEY, url=emu.url).get_backend("simulator")
+    backend.run(qc)  # warm: connection, backend size, transpiler caches
+    for watchdog in (False, True):
+        rows = []
+        for _ in range(rounds):
+            times = [time.perf_counter()]
+            with cancel_on_exit(watchdog=watchdog):
+                times.append(time.perf_counter())
+                backend.run(qc)
+                times.append(time.perf_counter())
+                backend.run(qc)
+                times.append(time.perf_counter())
+            times.append(time.perf_counter())
+            rows.append([(b - a) * 1e3 for a, b in itertools.pairwise(times)])
+        enter, first, second, end = (statistics.median(c) for c in zip(*rows, strict=True))
+        print(f"{'with' if watchdog else 'without'} a watchdog: entry {enter:.1f} ms, first "
+              f"submit {first:.1f} ms, second {second:.1f} ms, end {end:.1f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    warnings.simplefilter("ignore")
     targets = Targets()
     rows: list[tuple[float, float, float]] = []
     with Emulator(api_keys=[KEY], queue_time=36000) as emu:
@@ -90,6 +122,7 @@ def main() -> int:
             rows.append(row)
             print(f"round {n + 1}: SIGKILL -> first request {row[0] * 1e3:.1f} ms, -> last job "
                   f"cancelled {row[1] * 1e3:.1f} ms, -> watchdog gone {row[2] * 1e3:.0f} ms")
+        costs(emu, args.rounds)
     first, last, exited = (statistics.median(column) for column in zip(*rows, strict=True))
     print(f"median of {args.rounds} rounds, {args.jobs} jobs: SIGKILL -> last job cancelled "
           f"{last * 1e3:.1f} ms (reaction {first * 1e3:.1f} ms, the cancel "

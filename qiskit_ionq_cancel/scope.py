@@ -13,6 +13,10 @@ interpreter is changed, except while a ``track_threads=True`` scope is open:
 ``threading.Thread.__init__`` then records each new thread's parent (``_core.threadtree``).
 A submit still in flight when the scope ends is waited for (up to the scope's deadline), and
 a job whose id arrives later still is cancelled as soon as it arrives.
+
+With ``watchdog=True`` a separate process (``_core/watchdog.py``) also cancels the scope's
+jobs if the process dies with the scope open; ``start()`` / ``close()`` open and end a scope
+without a ``with`` block (a Jupyter kernel's life).
 """
 
 from __future__ import annotations

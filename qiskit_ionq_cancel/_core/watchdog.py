@@ -233,10 +233,12 @@ class Watchdog:
         with self._lock:
             if not self._mine():
                 return
-            if self.process.poll() is None:
-                self._send(STAND_DOWN)
-            else:
+            if self.process.poll() is not None:
                 self.check()
+            elif self._ledgers:
+                self._send(STAND_DOWN)
+            else:  # it was handed nothing (no submit): nothing to stand down from
+                self.process.kill()
             self._close_pipe()
         try:
             self.process.wait(EXIT_WAIT)

@@ -72,8 +72,11 @@ def watch(args: argparse.Namespace, console: Console) -> int:
     """Run the watchdog; returns the exit code."""
     _ready()
     keys = _listen()
-    if keys is None:
-        return 0
+    if keys is None:  # stood down: exit now. The interpreter's teardown of Qiskit's modules
+        # takes a few hundred ms the scope's end would wait for, and nothing needs flushing
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os._exit(0)
     for key, _ in keys.values():
         console.hide(key)
     with scope(args.deadline) as deadline, locked(args.ledger):  # a second cleanup waits
