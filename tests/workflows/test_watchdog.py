@@ -425,3 +425,28 @@ def test_a_dead_watchdog_does_not_kill_a_program_that_made_sigpipe_fatal(
     assert err.count("the watchdog (pid") == 1, err
     assert emu.store.status_of(fields["id"]) == "ready"  # the program went on
     assert len(read_ledger(ledger).jobs) == 2  # and recorded both jobs
+
+
+def test_the_watch_command_cancels_its_labels_jobs_and_says_what_it_could_not(
+        emu: Emulator, tmp_path: Path) -> None:
+    ledger = tmp_path / "jobs.jsonl"
+    mine = IonQProvider(KEY, url=emu.url, ledger=ledger, label="scope-a")
+    others = IonQProvider(KEY, url=emu.url, ledger=ledger, label="scope-b")
+    job = mine.get_backend("simulator").run(bell(), shots=10)
+    other = others.get_backend("simulator").run(bell(), shots=10)
+    assert mine.client.ledger is not None
+    mine.client.ledger.intent("simulator", None)  # a submit whose id never came back
+    watch = subprocess.run(
+        [sys.executable, "-m", "qiskit_ionq_cancel.cli", "watch", "--ledger", str(ledger),
+         "--label", "scope-a"], input=json.dumps({"url": emu.url, "key": KEY}) + "\n",
+        capture_output=True, text=True, timeout=PROCESS_GUARD, check=False,
+        env={k: v for k, v in os.environ.items() if k != "IONQ_API_KEY"})
+    assert watch.returncode == 1, watch.stderr  # not done: one job's id is unknown
+    assert emu.store.status_of(job.job_id()) == "canceled"
+    assert emu.store.status_of(other.job_id()) == "ready"  # another scope's: left alone
+    assert watch.stdout.strip() == "ready"
+    assert "1 job not settled: run 'ionq-cancel --ledger" in watch.stderr
+    report = [r for r in map(json.loads, ledger.read_text().splitlines())
+              if r["event"] == "watchdog_report"]
+    assert report[0]["counts"]["cancelled"] == 1 and report[0]["counts"]["not_reached"] == 1
+    assert KEY not in watch.stderr + ledger.read_text()
