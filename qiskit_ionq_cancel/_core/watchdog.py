@@ -138,6 +138,8 @@ class Watchdog:
                 env=_environment())
         except BaseException:
             write.close()
+            if self.temporary:
+                self.path.unlink()
             raise
         finally:
             read.close()
@@ -249,6 +251,8 @@ class Watchdog:
             self.process.wait()
         if self.process.stdout is not None:
             self.process.stdout.close()
+        for ledger in self._ledgers.values():  # their descriptors (a late write reopens)
+            ledger.close()
         if self.temporary and not self._warned:
             with contextlib.suppress(OSError):
                 self.path.unlink()

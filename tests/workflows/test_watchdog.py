@@ -450,3 +450,14 @@ def test_the_watch_command_cancels_its_labels_jobs_and_says_what_it_could_not(
               if r["event"] == "watchdog_report"]
     assert report[0]["counts"]["cancelled"] == 1 and report[0]["counts"]["not_reached"] == 1
     assert KEY not in watch.stderr + ledger.read_text()
+
+
+def test_scopes_one_after_another_leave_no_descriptor_open(emu: Emulator) -> None:
+    backend = IonQProvider(KEY, url=emu.url).get_backend("simulator")
+    with cancel_on_exit(watchdog=True):  # the first: imports, connections
+        backend.run(bell(), shots=10)
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        with cancel_on_exit(watchdog=True):
+            backend.run(bell(), shots=10)
+    assert len(os.listdir("/proc/self/fd")) == before
