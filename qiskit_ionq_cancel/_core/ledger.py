@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import fcntl
 import itertools
 import json
 import logging
@@ -214,8 +213,9 @@ def locked(path: str | os.PathLike[str]) -> Iterator[None]:
     Writers of records take no lock (``O_APPEND`` orders them). A ledger that cannot be
     opened is not locked: reading it reports why."""
     try:
+        import fcntl  # POSIX; here, not at the top: the ledger is written on any system
         fd = os.open(path, os.O_RDONLY)
-    except OSError:
+    except (ImportError, OSError):
         yield
         return
     try:

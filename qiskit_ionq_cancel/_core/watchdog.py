@@ -73,7 +73,8 @@ def _close_in_child() -> None:
     _open_ends.clear()
 
 
-os.register_at_fork(after_in_child=_close_in_child)
+if hasattr(os, "register_at_fork"):  # POSIX (the watchdog is POSIX-only)
+    os.register_at_fork(after_in_child=_close_in_child)
 
 _watching = threading.local()  # per thread: the watchdogs of the scopes owning its submit
 
