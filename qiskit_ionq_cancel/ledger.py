@@ -16,7 +16,14 @@ from urllib.parse import urlsplit
 
 from qiskit.providers import JobStatus
 
-from ._core.ledger import FINAL_MARKS, Ledger, LedgerContents, default_label, read_ledger
+from ._core.ledger import (
+    FINAL_MARKS,
+    Ledger,
+    LedgerContents,
+    default_label,
+    locked,
+    read_ledger,
+)
 from ._core.status import CANCELLABLE, to_job_status
 from ._core.validation import is_loopback
 from ._http.client import IonQCancelClient
@@ -25,7 +32,7 @@ from .exceptions import JobNotFoundError, UsageError
 from .report import CancelReport, plural
 from .single import HasClient, env_api_key
 
-__all__ = ["cancel_ledger", "ledger_url", "unknown_key"]
+__all__ = ["cancel_ledger", "cancel_recorded", "ledger_url", "unknown_key"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
@@ -115,17 +122,25 @@ def cancel_ledger(path: str | os.PathLike[str], *, provider: HasClient | None = 
             was established is marked in the ledger, and the exception's ``report`` holds
             every job of the ledger (those not settled as not reached or unknown).
     """
-    contents = read_ledger(path)
-    given = provider.client.url if provider is not None else _env_url()
-    url = ledger_url(contents, given)
-    own = provider is None
-    holder: HasClient = provider if provider is not None else _Holder(
-        IonQCancelClient(env_api_key(), url))
-    try:
-        return _cancel(Path(path), contents, holder.client, holder, dry_run, deadline)
-    finally:
-        if own:
-            holder.client.close()
+    with locked(path):  # another cleanup of this ledger finishes first
+        contents = read_ledger(path)
+        given = provider.client.url if provider is not None else _env_url()
+        url = ledger_url(contents, given)
+        own = provider is None
+        holder: HasClient = provider if provider is not None else _Holder(
+            IonQCancelClient(env_api_key(), url))
+        try:
+            return _cancel(Path(path), contents, holder.client, holder, dry_run, deadline)
+        finally:
+            if own:
+                holder.client.close()
+
+
+def cancel_recorded(path: str | os.PathLike[str], contents: LedgerContents,
+                    client: IonQCancelClient, deadline: float | None) -> CancelReport:
+    """As `cancel_ledger`, for ``contents`` (read from ``path`` under :func:`locked`, every
+    record at ``client``'s URL: a watchdog's share of a ledger) through ``client``."""
+    return _cancel(Path(path), contents, client, _Holder(client), False, deadline)
 
 
 def _cancel(path: Path, contents: LedgerContents, client: IonQCancelClient,

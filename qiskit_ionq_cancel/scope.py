@@ -13,13 +13,19 @@ interpreter is changed, except while a ``track_threads=True`` scope is open:
 ``threading.Thread.__init__`` then records each new thread's parent (``_core.threadtree``).
 A submit still in flight when the scope ends is waited for (up to the scope's deadline), and
 a job whose id arrives later still is cancelled as soon as it arrives.
+
+With ``watchdog=True`` a separate process (``_core/watchdog.py``) also cancels the scope's
+jobs if the process dies with the scope open; ``start()`` / ``close()`` open and end a scope
+without a ``with`` block (a Jupyter kernel's life).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import contextvars
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from types import TracebackType
@@ -34,7 +40,9 @@ from ._core import offload, threadtree
 from ._core.composite import CompositeJob, HasIonQJobs
 from ._core.deadline import Deadline, derive, entered, wait_until
 from ._core.sigterm import SigtermAsExit
+from ._core.watchdog import Watchdog, watching
 from .bulk import NO_IONQ_JOB, cancel_jobs
+from .exceptions import UsageError
 from .report import CancelReport
 
 __all__ = ["CancelScope", "SubmitWatcher", "cancel_on_exit", "submissions_to"]
@@ -100,7 +108,8 @@ def submitting() -> Iterator[Callable[[StockIonQJob], None]]:
         _deliver(job, owners)
 
     try:
-        yield track
+        with watching([s._watchdog for s in owners if s._watchdog is not None]):
+            yield track  # the submit is recorded in the ledgers of the scopes' watchdogs
     except (KeyboardInterrupt, SystemExit):
         for scope in owners:  # IonQ may have created the job: nobody knows its id
             scope.interrupted_submits += 1
@@ -145,10 +154,25 @@ class CancelScope:
         jobs: The jobs tracked so far.
         interrupted_submits: Submits cut short by Ctrl-C or SIGTERM before IonQ answered:
             their jobs, if created, have ids nobody knows, so they cannot be cancelled here.
+        ledger: With ``watchdog=True``, the job ledger the watchdog holds (while the scope
+            is open), else ``None``.
+        watchdog_pid: The watchdog's process id while the scope is open, else ``None``.
     """
 
     def __init__(self, *, on_success: bool = False, deadline: float | None = 60.0,
-                 handle_sigterm: bool = True, track_threads: bool = False) -> None:
+                 handle_sigterm: bool = True, track_threads: bool = False,
+                 watchdog: bool = False, ledger: str | os.PathLike[str] | None = None
+                 ) -> None:
+        if ledger is not None and not watchdog:
+            raise UsageError("cancel_on_exit(ledger=...) is the watchdog's ledger: pass "
+                             "watchdog=True with it (a provider's own ledger is "
+                             "IonQProvider(ledger=...))")
+        if ledger is not None and not os.fspath(ledger):
+            raise UsageError("cancel_on_exit(ledger=...) is empty: give a file, or None for "
+                             "a temporary one")
+        self.watchdog = watchdog
+        self._ledger_given = ledger
+        self._watchdog: Watchdog | None = None
         self.on_success = on_success
         self.track_threads = track_threads
         self.deadline = deadline
@@ -200,7 +224,62 @@ class CancelScope:
             self._in_flight -= 1
             self._settled.notify_all()
 
+    @property
+    def ledger(self) -> str | None:
+        """The job ledger the watchdog holds, while the scope is open."""
+        return None if self._watchdog is None else str(self._watchdog.path)
+
+    @property
+    def watchdog_pid(self) -> int | None:
+        """The watchdog's process id, while the scope is open."""
+        return None if self._watchdog is None else self._watchdog.pid
+
+    def start(self) -> CancelScope:
+        """Open the scope without a ``with`` block, until :meth:`close` or the interpreter's
+        exit: for a Jupyter kernel, where a ``with`` block ends with its cell.
+
+        At the interpreter's exit with the scope still open (a kernel restarted or shut
+        down, a script ending without ``close()``), the scope's unfinished jobs are
+        cancelled by its watchdog (``watchdog=True``). No SIGTERM handler is installed
+        (the scope spans no block to unwind): with a watchdog, SIGTERM is a death like any.
+
+        Returns:
+            The scope, open.
+
+        Raises:
+            UsageError: The scope is open already.
+        """
+        with _active_lock:
+            if self in _active:
+                raise UsageError("this cancel_on_exit scope is open already: start() it once, "
+                                 "and close() it before starting it again")
+        self.__enter__()
+        self._sigterm.restore()
+        atexit.register(self._at_exit)
+        return self
+
+    def close(self) -> None:
+        """End a scope opened by :meth:`start`, as a ``with`` block ending normally: its
+        watchdog stands down, and with ``on_success=True`` the unfinished jobs are cancelled.
+        Closing a scope that is not open does nothing."""
+        atexit.unregister(self._at_exit)
+        with _active_lock:
+            if self not in _active:
+                return
+        self.__exit__(None, None, None)
+
+    def _at_exit(self) -> None:
+        if self._watchdog is not None:  # its pipe closes unannounced: it cancels
+            self._watchdog.abandon()
+
+    def _stand_down(self) -> None:
+        watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None:
+            watchdog.stand_down()
+
     def __enter__(self) -> CancelScope:
+        if self.watchdog:  # before anything of the scope is open: it may fail to start
+            self._watchdog = Watchdog(self._ledger_given, self.deadline or 60.0)
         if self.track_threads:
             threadtree.install()
         self.thread = threading.current_thread()
@@ -222,6 +301,7 @@ class CancelScope:
         if exc_type is None and not self.on_success:
             with self._lock:
                 self._closed = True
+            self._stand_down()
             return
         limit = derive(self.deadline)  # one deadline for the wait and the cancel together
         stopped: KeyboardInterrupt | None = None
@@ -254,6 +334,11 @@ class CancelScope:
                       if j.job_id() and upstream.local_status(j) not in JOB_FINAL_STATES]
         try:
             self._cancel_unfinished(unfinished, pending, exc_type, limit)
+            if stopped is None and not pending:
+                # The scope cancelled all it knew: its watchdog has nothing left to do. With
+                # a submit still in flight it stays, so a death before that job's late cancel
+                # is still covered; it cancels (harmlessly, again) when the program ends.
+                self._stand_down()
         finally:  # each primitive job's verdict, from what its IonQ jobs were found to be
             for composite, claimed in claims:
                 cancelled = composite.settle_cancel(
@@ -313,7 +398,9 @@ class CancelScope:
 
 
 def cancel_on_exit(*, on_success: bool = False, deadline: float | None = 60.0,
-                   handle_sigterm: bool = True, track_threads: bool = False) -> CancelScope:
+                   handle_sigterm: bool = True, track_threads: bool = False,
+                   watchdog: bool = False, ledger: str | os.PathLike[str] | None = None
+                   ) -> CancelScope:
     """Cancel, in bulk, the jobs submitted inside the block if it does not end normally.
 
     Every job submitted through this package's backends inside the block is tracked (see
@@ -332,13 +419,25 @@ def cancel_on_exit(*, on_success: bool = False, deadline: float | None = 60.0,
         track_threads: Also own the jobs of the threads started inside the block (and those
             they start), by recording thread parents while the scope is open; without it the
             package changes nothing in the interpreter.
+        watchdog: Also start a watchdog process (``ionq-cancel watch``) that cancels the
+            scope's unfinished jobs if this process dies with the scope open, in any way,
+            SIGKILL and a kernel restart included; the scope's normal end stands it down.
+            Each submit in the scope is recorded in its ledger first. For a Jupyter kernel,
+            ``scope = cancel_on_exit(watchdog=True).start()`` keeps it open until
+            ``scope.close()`` or the kernel's end. See docs/programs-that-die.md.
+        ledger: The watchdog's job ledger, a file (``None``: a temporary one, logged at
+            the scope's start and removed at its end). The watchdog writes its report
+            there; ``ionq-cancel --ledger`` reads it if the watchdog could not.
 
     Returns:
-        The `CancelScope` to use in a ``with`` statement; its ``report`` says what was
-        cancelled.
+        The `CancelScope` to use in a ``with`` statement (or to `CancelScope.start`); its
+        ``report`` says what was cancelled.
+
+    Raises:
+        UsageError: ``ledger`` without ``watchdog=True``, or empty.
     """
     return CancelScope(on_success=on_success, deadline=deadline, handle_sigterm=handle_sigterm,
-                       track_threads=track_threads)
+                       track_threads=track_threads, watchdog=watchdog, ledger=ledger)
 
 
 def _cancel_grouped(jobs: list[StockIonQJob], deadline: float | None) -> CancelReport:

@@ -13,6 +13,7 @@ on NFS or Lustre are not: give a directory, and each process writes its own file
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
 import json
@@ -22,14 +23,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .._redact import redact
 from ..exceptions import UsageError
 
-__all__ = ["ENV_VAR", "FINAL_MARKS", "Ledger", "LedgerContents", "default_label",
+__all__ = ["ENV_VAR", "FINAL_MARKS", "Ledger", "LedgerContents", "default_label", "locked",
            "read_ledger"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
@@ -155,6 +156,12 @@ class Ledger:
                     "time": _now(), "label": label, "pid": os.getpid(),
                     "host": socket.gethostname()})
 
+    def note(self, event: str, **fields: Any) -> None:
+        """Record something else than a job (a watchdog's report): readers skip it."""
+        assert event not in _MARKS | {"intent", "submitted", "failed"}
+        self.write({"event": event, "time": _now(), "pid": os.getpid(),
+                    "host": socket.gethostname(), **fields})
+
     def close(self) -> None:
         """Close the descriptor (a later write opens it again)."""
         with self._lock:
@@ -173,16 +180,54 @@ class LedgerContents:
             job may exist whose id was never known.
         marks: Job id -> the last cleanup mark (``cancelled``, ...) and its record.
         skipped: Lines that could not be read (``file:line``), each warned about.
+        labels: Job id -> every label it was recorded with (scopes sharing a ledger, nested
+            scopes: one job, several records).
     """
 
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     unknown: list[dict[str, Any]] = field(default_factory=list)
     marks: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    labels: dict[str, set[str]] = field(default_factory=dict)
 
     def urls(self) -> set[str]:
         """Every API URL the jobs and the unknown intents went to."""
         return {str(r.get("url")) for r in (*self.jobs.values(), *self.unknown)}
+
+    def only(self, *, url: str | None = None, label: str | None = None) -> LedgerContents:
+        """The jobs and unknown intents recorded for ``url`` and with ``label`` (``None``:
+        any); the marks are kept whoever wrote them (a job settled is settled)."""
+        def kept(record: dict[str, Any], labels: set[str]) -> bool:
+            return (url is None or record.get("url") == url) and \
+                (label is None or label in labels)
+        return replace(self, jobs={i: r for i, r in self.jobs.items()
+                                   if kept(r, self.labels.get(i, set()))},
+                       unknown=[r for r in self.unknown if kept(r, {str(r.get("label"))})])
+
+
+@contextlib.contextmanager
+def locked(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the ledger (a file or a directory) for a cleanup, so
+    two cleanups of one ledger (two watchdogs, a watchdog and ``ionq-cancel --ledger``) take
+    turns: the second reads the first's marks and sends nothing for the jobs it settled.
+    Writers of records take no lock (``O_APPEND`` orders them). A ledger that cannot be
+    opened is not locked: reading it reports why."""
+    try:
+        import fcntl  # POSIX; here, not at the top: the ledger is written on any system
+        fd = os.open(path, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:  # NFS emulates flock with POSIX locks, which a read-only
+            # descriptor cannot take: the cleanups then only may overlap (a second cancel of
+            # a job is harmless; it is reported twice)
+            logger.info("Job ledger %s: not locked (%s)", path, exc.strerror or exc)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _files(path: Path) -> Iterator[Path]:
@@ -250,6 +295,8 @@ def read_ledger(path: str | os.PathLike[str]) -> LedgerContents:
                 ended.add(ref)
                 if event == "submitted" and isinstance(record.get("id"), str):
                     contents.jobs.setdefault(record["id"], record)
+                    contents.labels.setdefault(record["id"], set()).add(
+                        str(record.get("label")))
             elif event in _MARKS and isinstance(record.get("id"), str):
                 contents.marks[record["id"]] = record
     contents.unknown = [r for ref, r in intents.items() if ref not in ended]

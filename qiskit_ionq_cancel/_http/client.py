@@ -32,6 +32,7 @@ from .._core.status import CANCELLABLE, to_job_status
 from .._core.validation import check_api_key, check_base_url, validate_job_id, validate_job_ids
 from .._core.verdict import verdict
 from .._core.version import __version__
+from .._core.watchdog import submit_ledgers
 from .._redact import Secret, redact
 from ..exceptions import (
     AuthenticationError,
@@ -438,22 +439,27 @@ class IonQCancelClient(IonQClient):
         return answer
 
     def _submit_recorded(self, job: StockIonQJob, body: str) -> dict[str, Any]:
-        """``POST /jobs`` of ``body``, recorded in the ledger when there is one."""
-        ledger = self.ledger
-        if ledger is None:
+        """``POST /jobs`` of ``body``, recorded in the provider's ledger and in those of the
+        watchdogs of the ``cancel_on_exit`` scopes that own this submit."""
+        ledgers = [*([self.ledger] if self.ledger is not None else []),
+                   *submit_ledgers(self.url, self.key)]
+        if not ledgers:
             return self._post_job(body)
         # The intent is on disk before the POST, the id after it.
-        entry = ledger.intent(job.backend().name.removeprefix("ionq_"),  # IonQ's name
-                              upstream.job_submission(job).get("session_id"))
+        entries = [(ledger, ledger.intent(job.backend().name.removeprefix("ionq_"),  # IonQ's
+                                          upstream.job_submission(job).get("session_id")))
+                   for ledger in ledgers]
         try:
             answer = self._post_job(body)
         except RefusedError as exc:  # IonQ said no: no job exists (any other failure
             # leaves the intent alone: a job may exist, its id unknown)
-            self._after_post(ledger.failed, entry, exc)
+            for ledger, entry in entries:
+                self._after_post(ledger.failed, entry, exc)
             raise
         job_id = answer.get("id") if isinstance(answer, dict) else None
         if isinstance(job_id, str):
-            self._after_post(ledger.submitted, entry, job_id)
+            for ledger, entry in entries:
+                self._after_post(ledger.submitted, entry, job_id)
         return answer
 
     @staticmethod

@@ -1,4 +1,5 @@
-"""The ``ionq-cancel`` command: ``cancel`` (the default), ``status``, ``demo`` and ``emulator``.
+"""The ``ionq-cancel`` command: ``cancel`` (the default), ``status``, ``demo``, ``emulator`` and
+``watch`` (the watchdog ``cancel_on_exit(watchdog=True)`` starts: :mod:`.watch`).
 
 ``ionq-cancel ID ...`` is short for ``ionq-cancel cancel ID ...``. Exit codes (each means one
 thing; :data:`.messages.EXIT_CODES`): 0 done (every job cancelled or already final;
@@ -61,12 +62,13 @@ from ..single import env_api_key
 from .inputs import NO_KEY_HINT, BadUsage, api_key, api_url, read_ids
 from .messages import Why, describe, plain
 from .output import Console, JobLine, Outcome, jobs_json, jobs_table
+from .watch import watch
 
 #: Seconds ``cancel`` and ``status`` may take at most, unless ``--deadline`` says otherwise.
 DEFAULT_DEADLINE = 30.0
 #: Exit codes besides 0, 1 and 2 (see the module's docstring).
 INTERRUPTED, PIPE_CLOSED = 130, 141
-_COMMANDS = ("cancel", "status", "demo", "emulator")
+_COMMANDS = ("cancel", "status", "demo", "emulator", "watch")
 _GLOBAL_OPTION = re.compile(r"-v+|--verbose|--debug")
 #: Options that would put a secret on the command line (``--api-key-file`` is fine).
 _KEY_OPTION = re.compile(
@@ -74,7 +76,7 @@ _KEY_OPTION = re.compile(
 #: Options of ``cancel`` and ``status`` that take a value (the next argument, unless
 #: ``--option=value``): that value is never a command, wherever it stands.
 _VALUE_OPTIONS = frozenset({"--from-file", "--url", "--api-key-file", "--deadline", "--status",
-                            "--target", "--session", "--ledger"})
+                            "--target", "--session", "--ledger", "--label"})
 #: A word meant as a command, not a job id (which has digits and hyphens in its places).
 _WORD = re.compile(r"[A-Za-z]+(?:[-_][A-Za-z]+)*")
 
@@ -249,6 +251,26 @@ def _parser() -> argparse.ArgumentParser:
                           "\"cost_2q_gate\": 0.002, \"job_cost_minimum\": 5}'; "
                           "\"currency\": \"credit\" to bill in credits (default: example "
                           "figures, not IonQ's prices)")
+    watcher = commands.add_parser(
+        "watch", parents=[logs], allow_abbrev=False,
+        help="the watchdog cancel_on_exit(watchdog=True) starts: cancel a program's jobs "
+             "when it dies",
+        description="The watchdog process of cancel_on_exit(watchdog=True), which starts it "
+                    "with a pipe as its stdin. It prints 'ready', then reads the pipe: the API "
+                    "key for each URL (never on the command line or in the environment), or "
+                    "'stand down' (exit 0, nothing cancelled). When the pipe closes without "
+                    "'stand down', the program died with its scope open: it cancels the "
+                    "unfinished jobs the ledger records (those of --label), marks them there, "
+                    "writes its report there and exits: 0 every job cancelled or already "
+                    "final, 1 some job not (run 'ionq-cancel --ledger PATH' to see each), 2 "
+                    "the ledger cannot be read.")
+    watcher.add_argument("--ledger", metavar="PATH", required=True,
+                         help="the job ledger the scope records its submits in")
+    watcher.add_argument("--label", metavar="LABEL", default=None,
+                         help="cancel only the jobs recorded with this label (default: all)")
+    watcher.add_argument("--deadline", type=_seconds, default=DEFAULT_DEADLINE,
+                         metavar="SECONDS", help="give up on what is not cancelled after "
+                         f"SECONDS (default {DEFAULT_DEADLINE:g})")
     return parser
 
 
@@ -448,6 +470,8 @@ def _main(argv: list[str]) -> int:
         return _demo(args)
     if args.command == "emulator":
         return _serve_emulator(args)
+    if args.command == "watch":
+        return watch(args, console)
     with scope(args.deadline) as deadline:  # the whole command, every request and wait
         args.deadline_left = deadline
         return _jobs_command(args, console)
