@@ -264,7 +264,8 @@ class Outcome:
                  for i, why in report.not_reached.items()]
         head = [self.summary()]
         if report.saved.jobs or report.saved.already_cancelled:
-            head.append(report.saved.describe())
+            head += textwrap.wrap(report.saved.describe(), terminal_width(),
+                                  break_long_words=False, break_on_hyphens=False)
         if not rows:
             return "\n".join(head)
         lines = [*head, *fit_table(["job id", "status", "note"], rows[:ROWS_SHOWN])]

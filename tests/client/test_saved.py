@@ -24,6 +24,7 @@ from qiskit_ionq_cancel import (
     CancelReport,
     IonQProvider,
     RetryPolicy,
+    Session,
     cancel_jobs,
     cancel_on_exit,
 )
@@ -283,6 +284,17 @@ def test_cancel_on_exit_reports_what_it_saved(emu: Emulator) -> None:
     assert saved.jobs == 2 and saved.priced == 2 and saved.cost is not None
     assert set(saved.figures) == {job.job_id() for job in jobs}
     assert "Saved (IonQ's estimate" in str(scope.report)
+
+
+def test_a_session_ended_by_an_exception_reports_what_it_saved(emu: Emulator) -> None:
+    backend = provider_for(emu).get_backend("ionq_qpu.forte-1")
+    with pytest.raises(KeyError), Session(backend, max_jobs=5) as session:
+        jobs = [session.run(bell(), shots=100) for _ in range(3)]
+        raise KeyError("a failed step of the experiment")
+    assert session.report is not None
+    saved = session.report.saved
+    assert saved.jobs == 3 and set(saved.figures) == {job.job_id() for job in jobs}
+    assert saved.sources == {"job": 1, "estimate": 2} and saved.cost is not None
 
 
 def test_a_merged_report_adds_the_figures(emu: Emulator) -> None:
