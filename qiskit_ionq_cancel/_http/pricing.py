@@ -129,7 +129,7 @@ def _failure(what: str, error: IonQRequestError) -> str:
         status = error.history[-1].status  # the last attempt's answer, if one came
     if status is not None:
         return f"{what} answered HTTP {status}"
-    return f"{what} got no answer ({type(error).__name__})"
+    return f"{what} got no answer in time"
 
 
 class PriceUnreadable(ValueError):
@@ -140,30 +140,32 @@ def _figure(value: object, unit: object, source: str, what: str) -> JobPrice:
     # Only the types of what came back are named: an answer may echo anything.
     if isinstance(value, bool) or not isinstance(value, (int, float)) or \
             not math.isfinite(value) or value < 0:
-        raise PriceUnreadable(f"{what}: its value ({type(value).__name__}) is not a price")
+        raise PriceUnreadable(f"{what} gave a value ({type(value).__name__}) that is not a "
+                              "price")
     if not isinstance(unit, str) or not unit.strip().isalpha() or len(unit) > 20:
-        raise PriceUnreadable(f"{what}: its unit ({type(unit).__name__}) is not a currency")
+        raise PriceUnreadable(f"{what} gave a unit ({type(unit).__name__}) that is not a "
+                              "currency")
     return JobPrice(float(value), unit.strip().lower(), source)
 
 
 def parse_cost(answer: object) -> JobPrice | None:
     """A job's figure from ``GET /jobs/{id}/cost``; ``None`` when IonQ gives it no price."""
-    what = "the answer of GET /jobs/{id}/cost"
+    what = "GET /jobs/{id}/cost"
     if not isinstance(answer, Mapping):
-        raise PriceUnreadable(f"{what}: the answer is not an object")
+        raise PriceUnreadable(f"{what} answered something that is not an object")
     estimated = answer.get("estimated_cost")
     if estimated is None:
         return None
     if not isinstance(estimated, Mapping):
-        raise PriceUnreadable(f"{what}: estimated_cost is not an object")
+        raise PriceUnreadable(f"{what} answered an estimated_cost that is not an object")
     return _figure(estimated.get("value"), estimated.get("unit"), _JOB, what)
 
 
 def parse_estimate(answer: object, shape: Shape) -> JobPrice:
     """The figure of ``GET /jobs/estimate`` for one job of ``shape``."""
-    what = f"the answer of GET /jobs/estimate for {shape.backend}"
+    what = f"GET /jobs/estimate for {shape.backend}"
     if not isinstance(answer, Mapping):
-        raise PriceUnreadable(f"{what}: the answer is not an object")
+        raise PriceUnreadable(f"{what} answered something that is not an object")
     return _figure(answer.get("estimated_total_cost"), answer.get("estimated_unit"),
                    _ESTIMATE, what)
 

@@ -184,9 +184,9 @@ def test_pricing_is_off_above_the_limit_unless_asked_for(
     (Fault.garbage(), ""),
     (Fault.json(["not", "a", "cost"]), "not an object"),
     (Fault.json({"dry_run": False, "estimated_cost": {"value": "cheap", "unit": "usd"}}),
-     "is not a price"),
+     "that is not a price"),
     (Fault.json({"dry_run": False, "estimated_cost": {"value": 1.0, "unit": 7}}),
-     "not a currency"),
+     "that is not a currency"),
     (Fault.drop(), ""),
 ])
 def test_a_cost_endpoint_that_cannot_price_leaves_the_verdicts_untouched(
