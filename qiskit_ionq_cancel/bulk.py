@@ -234,6 +234,7 @@ class _Batch:
                  chunk_size: int, progress: bool, price: bool | None = None) -> None:
         self.client = client
         self.chunk_size = chunk_size
+        self._concurrency = concurrency
         self.report = CancelReport()
         self.jobs: dict[str, list[StockIonQJob]] = {}
         self.bulk_available = True
@@ -341,7 +342,7 @@ class _Batch:
             self._price_off = (f"{to_cancel:,} jobs to cancel, above {PRICE_LIMIT:,} "
                                "(pass price=True, or --price, to price them)")
         if self._price_off is None and self.pricer is None:
-            self.pricer = Pricer(self.client, self.deadline)
+            self.pricer = Pricer(self.client, self.deadline, self._concurrency)
 
     def _saved(self) -> Saved:
         counted = [k for k in self._order if k in self._counted]

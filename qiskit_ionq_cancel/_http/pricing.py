@@ -43,8 +43,9 @@ PRICE_WAIT = 10.0
 #: A job IonQ shows canceled more than this many seconds before the call began was canceled
 #: before it (the allowance is for the clocks of this machine and IonQ's).
 CLOCK_TOLERANCE = 2.0
-#: Requests in flight for prices at most (they share the client's limit with the cancel).
-PRICE_CONCURRENCY = 32
+#: Requests in flight for prices at most, by default (they share the client's limit on
+#: requests in flight with the cancel; ``cancel_jobs`` gives its own ``concurrency``).
+PRICE_CONCURRENCY = 64
 _JOB, _ESTIMATE = "job", "estimate"
 #: Backends IonQ's document calls free ("free targets such as simulators"): never asked.
 _FREE = ("simulator",)
@@ -290,9 +291,11 @@ class Pricer:
 
     def _wait(self, limit: Deadline) -> None:
         """Wait for every price asked for, until ``limit`` (waking to let Ctrl-C in)."""
-        while (pending := self._pending()) and not limit.expired and not limit.interrupted:
-            futures.wait(pending, timeout=min(SIGNAL_POLL, max(0.001, limit.remaining)),
-                         return_when=futures.FIRST_COMPLETED)
+        pending = self._pending()
+        while pending and not limit.expired and not limit.interrupted:
+            _, pending = futures.wait(pending, timeout=min(SIGNAL_POLL, limit.remaining))
+            if not pending:
+                pending = self._pending()  # (any asked for while waiting)
 
     def _figure_of(self, job_id: str) -> tuple[JobPrice | None, str | None]:
         """A job's figure, or ``None`` and why (``None`` too: IonQ gives it no price)."""
