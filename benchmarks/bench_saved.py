@@ -39,8 +39,9 @@ def circuit(index: int, shapes: int) -> list[dict[str, object]]:
     gates, 1 to 20 CNOTs)."""
     index %= shapes
     hs, cnots = index // 20 + 1, index % 20 + 1
-    return [*[{"gate": "h", "targets": [0]}] * hs,
-            *[{"gate": "cnot", "control": 0, "target": 1}] * cnots]
+    h: dict[str, object] = {"gate": "h", "targets": [0]}
+    cnot: dict[str, object] = {"gate": "cnot", "control": 0, "target": 1}
+    return [h] * hs + [cnot] * cnots
 
 
 def submit(url: str, shapes: int) -> list[str]:
