@@ -327,7 +327,7 @@ class CancelReport:
         if not rows:
             return "\n".join(lines)  # no table without rows
         width = max(len(r[0]) for r in rows)
-        lines.append(f"{'job id':<{width}}  {'status':<12}  error")
+        lines.append(f"{'job id':<{width}}  {'status':<12}  note")
         for i, s, e in rows[:_ROWS_SHOWN]:
             wrapped = textwrap.wrap(e, _ERROR_WIDTH, break_long_words=False,
                                     break_on_hyphens=False) or [""]
