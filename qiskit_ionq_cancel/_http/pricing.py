@@ -38,7 +38,8 @@ logger = logging.getLogger("qiskit_ionq_cancel")
 
 #: ``price=None`` (the default) prices a cancel of at most this many jobs, none above.
 PRICE_LIMIT = 1000
-#: Seconds the pricing may go on once the cancel is done, when the call has no deadline.
+#: Seconds the pricing may go on once every verdict is in (less when the call's deadline
+#: comes first).
 PRICE_WAIT = 10.0
 #: A job IonQ shows canceled more than this many seconds before the call began was canceled
 #: before it (the allowance is for the clocks of this machine and IonQ's).
@@ -257,10 +258,10 @@ class Pricer:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def wait(self) -> None:
-        """Wait for the prices asked for, as long as the call's deadline allows (without
-        one, :data:`PRICE_WAIT` seconds from now); an estimate that failed has its jobs
-        asked one by one, if time is left. Ctrl-C is let in every 0.1 s."""
-        limit = self.deadline.within(PRICE_WAIT if not self.deadline.bounded else None)
+        """Wait for the prices asked for, :data:`PRICE_WAIT` seconds at most (less when the
+        call's deadline comes first); an estimate that failed has its jobs asked one by
+        one, if time is left. Ctrl-C is let in every 0.1 s."""
+        limit = self.deadline.within(PRICE_WAIT)
         self._wait(limit)
         # An estimate that failed: its jobs are asked one by one, if time is left.
         with self._lock:

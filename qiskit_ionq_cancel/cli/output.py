@@ -8,7 +8,7 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from qiskit.providers import JobStatus
@@ -218,20 +218,23 @@ class Outcome:
     report: CancelReport
     already_cancelled: set[str]
     why: Why
+    _earlier: set[str] | None = field(default=None, repr=False, compare=False)
 
     def counts(self) -> dict[str, int]:
         """How many jobs ended in each group (``cancelled``: by this command)."""
         counts = dict(self.report.counts)
-        before = sum(job in self.already_cancelled for job in self.report.cancelled)
+        earlier = self.already_cancelled | set(self.report.saved.already_cancelled)
+        before = sum(job in earlier for job in self.report.cancelled)
         counts["cancelled"] -= before
         return {"cancelled": counts.pop("cancelled"), "already_cancelled": before, **counts}
 
     def action(self, job_id: str, status: JobStatus) -> str:
         """A settled job's row: cancelled, already cancelled or already finished."""
         if status is JobStatus.CANCELLED:
-            before = job_id in self.already_cancelled or \
-                job_id in self.report.saved.already_cancelled
-            return "already cancelled" if before else "cancelled"
+            if self._earlier is None:  # (a set once: asked for each row)
+                self._earlier = self.already_cancelled | set(
+                    self.report.saved.already_cancelled)
+            return "already cancelled" if job_id in self._earlier else "cancelled"
         return "already finished"
 
     def _note(self, job_id: str, status: JobStatus) -> str:

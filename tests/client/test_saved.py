@@ -227,15 +227,17 @@ def test_a_cost_endpoint_that_hangs_is_stopped_by_the_deadline(
 
 
 @pytest.mark.emu(clock=None, queue_time=600)
-def test_without_a_deadline_pricing_waits_ten_seconds_at_most(
-        emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("deadline", [None, 30.0])
+def test_pricing_adds_ten_seconds_at_most_once_the_verdicts_are_in(
+        emu: Emulator, api_for: Any, monkeypatch: pytest.MonkeyPatch,
+        deadline: float | None) -> None:
     import qiskit_ionq_cancel._http.pricing as pricing
 
     monkeypatch.setattr(pricing, "PRICE_WAIT", 1.0)  # 10 s in earnest
-    ids = emu.store.add_jobs(2, backend=FORTE)
+    ids = submit_shapes(api_for(emu), 2)
     emu.faults.inject(Fault.hang(30.0), times=10, path=r"/cost$")
     started = time.monotonic()
-    report = cancel_jobs(ids, provider=provider_for(emu))
+    report = cancel_jobs(ids, provider=provider_for(emu), deadline=deadline)
     assert time.monotonic() - started <= 1.0 + SLACK
     assert report.cancelled == ids and report.saved.cost is None
 
