@@ -15,6 +15,7 @@ answer not understood, the deadline) leaves that job unpriced, with the reason.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -113,15 +114,18 @@ def cancelled_before(job: Mapping[str, Any], started_wall: float) -> bool:
     """True when IonQ shows the job canceled (``completed_at``) more than
     :data:`CLOCK_TOLERANCE` seconds before ``started_wall`` (a POSIX time): before the call."""
     stamp = job.get("completed_at")
-    if not isinstance(stamp, str):
-        return False
+    when = _posix(stamp) if isinstance(stamp, str) else None
+    return when is not None and when < started_wall - CLOCK_TOLERANCE
+
+
+@functools.lru_cache(maxsize=1024)  # the jobs of one bulk cancel share their completed_at
+def _posix(stamp: str) -> float | None:
+    """An ISO-8601 time with a zone as POSIX seconds (``None``: not one)."""
     try:
         when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     except ValueError:
-        return False
-    if when.tzinfo is None:
-        return False
-    return when.timestamp() < started_wall - CLOCK_TOLERANCE
+        return None
+    return None if when.tzinfo is None else when.timestamp()
 
 
 def _failure(what: str, error: IonQRequestError) -> str:
