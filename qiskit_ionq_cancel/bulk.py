@@ -248,8 +248,12 @@ class _Batch:
         self._price = price
         self._price_off: str | None = None if price is not False else "price=False"
         self.pricer: Pricer | None = None
-        #: Jobs this call moved to canceled -> their predicted quantum compute seconds.
-        self._counted: dict[str, float | None] = {}
+        #: Jobs this call moved to canceled: how many, their predicted quantum compute
+        #: seconds (``None`` once one lacks it), and their ids when they are priced.
+        self._count_lock = threading.Lock()
+        self._jobs_counted = 0
+        self._seconds: float | None = 0.0
+        self._counted: set[str] = set()
         self._before: set[str] = set()  # jobs found canceled before this call
         self._requests_before = client.requests_sent
         self._workers: list[threading.Thread] = []
@@ -332,28 +336,34 @@ class _Batch:
         if cancelled_before(job, self._started_wall):
             self._before.add(job_id)
             return
-        self._counted[job_id] = predicted_seconds(job)
+        seconds = predicted_seconds(job)
+        with self._count_lock:
+            self._jobs_counted += 1
+            self._seconds = None if seconds is None or self._seconds is None else \
+                self._seconds + seconds
         if self.pricer is not None:
+            self._counted.add(job_id)
             self.pricer.add(job_id, job)
 
     def _pricing(self, to_cancel: int) -> None:
         """Whether this call prices its jobs (``price=None``: up to PRICE_LIMIT of them)."""
         if self._price is None and to_cancel > PRICE_LIMIT:
-            self._price_off = (f"{to_cancel:,} jobs to cancel, above {PRICE_LIMIT:,} "
-                               "(pass price=True, or --price, to price them)")
+            many = f"at least {to_cancel:,}" if to_cancel == WINDOW else f"{to_cancel:,}"
+            self._price_off = (f"{many} jobs to cancel, above {PRICE_LIMIT:,} (pass "
+                               "price=True, or --price, to price them)")
         if self._price_off is None and self.pricer is None:
             self.pricer = Pricer(self.client, self.deadline, self._concurrency)
 
     def _saved(self) -> Saved:
-        counted = [k for k in self._order if k in self._counted]
         if self.pricer is not None:
-            saved = self.pricer.result(counted)
+            saved = self.pricer.result([k for k in self._order if k in self._counted])
         else:
-            saved = Saved(jobs=len(counted), off=self._price_off or "no job was sent a cancel")
-        seconds = [self._counted[k] for k in counted]
-        saved.quantum_seconds = None if not counted or None in seconds else \
-            round(sum(s for s in seconds if s is not None), 6)
-        saved.already_cancelled = [k for k in self._order if k in self._before]
+            saved = Saved(off=self._price_off or "no job was sent a cancel")
+        saved.jobs = self._jobs_counted
+        saved.quantum_seconds = None if not self._jobs_counted or self._seconds is None \
+            else round(self._seconds, 6)
+        saved.already_cancelled = [k for k in self._order if k in self._before] \
+            if self._before else []
         return saved.settle()
 
     def close(self) -> None:
