@@ -43,6 +43,7 @@ from .exceptions import (
     JobNotSubmittedError,
     NoAnswerError,
     UnknownJobStatusError,
+    UsageError,
 )
 from .report import CancelReport, Saved
 from .single import HasClient, apply_outcome, client_for, env_api_key
@@ -128,10 +129,14 @@ def cancel_jobs(
         InvalidSelectionError: Both jobs and a filter, neither, or a filter that cannot
             select a cancellable job (nothing was sent).
         ValueError: ``chunk_size`` or ``concurrency`` is below 1.
+        UsageError: ``price`` is not ``True``, ``False`` or ``None``.
         IonQRequestError: With a filter, the listing failed (no job was cancelled).
     """
     if chunk_size < 1 or concurrency < 1:
         raise ValueError("chunk_size and concurrency must be at least 1")
+    if price is not None and not isinstance(price, bool):
+        raise UsageError(f"price must be True, False or None (on for up to {PRICE_LIMIT:,} "
+                         f"jobs), not a {type(price).__name__}; nothing was sent")
     check_selection(jobs_or_ids is not None, status, target, session_id,
                     secret=provider.client.key if provider else env_api_key())
     filtering = jobs_or_ids is None

@@ -25,6 +25,7 @@ from qiskit_ionq_cancel import (
     IonQProvider,
     RetryPolicy,
     Session,
+    UsageError,
     cancel_jobs,
     cancel_on_exit,
 )
@@ -175,6 +176,16 @@ def test_pricing_is_off_above_the_limit_unless_asked_for(
     assert saved.reason is not None and "above 3" in saved.reason and "price=True" in saved.reason
     saved = cancel_jobs(ids[4:], provider=provider_for(emu), price=True).saved
     assert saved.priced == 4 and saved.cost is not None
+
+
+def test_a_price_setting_that_is_not_a_bool_is_refused_before_anything_is_sent(
+        emu: Emulator) -> None:
+    ids = emu.store.add_jobs(1, backend=FORTE)
+    provider = provider_for(emu)
+    before = len(emu.log.entries)
+    with pytest.raises(UsageError, match="price must be True, False or None"):
+        cancel_jobs(ids, provider=provider, price="yes")  # type: ignore[arg-type]
+    assert len(emu.log.entries) == before and emu.store.status_of(ids[0]) == "ready"
 
 
 # -- a server that cannot price -------------------------------------------------------------
