@@ -272,8 +272,9 @@ def check_verdict(emu: Emulator, job_id: object, verdict: bool | None,
 
 
 def check_report(emu: Emulator, inputs: list[object], report: CancelReport) -> None:
-    """Every input is in the report once, and every settled row agrees with the server."""
-    keys = [*report.statuses, *report.errors]
+    """Every input is in the report once (a job no cancel was sent for is in it too, in
+    ``not_reached``), and every settled row agrees with the server."""
+    keys = [*report.statuses, *report.errors, *report.not_reached]
     assert len(keys) == len(set(keys)), "a job is reported twice"
     ids = {i for i in inputs if isinstance(i, str) and CANONICAL_UUID.fullmatch(i)}
     assert ids <= set(keys), f"lost: {sorted(ids - set(keys))}"
