@@ -180,7 +180,6 @@ def parse_estimate(answer: object, shape: Shape) -> JobPrice:
 class _Group:
     """Jobs of one shape: the first asked for its own figure, the rest by one estimate."""
 
-    first: str
     probe: Future[JobPrice | None]
     members: list[str] = field(default_factory=list)
     estimate: Future[JobPrice] | None = None
@@ -224,7 +223,7 @@ class Pricer:
                     return
                 self._own[job_id] = probe
                 if shape is not None:
-                    self._groups[shape] = _Group(job_id, probe)
+                    self._groups[shape] = _Group(probe)
                 return
             group.members.append(job_id)
             self._member[job_id] = shape
@@ -267,6 +266,8 @@ class Pricer:
         one, if time is left. Ctrl-C is let in every 0.1 s."""
         limit = self.deadline.within(PRICE_WAIT)
         self._wait(limit)
+        if limit.expired or limit.interrupted:
+            return
         # An estimate that failed: its jobs are asked one by one, if time is left.
         with self._lock:
             retry = [g for g in self._groups.values() if g.estimate is not None and
@@ -278,7 +279,7 @@ class Pricer:
                     if own is not None:
                         self._own[job_id] = own
                 group.members = []
-        if retry and not limit.expired:
+        if retry:
             self._wait(limit)
 
     def result(self, counted: list[str]) -> Saved:

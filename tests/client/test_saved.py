@@ -131,6 +131,19 @@ def test_jobs_of_different_shapes_are_each_priced_by_their_own_cost(
         {i: own_cost(api, i)["value"] for i in ids}
 
 
+def test_a_multi_circuit_job_is_priced_by_its_own_cost_not_an_estimate(
+        emu: Emulator, api_for: Any) -> None:
+    api = api_for(emu)
+    backend = provider_for(emu).get_backend("ionq_qpu.forte-1")
+    jobs = [backend.run([bell(), bell()], shots=100) for _ in range(2)]  # one shape twice
+    ids = [job.job_id() for job in jobs]
+    saved = cancel_jobs(jobs, provider=provider_for(emu)).saved
+    assert saved.sources == {"job": 2, "estimate": 0}
+    assert requests_to(emu, "/jobs/estimate") == 0
+    assert {i: p.value for i, p in saved.figures.items()} == \
+        {i: own_cost(api, i)["value"] for i in ids}
+
+
 @pytest.mark.emu(prices={ENTERPRISE: Price(unit="gates", cost_1q_gate=0.01,
                                            currency="credit")})
 def test_mixed_units_are_never_added(emu: Emulator) -> None:
