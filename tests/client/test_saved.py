@@ -75,10 +75,10 @@ def cancelled_long_ago(emu: Emulator, clock: ManualClock, job_id: str) -> None:
 def test_only_jobs_this_call_cancelled_count_and_the_report_says_which_is_which(
         emu: Emulator, clock: ManualClock, api_for: Any) -> None:
     api = api_for(emu)
+    [done] = emu.store.add_jobs(1, backend=FORTE)
+    clock.advance(20.0)  # done completes; the jobs made from now on are queued
     queued = emu.store.add_jobs(3, backend=FORTE)
-    done, before = emu.store.add_jobs(2, backend=FORTE)
-    clock.advance(20.0)  # done completes, queued ones (made later) are still queued
-    queued = emu.store.add_jobs(3, backend=FORTE)
+    [before] = emu.store.add_jobs(1, backend=FORTE)
     cancelled_long_ago(emu, clock, before)
     unknown = "00000000-0000-4000-8000-000000000abc"
     report = cancel_jobs([*queued, done, before, unknown, "nope"], provider=provider_for(emu))
