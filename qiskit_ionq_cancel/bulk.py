@@ -334,9 +334,11 @@ class _Batch:
     def _count(self, job_id: str, job: dict[str, Any] | None) -> None:
         """A job found cancelled: counted in ``saved`` when this call moved it there (a
         cancel was sent, and IonQ does not show it canceled before the call began)."""
-        if job is None or job_id not in self._sent:
+        if job_id not in self._sent:
             if job_id not in self.report.notes:  # (a primitive job that submitted none)
                 self._before.add(job_id)  # final locally, before this call: no request
+            return
+        if job is None:  # (every path that settles a job sent a cancel reads it back)
             return
         if cancelled_before(job, self._started_wall):
             self._before.add(job_id)

@@ -284,7 +284,9 @@ class Pricer:
 
     def result(self, counted: list[str]) -> Saved:
         """The figures of the ``counted`` jobs, as far as they are in (call :meth:`wait`
-        first); the prices not in are dropped."""
+        first); the prices not in are dropped. A price request still in flight is left to
+        end on its own (10 s at most): cutting it would cut every request of the client,
+        whoever sent it."""
         self._pool.shutdown(wait=False, cancel_futures=True)
         return self._saved(counted)
 
