@@ -33,6 +33,7 @@ from ._core.progress import Progress
 from ._core.validation import check_selection, validate_job_id
 from ._core.verdict import verdict
 from ._http.client import READ_CHUNK, CancelOutcome, IonQCancelClient
+from ._http.pricing import PRICE_LIMIT, Pricer, cancelled_before, predicted_seconds
 from ._redact import redact
 from .exceptions import (
     AuthenticationError,
@@ -42,11 +43,12 @@ from .exceptions import (
     JobNotSubmittedError,
     NoAnswerError,
     UnknownJobStatusError,
+    UsageError,
 )
-from .report import CancelReport
+from .report import CancelReport, Saved
 from .single import HasClient, apply_outcome, client_for, env_api_key
 
-__all__ = ["BULK_CHUNK", "CONCURRENCY", "VERIFY_CHUNK", "cancel_jobs"]
+__all__ = ["BULK_CHUNK", "CONCURRENCY", "PRICE_LIMIT", "VERIFY_CHUNK", "cancel_jobs"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
@@ -78,6 +80,7 @@ def cancel_jobs(
     deadline: float | None = None,
     chunk_size: int = BULK_CHUNK,
     concurrency: int = CONCURRENCY,
+    price: bool | None = None,
 ) -> CancelReport:
     """Cancel many IonQ jobs and report what each one really is afterwards.
 
@@ -111,6 +114,13 @@ def cancel_jobs(
         chunk_size: Ids per bulk cancel request.
         concurrency: Requests in flight at most (the client's adaptive limit decides how
             many below that).
+        price: Say what the jobs this call cancelled were expected to cost
+            (``report.saved``: IonQ's estimate, not a refund), from ``GET /jobs/{id}/cost``
+            and ``GET /jobs/estimate``, fetched beside the cancel within its deadline; it
+            never delays or changes a verdict. ``None`` (default): on for up to
+            :data:`PRICE_LIMIT` (1,000) jobs to cancel, off above that; ``True``: always;
+            ``False``: never (``saved`` still counts the jobs and their predicted quantum
+            compute time, which need no request).
 
     Returns:
         The `CancelReport`: every job given, exactly once, in input order.
@@ -119,10 +129,14 @@ def cancel_jobs(
         InvalidSelectionError: Both jobs and a filter, neither, or a filter that cannot
             select a cancellable job (nothing was sent).
         ValueError: ``chunk_size`` or ``concurrency`` is below 1.
+        UsageError: ``price`` is not ``True``, ``False`` or ``None``.
         IonQRequestError: With a filter, the listing failed (no job was cancelled).
     """
     if chunk_size < 1 or concurrency < 1:
         raise ValueError("chunk_size and concurrency must be at least 1")
+    if price is not None and not isinstance(price, bool):
+        raise UsageError(f"price must be True, False or None (on for up to {PRICE_LIMIT:,} "
+                         f"jobs), not a {type(price).__name__}; nothing was sent")
     check_selection(jobs_or_ids is not None, status, target, session_id,
                     secret=provider.client.key if provider else env_api_key())
     filtering = jobs_or_ids is None
@@ -148,7 +162,7 @@ def cancel_jobs(
     elif (parts := upstream.primitive_ionq_jobs(first)) is not None:
         first = parts[0] if parts else None
     client, own = client_for(provider, cast("StockIonQJob | str | None", first))
-    batch = _Batch(client, deadline, concurrency, chunk_size, progress)
+    batch = _Batch(client, deadline, concurrency, chunk_size, progress, price)
     try:
         if filtering:
             # All ids are listed before any is cancelled: cancelling while paging could make
@@ -161,6 +175,8 @@ def cancel_jobs(
         else:
             batch.progress.start(len(jobs_or_ids) if isinstance(jobs_or_ids, Sized) else None)
             batch.run(items)
+        if batch.pricer is not None:  # every verdict is in: the prices still coming
+            batch.pricer.wait()
     except Interrupted:  # from another thread (the task awaiting acancel_jobs cancelled)
         batch.stop("interrupted")  # as on Ctrl-C, but the report is returned
     except Exception as exc:  # a bug or an unforeseen failure: still report every job
@@ -222,9 +238,10 @@ class _Batch:
     """One ``cancel_jobs`` call: its report, pool, deadline and progress bar."""
 
     def __init__(self, client: IonQCancelClient, deadline: float | None, concurrency: int,
-                 chunk_size: int, progress: bool) -> None:
+                 chunk_size: int, progress: bool, price: bool | None = None) -> None:
         self.client = client
         self.chunk_size = chunk_size
+        self._concurrency = concurrency
         self.report = CancelReport()
         self.jobs: dict[str, list[StockIonQJob]] = {}
         self.bulk_available = True
@@ -233,6 +250,18 @@ class _Batch:
         #: whichever worker, runs under it.
         self.deadline = derive(deadline, client.retry_policy.clock)
         self._started = client.retry_policy.clock()  # the report's time: this call's own
+        self._started_wall = time.time()  # to tell a job IonQ shows canceled before it
+        #: Pricing: ``None`` until the first window says whether it is on (``price=None``).
+        self._price = price
+        self._price_off: str | None = None if price is not False else "price=False"
+        self.pricer: Pricer | None = None
+        #: Jobs this call moved to canceled: how many, their predicted quantum compute
+        #: seconds (``None`` once one lacks it), and their ids when they are priced.
+        self._count_lock = threading.Lock()
+        self._jobs_counted = 0
+        self._seconds: float | None = 0.0
+        self._counted: set[str] = set()
+        self._before: set[str] = set()  # jobs found canceled before this call
         self._requests_before = client.requests_sent
         self._workers: list[threading.Thread] = []
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="ionq-cancel",
@@ -254,6 +283,8 @@ class _Batch:
 
     def settle(self, job_id: str, status: JobStatus, job: dict[str, Any] | None = None) -> None:
         self.report.statuses[job_id] = status
+        if status is JobStatus.CANCELLED:
+            self._count(job_id, job)
         for local in self.jobs.get(job_id, ()):
             apply_outcome(local, CancelOutcome(job_id, status, job))
         self.progress.update()
@@ -295,16 +326,61 @@ class _Batch:
         """Drop the work not started, give the workers :data:`STOP_GRACE` to stop (the
         deadline was interrupted: they wake at once), report every input left."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.pricer is not None:
+            self.pricer.stop()
         end = time.monotonic() + STOP_GRACE
         for worker in list(self._workers):
             worker.join(max(0.0, end - time.monotonic()))
         self.unsettled(why)
+
+    def _count(self, job_id: str, job: dict[str, Any] | None) -> None:
+        """A job found cancelled: counted in ``saved`` when this call moved it there (a
+        cancel was sent, and IonQ does not show it canceled before the call began)."""
+        if job_id not in self._sent:
+            if job_id not in self.report.notes:  # (a primitive job that submitted none)
+                self._before.add(job_id)  # final locally, before this call: no request
+            return
+        if job is None:  # (every path that settles a job sent a cancel reads it back)
+            return
+        if cancelled_before(job, self._started_wall):
+            self._before.add(job_id)
+            return
+        seconds = predicted_seconds(job)
+        with self._count_lock:
+            self._jobs_counted += 1
+            self._seconds = None if seconds is None or self._seconds is None else \
+                self._seconds + seconds
+        if self.pricer is not None:
+            self._counted.add(job_id)
+            self.pricer.add(job_id, job)
+
+    def _pricing(self, to_cancel: int) -> None:
+        """Whether this call prices its jobs (``price=None``: up to PRICE_LIMIT of them)."""
+        if self._price is None and to_cancel > PRICE_LIMIT:
+            many = f"at least {to_cancel:,}" if to_cancel == WINDOW else f"{to_cancel:,}"
+            self._price_off = (f"{many} jobs to cancel, above {PRICE_LIMIT:,} (pass "
+                               "price=True, or --price, to price them)")
+        if self._price_off is None and self.pricer is None:
+            self.pricer = Pricer(self.client, self.deadline, self._concurrency)
+
+    def _saved(self) -> Saved:
+        if self.pricer is not None:
+            saved = self.pricer.result([k for k in self._order if k in self._counted])
+        else:
+            saved = Saved(off=self._price_off or "no job was sent a cancel")
+        saved.jobs = self._jobs_counted
+        saved.quantum_seconds = None if not self._jobs_counted or self._seconds is None \
+            else round(self._seconds, 6)
+        saved.already_cancelled = [k for k in self._order if k in self._before] \
+            if self._before else []
+        return saved.settle()
 
     def close(self) -> None:
         self._pool.shutdown(wait=not self.deadline.interrupted)
         self.progress.close()
         self.unsettled("no outcome was recorded")
         self._settle_composites()
+        self.report.saved = self._saved()
         # Rows in the order the jobs were given, not the order threads finished them.
         report = self.report
         report.statuses = {k: report.statuses[k] for k in self._order if k in report.statuses}
@@ -417,6 +493,7 @@ class _Batch:
         self._source = items
         ids = self._accept()
         while window := list(itertools.islice(ids, WINDOW)):
+            self._pricing(len(window))
             if self.stopped:
                 self._give_up(window)
                 self.unsettled(self._out_of_time())

@@ -385,7 +385,7 @@ def _ask(client: IonQCancelClient, query: Estimate
          ) -> tuple[float | None, str | None, Exception | None]:
     """``GET /jobs/estimate``: (cost, unit, None), or (None, None, why not)."""
     try:
-        answer = client.estimate_cost(query.params)
+        answer = client.estimate(query.params)
     except IonQRequestError as exc:
         return None, None, exc
     cost = answer.get("estimated_total_cost") if isinstance(answer, dict) else None

@@ -477,26 +477,26 @@ class IonQCancelClient(IonQClient):
                                             retry_connection_errors=False)
         return answer
 
-    def estimate_cost(self, params: dict[str, str]) -> dict[str, Any]:
-        """``GET /jobs/estimate`` with ``params`` (``backend``, ``type``, ``qubits``,
-        ``shots``, ``1q_gates``, ``2q_gates``, ``error_mitigation``); the raw answer."""
-        answer: dict[str, Any] = self._send("GET", "jobs/estimate", what="Estimating job",
-                                            params=urlencode(params))
-        return answer
-
-    def job_cost(self, job_id: str) -> dict[str, Any]:
-        """``GET /jobs/{id}/cost``; the raw answer (``cost`` once IonQ has billed it)."""
-        job_id = self.check_id(job_id)
-        answer: dict[str, Any] = self._send("GET", f"jobs/{job_id}/cost",
-                                            what="Reading job cost", job_id=job_id)
-        return answer
-
     def delete_job(self, job_id: str) -> dict[str, Any]:
         """``DELETE /jobs/{id}``."""
         job_id = self.check_id(job_id)
         answer: dict[str, Any] = self._send("DELETE", f"jobs/{job_id}", what="Deleting job",
                                             job_id=job_id)
         return answer
+
+    def job_cost(self, job_id: str, *, policy: RetryPolicy | None = None) -> Any:
+        """``GET /jobs/{id}/cost``; the raw answer (``GetJobCostResponse``: ``estimated_cost``
+        ``{value, unit}``, omitted for a job never priced; ``cost`` once it is billed)."""
+        job_id = self.check_id(job_id)
+        return self._send("GET", f"jobs/{job_id}/cost", what="Reading the cost of job",
+                          job_id=job_id, policy=policy)
+
+    def estimate(self, query: dict[str, str], *, policy: RetryPolicy | None = None) -> Any:
+        """``GET /jobs/estimate`` with ``query`` (``backend``, ``type``, ``qubits``, ``shots``,
+        ``1q_gates``, ``2q_gates``, ``error_mitigation``); the raw answer
+        (``GetJobEstimateResponse``)."""
+        return self._send("GET", "jobs/estimate", what="Estimating a job's cost",
+                          params=urlencode(query), policy=policy)
 
     def _quick_policy(self) -> RetryPolicy:
         """The client's policy for an optional read: 2 attempts and 10 s at most."""

@@ -170,6 +170,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="show what would be cancelled, change nothing")
     cancel.add_argument("-y", "--yes", action="store_true",
                         help="cancel the jobs a filter matches without asking")
+    cancel.add_argument("--price", action=argparse.BooleanOptionalAction, default=None,
+                        help="say what the jobs cancelled were expected to cost (IonQ's "
+                             "estimate from GET /jobs/{id}/cost and /jobs/estimate, not a "
+                             "refund), fetched beside the cancel; it never delays a verdict "
+                             "(default: on for up to 1,000 jobs, off above)")
     cancel.add_argument("--ledger", metavar="PATH",
                         help="cancel every unfinished job a job ledger (a file, or a "
                              "directory of them) records, and mark what was done in it")
@@ -245,7 +250,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="requests the request log keeps, oldest dropped (default 100000)")
     emu.add_argument("--price", type=_price, action="append", default=[],
                      metavar="BACKEND=JSON",
-                     help="what a QPU charges, as IonQ's rate card entry (repeatable), e.g. "
+                     help="the emulator's price table (not the cancel command's --price): "
+                          "what a QPU charges, as IonQ's rate card entry (repeatable), e.g. "
                           "qpu.forte-1='{\"unit\": \"compute_second\", \"unit_cost\": 1.5}' "
                           "or qpu.forte-1='{\"unit\": \"gates\", \"cost_1q_gate\": 0.0002, "
                           "\"cost_2q_gate\": 0.002, \"job_cost_minimum\": 5}'; "
@@ -715,7 +721,8 @@ def _cancel(args: argparse.Namespace, console: Console, key: str, ids: list[str]
             pending = [job_id for job_id in ids if job_id not in final]
             # within the command's scope: it narrows to what is left, never extends it
             report = cancel_jobs(pending, provider=provider, deadline=args.deadline,
-                                 progress=sys.stderr.isatty() and not args.json) \
+                                 progress=sys.stderr.isatty() and not args.json,
+                                 price=args.price) \
                 if pending else CancelReport()
         except (KeyboardInterrupt, SystemExit) as exc:  # the partial report, then exit
             partial = getattr(exc, "report", None)
@@ -758,7 +765,8 @@ def _cancel_ledger(args: argparse.Namespace, console: Console, key: str) -> int:
     rest = CancelReport(statuses=report.statuses, errors=report.errors,
                         not_reached={k: v for k, v in report.not_reached.items()
                                      if k not in unknown},
-                        notes=report.notes, elapsed=report.elapsed, requests=report.requests)
+                        notes=report.notes, elapsed=report.elapsed, requests=report.requests,
+                        saved=report.saved)
     code = _verdict(console, Outcome(rest, before, _why(args)))
     return max(code, 1) if unknown else code
 
@@ -852,8 +860,10 @@ def _outcome(args: argparse.Namespace, ids: list[str], final: dict[str, str],
     merged = CancelReport(
         statuses=dict(sorted(statuses.items(), key=lambda kv: order.get(kv[0], len(order)))),
         errors=report.errors, not_reached=report.not_reached, notes=report.notes,
-        elapsed=args.deadline_left.elapsed, requests=requests)
+        elapsed=args.deadline_left.elapsed, requests=requests, saved=report.saved)
     before = {job_id for job_id, status in final.items() if status == "canceled"}
+    report.saved.already_cancelled = [job_id for job_id in ids if job_id in before] + [
+        job_id for job_id in report.saved.already_cancelled if job_id not in before]
     return Outcome(merged, before, _why(args, interrupted))
 
 

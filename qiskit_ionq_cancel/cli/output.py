@@ -8,7 +8,7 @@ import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from qiskit.providers import JobStatus
@@ -21,7 +21,7 @@ from ..exceptions import (
     JobNotSubmittedError,
     UnknownJobStatusError,
 )
-from ..report import REPORT_VERSION, CancelReport, plural
+from ..report import REPORT_VERSION, CancelReport, money, plural
 from .messages import Why, row_note
 
 __all__ = ["ROWS_SHOWN", "Console", "JobLine", "Outcome", "fit_table", "jobs_json",
@@ -230,19 +230,32 @@ class Outcome:
     report: CancelReport
     already_cancelled: set[str]
     why: Why
+    _earlier: set[str] | None = field(default=None, repr=False, compare=False)
 
     def counts(self) -> dict[str, int]:
         """How many jobs ended in each group (``cancelled``: by this command)."""
         counts = dict(self.report.counts)
-        before = sum(job in self.already_cancelled for job in self.report.cancelled)
+        earlier = self.already_cancelled | set(self.report.saved.already_cancelled)
+        before = sum(job in earlier for job in self.report.cancelled)
         counts["cancelled"] -= before
         return {"cancelled": counts.pop("cancelled"), "already_cancelled": before, **counts}
 
     def action(self, job_id: str, status: JobStatus) -> str:
         """A settled job's row: cancelled, already cancelled or already finished."""
         if status is JobStatus.CANCELLED:
-            return "already cancelled" if job_id in self.already_cancelled else "cancelled"
+            if self._earlier is None:  # (a set once: asked for each row)
+                self._earlier = self.already_cancelled | set(
+                    self.report.saved.already_cancelled)
+            return "already cancelled" if job_id in self._earlier else "cancelled"
         return "already finished"
+
+    def _note(self, job_id: str, status: JobStatus) -> str:
+        """A settled job's note: its action, and what it was expected to cost."""
+        price = self.report.saved.figures.get(job_id)
+        if price is None:
+            return self.action(job_id, status)
+        return (f"{self.action(job_id, status)}; saved {money(price.value, price.unit)} "
+                f"({price.source})")
 
     def summary(self) -> str:
         """One line: how many jobs ended in each group, the requests and the time taken."""
@@ -260,13 +273,17 @@ class Outcome:
         """The summary, then one row a job (at most :data:`ROWS_SHOWN`), fit to the
         terminal."""
         report = self.report
-        rows = [[i, s.name, self.action(i, s)] for i, s in report.statuses.items()]
+        rows = [[i, s.name, self._note(i, s)] for i, s in report.statuses.items()]
         rows += [[i, _group(e), row_note(e, self.why)] for i, e in report.errors.items()]
         rows += [[i, "NOT REACHED", f"no cancel sent: {why}"]
                  for i, why in report.not_reached.items()]
+        head = [self.summary()]
+        if report.saved.jobs or report.saved.already_cancelled:
+            head += textwrap.wrap(report.saved.describe(), terminal_width(),
+                                  break_long_words=False, break_on_hyphens=False)
         if not rows:
-            return self.summary()
-        lines = [self.summary(), *fit_table(["job id", "status", "note"], rows[:ROWS_SHOWN])]
+            return "\n".join(head)
+        lines = [*head, *fit_table(["job id", "status", "note"], rows[:ROWS_SHOWN])]
         if len(rows) > ROWS_SHOWN:
             lines.append(f"... and {len(rows) - ROWS_SHOWN} more (--json shows all)")
         return "\n".join(lines)
@@ -282,11 +299,13 @@ class Outcome:
             "deadline_s": self.why.deadline,
             "requests": report.requests,
             "jobs": [{"id": i, "status": s.name, "action": self.action(i, s),
-                      **({"note": report.notes[i]} if i in report.notes else {})}
+                      **({"note": report.notes[i]} if i in report.notes else {}),
+                      **report.saved_row(i)}
                      for i, s in report.statuses.items()],
             "errors": [{"id": i, "error": type(e).__name__, "reason": row_note(e, self.why),
                         "message": str(e)} for i, e in report.errors.items()],
             "not_reached": [{"id": i, "reason": why} for i, why in report.not_reached.items()],
+            "saved": report.saved.to_dict(),
         }
 
 

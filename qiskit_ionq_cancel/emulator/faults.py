@@ -19,9 +19,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Literal
+from typing import Any, Literal
 
-FaultKind = Literal["status", "drop", "garbage", "hang"]
+FaultKind = Literal["status", "drop", "garbage", "hang", "json"]
 RetryAfterMode = Literal["seconds", "date", "none"]
 RANDOM_KINDS: tuple[str, ...] = ("500", "502", "503", "504", "drop", "garbage")
 
@@ -34,6 +34,8 @@ class Fault:
     given, as the ``Retry-After`` header). ``drop``: close the connection without answering.
     ``garbage``: answer 200 with a non-JSON body, as a misbehaving proxy would. ``hang``: wait
     ``delay`` seconds before answering normally (a read timeout for the client).
+    ``json``: answer 200 with ``body`` as JSON (well-formed, of a shape the document does not
+    give: ``{"estimated_cost": "cheap"}`` for a cost).
     ``after``: apply the request to the job store first, then misbehave (the change happened
     but the client cannot know it).
     """
@@ -43,6 +45,7 @@ class Fault:
     retry_after: str | None = None
     delay: float = 0.0
     after: bool = False
+    body: Any = None
 
     @classmethod
     def http(cls, status: int, retry_after: str | None = None, *, after: bool = False) -> Fault:
@@ -58,6 +61,11 @@ class Fault:
     def garbage(cls) -> Fault:
         """A 200 answer whose body is not JSON (the request did reach the service)."""
         return cls("garbage", after=True)
+
+    @classmethod
+    def json(cls, body: Any) -> Fault:
+        """A 200 answer whose body is ``body`` as JSON (the request did reach the service)."""
+        return cls("json", after=True, body=body)
 
     @classmethod
     def hang(cls, seconds: float) -> Fault:

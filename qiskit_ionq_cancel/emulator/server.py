@@ -313,7 +313,7 @@ def _characterization(name: str, cid: str) -> dict[str, Any]:
 
 def _fault_status(fault: Fault) -> int | None:
     """The status a fault answers with (``None``: no answer at all)."""
-    return {"drop": None, "garbage": 200}.get(fault.kind, fault.status)
+    return {"drop": None, "garbage": 200, "json": 200}.get(fault.kind, fault.status)
 
 
 #: ``error`` of IonQ's error bodies where its document shows one ("Not Found Error", ...);
@@ -613,6 +613,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind == "garbage":
             self._send(Answer(200, b"<html><body>502 Bad Gateway (upstream)</body></html>",
                               {"Content-Type": "text/html"}))
+            return
+        if fault.kind == "json":  # off the document by design: the point of the fault
+            self._send(Answer(200, fault.body, off_contract="an injected json fault"))
             return
         headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else None
         message = {

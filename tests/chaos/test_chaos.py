@@ -8,7 +8,10 @@ remembering to add a test for it. Hypothesis draws a world:
 * how the server behaves where IonQ's document is silent (a finished job's cancel, page caps,
   a bulk endpoint that is missing or lies);
 * a schedule of faults: 429 with any ``Retry-After`` (up to 20 s), 5xx, connections dropped
-  before or after the change, non-JSON 200s, answers that come late;
+  before or after the change, non-JSON 200s, answers that come late, and a cost endpoint
+  (``cancel_jobs`` prices what it cancelled) that misbehaves so or answers JSON that is no
+  price;
+* the backend the jobs run on: the simulator (free, never priced) or a priced QPU;
 * an API key of any shape a key can have;
 * the call (``cancel`` job by job, ``cancel_jobs``, or from asyncio a ``gather`` of
   ``acancel`` calls or ``acancel_jobs``) and its deadline.
@@ -16,7 +19,8 @@ remembering to add a test for it. Hypothesis draws a world:
 After each run:
 
 1. every verdict matches the server (``True`` / ``CANCELLED`` only for a job the server says
-   is canceled; ``False`` / ``DONE`` / ``ERROR`` only for one that finished so);
+   is canceled; ``False`` / ``DONE`` / ``ERROR`` only for one that finished so), and the
+   ``saved`` figures price only jobs reported ``CANCELLED``;
 2. every input is in the report;
 3. no call hangs: it returns within its deadline + 3 s (a loose bound, so that a busy CI
    machine does not flake; the tight bound is measured by ``benchmarks/bench_deadline.py``);
@@ -95,7 +99,7 @@ class ScriptedFault:
         f = self.fault
         what = {"status": f"HTTP {f.status} Retry-After={f.retry_after}",
                 "hang": f"hang {f.delay}s", "drop": f"drop(after={f.after})",
-                "garbage": "garbage 200"}[f.kind]
+                "garbage": "garbage 200", "json": f"json 200 {f.body!r}"}[f.kind]
         return f"<{what} x{self.times} {self.method or '*'} {self.path or '*'}>"
 
 
@@ -111,6 +115,7 @@ class World:
     operation: str
     deadline: float
     invalid: tuple[object, ...] = field(default=())
+    backend: str = "simulator"
 
 
 faults = st.builds(
@@ -123,10 +128,14 @@ faults = st.builds(
         st.builds(Fault.drop, after=st.booleans()),
         st.just(Fault.garbage()),
         st.builds(Fault.hang, st.floats(0.05, 1.5)),
+        st.sampled_from([Fault.json({"dry_run": False, "estimated_cost": {"value": "x"}}),
+                         Fault.json(["no", "price"]),
+                         Fault.json({"estimated_total_cost": -1, "estimated_unit": "usd"})]),
     ),
     times=st.integers(1, 4),
     method=st.sampled_from([None, "PUT", "GET"]),
-    path=st.sampled_from([None, r"status/cancel", r"^/v0\.4/jobs$", r"/jobs/[0-9a-f-]+$"]),
+    path=st.sampled_from([None, r"status/cancel", r"^/v0\.4/jobs$", r"/jobs/[0-9a-f-]+$",
+                          r"/cost$", r"/jobs/estimate$"]),
 )
 
 worlds = st.builds(
@@ -141,6 +150,7 @@ worlds = st.builds(
     operation=st.sampled_from(["cancel", "cancel_jobs", "acancel", "acancel_jobs"]),
     deadline=st.floats(0.5, 3.0),
     invalid=st.lists(st.sampled_from(BAD_IDS), max_size=2).map(tuple),
+    backend=st.sampled_from(["simulator", "qpu.forte-1"]),
 )
 
 
@@ -158,13 +168,14 @@ def emulator_for(world: World) -> Iterator[tuple[Emulator, list[object]]]:
         # Jobs move on with the clock: make the ones that must be finished first, let them
         # finish, then the running ones, then the queued ones.
         made: dict[str, list[str]] = {s: [] for s in STATES}
-        made["completed"] = store.add_jobs(wanted.count("completed"))
-        made["failed"] = store.add_jobs(wanted.count("failed"), will_fail=True)
+        on = world.backend
+        made["completed"] = store.add_jobs(wanted.count("completed"), backend=on)
+        made["failed"] = store.add_jobs(wanted.count("failed"), will_fail=True, backend=on)
         clock.advance(20.0)
-        made["running"] = store.add_jobs(wanted.count("running"))
+        made["running"] = store.add_jobs(wanted.count("running"), backend=on)
         clock.advance(11.0)
-        made["queued"] = store.add_jobs(wanted.count("queued"))
-        made["canceled"] = store.add_jobs(wanted.count("canceled"))
+        made["queued"] = store.add_jobs(wanted.count("queued"), backend=on)
+        made["canceled"] = store.add_jobs(wanted.count("canceled"), backend=on)
         for job_id in made["canceled"]:
             store.cancel(job_id)
         made["unknown"] = [str(uuid.UUID(int=random.Random(i).getrandbits(128), version=4))
@@ -265,8 +276,9 @@ def check_verdict(emu: Emulator, job_id: object, verdict: bool | None,
 
 
 def check_report(emu: Emulator, inputs: list[object], report: CancelReport) -> None:
-    """Every input is in the report once, and every settled row agrees with the server."""
-    keys = [*report.statuses, *report.errors]
+    """Every input is in the report once (a job no cancel was sent for is in it too, in
+    ``not_reached``), and every settled row agrees with the server."""
+    keys = [*report.statuses, *report.errors, *report.not_reached]
     assert len(keys) == len(set(keys)), "a job is reported twice"
     ids = {i for i in inputs if isinstance(i, str) and CANONICAL_UUID.fullmatch(i)}
     assert ids <= set(keys), f"lost: {sorted(ids - set(keys))}"
@@ -278,6 +290,9 @@ def check_report(emu: Emulator, inputs: list[object], report: CancelReport) -> N
         on_server = server_status(emu, job_id)
         assert on_server in as_qiskit, (job_id, status, on_server)
         assert status is as_qiskit[on_server], (job_id, status, on_server)
+    saved = report.saved
+    assert set(saved.figures) <= set(report.cancelled), "a job priced that was not cancelled"
+    assert saved.cost is None or (saved.cost >= 0 and saved.unit is not None), saved
 
 
 def run(world: World) -> None:

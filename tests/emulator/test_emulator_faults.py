@@ -146,6 +146,16 @@ def test_garbage_is_a_200_that_is_not_json_and_the_change_happened(emu: Emulator
     assert emu.log.entries[-1].fault == "garbage"
 
 
+def test_json_is_a_200_with_the_body_given_and_the_change_happened(emu: Emulator,
+                                                                  client: Any) -> None:
+    [job_id] = emu.store.add_jobs(1, backend="qpu.forte-1")
+    emu.faults.inject(Fault.json({"estimated_cost": "cheap"}), path=r"/cost$")
+    response = client.get(f"/jobs/{job_id}/cost")
+    assert response.status_code == 200 and response.json() == {"estimated_cost": "cheap"}
+    assert emu.log.entries[-1].fault == "json"
+    assert client.get(f"/jobs/{job_id}/cost").json()["estimated_cost"]["unit"] == "usd"
+
+
 def test_hang_makes_the_client_time_out(emu: Emulator, client: Any) -> None:
     [job_id] = emu.store.add_jobs(1)
     emu.faults.inject(Fault.hang(3.0), method="GET")
