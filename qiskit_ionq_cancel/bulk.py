@@ -132,37 +132,57 @@ def cancel_jobs(
         UsageError: ``price`` is not ``True``, ``False`` or ``None``.
         IonQRequestError: With a filter, the listing failed (no job was cancelled).
     """
-    if chunk_size < 1 or concurrency < 1:
-        raise ValueError("chunk_size and concurrency must be at least 1")
-    if price is not None and not isinstance(price, bool):
-        raise UsageError(f"price must be True, False or None (on for up to {PRICE_LIMIT:,} "
-                         f"jobs), not a {type(price).__name__}; nothing was sent")
-    check_selection(jobs_or_ids is not None, status, target, session_id,
-                    secret=provider.client.key if provider else env_api_key())
-    filtering = jobs_or_ids is None
+    inputs, started = _Inputs(), list[_Batch]()  # (nothing read or sent before the try)
+    try:
+        if chunk_size < 1 or concurrency < 1:
+            raise ValueError("chunk_size and concurrency must be at least 1")
+        if price is not None and not isinstance(price, bool):
+            raise UsageError(f"price must be True, False or None (on for up to "
+                             f"{PRICE_LIMIT:,} jobs), not a {type(price).__name__}; nothing "
+                             "was sent")
+        check_selection(jobs_or_ids is not None, status, target, session_id,
+                        secret=provider.client.key if provider else env_api_key())
+        return _cancel_batch(inputs, jobs_or_ids, started, provider=provider, status=status,
+                             target=target, session_id=session_id, progress=progress,
+                             deadline=deadline, chunk_size=chunk_size,
+                             concurrency=concurrency, price=price)
+    except BaseException as exc:
+        # The one place a Ctrl-C or SIGTERM gets its report, wherever it landed: before the
+        # batch began (nothing sent: every input not reached), in it, or while it closed.
+        if not isinstance(exc, Exception) and not isinstance(getattr(exc, "report", None),
+                                                             CancelReport):
+            why = f"interrupted ({type(exc).__name__})"
+            exc.report = (  # type: ignore[attr-defined]
+                started[0].close_interrupted(why) if started else _unstarted(
+                    inputs.items(jobs_or_ids),
+                    provider.client.key if provider else env_api_key(), why))
+        raise
 
-    given: Iterable[StockIonQJob | CompositeJob | HasIonQJobs | str]
-    if jobs_or_ids is None:
-        given = ()
-    elif isinstance(jobs_or_ids, (str, StockIonQJob, CompositeJob)):
-        given = [jobs_or_ids]
-    elif (parts := upstream.primitive_ionq_jobs(jobs_or_ids)) is not None:
-        given = parts  # one qiskit-ionq IonQPrimitiveJob: its IonQ jobs
-    else:
-        given = cast("Iterable[StockIonQJob | CompositeJob | HasIonQJobs | str]", jobs_or_ids)
-    # Peek at the first item (its client may serve the batch) without losing it, even if
-    # it is a falsy id such as None or "" (those are reported as invalid, like any other).
-    peek = iter(given)
-    head = list(itertools.islice(peek, 1))
-    items = enumerate(itertools.chain(head, peek))  # each input with its position
-    first = head[0] if head else None
+
+def _cancel_batch(inputs: _Inputs, jobs_or_ids: Iterable[StockIonQJob | CompositeJob |
+                                                         HasIonQJobs | str] | StockIonQJob
+                  | CompositeJob | HasIonQJobs | str | None, started: list[_Batch], *,
+                  provider: HasClient | None, status: str | None, target: str | None,
+                  session_id: str | None, progress: bool, deadline: float | None,
+                  chunk_size: int, concurrency: int, price: bool | None) -> CancelReport:
+    """``cancel_jobs`` once its arguments are checked; the batch it starts is appended to
+    ``started`` as soon as it exists."""
+    filtering = jobs_or_ids is None
+    first = inputs.read(jobs_or_ids)
     if isinstance(first, CompositeJob):
         jobs = first.ionq_jobs()
         first = jobs[0] if jobs else None
     elif (parts := upstream.primitive_ionq_jobs(first)) is not None:
         first = parts[0] if parts else None
     client, own = client_for(provider, cast("StockIonQJob | str | None", first))
-    batch = _Batch(client, deadline, concurrency, chunk_size, progress, price)
+    items = inputs.items(jobs_or_ids)
+    try:
+        batch = _Batch(client, deadline, concurrency, chunk_size, progress, price, items)
+        started.append(batch)
+    except BaseException:
+        if own:
+            client.close()
+        raise
     try:
         if filtering:
             # All ids are listed before any is cancelled: cancelling while paging could make
@@ -190,10 +210,78 @@ def cancel_jobs(
         exc.report = batch.report  # type: ignore[attr-defined]  # the partial report
         raise
     finally:
-        batch.close()
-        if own:
-            client.close()
+        try:
+            batch.close()
+        finally:
+            if own:
+                client.close()
     return batch.report
+
+
+def _given(jobs_or_ids: Iterable[StockIonQJob | CompositeJob | HasIonQJobs | str]
+           | StockIonQJob | CompositeJob | HasIonQJobs | str | None
+           ) -> Iterable[StockIonQJob | CompositeJob | HasIonQJobs | str]:
+    """The inputs of ``cancel_jobs`` as one iterable (nothing read yet)."""
+    if jobs_or_ids is None:
+        return ()
+    if isinstance(jobs_or_ids, (str, StockIonQJob, CompositeJob)):
+        return [jobs_or_ids]
+    if (parts := upstream.primitive_ionq_jobs(jobs_or_ids)) is not None:
+        return parts  # one qiskit-ionq IonQPrimitiveJob: its IonQ jobs
+    return cast("Iterable[StockIonQJob | CompositeJob | HasIonQJobs | str]", jobs_or_ids)
+
+
+class _Inputs:
+    """The inputs of one ``cancel_jobs`` call, read once. The first is peeked at (its client
+    may serve the batch) without losing it, even if it is a falsy id such as None or ""
+    (those are reported as invalid, like any other)."""
+
+    def __init__(self) -> None:
+        self.head: list[StockIonQJob | CompositeJob | HasIonQJobs | str] = []
+        self.rest: Iterator[StockIonQJob | CompositeJob | HasIonQJobs | str] | None = None
+
+    def read(self, jobs_or_ids: Any) -> StockIonQJob | CompositeJob | HasIonQJobs | str | None:
+        """Start reading; the first input (``None`` if there is none)."""
+        self.rest = iter(_given(jobs_or_ids))
+        self.head.extend(itertools.islice(self.rest, 1))
+        return self.head[0] if self.head else None
+
+    def items(self, jobs_or_ids: Any
+              ) -> Iterator[tuple[int, StockIonQJob | CompositeJob | HasIonQJobs | str]]:
+        """Each input with its position, from the first (none read yet: all of them)."""
+        rest = iter(_given(jobs_or_ids)) if self.rest is None else self.rest
+        return enumerate(itertools.chain(self.head, rest))
+
+
+def _unread(index: int, item: StockIonQJob | CompositeJob | HasIonQJobs | str,
+            secret: str | None) -> Iterator[tuple[str, Exception | None]]:
+    """The report rows of an input no request was sent for: each key, with the error that
+    rules it out (an invalid id is still invalid) or ``None``."""
+    if isinstance(item, CompositeJob):
+        yield item.job_id(), None
+        return
+    if not isinstance(item, (str, StockIonQJob)) and (
+            parts := upstream.primitive_ionq_jobs(item)) is not None:
+        for sub in parts:
+            yield from _unread(index, sub, secret)
+        return
+    found = entry(index, cast("StockIonQJob | str", item), secret)
+    yield found.key, found.error
+
+
+def _unstarted(items: Iterator[tuple[int, StockIonQJob | CompositeJob | HasIonQJobs | str]],
+               secret: str | None, why: str) -> CancelReport:
+    """The report of a call stopped before its batch began: no request was sent."""
+    report = CancelReport()
+    for index, item in items:
+        for key, error in _unread(index, item, secret):
+            if key in report.errors or key in report.not_reached:
+                continue
+            if error is not None:
+                report.errors[key] = error
+            else:
+                report.not_reached[key] = why
+    return report
 
 
 #: The note of a primitive job's row when it had submitted no IonQ job.
@@ -238,7 +326,9 @@ class _Batch:
     """One ``cancel_jobs`` call: its report, pool, deadline and progress bar."""
 
     def __init__(self, client: IonQCancelClient, deadline: float | None, concurrency: int,
-                 chunk_size: int, progress: bool, price: bool | None = None) -> None:
+                 chunk_size: int, progress: bool, price: bool | None = None,
+                 source: Iterator[tuple[int, StockIonQJob | CompositeJob | HasIonQJobs | str]]
+                 | None = None, /) -> None:
         self.client = client
         self.chunk_size = chunk_size
         self._concurrency = concurrency
@@ -270,8 +360,11 @@ class _Batch:
         self._order: list[str] = []  # every key of the report, in input order
         self._seen: set[str] = set()  # every key of the report
         self._sent: set[str] = set()  # ids a cancel request was sent for
-        self._source: Iterator[tuple[int, StockIonQJob | CompositeJob | HasIonQJobs | str]] = (
-            iter(()))
+        #: The inputs not read yet (each with its position): reported if the batch stops.
+        self._source = iter(()) if source is None else source
+        #: The input being read, until it has its row: reported with the unread ones if
+        #: the batch stops in between (read and held in one C call, so no line between).
+        self._reading: list[tuple[int, StockIonQJob | CompositeJob | HasIonQJobs | str]] = []
         #: Primitive jobs given, with the IonQ jobs each had submitted: their verdicts come
         #: from those jobs' rows once the batch is done.
         self.composites: list[tuple[CompositeJob, list[StockIonQJob]]] = []
@@ -310,7 +403,7 @@ class _Batch:
     def unsettled(self, why: str) -> None:
         """Report every input without a row yet, and every input not yet read: a job sent a
         cancel has an unknown outcome (``errors``), any other was not reached."""
-        for index, item in self._source:  # the inputs not read yet
+        for index, item in itertools.chain(self._reading, self._source):  # not read yet
             self._not_reached(index, item, why)
         for key in self._order:
             if self._has_row(key):
@@ -376,6 +469,7 @@ class _Batch:
         return saved.settle()
 
     def close(self) -> None:
+        self._order = list(dict.fromkeys(self._order))  # see _record
         self._pool.shutdown(wait=not self.deadline.interrupted)
         self.progress.close()
         self.unsettled("no outcome was recorded")
@@ -390,9 +484,19 @@ class _Batch:
         self.report.elapsed = self.client.retry_policy.clock() - self._started
         self.report.requests = self.client.requests_sent - self._requests_before
 
+    def close_interrupted(self, why: str) -> CancelReport:
+        """The report of a call interrupted at any point of its batch (its close included):
+        the workers are stopped and every input has its row."""
+        self.deadline.interrupt()
+        self.unsettled(why)
+        self.close()
+        return self.report
+
     def _settle_composites(self) -> None:
-        """Each primitive job's verdict, from the rows of the IonQ jobs it had submitted."""
-        for composite, jobs in self.composites:
+        """Each primitive job's verdict, from the rows of the IonQ jobs it had submitted
+        (once: a close interrupted is closed again)."""
+        composites, self.composites = self.composites, []
+        for composite, jobs in composites:
             composite.settle_cancel({
                 job.job_id(): self.report.statuses.get(job.job_id()) for job in jobs})
 
@@ -400,16 +504,25 @@ class _Batch:
     def _accept(self) -> Iterator[str]:
         """Ids still to cancel; settles or reports the rest. Each input has its row key from
         the moment it is read."""
-        for index, item in self._source:
-            yield from self._take(index, item)
+        reading = self._reading
+        while True:
+            if not reading:
+                reading.extend(itertools.islice(self._source, 1))
+                if not reading:
+                    break
+            ids = self._take(*reading[0])
+            reading.clear()  # it has its row(s)
+            yield from ids
         self.progress.set_total(len(self._order))  # the input is all read: distinct jobs
 
     def _record(self, key: str) -> bool:
         """Give ``key`` its place in the report; ``False`` if it has one already."""
         if key in self._seen:
             return False
-        self._seen.add(key)
+        # The order first: a Ctrl-C between the two lines may list the key twice there
+        # (its row is one dict entry all the same), never not at all.
         self._order.append(key)
+        self._seen.add(key)
         return True
 
     def _take(self, index: int, item: StockIonQJob | CompositeJob | HasIonQJobs | str
@@ -470,22 +583,13 @@ class _Batch:
                      why: str) -> None:
         """An input not read before the batch stopped: its row, without a request (an
         invalid one is still invalid)."""
-        if isinstance(item, CompositeJob):
-            if self._record(item.job_id()):
-                self.skip(item.job_id(), why)
-            return
-        if not isinstance(item, (str, StockIonQJob)) and (
-                parts := upstream.primitive_ionq_jobs(item)) is not None:
-            for sub in parts:
-                self._not_reached(index, sub, why)
-            return
-        found = entry(index, cast("StockIonQJob | str", item), self.client.key)
-        if not self._record(found.key):
-            return
-        if found.error is not None:
-            self.fail(found.key, found.error)
-        else:
-            self.skip(found.key, why)
+        for key, error in _unread(index, item, self.client.key):
+            if not self._record(key):
+                continue
+            if error is not None:
+                self.fail(key, error)
+            else:
+                self.skip(key, why)
 
     # -- the three steps ------------------------------------------------------------------
     def run(self, items: Iterator[tuple[int, StockIonQJob | CompositeJob | HasIonQJobs | str]]
