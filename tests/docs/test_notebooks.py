@@ -28,6 +28,7 @@ KEYS = (
     "fake-key-for-this-demo-7c21",  # 01: the key read from IONQ_API_KEY
     "sweep-key-2e4f6a8c0b",  # 02: the emulator's key
     "workflow-key-8d2b6f4a1c",  # 03: the emulator's key
+    "cost-key-4a9c1e7b3d",  # 04: the emulator's key
 )
 #: Text that would tie a stored output to one machine or one run.
 MACHINE_SPECIFIC = ("/root", "/home/", "/tmp/", "site-packages", "http://127.0.0.1:",
@@ -77,7 +78,8 @@ def leaks(nb: nbformat.NotebookNode) -> list[str]:
 
 def test_there_are_notebooks() -> None:
     assert [p.name for p in NOTEBOOKS] == ["01_cancel_a_job.ipynb", "02_cancel_at_scale.ipynb",
-                                           "03_cancel_in_workflows.ipynb"]
+                                           "03_cancel_in_workflows.ipynb",
+                                           "04_what_cancelling_saved.ipynb"]
 
 
 def test_the_kernel_runs_this_interpreter() -> None:
