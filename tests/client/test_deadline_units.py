@@ -115,6 +115,8 @@ def test_a_wait_for_workers_stops_when_another_thread_interrupts_its_call() -> N
     with scope(None) as deadline:
         deadline.interrupt()
         assert result_of(done) == 1  # a finished worker's result is still taken
+
+
 def test_the_watchdog_cuts_a_short_deadline_armed_after_a_long_one() -> None:
     # The watchdog sleeps until the earliest deadline it knows: a shorter one armed later
     # must wake it, or its socket would be cut only when the long one passes.
