@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from concurrent import futures
 
 import pytest
@@ -114,3 +115,55 @@ def test_a_wait_for_workers_stops_when_another_thread_interrupts_its_call() -> N
     with scope(None) as deadline:
         deadline.interrupt()
         assert result_of(done) == 1  # a finished worker's result is still taken
+
+
+def test_the_watchdog_cuts_a_short_deadline_armed_after_a_long_one() -> None:
+    # The watchdog sleeps until the earliest deadline it knows: a shorter one armed later
+    # must wake it, or its socket would be cut only when the long one passes.
+    from qiskit_ionq_cancel._http.sockets import _Watchdog
+
+    dog = _Watchdog()
+    long_ours, long_theirs = socket.socketpair()
+    short_ours, short_theirs = socket.socketpair()
+    try:
+        long_token = dog.arm(long_ours, time.monotonic() + 60)
+        dog.arm(short_ours, time.monotonic() + 0.2)
+        short_ours.settimeout(5)
+        assert short_ours.recv(1) == b""  # shut down at its deadline, not after 60 s
+        long_theirs.sendall(b"x")
+        long_ours.settimeout(5)
+        assert long_ours.recv(1) == b"x"  # the long one is left alone
+        dog.disarm(long_token)
+    finally:
+        for sock in (long_ours, long_theirs, short_ours, short_theirs):
+            sock.close()
+
+
+def test_arming_the_watchdog_for_each_request_does_not_wake_its_thread_each_time() -> None:
+    # Every request arms it; waking its thread for each cost two thread switches a request
+    # (bench_cancel.py's single cancel). A later deadline needs no wake-up, nor one a few
+    # microseconds earlier (workers sharing a call's deadline), and the entries of finished
+    # requests do not pile up.
+    from qiskit_ionq_cancel._http.sockets import _Watchdog
+
+    dog = _Watchdog()
+    notified: list[int] = []
+    notify = dog._cond.notify
+
+    def counted(n: int = 1) -> None:
+        notified.append(n)
+        notify(n)
+
+    dog._cond.notify = counted  # type: ignore[method-assign]
+    ours, theirs = socket.socketpair()
+    try:
+        start = time.monotonic()
+        first = dog.arm(ours, start + 60)  # a request in flight all along
+        for i in range(1000):
+            dog.disarm(dog.arm(ours, start + 60 + (i % 3 - 1) * 1e-5 + i / 1000))
+        assert len(notified) == 1  # the first arm only
+        assert len(dog._heap) <= 2 * len(dog._live) + 64
+        dog.disarm(first)
+    finally:
+        ours.close()
+        theirs.close()
