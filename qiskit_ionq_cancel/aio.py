@@ -30,6 +30,7 @@ every caller of a batch is gone, the batch is interrupted.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -48,7 +49,7 @@ from ._core.deadline import Deadline, current, derive, entered
 from ._core.validation import validate_job_id
 from ._http.client import IonQCancelClient
 from .bulk import BULK_CHUNK, CONCURRENCY, cancel_jobs
-from .exceptions import InvalidJobIdError, NoAnswerError
+from .exceptions import InvalidJobIdError, IonQRequestError, NoAnswerError
 from .report import CancelReport
 from .single import HasClient, cancel
 
@@ -321,12 +322,11 @@ class _Gathered:
     def _deliver(self, running: asyncio.Future[CancelReport]) -> None:
         """Each caller still waiting gets its own job's verdict, or the error about it."""
         error = running.exception()
-        report = None if error is not None else running.result()
         for job_id, waiter in self.waiters:
             if waiter.done():
                 continue
-            outcome = error if report is None else _outcome(report, job_id)
-            assert outcome is not None
+            outcome = _own(error, job_id) if error is not None else _outcome(
+                running.result(), job_id)
             if isinstance(outcome, bool):
                 waiter.set_result(outcome)
             else:
@@ -405,8 +405,21 @@ def _outcome(report: CancelReport, job_id: str) -> bool | BaseException:
         return status is JobStatus.CANCELLED
     error = report.errors.get(job_id)
     if error is not None:
-        return error
+        return _own(error, job_id)
     why = report.not_reached.get(job_id, "no outcome was recorded")
     return NoAnswerError(f"Cancelling job: no cancel was sent ({why})", job_id=job_id,
                          hint="The job is as it was: cancel it again (with a longer deadline "
                          "if it ran out)")
+
+
+def _own(error: BaseException, job_id: str) -> BaseException:
+    """A request's error as one caller's: a copy naming its job when the request served
+    several (a refused key fails every job of a bulk cancel with one error). One object
+    raised in several tasks would also share, and grow, one traceback."""
+    if not isinstance(error, IonQRequestError) or error.job_id == job_id:
+        return error
+    own = copy.copy(error)
+    own.job_id = job_id
+    own.args = (f"Job {job_id}, sent in one request with other jobs: {error.message}",)
+    own.message = own.args[0]
+    return own

@@ -198,6 +198,10 @@ def test_a_refused_key_is_each_caller_s_error_and_never_shown(
         outcomes = asyncio.run(refused())
         report = run(acancel_jobs(ids, provider=provider))
     assert all(isinstance(o, AuthenticationError) for o in outcomes), outcomes
+    # each caller's error names its own job (the request named several)
+    assert [o.job_id for o in outcomes] == ids  # type: ignore[union-attr]
+    assert all(str(o).startswith(f"Job {i}, ") for o, i in zip(outcomes, ids, strict=True))
+    assert len({id(o) for o in outcomes}) == len(ids)
     assert set(report.errors) == set(ids)
     shown = [caplog.text, str(report), *(f"{o} {o!r}" for o in outcomes)]
     assert not any(wrong in text or wrong[:12] in text for text in shown)
