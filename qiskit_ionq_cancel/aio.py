@@ -124,6 +124,7 @@ async def acancel_jobs(
     deadline: float | None = None,
     chunk_size: int = BULK_CHUNK,
     concurrency: int = CONCURRENCY,
+    price: bool | None = None,
 ) -> CancelReport:
     """Cancel many IonQ jobs and report what each one really is afterwards: `cancel_jobs`,
     awaitable.
@@ -146,6 +147,8 @@ async def acancel_jobs(
         deadline: Seconds the whole call may take.
         chunk_size: Ids per bulk cancel request.
         concurrency: Requests in flight at most.
+        price: Say what the cancel saved (``report.saved``), as for `cancel_jobs`:
+            ``None`` on for up to 1,000 jobs to cancel.
 
     Returns:
         The `CancelReport`: every job given, exactly once, in input order.
@@ -159,7 +162,7 @@ async def acancel_jobs(
     return await _offloaded(
         lambda: cancel_jobs(jobs_or_ids, provider=provider, status=status, target=target,
                             session_id=session_id, progress=progress, deadline=deadline,
-                            chunk_size=chunk_size, concurrency=concurrency),
+                            chunk_size=chunk_size, concurrency=concurrency, price=price),
         _stopped_batch)
 
 

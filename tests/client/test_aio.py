@@ -5,6 +5,7 @@ leaves no job silently running."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import threading
 import time
@@ -408,3 +409,13 @@ def test_cancel_and_acancel_agree_on_a_primitive_job(emu: Emulator,
     assert cancel(jobs[1]) is True
     assert [emu.store.status_of(i.job_id()) for i in ionq] == ["canceled", "canceled"]
     assert jobs[0].status() is JobStatus.CANCELLED
+
+
+@pytest.mark.parametrize(("sync", "awaitable"), [(cancel, acancel), (cancel_jobs, acancel_jobs)])
+def test_each_async_form_takes_the_arguments_of_its_sync_form(sync: Any, awaitable: Any) -> None:
+    # mirrored by construction: a parameter added to the sync form and not to the async one
+    # (as `price` was to cancel_jobs) fails here
+    ours = inspect.signature(awaitable).parameters
+    theirs = inspect.signature(sync).parameters
+    assert [(p.name, p.kind, p.default) for p in ours.values()] == [
+        (p.name, p.kind, p.default) for p in theirs.values()]
