@@ -63,12 +63,20 @@ class _Watchdog:
                 self._thread = threading.Thread(target=self._run, name="ionq-watchdog",
                                                 daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            # The thread sleeps until the earliest deadline: only one that comes before it
+            # needs to wake it (waking it for every request cost a thread switch each).
+            if self._heap[0][1] == token:
+                self._cond.notify()
             return token
 
     def disarm(self, token: int) -> None:
         with self._cond:
             self._live.discard(token)
+            # The thread drops disarmed entries as it reaches them, which may be minutes
+            # away: drop them here once they outnumber the armed ones.
+            if len(self._heap) > 2 * len(self._live) + 64:
+                self._heap = [entry for entry in self._heap if entry[1] in self._live]
+                heapq.heapify(self._heap)
 
     def _run(self) -> None:
         while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from concurrent import futures
 
 import pytest
@@ -94,6 +95,48 @@ def test_a_socket_registered_before_any_interrupt_stays_open() -> None:
         theirs.sendall(b"x")
         ours.settimeout(5)
         assert ours.recv(1) == b"x"
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_the_watchdog_cuts_an_earlier_deadline_armed_after_a_later_one() -> None:
+    # The watchdog thread sleeps until the earliest deadline, and only a deadline that comes
+    # before it wakes the thread (not every request's).
+    from qiskit_ionq_cancel._http.sockets import _Watchdog
+
+    watchdog = _Watchdog()
+    late, late_peer = socket.socketpair()
+    soon, soon_peer = socket.socketpair()
+    try:
+        watchdog.arm(late, time.monotonic() + 600)
+        # (the stdlib's list of a Condition's waiters: the thread is asleep until then)
+        wait_for(lambda: len(watchdog._cond._waiters) == 1,  # type: ignore[attr-defined]
+                 "the watchdog asleep until the late deadline")
+        watchdog.arm(soon, time.monotonic() + 0.2)
+        soon.settimeout(10)
+        assert soon.recv(1) == b""  # shut down at its deadline, not 600 s later
+        late_peer.sendall(b"x")
+        late.settimeout(5)
+        assert late.recv(1) == b"x"  # the late one still open
+    finally:
+        for sock in (late, late_peer, soon, soon_peer):
+            sock.close()
+
+
+def test_the_watchdog_forgets_disarmed_deadlines_long_before_they_come() -> None:
+    # Each request arms and disarms a deadline; the thread, asleep until the earliest one,
+    # does not drop them meanwhile: the watchdog must not keep one entry per request.
+    from qiskit_ionq_cancel._http.sockets import _Watchdog
+
+    watchdog = _Watchdog()
+    ours, theirs = socket.socketpair()
+    try:
+        armed = watchdog.arm(ours, time.monotonic() + 600)  # one stays armed throughout
+        for _ in range(1000):
+            watchdog.disarm(watchdog.arm(ours, time.monotonic() + 600))
+        assert len(watchdog._heap) <= 100
+        watchdog.disarm(armed)
     finally:
         ours.close()
         theirs.close()
