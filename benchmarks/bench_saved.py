@@ -11,19 +11,31 @@ different shapes (one ``GET /jobs/{id}/cost`` each) <= 3x. Also shown, without a
 1,000 jobs of 10 shapes (a sweep over a few circuits; 20 price requests). The script prints
 the figures and the ratios, and exits 1 if a target is missed.
 
-    python benchmarks/bench_saved.py
+With 1,000 shapes the pricing is 1,000 requests (IonQ has no batch cost endpoint) against
+the unpriced cancel's 8, so each round also times a bare client sending the same 1,000
+``GET /jobs/{id}/cost`` (the priced cancel's jobs) on the same emulator: plain keep-alive
+``requests.Session`` objects, one per thread, on a ``ThreadPoolExecutor`` of the pricer's
+concurrency, with none of our checks. ``(priced - unpriced) / bare`` is the pricing's extra
+time against the least a Python client takes for the same requests; target <= 1.3x. Shown
+too, without a target: the same bare client with ``trust_env`` off (a plain session re-reads
+the proxy variables, CA bundle and ~/.netrc on every request; our transport reads them once).
+
+    python benchmarks/bench_saved.py [--only one|many|ten] [--rounds N]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
 import sys
+import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
+import requests
 from shared import KEY, Targets, emulator_process
 
 from qiskit_ionq_cancel import CancelReport
@@ -77,13 +89,50 @@ def timed_cancel(url: str, ids: list[str], price: bool) -> tuple[float, CancelRe
     return seconds, report
 
 
-def compare(shapes: int) -> tuple[list[float], list[float], CancelReport]:
-    """ROUNDS rounds of (unpriced, priced) on one emulator; the seconds of each."""
+def timed_bare(url: str, ids: list[str], trust_env: bool = True) -> float:
+    """Seconds for a bare client to send ``GET /jobs/{id}/cost`` for each of ``ids``: one
+    plain keep-alive ``requests.Session`` per thread, as many threads as the pricer may have
+    requests in flight, none of our checks, retries, deadline or bookkeeping.
+    ``trust_env=False``: the sessions do not re-read the proxy variables, CA bundle and
+    ~/.netrc on every request (nor does our transport: it reads them once)."""
+    from qiskit_ionq_cancel.bulk import CONCURRENCY
+
+    local = threading.local()
+    sessions: list[requests.Session] = []
+
+    def cost(job_id: str) -> float:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+            session.trust_env = trust_env
+            session.headers["Authorization"] = f"apiKey {KEY}"
+            sessions.append(session)
+        answer = session.get(f"{url}/jobs/{job_id}/cost", timeout=30)
+        answer.raise_for_status()
+        return float(answer.json()["estimated_cost"]["value"])
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        figures = list(pool.map(cost, ids))
+    seconds = time.perf_counter() - start
+    for session in sessions:
+        session.close()
+    assert len(figures) == len(ids)
+    return seconds
+
+
+def compare(shapes: int, bare: bool, rounds: int
+            ) -> tuple[list[float], list[float], list[float], list[float], CancelReport]:
+    """``rounds`` rounds of (unpriced, priced, and with ``bare`` the bare clients sending
+    the priced cancel's price requests, plain and with trust_env off) on one emulator, the
+    order alternating; the seconds of each."""
     plain: list[float] = []
     priced: list[float] = []
+    bares: list[float] = []
+    leans: list[float] = []
     report = CancelReport()
     with emulator_process("--latency", str(LATENCY)) as url:
-        for round_ in range(ROUNDS):
+        for round_ in range(rounds):
             order = (False, True) if round_ % 2 == 0 else (True, False)
             for price in order:
                 ids = submit(url, shapes)
@@ -91,14 +140,26 @@ def compare(shapes: int) -> tuple[list[float], list[float], CancelReport]:
                 (priced if price else plain).append(seconds)
                 if price:
                     report = outcome
-    return plain, priced, report
+                    for trust in ((True, False) if round_ % 2 == 0 else (False, True)) \
+                            if bare else ():
+                        (bares if trust else leans).append(timed_bare(url, ids, trust))
+    return plain, priced, bares, leans, report
 
 
 def median(values: list[float]) -> float:
     return sorted(values)[len(values) // 2]
 
 
+def runs(values: list[float]) -> str:
+    return ", ".join(f"{s:.2f}" for s in values)
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=("one", "many", "ten"),
+                        help="one case: one shape, 1,000 shapes or 10 shapes")
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    args = parser.parse_args()
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)
     os.environ["IONQ_API_KEY"] = KEY
@@ -106,18 +167,32 @@ def main() -> int:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores (shared: other work on "
           f"this machine moves the figures); emulator in its own process on 127.0.0.1, "
           f"{LATENCY * 1e3:.0f} ms latency; {JOBS:,} queued jobs on {FORTE} per cancel, "
-          f"{ROUNDS} rounds, priced and unpriced side by side")
-    for shapes, bound, name in ((1, 1.5, "one shape"), (JOBS, 3.0, "1,000 different shapes"),
-                                (10, None, "10 shapes")):
-        plain, priced, report = compare(shapes)
+          f"{args.rounds} rounds, priced and unpriced side by side")
+    cases = {"one": (1, 1.5, "one shape"), "many": (JOBS, 3.0, "1,000 different shapes"),
+             "ten": (10, None, "10 shapes")}
+    for key, (shapes, bound, name) in cases.items():
+        if args.only not in (None, key):
+            continue
+        plain, priced, bare, lean, report = compare(shapes, shapes == JOBS, args.rounds)
         ratio = median(priced) / median(plain)
         saved = report.saved
-        print(f"\n{name}: unpriced {median(plain):.3f} s (runs "
-              f"{', '.join(f'{s:.2f}' for s in plain)}), priced {median(priced):.3f} s (runs "
-              f"{', '.join(f'{s:.2f}' for s in priced)})")
+        print(f"\n{name}: unpriced {median(plain):.3f} s (runs {runs(plain)}), priced "
+              f"{median(priced):.3f} s (runs {runs(priced)})" +
+              (f", bare {median(bare):.3f} s (runs {runs(bare)})" if bare else ""))
         verdict = "no target" if bound is None else \
             f"target <= {bound:g}x: {targets.check(ratio <= bound, name)}"
         print(f"   priced / unpriced = {ratio:.2f}x  {verdict}")
+        if bare:
+            # per round (each bare run beside its own priced and unpriced), then the median
+            extra = [(p - u) / b for p, u, b in zip(priced, plain, bare, strict=True)]
+            overhead = median(extra)
+            print(f"   (priced - unpriced) / bare = {overhead:.2f}x (rounds {runs(extra)}; "
+                  f"of the medians {(median(priced) - median(plain)) / median(bare):.2f}x)  "
+                  f"target <= 1.3x: {targets.check(overhead <= 1.3, name + ', against bare')}")
+            lean_extra = [(p - u) / b for p, u, b in zip(priced, plain, lean, strict=True)]
+            print(f"   bare with trust_env off {median(lean):.3f} s (runs {runs(lean)}): "
+                  f"(priced - unpriced) / it = {median(lean_extra):.2f}x (rounds "
+                  f"{runs(lean_extra)}; no target)")
         print(f"   last priced report: {report.requests} requests; figures "
               f"{json.dumps(saved.sources)}; {saved.describe()}")
     return targets.exit_code()

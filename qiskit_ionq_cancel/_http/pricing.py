@@ -20,7 +20,6 @@ import logging
 import math
 import threading
 from collections.abc import Mapping
-from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -207,6 +206,10 @@ class Pricer:
         self._member: dict[str, Shape] = {}  # job -> its shape, when an estimate prices it
         self._free: list[str] = []
         self.missing: str | None = None  # the cost endpoint is missing: why
+        # Prices asked for and not settled (answered, failed or dropped): the wait sleeps on
+        # this count, where futures.wait would hook into every pending future each 0.1 s.
+        self._idle = threading.Condition()
+        self._open = 0
 
     def add(self, job_id: str, job: Mapping[str, Any]) -> None:
         """Price ``job_id`` (its job object as read back), without waiting."""
@@ -235,7 +238,16 @@ class Pricer:
             future: Future[Any] = self._pool.submit(fn, arg)
         except RuntimeError:  # the pool was shut down: the call is stopping
             return None
+        with self._idle:
+            self._open += 1
+        future.add_done_callback(self._settled)  # (at once if it is done already)
         return future
+
+    def _settled(self, _: Future[Any]) -> None:
+        with self._idle:
+            self._open -= 1
+            if not self._open:
+                self._idle.notify_all()
 
     def _own_figure(self, job_id: str) -> JobPrice | None:
         if self.missing is not None:
@@ -290,20 +302,11 @@ class Pricer:
         self._pool.shutdown(wait=False, cancel_futures=True)
         return self._saved(counted)
 
-    def _pending(self) -> set[Future[Any]]:
-        with self._lock:
-            pending: set[Future[Any]] = {f for f in self._own.values() if not f.done()}
-            pending |= {g.estimate for g in self._groups.values()
-                        if g.estimate is not None and not g.estimate.done()}
-        return pending
-
     def _wait(self, limit: Deadline) -> None:
         """Wait for every price asked for, until ``limit`` (waking to let Ctrl-C in)."""
-        pending = self._pending()
-        while pending and not limit.expired and not limit.interrupted:
-            _, pending = futures.wait(pending, timeout=min(SIGNAL_POLL, limit.remaining))
-            if not pending:
-                pending = self._pending()  # (any asked for while waiting)
+        with self._idle:
+            while self._open and not limit.expired and not limit.interrupted:
+                self._idle.wait(min(SIGNAL_POLL, limit.remaining))
 
     def _figure_of(self, job_id: str) -> tuple[JobPrice | None, str | None]:
         """A job's figure, or ``None`` and why (``None`` too: IonQ gives it no price)."""

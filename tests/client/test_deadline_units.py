@@ -100,6 +100,30 @@ def test_a_socket_registered_before_any_interrupt_stays_open() -> None:
         theirs.close()
 
 
+def test_the_watchdog_cuts_an_earlier_deadline_armed_after_a_later_one() -> None:
+    # The watchdog thread sleeps until the earliest deadline, and only a deadline that comes
+    # before it wakes the thread (not every request's).
+    from qiskit_ionq_cancel._http.sockets import _Watchdog
+
+    watchdog = _Watchdog()
+    late, late_peer = socket.socketpair()
+    soon, soon_peer = socket.socketpair()
+    try:
+        watchdog.arm(late, time.monotonic() + 600)
+        # (the stdlib's list of a Condition's waiters: the thread is asleep until then)
+        wait_for(lambda: len(watchdog._cond._waiters) == 1,  # type: ignore[attr-defined]
+                 "the watchdog asleep until the late deadline")
+        watchdog.arm(soon, time.monotonic() + 0.2)
+        soon.settimeout(10)
+        assert soon.recv(1) == b""  # shut down at its deadline, not 600 s later
+        late_peer.sendall(b"x")
+        late.settimeout(5)
+        assert late.recv(1) == b"x"  # the late one still open
+    finally:
+        for sock in (late, late_peer, soon, soon_peer):
+            sock.close()
+
+
 def test_a_wait_for_workers_stops_when_another_thread_interrupts_its_call() -> None:
     # The asyncio forms interrupt the call from the event loop's thread: the thread
     # running cancel_jobs must stop waiting for a worker that nothing can wake.
@@ -115,28 +139,6 @@ def test_a_wait_for_workers_stops_when_another_thread_interrupts_its_call() -> N
     with scope(None) as deadline:
         deadline.interrupt()
         assert result_of(done) == 1  # a finished worker's result is still taken
-
-
-def test_the_watchdog_cuts_a_short_deadline_armed_after_a_long_one() -> None:
-    # The watchdog sleeps until the earliest deadline it knows: a shorter one armed later
-    # must wake it, or its socket would be cut only when the long one passes.
-    from qiskit_ionq_cancel._http.sockets import _Watchdog
-
-    dog = _Watchdog()
-    long_ours, long_theirs = socket.socketpair()
-    short_ours, short_theirs = socket.socketpair()
-    try:
-        long_token = dog.arm(long_ours, time.monotonic() + 60)
-        dog.arm(short_ours, time.monotonic() + 0.2)
-        short_ours.settimeout(5)
-        assert short_ours.recv(1) == b""  # shut down at its deadline, not after 60 s
-        long_theirs.sendall(b"x")
-        long_ours.settimeout(5)
-        assert long_ours.recv(1) == b"x"  # the long one is left alone
-        dog.disarm(long_token)
-    finally:
-        for sock in (long_ours, long_theirs, short_ours, short_theirs):
-            sock.close()
 
 
 def test_arming_the_watchdog_for_each_request_does_not_wake_its_thread_each_time() -> None:
