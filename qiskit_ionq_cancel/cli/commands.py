@@ -77,6 +77,14 @@ _KEY_OPTION = re.compile(
 #: ``--option=value``): that value is never a command, wherever it stands.
 _VALUE_OPTIONS = frozenset({"--from-file", "--url", "--api-key-file", "--deadline", "--status",
                             "--target", "--session", "--ledger", "--label"})
+
+
+def _takes_value(arg: str) -> bool:
+    """Whether the argument after ``arg`` is its value (never a command or a job id): a
+    value option's, or a key-like option's (refused later, and its value never shown)."""
+    return arg in _VALUE_OPTIONS or (_KEY_OPTION.fullmatch(arg) is not None and "=" not in arg)
+
+
 #: A word meant as a command, not a job id (which has digits and hyphens in its places).
 _WORD = re.compile(r"[A-Za-z]+(?:[-_][A-Za-z]+)*")
 
@@ -394,7 +402,7 @@ def _route(argv: Sequence[str]) -> list[str]:
         if arg in _COMMANDS or arg in ("-h", "--help", "--version"):
             return args
         later = next((i for i in range(position + 1, len(args)) if args[i] in _COMMANDS
-                      and args[i - 1] not in _VALUE_OPTIONS), None)
+                      and not _takes_value(args[i - 1])), None)
         if arg.startswith("-") and later is not None:
             return [*args[:position], args[later], *args[position:later], *args[later + 1:]]
         return [*args[:position], "cancel", *args[position:]]
@@ -404,10 +412,11 @@ def _route(argv: Sequence[str]) -> list[str]:
 def _unknown_command(argv: Sequence[str]) -> str | None:
     """The first word given where a command or a job id goes, when it is a word (letters,
     no digits: no job id) and not a command: ``ionq-cancel frobnicate``."""
-    if any(arg in _COMMANDS for arg in argv):
+    if any(arg in _COMMANDS and not (position and _takes_value(argv[position - 1]))
+           for position, arg in enumerate(argv)):
         return None
     for position, arg in enumerate(argv):
-        if arg.startswith("-") or (position and argv[position - 1] in _VALUE_OPTIONS):
+        if arg.startswith("-") or (position and _takes_value(argv[position - 1])):
             continue
         id_like = len(arg) >= 8 and set(arg.lower()) <= set("0123456789abcdef-")
         return arg if _WORD.fullmatch(arg) and not id_like else None
@@ -605,7 +614,8 @@ def _jobs_command(args: argparse.Namespace, console: Console) -> int:
                 lines = _lookup(client, ids) if ids else _matching(client, filters,
                                                                    cancellable_only=False)
                 if not lines and described:
-                    console.err(f"No job matches {described}.{_targets(client, args)}")
+                    _no_such_target(client, args)
+                    console.err(f"No job matches {described}.")
             console.out(jobs_json(lines, dry_run=False) if args.json
                         else jobs_table(lines, dry_run=False))
             missing = [line.job_id for line in lines if not line.found]
@@ -669,19 +679,19 @@ def _filter_args(args: argparse.Namespace, ids: list[str],
     return filters, described
 
 
-def _targets(client: IonQCancelClient, args: argparse.Namespace) -> str:
-    """When ``--target`` names no backend IonQ has: which ones it has (else nothing)."""
+def _no_such_target(client: IonQCancelClient, args: argparse.Namespace) -> None:
+    """Nothing matched: when ``--target`` names no backend IonQ has, a usage error (exit
+    2) that says which ones it has, as for any other mistyped argument."""
     if not args.target:
-        return ""
+        return
     try:
         names = sorted(client.backends_catalog())
-    except Exception as exc:  # only advice: without it, the answer stands
+    except Exception as exc:  # only a check: without the list, "nothing matched" stands
         logging.getLogger(__name__).info("Could not list the backends: %s", exc)
-        return ""
-    if not names or args.target in names:
-        return ""
-    return (f" IonQ has no backend {args.target!r}; its backends are: {', '.join(names)} "
-            "(give one with --target).")
+        return
+    if names and args.target not in names:
+        raise BadUsage(f"IonQ has no backend {args.target!r}; its backends are: "
+                       f"{', '.join(names)} (give one with --target)")
 
 
 def _cancel(args: argparse.Namespace, console: Console, key: str, ids: list[str],
@@ -694,7 +704,8 @@ def _cancel(args: argparse.Namespace, console: Console, key: str, ids: list[str]
         with _client(key, args) as client:
             lines = _lookup(client, ids) if ids else _matching(client, filters)
             if not lines and described:
-                console.err(f"No cancellable job matches {described}.{_targets(client, args)}")
+                _no_such_target(client, args)
+                console.err(f"No cancellable job matches {described}.")
         console.out(jobs_json(lines, dry_run=True) if args.json
                     else jobs_table(lines, dry_run=True))
         return 0 if all(line.found for line in lines) else 1
@@ -705,8 +716,8 @@ def _cancel(args: argparse.Namespace, console: Console, key: str, ids: list[str]
         if described:
             lines = _matching(client, filters)
             if not lines:
-                console.err(f"No cancellable job matches {described}; nothing to do."
-                            f"{_targets(client, args)}")
+                _no_such_target(client, args)
+                console.err(f"No cancellable job matches {described}; nothing to do.")
                 if args.json:
                     console.out(json.dumps(Outcome(CancelReport(), set(), _why(args)).to_dict(),
                                            indent=2))

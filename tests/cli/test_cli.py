@@ -381,17 +381,24 @@ def test_missing_key_exits_2(emu: Emulator, capsys: pytest.CaptureFixture[str],
     assert statuses(emu, ids) == ["ready"]
 
 
-@pytest.mark.parametrize("option", [["--api-key", KEY], [f"--api-key={KEY}"], ["--token", KEY]])
+@pytest.mark.parametrize("option", [["--api-key", KEY], [f"--api-key={KEY}"], ["--token", KEY],
+                                    # a word (no digit) is not taken for a command, nor a
+                                    # command for anything but the option's value
+                                    ["--api-key", "mypassword"], ["--api-key", "demo"],
+                                    ["--token", "cancel"]])
 def test_a_key_on_the_command_line_is_refused(emu: Emulator,
                                               capsys: pytest.CaptureFixture[str],
                                               option: list[str]) -> None:
     ids = emu.store.add_jobs(1)
+    value = option[-1].rpartition("=")[2]
+    for argv in ([ids[0], *option], [*option, ids[0]]):
+        assert main(argv) == 2
 
-    assert main([ids[0], *option]) == 2
-
-    captured = capsys.readouterr()
-    assert "refusing an API key on the command line" in captured.err
-    assert KEY not in captured.out + captured.err
+        captured = capsys.readouterr()
+        assert "refusing an API key on the command line" in captured.err
+        assert KEY not in captured.out + captured.err
+        if value not in ("demo", "cancel"):  # (words of the message itself)
+            assert value not in captured.out + captured.err
     assert len(emu.log) == 0
 
 

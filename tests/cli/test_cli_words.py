@@ -244,14 +244,23 @@ def test_an_already_cancelled_job_is_said_to_be(emu: Emulator) -> None:
                              "action": "already cancelled"}]
 
 
-@pytest.mark.parametrize("command", [["cancel", "--yes"], ["status"]])
-def test_a_target_with_no_jobs_names_the_backends(emu: Emulator, command: list[str]) -> None:
+@pytest.mark.parametrize("command", [["cancel", "--yes"], ["cancel", "--dry-run"], ["status"]])
+def test_a_target_that_is_no_backend_is_a_usage_error_naming_the_backends(
+        emu: Emulator, command: list[str]) -> None:
+    # a mistyped backend is a mistake to fix (exit 2), not "nothing to do" (exit 0)
     emu.store.add_jobs(1)
     done = run(*command, "--target", "qpu.nonexistent", env=env_for(emu.url))
-    assert_speaks_cli(done, 0)
-    assert "matches target=qpu.nonexistent" in done.stderr
+    assert_speaks_cli(done, 2)
     assert "no backend 'qpu.nonexistent'; its backends are: " in done.stderr
     assert "simulator" in done.stderr.split("its backends are:")[1]
+    assert done.stdout == ""
+
+
+def test_a_known_backend_with_no_jobs_is_nothing_to_do(emu: Emulator) -> None:
+    emu.store.add_jobs(1)  # on the simulator
+    done = run("cancel", "--yes", "--target", "qpu.forte-1", env=env_for(emu.url))
+    assert_speaks_cli(done, 0)
+    assert "No cancellable job matches target=qpu.forte-1; nothing to do." in done.stderr
 
 
 def test_files_starting_with_a_bom_are_read(emu: Emulator, tmp_path: Path) -> None:
