@@ -27,6 +27,8 @@ REPORT_VERSION = 3
 SAVED_MEANING = ("IonQ's estimate of what the jobs this call cancelled would have cost; "
                  "not a refund")
 
+#: Where ``str(report)`` wraps its ``Saved`` line (an 80-column terminal, less a margin).
+_LINE_WIDTH = 78
 _ROWS_SHOWN = 20
 _ERROR_WIDTH = 90  # error text is wrapped at words to this width, never cut
 _INPUT_ERRORS = (InvalidJobIdError, JobNotSubmittedError)  # nothing was sent for these
@@ -318,8 +320,9 @@ class CancelReport:
 
     def __str__(self) -> str:
         lines = [self.summary()]
-        if self.saved.jobs or self.saved.already_cancelled:
-            lines.append(self.saved.describe())
+        if self.saved.jobs or self.saved.already_cancelled:  # wrapped as the CLI's table is
+            lines += textwrap.wrap(self.saved.describe(), _LINE_WIDTH, break_long_words=False,
+                                   break_on_hyphens=False, subsequent_indent="  ")
         rows = [(i, s.name, self.notes.get(i) or self._saved_text(i))
                 for i, s in self.statuses.items()]
         rows += [(i, _group(e), f"{type(e).__name__}: {e}") for i, e in self.errors.items()]

@@ -96,6 +96,10 @@ def test_only_jobs_this_call_cancelled_count_and_the_report_says_which_is_which(
     assert math.isclose(saved.quantum_seconds, 3 * ONE_H_SECONDS)
     assert saved.reason is None
     text = str(report)
+    saved_lines = text.splitlines()[1:text.splitlines().index(next(
+        line for line in text.splitlines() if line.startswith("job id")))]
+    assert saved_lines and all(len(line) <= 80 for line in saved_lines)  # a terminal's width
+    text = " ".join(text.split())  # the Saved line is wrapped
     assert "not a refund" in text and "0.264 usd for 3 of 3 jobs" in text
     assert "not counted: 1 already cancelled before this call" in text
     data = json.loads(json.dumps(report.to_dict()))
@@ -117,7 +121,8 @@ def test_jobs_of_one_shape_are_priced_by_one_estimate_and_say_so(
     assert saved.cost is not None and math.isclose(saved.cost, 40 * ONE_H_USD)
     for job_id in ids:  # the estimate stands for each job's own figure
         assert math.isclose(saved.figures[job_id].value, own_cost(api, job_id)["value"])
-    assert "1 from the job's own cost, 39 from GET /jobs/estimate" in str(report)
+    assert "1 from the job's own cost, 39 from GET /jobs/estimate" in " ".join(
+        str(report).split())
 
 
 def test_jobs_of_different_shapes_are_each_priced_by_their_own_cost(
@@ -224,7 +229,7 @@ def test_a_cost_endpoint_that_cannot_price_leaves_the_verdicts_untouched(
     assert saved.jobs == 3 and saved.priced == 0 and saved.cost is None
     assert saved.reason is not None and saved.reason.startswith("no price for 3 jobs")
     assert words in saved.reason
-    assert "unknown (no price for 3 jobs" in str(report)
+    assert "unknown (no price for 3 jobs" in " ".join(str(report).split())
 
 
 def test_an_estimate_endpoint_that_fails_falls_back_to_each_jobs_own_cost(
