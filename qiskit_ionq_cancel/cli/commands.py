@@ -27,10 +27,11 @@ import re
 import shlex
 import socket
 import sys
+import textwrap
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from typing import ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 from qiskit_ionq.exceptions import IonQTranspileLevelWarning
 
@@ -89,6 +90,18 @@ def _takes_value(arg: str) -> bool:
 _WORD = re.compile(r"[A-Za-z]+(?:[-_][A-Za-z]+)*")
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's, except that lines never break at a hyphen: 'ionq-cancel --ledger PATH'
+    stays whole, to be copied."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent,
+                             subsequent_indent=indent, break_on_hyphens=False)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, except that its error messages never show the value of a key-like option
     (``--api-key KEY``, ``--token=...``), nor IONQ_API_KEY's key; other values typed are
@@ -96,6 +109,10 @@ class _Parser(argparse.ArgumentParser):
 
     #: The values given to key-like options in the command being parsed.
     hidden: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         head, sep, rest = message.partition("unrecognized arguments: ")
@@ -242,7 +259,9 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"comma-separated faults to draw from (default {','.join(RANDOM_KINDS)})")
     emu.add_argument("--seed", type=int, default=None, help="seed for ids and faults")
     emu.add_argument("--finished-cancel", choices=FINISHED_CANCEL_MODES, default="conflict",
-                     help="what cancelling a finished job answers (default conflict: a 409)")
+                     metavar="MODE",
+                     help="what cancelling a finished job answers: "
+                          f"{', '.join(FINISHED_CANCEL_MODES)} (default conflict: a 409)")
     emu.add_argument("--preload", type=_count(0), default=0, metavar="N",
                      help="start with N queued one-qubit jobs, to cancel (default 0)")
     emu.add_argument("--no-bulk", action="store_true",
@@ -290,7 +309,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _filters(parser: argparse.ArgumentParser, statuses: Sequence[str]) -> None:
     found = parser.add_argument_group("filter (instead of ids)")
-    found.add_argument("--status", choices=statuses, help="jobs with this IonQ status")
+    found.add_argument("--status", choices=statuses, metavar="STATUS",
+                       help=f"jobs with this IonQ status: {', '.join(statuses)}")
     found.add_argument("--target", metavar="BACKEND", help="jobs on this backend, e.g. simulator")
     found.add_argument("--session", metavar="SESSION_ID", help="jobs of this session")
 

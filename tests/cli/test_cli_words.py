@@ -118,6 +118,16 @@ def test_demo_and_emulator_help_describe_them(command: str) -> None:
         assert "--preload" in description and "--queue-time" in description
 
 
+@pytest.mark.parametrize("command", [[], ["cancel"], ["status"], ["demo"], ["emulator"],
+                                     ["watch"]])
+def test_each_help_fits_an_80_column_terminal_and_keeps_commands_whole(
+        command: list[str]) -> None:
+    done = run(*command, "--help", env={**env_for(), "COLUMNS": "80"})
+    assert_speaks_cli(done, 0)
+    assert [line for line in done.stdout.splitlines() if len(line) > 80] == []
+    assert not [line for line in done.stdout.splitlines() if line.endswith("'ionq-")]
+
+
 @pytest.mark.parametrize(("args", "words"), [
     (["--port", "99999"], "argument --port: a port is 0-65535 (0: a free one), not '99999'"),
     (["--port", "abc"], "argument --port: invalid int value: 'abc'"),
