@@ -82,6 +82,9 @@ def read_ids(given: Sequence[str], path: str | None, key: str | None) -> list[st
             line = raw.split("#", 1)[0].strip()
             if line:
                 items.append((line, f"{shown} line {number}"))
+        if not items:
+            raise BadUsage(f"{shown if path == '-' else repr(path)} holds no job ids (one a "
+                           "line; '#' starts a comment); nothing was sent")
     check_ids(items, key)
     return list(dict.fromkeys(i for i, _ in items))
 

@@ -392,3 +392,15 @@ def test_the_cli_page_lists_every_exit_code_and_option() -> None:
         for action in sub._actions:
             for option in action.option_strings:
                 assert f"`{option}" in page, f"{name} {option} is not in docs/cli.md"
+
+
+@pytest.mark.parametrize("command", ["cancel", "status"])
+def test_an_ids_file_with_no_ids_says_so(command: str, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing found today\n\n", encoding="utf-8")
+    done = run(command, "--from-file", str(empty), env=env_for("http://127.0.0.1:1/v0.4"))
+    assert_speaks_cli(done, 2)
+    assert f"{str(empty)!r} holds no job ids" in done.stderr
+    stdin = run(command, "--from-file", "-", env=env_for("http://127.0.0.1:1/v0.4"), stdin="")
+    assert_speaks_cli(stdin, 2)
+    assert "stdin holds no job ids" in stdin.stderr
