@@ -195,7 +195,11 @@ async def _offloaded(call: Callable[[], T],
 
 
 def _stopped_batch(outcome: CancelReport | BaseException) -> CancelReport | None:
-    """What a cancelled ``acancel_jobs`` came to, logged; its report, if it has one."""
+    """What a cancelled ``acancel_jobs`` came to, logged; its report, if it has one (an
+    exception of ``cancel_jobs`` carries its report when it has begun)."""
+    if not isinstance(outcome, CancelReport) and isinstance(
+            carried := getattr(outcome, "report", None), CancelReport):
+        outcome = carried
     if not isinstance(outcome, CancelReport):
         logger.warning("acancel_jobs stopped, its task cancelled, before it cancelled any "
                        "job (%s: %s)", type(outcome).__name__, outcome)

@@ -118,8 +118,8 @@ class Saved:
             self.reason = (f"the prices are in {' and '.join(self.by_unit)}, which are never "
                            "added: see by_unit")
         elif not self.by_unit:
-            self.reason = (f"no job this call cancelled has a price ({self.unpriced} carry "
-                           "none: IonQ prices no simulator job)")
+            self.reason = (f"free: IonQ prices no simulator job, and the "
+                           f"{plural(self.unpriced, 'job')} this call cancelled had no price")
         else:
             (self.unit, self.cost), = self.by_unit.items()
         return self
@@ -139,6 +139,8 @@ class Saved:
         elif len(self.by_unit) > 1:
             head = " and ".join(money(v, u) for u, v in self.by_unit.items()) + \
                 f" (never added) for {self.priced} of {plural(self.jobs, 'job')}"
+        elif self.reason is not None and self.reason.startswith("free:"):
+            head = self.reason  # not unknown: there was nothing to price
         else:
             head = f"unknown ({self.reason})"
         parts = [head]

@@ -169,6 +169,9 @@ def test_simulator_jobs_are_not_priced_and_not_asked(emu: Emulator) -> None:
     assert saved.jobs == 3 and saved.unpriced == 3 and saved.priced == 0
     assert saved.cost is None and saved.reason is not None and "simulator" in saved.reason
     assert saved.quantum_seconds is not None  # from the job objects read back
+    # free, not "unknown": nothing was missing
+    assert "unknown" not in saved.describe()
+    assert "free: IonQ prices no simulator job, and the 3 jobs" in saved.describe()
 
 
 def test_price_false_sends_no_price_request_and_still_counts_quantum_seconds(
