@@ -29,10 +29,10 @@ from ._core.validation import is_loopback
 from ._http.client import IonQCancelClient
 from .bulk import cancel_jobs
 from .exceptions import JobNotFoundError, UsageError
-from .report import CancelReport, plural
+from .report import CancelReport
 from .single import HasClient, env_api_key
 
-__all__ = ["cancel_ledger", "cancel_recorded", "ledger_url", "unknown_key"]
+__all__ = ["cancel_ledger", "cancel_recorded", "ledger_url", "unknown_key", "unknown_note"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
@@ -87,21 +87,30 @@ def ledger_url(contents: LedgerContents, given: str | None) -> str:
     return url
 
 
-def unknown_key(position: int, record: dict[str, object]) -> str:
-    """The report key of an intent without an id."""
-    return f"#{position} submitted at {record.get('time')}, id unknown"
+def unknown_key(position: int) -> str:
+    """The report key of the ``position``-th intent without an id (short: it is a table's
+    first column, never cut; the submit's time is in its note)."""
+    return f"#{position} (id unknown)"
+
+
+def unknown_note(record: dict[str, Any]) -> str:
+    """What is known of an intent without an id, and what to do about it."""
+    return (f"submitted at {record.get('time')} to {record.get('backend')} (pid "
+            f"{record.get('pid')} on {record.get('host')}), id unknown: "
+            f"{CHECK_READY}")
 
 
 def cancel_ledger(path: str | os.PathLike[str], *, provider: HasClient | None = None,
-                  dry_run: bool = False, deadline: float | None = None) -> CancelReport:
+                  dry_run: bool = False, deadline: float | None = None,
+                  price: bool | None = None) -> CancelReport:
     """Cancel every job a job ledger records that is not final, and report each one.
 
     Each job is cancelled and verified as by `cancel_jobs`, and what was found is appended
     to the ledger (``cancelled``, ``already_final``, ``not_found``), so a second run sends
     nothing for the jobs settled before and reports them as done (with a note). A job
     submitted but whose id never reached the ledger (the program died during its
-    ``POST /jobs``) cannot be cancelled by id: it is in ``not_reached``, keyed ``#<n>
-    submitted at <time>, id unknown``.
+    ``POST /jobs``) cannot be cancelled by id: it is in ``not_reached``, keyed ``#<n> (id
+    unknown)``, its note saying when it was submitted and to which backend.
 
     Args:
         path: The ledger: a file, or a directory of them (``IonQProvider(ledger=...)``).
@@ -111,26 +120,41 @@ def cancel_ledger(path: str | os.PathLike[str], *, provider: HasClient | None = 
         dry_run: Send no cancel: the jobs that would be cancelled are in ``not_reached``
             (with their status), the final ones in ``statuses``; the ledger is not written.
         deadline: Seconds the cancel may take (as `cancel_jobs`'s).
+        price: Say what the jobs this call cancelled were expected to cost
+            (``report.saved``), as `cancel_jobs`'s ``price``: ``None`` (default), on for
+            up to 1,000 jobs to cancel.
 
     Returns:
-        The `CancelReport`: every job of the ledger once, in the order submitted.
+        The `CancelReport`: every job of the ledger once, in the order submitted, with
+        ``saved`` (the jobs settled by an earlier cleanup in its ``already_cancelled``) and
+        every request sent (prices included).
 
     Raises:
-        UsageError: The ledger does not exist or cannot be read, or names jobs at another
-            URL than the provider's (or several URLs without one): nothing was sent.
+        UsageError: The ledger does not exist or cannot be read, is not a ledger (a file
+            with no record but lines that are not), has a record of a format version this
+            package does not read, or names jobs at another URL than the provider's (or
+            several URLs without one); ``price`` is not a bool or ``None``: nothing was
+            sent.
         KeyboardInterrupt: Ctrl-C (or SIGTERM's ``SystemExit``) stopped the cancel: what
             was established is marked in the ledger, and the exception's ``report`` holds
             every job of the ledger (those not settled as not reached or unknown).
     """
+    if price is not None and not isinstance(price, bool):
+        raise UsageError(f"price must be True, False or None, not a {type(price).__name__}; "
+                         "nothing was sent")
     with locked(path):  # another cleanup of this ledger finishes first
         contents = read_ledger(path)
+        if not contents.records:
+            logger.info("Job ledger %s: no ledger records (nothing was submitted with it)",
+                        path)
         given = provider.client.url if provider is not None else _env_url()
         url = ledger_url(contents, given)
         own = provider is None
         holder: HasClient = provider if provider is not None else _Holder(
             IonQCancelClient(env_api_key(), url))
         try:
-            return _cancel(Path(path), contents, holder.client, holder, dry_run, deadline)
+            return _cancel(Path(path), contents, holder.client, holder, dry_run, deadline,
+                           price)
         finally:
             if own:
                 holder.client.close()
@@ -140,11 +164,13 @@ def cancel_recorded(path: str | os.PathLike[str], contents: LedgerContents,
                     client: IonQCancelClient, deadline: float | None) -> CancelReport:
     """As `cancel_ledger`, for ``contents`` (read from ``path`` under :func:`locked`, every
     record at ``client``'s URL: a watchdog's share of a ledger) through ``client``."""
-    return _cancel(Path(path), contents, client, _Holder(client), False, deadline)
+    return _cancel(Path(path), contents, client, _Holder(client), False, deadline, None)
 
 
 def _cancel(path: Path, contents: LedgerContents, client: IonQCancelClient,
-            holder: HasClient, dry_run: bool, deadline: float | None) -> CancelReport:
+            holder: HasClient, dry_run: bool, deadline: float | None,
+            price: bool | None) -> CancelReport:
+    sent = client.requests_sent
     settled = {job_id: mark for job_id, mark in contents.marks.items()
                if mark.get("event") in FINAL_MARKS}
     pending = [job_id for job_id in contents.jobs if job_id not in settled]
@@ -152,42 +178,41 @@ def _cancel(path: Path, contents: LedgerContents, client: IonQCancelClient,
         report = _dry_run(client, pending)
     else:
         try:
-            report = cancel_jobs(pending, provider=holder, deadline=deadline) if pending \
-                else CancelReport()
+            report = cancel_jobs(pending, provider=holder, deadline=deadline,
+                                 price=price) if pending else CancelReport()
         except (KeyboardInterrupt, SystemExit) as exc:  # mark what was done, then go on
             partial = getattr(exc, "report", None)
             if isinstance(partial, CancelReport):
                 _mark(path, client, partial)
-                exc.report = _whole(contents, settled, partial)  # type: ignore[union-attr]
+                exc.report = _whole(  # type: ignore[union-attr]
+                    contents, settled, partial, client.requests_sent - sent)
             raise
         _mark(path, client, report)
-    return _whole(contents, settled, report)
+    return _whole(contents, settled, report, client.requests_sent - sent)
 
 
 def _whole(contents: LedgerContents, settled: dict[str, dict[str, Any]],
-           report: CancelReport) -> CancelReport:
+           report: CancelReport, requests: int) -> CancelReport:
     """Every job of the ledger once, in the order submitted: those settled by an earlier
-    cleanup, then ``report``'s, then the intents whose id is unknown."""
+    cleanup, then ``report``'s, then the intents whose id is unknown; with ``report``'s
+    ``saved`` and ``requests``, every request this cleanup sent."""
     earlier = CancelReport()
     for job_id, mark in settled.items():
         status = JobStatus.__members__.get(str(mark.get("status")), JobStatus.CANCELLED)
         earlier.statuses[job_id] = status
         earlier.notes[job_id] = f"settled by an earlier cleanup at {mark.get('time')}"
+    saved = report.saved  # not counted: the jobs an earlier cleanup cancelled
+    saved.already_cancelled = [job_id for job_id, status in earlier.statuses.items()
+                               if status is JobStatus.CANCELLED] + [
+        job_id for job_id in saved.already_cancelled if job_id not in earlier.statuses]
     earlier.merge(report)
     order = {job_id: n for n, job_id in enumerate(contents.jobs)}
     final = CancelReport(
         statuses=dict(sorted(earlier.statuses.items(), key=lambda kv: order.get(kv[0], 0))),
         errors=earlier.errors, not_reached=earlier.not_reached, notes=earlier.notes,
-        elapsed=report.elapsed, requests=report.requests)
-    for n, record in enumerate(contents.unknown):
-        final.not_reached[unknown_key(n, record)] = (
-            f"submitted at {record.get('time')}, id unknown: {CHECK_READY} (backend "
-            f"{record.get('backend')}, pid {record.get('pid')} on {record.get('host')}; no "
-            "answer to its POST /jobs was recorded)")
-    if contents.skipped:
-        logger.warning("Job ledger: %s could not be read and %s skipped",
-                       plural(len(contents.skipped), "line"),
-                       "was" if len(contents.skipped) == 1 else "were")
+        elapsed=report.elapsed, requests=requests, saved=saved)
+    for record in contents.unknown:
+        final.not_reached[unknown_key(contents.number(record))] = unknown_note(record)
     return final
 
 

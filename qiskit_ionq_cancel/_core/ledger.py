@@ -49,6 +49,11 @@ _START = time.time()
 _REFS = itertools.count(1)
 
 
+def plural(count: int, noun: str) -> str:
+    """``"1 line"``, ``"2 lines"`` (report.plural's twin: report is a layer above)."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
 
@@ -182,6 +187,8 @@ class LedgerContents:
         skipped: Lines that could not be read (``file:line``), each warned about.
         labels: Job id -> every label it was recorded with (scopes sharing a ledger, nested
             scopes: one job, several records).
+        records: How many records were read (0: an empty ledger, such as the directory of
+            a run that submitted nothing, or the wrong directory).
     """
 
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -189,6 +196,14 @@ class LedgerContents:
     marks: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     labels: dict[str, set[str]] = field(default_factory=dict)
+    records: int = 0
+    #: Each unknown intent's ``ref`` -> its position among the ledger's unknown intents,
+    #: kept by :meth:`only`: an unknown job has one number however the ledger is split.
+    positions: dict[str, int] = field(default_factory=dict)
+
+    def number(self, intent: dict[str, Any]) -> int:
+        """The position of the unknown ``intent`` among the whole ledger's."""
+        return self.positions.get(str(intent.get("ref")), -1)
 
     def urls(self) -> set[str]:
         """Every API URL the jobs and the unknown intents went to."""
@@ -240,27 +255,67 @@ def _files(path: Path) -> Iterator[Path]:
 def _parse(raw: bytes) -> tuple[dict[str, Any] | None, bool]:
     """One line's record, and whether a torn record was in front of it: a torn write (a
     writer killed mid-write) with another writer's record appended after it gives that
-    record at the line's end."""
+    record at the line's end. A record is a JSON object with a format version ``v`` and an
+    ``event``: any other line (of a file that is not a ledger, say) is not one."""
     for start in (0, raw.rfind(b'{"v":')):
         if start < 0:
             continue
         try:
             record = json.loads(raw[start:])
-        except ValueError:
+        except ValueError:  # (bytes that are not UTF-8 too: UnicodeDecodeError)
             continue
-        if isinstance(record, dict) and isinstance(record.get("event"), str):
+        if isinstance(record, dict) and "v" in record and isinstance(record.get("event"), str):
             return record, start > 0
     return None, True
 
 
-def read_ledger(path: str | os.PathLike[str]) -> LedgerContents:
+def _not_a_ledger(file: Path, unreadable: int) -> UsageError:
+    return UsageError(
+        f"{str(file)!r} holds no ledger records ({plural(unreadable, 'line')} unreadable): "
+        f"is it a ledger? Give the file or directory the program wrote (its ledger= or "
+        f"{ENV_VAR}); nothing was sent.")
+
+
+def _warn_skipped(file: Path, lines: int, skipped: list[tuple[int, bool]]) -> None:
+    """One warning for the lines of ``file`` that are not whole records: a torn last line
+    (a writer killed mid-write), the torn start of a line another writer appended to, and
+    any other line, which no writer of a ledger leaves (the file is damaged, or holds
+    something else too)."""
+    last = [n for n, whole in skipped if whole and n == lines]
+    starts = [n for n, whole in skipped if not whole]
+    middle = [n for n, whole in skipped if whole and n != lines]
+    parts = []
+    if last:
+        parts.append(f"its last line, {file}:{last[0]}, not a whole record (a writer killed "
+                     "mid-write)")
+    if starts:
+        many = "a line" if len(starts) == 1 else f"{len(starts)} lines"
+        parts.append(f"the start of {many} ({_where(file, starts)}), "
+                     "a record torn by a writer killed mid-write (the record appended after "
+                     "it is read)")
+    if middle:
+        parts.append(f"{plural(len(middle), 'line')} ({_where(file, middle)}) that "
+                     f"{'is' if len(middle) == 1 else 'are'} not a ledger record: the file is "
+                     "damaged, or holds more than the ledger")
+    logger.warning("Job ledger %s: skipped %s", file, "; and ".join(parts))
+
+
+def _where(file: Path, numbers: list[int]) -> str:
+    """``file:3``, ``file:3, 7, 9``: at most five line numbers."""
+    shown = ", ".join(map(str, numbers[:5]))
+    return f"{file}:{shown}" + (f" and {len(numbers) - 5} more" if len(numbers) > 5 else "")
+
+
+def read_ledger(path: str | os.PathLike[str], *, warn: bool = True) -> LedgerContents:
     """Read a ledger file, or every ``*.jsonl`` file of a ledger directory.
 
-    A line that is not a JSON object (the last one, torn by a writer killed mid-write) is
-    skipped with a warning; every other record is used.
+    A line that is not a whole record (the last one, torn by a writer killed mid-write) is
+    skipped, with one warning a file (``warn``) naming how many; every other record is used.
 
     Raises:
-        UsageError: The path does not exist or cannot be read.
+        UsageError: The path does not exist or cannot be read; a file holds no ledger
+            record but lines that are not (it is not a ledger); a record is of a format
+            version this package does not read.
     """
     root = Path(path)
     if not root.exists():
@@ -275,18 +330,35 @@ def read_ledger(path: str | os.PathLike[str]) -> LedgerContents:
         except OSError as exc:
             raise UsageError(f"The job ledger {str(file)!r} cannot be read "
                              f"({exc.strerror or exc}).") from None
-        for number, raw in enumerate(data.splitlines(), 1):
+        records: list[dict[str, Any]] = []
+        skipped: list[tuple[int, bool]] = []  # (line number, the whole line unreadable)
+        lines = data.splitlines()
+        last = max((n for n, raw in enumerate(lines, 1) if raw.strip()), default=0)
+        for number, raw in enumerate(lines, 1):
             if not raw.strip():
                 continue
             record, torn = _parse(raw)
             if torn:
-                where = f"{file}:{number}"
-                logger.warning("Job ledger %s: skipped %s that is not a whole record (a "
-                               "writer killed mid-write?)", where,
-                               "a line" if record is None else "the start of a line")
-                contents.skipped.append(where)
+                skipped.append((number, record is None))
             if record is None:
                 continue
+            if record["v"] != VERSION:
+                raise UsageError(
+                    f"The job ledger {str(file)!r}, line {number}, is a record of format "
+                    f"version {record['v']!r}; this version of qiskit-ionq-cancel reads "
+                    f"version {VERSION} only: run the cleanup with the version that wrote "
+                    "it (or a newer one); nothing was sent.")
+            records.append(record)
+        # A line beginning as a record does is a torn one (a file of one torn record is a
+        # ledger whose writer died in its first write); without any, it is not a ledger.
+        if skipped and not records and not any(
+                lines[n - 1].lstrip().startswith(b'{"v":') for n, _ in skipped):
+            raise _not_a_ledger(file, len(skipped))
+        if skipped and warn:
+            _warn_skipped(file, last, skipped)
+        contents.skipped += [f"{file}:{number}" for number, _ in skipped]
+        contents.records += len(records)
+        for record in records:
             event = record["event"]
             ref = str(record.get("ref"))
             if event == "intent":
@@ -300,4 +372,5 @@ def read_ledger(path: str | os.PathLike[str]) -> LedgerContents:
             elif event in _MARKS and isinstance(record.get("id"), str):
                 contents.marks[record["id"]] = record
     contents.unknown = [r for ref, r in intents.items() if ref not in ended]
+    contents.positions = {str(r.get("ref")): n for n, r in enumerate(contents.unknown)}
     return contents

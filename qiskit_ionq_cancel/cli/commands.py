@@ -55,7 +55,7 @@ from ..exceptions import (
     UsageError,
     WrongBaseURLError,
 )
-from ..ledger import CHECK_READY, cancel_ledger, ledger_url, unknown_key
+from ..ledger import CHECK_READY, cancel_ledger, ledger_url, unknown_key, unknown_note
 from ..provider import IonQProvider
 from ..report import CancelReport, plural
 from ..retry import RetryPolicy
@@ -775,12 +775,21 @@ def _cancel(args: argparse.Namespace, console: Console, key: str, ids: list[str]
 def _cancel_ledger(args: argparse.Namespace, console: Console, key: str) -> int:
     """``cancel --ledger PATH``: every unfinished job the ledger records (``cancel_ledger``).
     The URL is ``--url`` / IONQ_API_URL, which every record must name, else the ledger's.
-    Ctrl-C or SIGTERM prints the partial table (the ledger marks only what was done)."""
-    contents = _read_ledger(args)
+    Ctrl-C or SIGTERM prints the partial table (the ledger marks only what was done).
+    ``--dry-run`` is ``status --ledger`` in the words of a dry run by id."""
+    if args.dry_run:
+        return _status_ledger(args, console, key)
+    # (read here for the URL and the unknown jobs; cancel_ledger reads it again under the
+    # ledger's lock, and says what it skipped: once)
+    contents = _read_ledger(args, console, warn=False)
+    if not contents.records:
+        console.out(json.dumps(Outcome(CancelReport(), set(), _why(args)).to_dict(), indent=2)
+                    if args.json else Outcome(CancelReport(), set(), _why(args)).table())
+        return 0
     with _provider(key, args) as provider:
         try:
-            report = cancel_ledger(args.ledger, provider=provider, dry_run=args.dry_run,
-                                   deadline=args.deadline)
+            report = cancel_ledger(args.ledger, provider=provider, deadline=args.deadline,
+                                   price=args.price)
         except UsageError as exc:
             raise BadUsage(plain(str(exc))) from None
         except (KeyboardInterrupt, SystemExit) as exc:  # the partial report, then exit
@@ -791,8 +800,6 @@ def _cancel_ledger(args: argparse.Namespace, console: Console, key: str) -> int:
             raise
     unknown = _ledger_report(args, console, contents, report)
     before = _earlier(report)
-    if args.dry_run:
-        return 1 if report.not_found or unknown else 0
     rest = CancelReport(statuses=report.statuses, errors=report.errors,
                         not_reached={k: v for k, v in report.not_reached.items()
                                      if k not in unknown},
@@ -804,18 +811,24 @@ def _cancel_ledger(args: argparse.Namespace, console: Console, key: str) -> int:
 
 def _status_ledger(args: argparse.Namespace, console: Console, key: str) -> int:
     """``status --ledger PATH``: every job the ledger records, as IonQ has it now, then each
-    submit whose id never reached the ledger ("id unknown", with its time)."""
-    contents = _read_ledger(args)
-    with _client(key, args) as client:
-        try:
-            ledger_url(contents, client.url)  # every record at this URL: else not this key's
-        except UsageError as exc:
-            raise BadUsage(plain(str(exc))) from None
-        lines = _lookup(client, list(contents.jobs)) if contents.jobs else []
-    lines += [JobLine(unknown_key(n, record), None, intent=record)
-              for n, record in enumerate(contents.unknown)]
-    console.out(jobs_json(lines, dry_run=False) if args.json
-                else jobs_table(lines, dry_run=False))
+    submit whose id never reached the ledger ("id unknown", with its time). ``cancel
+    --ledger PATH --dry-run`` is the same, in the words of a dry run by id (what a cancel
+    would do with each job: a job an earlier cleanup settled reads as IonQ has it now)."""
+    dry_run = args.command == "cancel"
+    contents = _read_ledger(args, console)
+    if contents.records:
+        with _client(key, args) as client:
+            try:
+                ledger_url(contents, client.url)  # every record at this URL: else not this
+            except UsageError as exc:  # key's
+                raise BadUsage(plain(str(exc))) from None
+            lines = _lookup(client, list(contents.jobs)) if contents.jobs else []
+    else:
+        lines = []
+    lines += [JobLine(unknown_key(contents.number(record)), None, intent=record)
+              for record in contents.unknown]
+    console.out(jobs_json(lines, dry_run=dry_run) if args.json
+                else jobs_table(lines, dry_run=dry_run))
     missing = [line for line in lines if not line.found and line.intent is None]
     if missing and not args.json:
         console.err(f"{plural(len(missing), 'job')} not found for this API key: check that "
@@ -823,6 +836,8 @@ def _status_ledger(args: argparse.Namespace, console: Console, key: str) -> int:
     if contents.unknown and not args.json:
         console.err(f"{plural(len(contents.unknown), 'job')} submitted with no id recorded "
                     f"(the program died during its POST /jobs): {CHECK_READY}.")
+        for record in contents.unknown:
+            console.err(f"  {unknown_key(contents.number(record))}: {unknown_note(record)}")
     return 1 if missing or contents.unknown else 0
 
 
@@ -831,13 +846,19 @@ def _earlier(report: CancelReport) -> set[str]:
     return {job_id for job_id in report.cancelled if job_id in report.notes}
 
 
-def _read_ledger(args: argparse.Namespace) -> LedgerContents:
+def _read_ledger(args: argparse.Namespace, console: Console, *,
+                 warn: bool = True) -> LedgerContents:
     """The ledger of ``--ledger`` (with no ids or filter beside it); without ``--url`` or
-    IONQ_API_URL, ``args.url`` becomes the one URL it names."""
+    IONQ_API_URL, ``args.url`` becomes the one URL it names. A ledger with no record says
+    so on stderr (a run that submitted nothing, or the wrong path)."""
     if args.ids or args.from_file or args.status or args.target or args.session:
         raise BadUsage("give --ledger PATH, or job ids, or a filter; not several")
     try:
-        contents = read_ledger(args.ledger)
+        contents = read_ledger(args.ledger, warn=warn)
+        if not contents.records:
+            console.err(f"ionq-cancel {args.command}: no ledger records in {args.ledger} (a "
+                        "run that submitted nothing with it, or another path: check it); "
+                        "nothing to do.")
         if not (args.url or os.environ.get("IONQ_API_URL")
                 or os.environ.get("QISKIT_IONQ_API_URL")):
             args.url = ledger_url(contents, None)
@@ -850,14 +871,14 @@ def _ledger_report(args: argparse.Namespace, console: Console, contents: LedgerC
                    report: CancelReport, interrupted: str | None = None) -> set[str]:
     """Print a ledger cancel's report (and, on stderr, what to do about each job whose id
     is unknown); returns the report keys of those."""
-    unknown = {unknown_key(n, r) for n, r in enumerate(contents.unknown)}
+    unknown = {unknown_key(contents.number(record)) for record in contents.unknown}
     before = _earlier(report)
     report.elapsed = args.deadline_left.elapsed
     outcome = Outcome(report, before, _why(args, interrupted))
     console.out(json.dumps(outcome.to_dict(), indent=2) if args.json else outcome.table())
     for entry in sorted(unknown):  # no id to cancel it by: what to do instead
         if entry in report.not_reached:
-            console.err(f"ionq-cancel cancel: {report.not_reached[entry]}")
+            console.err(f"ionq-cancel cancel: {entry}: {report.not_reached[entry]}")
     return unknown
 
 

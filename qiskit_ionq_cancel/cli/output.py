@@ -96,7 +96,9 @@ class JobLine:
     def action(self) -> str:
         """What a cancel would do with it, in the words of a real cancel's report: a job
         already cancelled counts as cancelled there, one completed or failed as already
-        finished."""
+        finished; a ledger's submit whose id is unknown cannot be cancelled by id."""
+        if self.intent is not None:
+            return "id unknown"
         if not self.found:
             return "not found"
         if self.cancellable:
@@ -126,8 +128,9 @@ def _counts(lines: Sequence[JobLine], *, dry_run: bool) -> dict[str, int]:
     would = sum(line.cancellable for line in lines)
     cancelled = sum(line.ionq_status == "canceled" for line in lines)
     return {"would_cancel": would, "already_cancelled": cancelled,
-            "already_final": len(lines) - missing - would - cancelled,
-            "not_found": missing, "total": len(lines)}
+            "already_final": len(lines) - missing - unknown - would - cancelled,
+            "not_found": missing, **({"id_unknown": unknown} if unknown else {}),
+            "total": len(lines)}
 
 
 def jobs_json(lines: Sequence[JobLine], *, dry_run: bool) -> str:
@@ -208,6 +211,7 @@ def jobs_table(lines: Sequence[JobLine], *, dry_run: bool) -> str:
         head = (f"Dry run, nothing was changed. {plural(c['total'], 'job')}: "
                 f"{c['would_cancel']} would be cancelled, {c['already_cancelled']} already "
                 f"cancelled, {c['already_final']} already finished, {c['not_found']} not found")
+        head += f", {c['id_unknown']} id unknown" if c.get("id_unknown") else ""
     else:
         head = f"{plural(c['total'], 'job')}: {c['found']} found, {c['not_found']} not found"
         head += f", {c['id_unknown']} id unknown" if c.get("id_unknown") else ""

@@ -8,7 +8,7 @@ its scope open: it cancels the unfinished jobs the ledger records for ``--label`
 read back, as ``cancel --ledger`` does, the ledger marked), writes its report to the ledger,
 says it on stderr, and exits. Exit codes: 0 stood down, or every job cancelled or already
 final; 1 some job not cancelled (its outcome unknown, or its id never recorded); 2 the
-ledger cannot be read.
+ledger cannot be read (or is not a ledger: nothing is written to it then).
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def _write_report(args: argparse.Namespace, report: CancelReport, console: Conso
     ledger = Ledger(args.ledger, "", secret=None)
     try:
         ledger.note("watchdog_report", label=args.label, summary=report.summary(),
-                    counts=report.counts, jobs=jobs)
+                    counts=report.counts, jobs=jobs, saved=report.saved.to_dict())
     except UsageError as exc:
         console.err(f"{NAME}: {plain(str(exc))}")
     finally:

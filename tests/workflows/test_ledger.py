@@ -546,7 +546,8 @@ def test_status_of_a_ledger_shows_every_job_and_each_submit_whose_id_is_unknown(
     assert out.splitlines()[0] == "4 jobs: 2 found, 1 not found, 1 id unknown"
     assert re.search(rf"{ready} +QUEUED", out) and re.search(rf"{gone} +NOT FOUND", out)
     (row,) = [line for line in out.splitlines() if "ID UNKNOWN" in line]
-    assert f"submitted at {intent['time']}, id unknown" in row and "qpu.forte-1" in row
+    assert row.startswith("#0 (id unknown) ") and "qpu.forte-1" in row
+    assert f"#0 (id unknown): submitted at {intent['time']} to qpu.forte-1" in err
     assert "1 job not found for this API key" in err
     assert "ionq-cancel status --status ready" in err
     assert sum(1 for e in emu.log.entries if e.method == "PUT") == puts  # nothing changed
@@ -576,3 +577,207 @@ def test_status_of_a_ledger_refuses_ids_and_another_url(
     assert main(["status", "--ledger", str(tmp_path / "nothing-here")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert len(emu.log) == before
+
+
+# -- a new user's trial: what a cleanup saved, files that are not ledgers, the dry run, 80
+# columns (each command run as a process, as a user types it) --------------------------------
+FORTE = "qpu.forte-1"  # priced by the emulator: 0.088 usd for each job of add_jobs
+
+
+def recorded(emu: Emulator, ledger: Path, count: int, backend: str = FORTE) -> list[str]:
+    """``count`` jobs on ``backend``, recorded in ``ledger`` as a provider records them."""
+    ids = emu.store.add_jobs(count, backend=backend)
+    writer = Ledger(ledger, emu.url)
+    for job_id in ids:
+        writer.submitted(writer.intent(backend, None), job_id)
+    writer.close()
+    return ids
+
+
+def command(*args: str, columns: int = 80) -> subprocess.CompletedProcess[str]:
+    """``ionq-cancel ARGS`` in a process of its own (the environment points at the
+    emulator)."""
+    return subprocess.run([sys.executable, "-m", "qiskit_ionq_cancel.cli", *args],
+                          capture_output=True, text=True, timeout=PROCESS_GUARD, check=False,
+                          env={**os.environ, "COLUMNS": str(columns),
+                               "PYTHONWARNINGS": "ignore"})
+
+
+def price_requests(emu: Emulator) -> int:
+    return sum(e.path.endswith(("/cost", "/jobs/estimate")) for e in emu.log.entries)
+
+
+def test_a_ledger_cleanup_says_what_it_saved(emu: Emulator, tmp_path: Path) -> None:
+    ledger = tmp_path / "jobs.jsonl"
+    ids = recorded(emu, ledger, 3)
+    done = command("--ledger", str(ledger), "--yes")
+    assert done.returncode == 0, done.stderr
+    out = " ".join(done.stdout.split())  # (the table wraps at 80 columns)
+    assert out.startswith("3 jobs: 3 cancelled")
+    assert ("Saved (IonQ's estimate of what the jobs this call cancelled would have cost; "
+            "not a refund): 0.264 usd for 3 of 3 jobs") in out
+    assert out.count("cancelled; saved 0.088 usd") == 3
+    assert [emu.store.status_of(i) for i in ids] == ["canceled"] * 3
+
+    ledger = tmp_path / "json.jsonl"
+    recorded(emu, ledger, 2)
+    logged = len(emu.log.entries)
+    done = command("--ledger", str(ledger), "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["counts"]["cancelled"] == 2
+    assert data["saved"]["jobs"] == 2 and data["saved"]["cost"] == pytest.approx(0.176)
+    assert data["saved"]["reason"] is None and all("saved" in job for job in data["jobs"])
+    sent = [e for e in emu.log.entries[logged:] if "/backends" not in e.path]
+    assert any(e.path.endswith("/cost") for e in sent)
+    assert data["requests"] == len(sent)  # the price requests counted with the others
+
+    ledger = tmp_path / "unpriced.jsonl"
+    recorded(emu, ledger, 2)
+    before = price_requests(emu)
+    done = command("--ledger", str(ledger), "--json", "--no-price")
+    assert done.returncode == 0, done.stderr
+    saved = json.loads(done.stdout)["saved"]
+    assert saved["jobs"] == 2 and saved["reason"] == "pricing was off: price=False"
+    assert price_requests(emu) == before
+
+    again = command("--ledger", str(ledger), "--json")  # settled by the run before
+    saved = json.loads(again.stdout)["saved"]
+    assert saved["jobs"] == 0 and len(saved["already_cancelled"]) == 2
+
+
+def test_cancel_ledger_takes_price_and_reports_saved(emu: Emulator, tmp_path: Path) -> None:
+    ledger = tmp_path / "jobs.jsonl"
+    recorded(emu, ledger, 2)
+    with pytest.raises(UsageError, match="price must be True, False or None"):
+        cancel_ledger(ledger, price="yes")  # type: ignore[arg-type]
+    assert len(emu.log) == 0
+    report = cancel_ledger(ledger)
+    assert report.saved.jobs == 2 and report.saved.cost == pytest.approx(0.176)
+    assert report.requests == len(emu.log)
+    ledger = tmp_path / "off.jsonl"
+    recorded(emu, ledger, 1)
+    before = price_requests(emu)
+    report = cancel_ledger(ledger, price=False)
+    assert report.saved.jobs == 1 and report.saved.off == "price=False"
+    assert price_requests(emu) == before
+
+
+@pytest.mark.parametrize("text", [b"shopping list\nmilk\neggs\n", bytes(range(256)) * 8])
+def test_a_file_that_is_not_a_ledger_is_a_usage_error(
+        emu: Emulator, tmp_path: Path, text: bytes) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(text)
+    lines = len([line for line in text.splitlines() if line.strip()])
+    for args in (["--ledger", str(notes), "--yes"], ["status", "--ledger", str(notes)],
+                 ["--ledger", str(notes), "--dry-run"]):
+        done = command(*args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert (f"{str(notes)!r} holds no ledger records ({lines} lines unreadable): is it a "
+                "ledger?") in done.stderr
+        assert done.stdout == ""
+    with pytest.raises(UsageError, match="holds no ledger records"):
+        cancel_ledger(notes)
+    assert len(emu.log) == 0 and notes.read_bytes() == text
+
+
+def test_a_torn_last_line_warns_once_and_damaged_lines_are_counted(
+        emu: Emulator, tmp_path: Path) -> None:
+    ledger = tmp_path / "jobs.jsonl"
+    ids = recorded(emu, ledger, 2)
+    with ledger.open("a") as file:
+        file.write('{"v":1,"event":"submitted","id":"')  # a writer killed mid-write
+    damaged = tmp_path / "damaged.jsonl"
+    lines = ledger.read_text().splitlines()
+    damaged.write_text("\n".join([lines[0], "garbage", lines[1], "more garbage", *lines[2:]]))
+    done = command("-v", "--ledger", str(ledger), "--json")
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "skipped" in line]
+    assert len(warnings) == 1 and f"{ledger}:5" in warnings[0], done.stderr
+    assert "writer killed mid-write" in warnings[0]
+    assert json.loads(done.stdout)["counts"]["cancelled"] == 2
+
+    done = command("-v", "status", "--ledger", str(damaged))
+    warnings = [line for line in done.stderr.splitlines() if "skipped" in line]
+    assert len(warnings) == 1, done.stderr
+    assert f"2 lines ({damaged}:2, 4) that are not a ledger record" in warnings[0]
+    assert f"its last line, {damaged}:7" in warnings[0]
+    assert all(i in done.stdout for i in ids)
+
+
+def test_a_record_of_an_unknown_format_version_is_refused(
+        emu: Emulator, tmp_path: Path) -> None:
+    ledger = tmp_path / "jobs.jsonl"
+    recorded(emu, ledger, 1)
+    with ledger.open("a") as file:
+        file.write(json.dumps({"v": 99, "event": "submitted", "id": "0f0f0f0f-0000-4000-"
+                               "8000-000000000000", "url": emu.url}) + "\n")
+    with pytest.raises(UsageError, match="line 3, is a record of format version 99"):
+        cancel_ledger(ledger)
+    done = command("--ledger", str(ledger))
+    assert done.returncode == 2 and "format version 99" in done.stderr
+    assert len(emu.log) == 0
+
+
+def test_an_empty_ledger_directory_says_so_and_a_missing_one_is_an_error(
+        emu: Emulator, tmp_path: Path) -> None:
+    empty = tmp_path / "12345"  # a run that submitted nothing, or the wrong $SLURM_JOB_ID
+    empty.mkdir()
+    for args in (["--ledger", str(empty), "--yes"], ["status", "--ledger", str(empty)],
+                 ["--ledger", str(empty), "--dry-run"]):
+        done = command(*args)
+        assert done.returncode == 0, done.stderr
+        assert f"no ledger records in {empty}" in done.stderr
+    assert cancel_ledger(empty).total == 0
+    missing = command("--ledger", str(tmp_path / "67890"))
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert len(emu.log) == 0
+
+
+def test_the_ledger_dry_run_reads_like_a_dry_run_by_id(emu: Emulator, tmp_path: Path) -> None:
+    ledger = tmp_path / "jobs.jsonl"
+    ids = recorded(emu, ledger, 3)
+    emu.store.cancel(ids[2])
+    by_ledger = command("--ledger", str(ledger), "--dry-run")
+    by_id = command("--dry-run", *ids)
+    assert by_ledger.returncode == by_id.returncode == 0, by_ledger.stderr
+    assert by_ledger.stdout == by_id.stdout
+    assert by_ledger.stdout.splitlines()[0] == (
+        "Dry run, nothing was changed. 3 jobs: 2 would be cancelled, 1 already cancelled, "
+        "0 already finished, 0 not found")
+    assert "would cancel" in by_ledger.stdout and "NOT REACHED" not in by_ledger.stdout
+    as_json = json.loads(command("--ledger", str(ledger), "--dry-run", "--json").stdout)
+    assert as_json == json.loads(command("--dry-run", "--json", *ids).stdout)
+    assert not any(e.method == "PUT" for e in emu.log.entries)
+    assert not [r for r in records(ledger) if r["event"] in ("cancelled", "already_final")]
+
+    Ledger(ledger, emu.url).intent(FORTE, None)  # a death during POST /jobs
+    done = command("--ledger", str(ledger), "--dry-run")
+    assert done.returncode == 1  # as the cancel would: a job that cannot be cancelled by id
+    assert done.stdout.splitlines()[0].endswith("0 not found, 1 id unknown")
+    assert re.search(r"^#0 \(id unknown\) +ID UNKNOWN +.*id unknown$", done.stdout, re.M)
+
+
+def test_an_id_unknown_row_fits_80_columns(emu: Emulator, tmp_path: Path) -> None:
+    ledger = tmp_path / "jobs.jsonl"
+    ids = recorded(emu, ledger, 1)
+    for _ in range(2):  # two deaths during POST /jobs: two keys
+        Ledger(ledger, emu.url).intent(FORTE, None)
+    first, second = read_ledger(ledger).unknown
+    done = command("--ledger", str(ledger), "--yes")
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert max(map(len, lines)) <= 80, done.stdout
+    rows = [n for n, line in enumerate(lines) if "(id unknown)" in line]
+    assert [lines[n].split("  ")[0] for n in rows] == ["#0 (id unknown)", "#1 (id unknown)"]
+    assert all(re.match(r"#\d \(id unknown\) +NOT REACHED +no cancel sent: submitted at",
+                        lines[n]) for n in rows)
+    assert rows[1] - rows[0] <= 8  # the note wraps to a few lines (it took 17)
+    err = " ".join(done.stderr.split())
+    assert f"#0 (id unknown): submitted at {first['time']} to {FORTE}" in err
+    assert f"#1 (id unknown): submitted at {second['time']} to {FORTE}" in err
+    assert emu.store.status_of(ids[0]) == "canceled"
+
+    status = command("status", "--ledger", str(ledger))
+    assert max(map(len, status.stdout.splitlines())) <= 80
+    assert re.search(r"^#1 \(id unknown\) +ID UNKNOWN +", status.stdout, re.M)

@@ -350,6 +350,38 @@ def test_the_watch_command_stands_down_and_needs_a_ledger(tmp_path: Path) -> Non
     assert usage.returncode == 2 and b"--ledger" in usage.stderr
 
 
+def test_the_watch_command_refuses_a_file_that_is_not_a_ledger(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_text("not\na ledger\n")
+    ended = subprocess.run(
+        [sys.executable, "-m", "qiskit_ionq_cancel.cli", "watch", "--ledger", str(garbage)],
+        input=b"", capture_output=True, timeout=PROCESS_GUARD, check=False)
+    assert ended.returncode == 2
+    assert b"holds no ledger records (2 lines unreadable): is it a ledger?" in ended.stderr
+    assert garbage.read_text() == "not\na ledger\n"  # no watchdog_report appended
+
+
+def test_the_watchdogs_report_says_what_it_saved(emu: Emulator, tmp_path: Path) -> None:
+    from qiskit_ionq_cancel._core.ledger import Ledger
+
+    ledger = tmp_path / "jobs.jsonl"
+    ids = emu.store.add_jobs(2, backend="qpu.forte-1")  # 0.088 usd each
+    writer = Ledger(ledger, emu.url)
+    for job_id in ids:
+        writer.submitted(writer.intent("qpu.forte-1", None), job_id)
+    writer.close()
+    key = json.dumps({"url": emu.url, "key": KEY}).encode() + b"\n"
+    ended = subprocess.run(  # the key, then the pipe closes: the program died
+        [sys.executable, "-m", "qiskit_ionq_cancel.cli", "watch", "--ledger", str(ledger)],
+        input=key, capture_output=True, timeout=PROCESS_GUARD, check=False)
+    assert ended.returncode == 0, ended.stderr
+    assert statuses(emu, ids) == ["canceled"] * 2
+    (report,) = [json.loads(line) for line in ledger.read_text().splitlines()
+                 if json.loads(line)["event"] == "watchdog_report"]
+    assert report["saved"]["jobs"] == 2 and report["saved"]["unit"] == "usd"
+    assert report["saved"]["cost"] == pytest.approx(0.176)
+
+
 # -- a Jupyter kernel ----------------------------------------------------------------------
 KERNEL_CELL = """
 import json
