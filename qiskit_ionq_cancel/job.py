@@ -100,6 +100,31 @@ class IonQJob(StockIonQJob):
             complete_memory(result)
         return result
 
+    def status(self, detailed: bool = False) -> Any:
+        """qiskit-ionq's ``status()``, safe while other threads poll the same job.
+
+        A primitive's worker and its user may both wait on one job. qiskit-ionq's own
+        ``status()`` sets the status before it stores the results that go with it, and sets
+        it whatever it was: another thread could see ``DONE`` with no results stored yet, or
+        an answer read while the job still ran, digested late, turned ``DONE`` back into
+        ``RUNNING`` under a ``result()`` (a ``Result`` that was not successful). Here the
+        job read is digested aside and taken in at once (``_compat.upstream.replay_status``).
+
+        Args:
+            detailed: Return the children's statuses (a dict), as qiskit-ionq's.
+
+        Returns:
+            Qiskit's ``JobStatus`` (or, with ``detailed``, qiskit-ionq's dict).
+
+        Raises:
+            IonQJobFailureError: The job failed (qiskit-ionq's exception).
+        """
+        job_id = self.job_id()
+        if not job_id or upstream.local_status(self) in JOB_FINAL_STATES:
+            return super().status(detailed)  # known here: no request (but detailed's)
+        status = upstream.replay_status(self, upstream.job_client(self).retrieve_job(job_id))
+        return upstream.children_status(self) if detailed else status
+
     def wait_for_final_state(
         self,
         timeout: float | None = None,
