@@ -91,11 +91,14 @@ class IonQJob(StockIonQJob):
             JobTimeoutError: The wait timed out (Qiskit's exception).
             IonQJobStateError: The job was cancelled (qiskit-ionq's exception).
         """
-        self._wait_options = (cancel_on_timeout, cancel_on_interrupt)
+        # By thread: another thread's result() on the same job must not read or reset them.
+        options = self.__dict__.setdefault("_wait_options", {})
+        me = threading.get_ident()
+        options[me] = (cancel_on_timeout, cancel_on_interrupt)
         try:
             result = super().result(*args, **kwargs)
         finally:
-            self._wait_options = (None, None)
+            del options[me]
         if getattr(self, "memory", False):  # run(memory=True), as BackendSamplerV2 does
             complete_memory(result)
         return result
@@ -146,7 +149,8 @@ class IonQJob(StockIonQJob):
         Raises:
             JobTimeoutError: The wait timed out (Qiskit's exception).
         """
-        from_result = getattr(self, "_wait_options", (None, None))
+        from_result = getattr(self, "_wait_options", {}).get(threading.get_ident(),
+                                                             (None, None))
         on_timeout = self._option("cancel_on_timeout", cancel_on_timeout, from_result[0])
         on_interrupt = self._option("cancel_on_interrupt", cancel_on_interrupt, from_result[1])
         client = upstream.job_client(self)

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from contract.observed import Emulator
 from hostile_server import Answer, HostileServer, Seen, Tamper
-from qiskit.providers import JobStatus
-from qiskit_ionq.exceptions import IonQJobFailureError
+from qiskit.providers import JobStatus, JobTimeoutError
+from qiskit_ionq.exceptions import IonQJobFailureError, IonQJobTimeoutError
 from support import KEY, bell
 
 from qiskit_ionq_cancel import IonQJob, IonQProvider
@@ -154,3 +154,49 @@ def test_a_failed_job_is_recorded_failed_before_status_raises(emu: Emulator) -> 
     mark = emu.log.mark()
     assert job.status() is JobStatus.ERROR
     assert emu.log.since(mark) == []
+
+
+class PausedWait(IonQJob):
+    """Holds the thread named ``paused`` where its ``result()`` has begun and its wait has
+    not yet read that call's ``cancel_on_timeout``."""
+
+    inside = threading.Event()
+    go = threading.Event()
+
+    def wait_for_final_state(self, *args: Any, **kwargs: Any) -> None:
+        if threading.current_thread().name == "paused":
+            type(self).inside.set()
+            type(self).go.wait(HOLD)
+        super().wait_for_final_state(*args, **kwargs)
+
+
+def test_a_wait_in_another_thread_does_not_take_this_result_s_options(
+        emu: Emulator) -> None:
+    # result(cancel_on_timeout=True) kept its options on the job for its wait to read; a
+    # result() of another thread on the same job, ending meanwhile, reset them, and the
+    # timed-out wait left the job running.
+    job = IonQProvider(KEY, url=emu.url).get_backend("simulator").run(bell(), shots=SHOTS)
+    PausedWait.inside.clear()
+    PausedWait.go.clear()
+    upstream.adopt_job(job, PausedWait)
+    failures: list[BaseException] = []
+
+    def timed() -> None:
+        try:
+            job.result(timeout=0.2, cancel_on_timeout=True)
+        except BaseException as exc:  # checked below
+            failures.append(exc)
+
+    paused = threading.Thread(target=timed, name="paused")
+    paused.start()
+    try:
+        assert PausedWait.inside.wait(HOLD)
+        with pytest.raises(JobTimeoutError):  # another thread's wait ends (not cancelling)
+            job.result(timeout=0)
+        assert emu.store.status_of(job.job_id()) == "ready"
+    finally:
+        PausedWait.go.set()
+        paused.join(HOLD)
+    assert not paused.is_alive()
+    assert [type(exc) for exc in failures] == [IonQJobTimeoutError]
+    assert emu.store.status_of(job.job_id()) == "canceled"  # this call's option held
