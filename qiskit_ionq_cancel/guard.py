@@ -4,7 +4,7 @@
 
     with budget(25.0) as guard:                 # usd
         job = backend.run(circuit, shots=1000)  # GET /jobs/estimate first, then POST /jobs
-    print(guard.report)                         # billed costs, jobs still running
+    print(guard.report)                         # billed costs, jobs not finished
 
 Inside the block every job submitted through this package (``backend.run``, multi-circuit
 jobs, the primitives, sessions) is estimated first (``GET /jobs/estimate``, from the payload
@@ -61,7 +61,8 @@ class BudgetReport:
         committed: The committed total: billed costs where known, else estimates (a
             cancelled job's given back).
         billed: Job id -> its billed cost (``GET /jobs/{id}/cost``), where known.
-        running: Job id -> its estimate, for the jobs not finished when it was read.
+        unfinished: Job id -> its estimate, for the jobs not finished (queued or running)
+            when it was read.
         unknown: Submissions of unknown cost: not estimated (``allow_unestimated``), or
             sent without an answer (``None`` for an id never learnt).
         stopped: Jobs the guard cancelled because billed costs took the total past the
@@ -74,11 +75,17 @@ class BudgetReport:
     unit: str
     committed: float
     billed: dict[str, float] = field(default_factory=dict)
-    running: dict[str, float | None] = field(default_factory=dict)
+    unfinished: dict[str, float | None] = field(default_factory=dict)
     unknown: list[str | None] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)
     cancel_reports: list[CancelReport] = field(default_factory=list)
     errors: dict[str, Exception] = field(default_factory=dict)
+
+    @property
+    def running(self) -> dict[str, float | None]:
+        """``unfinished`` under its first name, kept working (it holds queued jobs too, and
+        Qiskit's ``RUNNING`` is one status)."""
+        return self.unfinished
 
     @property
     def over_limit(self) -> bool:
@@ -89,9 +96,9 @@ class BudgetReport:
         unit = self.unit
         lines = [f"budget: {money(self.committed)} of {money(self.limit)} {unit} committed"
                  f"{' (OVER THE LIMIT)' if self.over_limit else ''}; "
-                 f"{len(self.billed)} job(s) billed, {len(self.running)} still running"]
-        lines += [f"  running {job_id}: estimated {money(cost)} {unit}"
-                  for job_id, cost in self.running.items()]
+                 f"{len(self.billed)} job(s) billed, {len(self.unfinished)} not finished"]
+        lines += [f"  not finished: {job_id}, estimated {money(cost)} {unit}"
+                  for job_id, cost in self.unfinished.items()]
         lines += [f"  unknown cost: {job_id or '(id never answered)'}"
                   for job_id in self.unknown]
         if self.stopped:
@@ -145,7 +152,7 @@ class Budget(BudgetState):
                 return
             self.refresh()
             report = self.report
-            if report is not None and (report.running or report.stopped or report.over_limit):
+            if report is not None and (report.unfinished or report.stopped or report.over_limit):
                 logger.info("%s", report)
         except Exception:  # the block's own outcome goes on; the report says what was read
             logger.exception("Budget: reading the billing at the block's exit failed")
@@ -259,7 +266,7 @@ class Budget(BudgetState):
             limit=self.limit, unit=self.unit, committed=self.committed,
             billed={job.job_id: job.billed for job in jobs
                     if job.job_id and job.billed is not None},
-            running={job.job_id: job.estimate for job in jobs
+            unfinished={job.job_id: job.estimate for job in jobs
                      if job.job_id and not job.finished},
             unknown=[job.job_id for job in jobs
                      if job.job_id is None or (job.estimate is None and job.billed is None)],

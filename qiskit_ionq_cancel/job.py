@@ -91,14 +91,42 @@ class IonQJob(StockIonQJob):
             JobTimeoutError: The wait timed out (Qiskit's exception).
             IonQJobStateError: The job was cancelled (qiskit-ionq's exception).
         """
-        self._wait_options = (cancel_on_timeout, cancel_on_interrupt)
+        # By thread: another thread's result() on the same job must not read or reset them.
+        options = self.__dict__.setdefault("_wait_options", {})
+        me = threading.get_ident()
+        options[me] = (cancel_on_timeout, cancel_on_interrupt)
         try:
             result = super().result(*args, **kwargs)
         finally:
-            self._wait_options = (None, None)
+            del options[me]
         if getattr(self, "memory", False):  # run(memory=True), as BackendSamplerV2 does
             complete_memory(result)
         return result
+
+    def status(self, detailed: bool = False) -> Any:
+        """qiskit-ionq's ``status()``, safe while other threads poll the same job.
+
+        A primitive's worker and its user may both wait on one job. qiskit-ionq's own
+        ``status()`` sets the status before it stores the results that go with it, and sets
+        it whatever it was: another thread could see ``DONE`` with no results stored yet, or
+        an answer read while the job still ran, digested late, turned ``DONE`` back into
+        ``RUNNING`` under a ``result()`` (a ``Result`` that was not successful). Here the
+        job read is digested aside and taken in at once (``_compat.upstream.replay_status``).
+
+        Args:
+            detailed: Return the children's statuses (a dict), as qiskit-ionq's.
+
+        Returns:
+            Qiskit's ``JobStatus`` (or, with ``detailed``, qiskit-ionq's dict).
+
+        Raises:
+            IonQJobFailureError: The job failed (qiskit-ionq's exception).
+        """
+        job_id = self.job_id()
+        if not job_id or upstream.local_status(self) in JOB_FINAL_STATES:
+            return super().status(detailed)  # known here: no request (but detailed's)
+        status = upstream.replay_status(self, upstream.job_client(self).retrieve_job(job_id))
+        return upstream.children_status(self) if detailed else status
 
     def wait_for_final_state(
         self,
@@ -121,7 +149,8 @@ class IonQJob(StockIonQJob):
         Raises:
             JobTimeoutError: The wait timed out (Qiskit's exception).
         """
-        from_result = getattr(self, "_wait_options", (None, None))
+        from_result = getattr(self, "_wait_options", {}).get(threading.get_ident(),
+                                                             (None, None))
         on_timeout = self._option("cancel_on_timeout", cancel_on_timeout, from_result[0])
         on_interrupt = self._option("cancel_on_interrupt", cancel_on_interrupt, from_result[1])
         client = upstream.job_client(self)

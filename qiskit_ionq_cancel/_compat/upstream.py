@@ -20,13 +20,16 @@ import importlib
 import inspect
 import logging
 import re
+import threading
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from typing import Any, Literal
 
 import qiskit_ionq
 from qiskit.providers import JobStatus
+from qiskit.providers.jobstatus import JOB_FINAL_STATES
 from qiskit_ionq import ionq_backend
+from qiskit_ionq.exceptions import IonQJobFailureError
 from qiskit_ionq.ionq_client import IonQClient
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
@@ -36,6 +39,7 @@ __all__ = [
     "adopt_job",
     "backend_sizes_are_lazy",
     "check_qiskit_ionq_version",
+    "children_status",
     "client_settings",
     "fill_catalog",
     "init_provider",
@@ -141,10 +145,19 @@ def local_status(job: StockIonQJob) -> JobStatus | None:
 
 def set_local_status(job: StockIonQJob, status: JobStatus,
                      job_object: Mapping[str, Any] | None = None) -> None:
-    """Record a status (and the job object it was read from) on the job."""
-    job._status = status
-    if job_object is not None:
-        job._save_metadata(job_object)  # type: ignore[no-untyped-call]
+    """Record a status (and the job object it was read from) on the job: the object first,
+    so that a thread that sees the status finds it stored."""
+    with _PUBLISHING:
+        if job_object is not None:
+            job._save_metadata(job_object)  # type: ignore[no-untyped-call]
+        job._status = status
+
+
+def children_status(job: StockIonQJob) -> dict[str, Any]:
+    """qiskit-ionq's ``status(detailed=True)`` answer: its children's statuses (a request
+    for the job and one for each child)."""
+    detailed: dict[str, Any] = job._children_status()  # type: ignore[no-untyped-call]
+    return detailed
 
 
 def job_client(job: StockIonQJob) -> IonQClient:
@@ -172,23 +185,58 @@ def adopt_job(job: Any, cls: type) -> None:
 def replay_status(job: StockIonQJob, job_object: dict[str, Any]) -> JobStatus:
     """Let qiskit-ionq's own ``status()`` digest a job object already read (result URLs,
     qubit counts, headers), so that ``result()`` works without a second request; the
-    status it comes to (the object read wins over a final status known before).
+    status the job has afterwards.
 
-    The job's own client is never swapped: ``status()`` runs on a shallow copy whose client
-    answers with ``job_object``, and what it recorded is copied back. (Swapping the job's
-    client and restoring it afterwards lost the real client when two threads replayed on
-    one job at once: one restored the other's stand-in, and every later ``status()`` read
-    that stale job object.)
+    Another thread may poll the same job (a primitive's worker and its user), and
+    qiskit-ionq's ``status()`` is not safe for that: it sets ``_status`` first and what goes
+    with it (metadata, result URLs, the circuits' shape) afterwards, and sets it whatever it
+    was. So the object is digested on a shallow copy of the job that answers from it (its
+    own client and metadata: the job's are never swapped or updated in place; swapping the
+    job's client and restoring it afterwards lost the real client when two threads replayed
+    at once, issue 21), and what it recorded is copied back under a lock with ``_status``
+    last: a thread that sees the job final finds its results stored. An object read while
+    the job still ran, digested after the job is known final here (another thread's poll, or
+    a cancel), is stale and changes nothing. A final object replaces a final status known
+    before (a cancel's read-back finds a claimed cancel completed).
+
+    Raises:
+        IonQJobFailureError: The job failed (qiskit-ionq's; ``ERROR`` is recorded first, as
+            its own ``status()`` does). Its other errors record nothing.
     """
     replica = copy.copy(job)
-    replica._client = _Replay(job._client, job_object)  # type: ignore[assignment]
     before = dict(vars(replica))
+    replica._client = _Replay(job._client, job_object)  # type: ignore[assignment]
+    replica._metadata = dict(job._metadata)
     replica._status = JobStatus.INITIALIZING  # digested whatever was known before
-    status: JobStatus = replica.status()
-    for name, value in vars(replica).items():
-        if name != "_client" and before.get(name, _UNSET) is not value:
-            setattr(job, name, value)
-    return status
+    try:
+        StockIonQJob.status(replica)  # qiskit-ionq's own, whatever class the job has
+    except IonQJobFailureError:
+        _publish(job, replica, before)
+        raise
+    return _publish(job, replica, before)
+
+
+#: One lock for every job: it guards a few attribute writes from an object already read and
+#: digested, never a request.
+_PUBLISHING = threading.Lock()
+
+
+def _publish(job: StockIonQJob, replica: StockIonQJob, before: dict[str, Any]) -> JobStatus:
+    """Copy what ``replica``'s digest changed back to ``job``, ``_status`` last, unless it is
+    stale (see :func:`replay_status`); the job's status afterwards."""
+    digested: JobStatus = replica._status
+    with _PUBLISHING:
+        known: JobStatus | None = job._status
+        if known is not None and known in JOB_FINAL_STATES \
+                and digested not in JOB_FINAL_STATES:
+            logger.debug("Job %s: an answer %s read before it was known %s is not taken",
+                         job.job_id(), digested.name, known.name)
+            return known
+        for name, value in vars(replica).items():
+            if name not in ("_client", "_status") and before.get(name, _UNSET) is not value:
+                setattr(job, name, value)
+        job._status = digested
+    return digested
 
 
 _UNSET = object()

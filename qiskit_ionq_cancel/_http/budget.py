@@ -137,8 +137,10 @@ class BudgetedJob:
             not be had and the budget allowed the submit: counted as unknown).
         approximate: The estimate was made from qubits and shots only (an OpenQASM 3
             program's gates are not counted).
-        status: IonQ's status of the job as last seen (``"sending"`` until ``POST /jobs``
-            answers, ``"lost"`` when it never answered).
+        status: IonQ's status of the job as last read (``"ready"``, ``"completed"``, ...);
+            before any read, this package's word: ``"sending"`` until ``POST /jobs``
+            answers, then ``"sent"``, or ``"lost"`` when it never answered. (Not
+            ``"submitted"``: that is one of IonQ's statuses.)
         billed: ``GET /jobs/{id}/cost``'s ``cost``, once known.
         cancelled: Cancelled inside the block: its estimate was given back.
     """
@@ -331,7 +333,7 @@ class Ticket:
         for state, record in self.entries:
             with state._lock:
                 record.job_id = job_id
-                record.status = "submitted" if job_id else "lost"
+                record.status = "sent" if job_id else "lost"
                 if job_id:
                     state._by_id[job_id] = record
             if job_id:

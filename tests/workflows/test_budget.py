@@ -224,7 +224,7 @@ def test_billed_costs_replace_estimates_when_the_block_exits_and_on_refresh(
         assert requests_to(emu, "GET", "/cost") == []  # no background poller
         report = guard.refresh()
         assert report.billed == {done.job_id(): pytest.approx(BELL)}
-        assert report.running == {stopped.job_id(): pytest.approx(BELL)}
+        assert report.unfinished == {stopped.job_id(): pytest.approx(BELL)}
         clock.advance(QUEUED + 2)  # 2 s of its 5 s run: 40 of 100 shots
         stopped.cancel()
         assert guard.committed == pytest.approx(BELL)  # given back until billed
@@ -232,7 +232,7 @@ def test_billed_costs_replace_estimates_when_the_block_exits_and_on_refresh(
     assert guard.report is not None
     assert guard.report.billed[stopped.job_id()] == pytest.approx(40 * 1700 / 1e6 * 0.80)
     assert guard.committed == pytest.approx(BELL + 40 * 1700 / 1e6 * 0.80)
-    assert guard.report.running == {} and not guard.report.over_limit
+    assert guard.report.unfinished == {} and not guard.report.over_limit
 
 
 def test_each_finished_job_s_cost_is_read_once(emu: Emulator, provider: IonQProvider,
@@ -248,13 +248,20 @@ def test_each_finished_job_s_cost_is_read_once(emu: Emulator, provider: IonQProv
     assert len(requests_to(emu, "GET", "/cost")) == 20
 
 
-def test_jobs_still_running_at_the_exit_are_listed_with_their_estimates(
+def test_jobs_not_finished_at_the_exit_are_listed_with_their_estimates(
         provider: IonQProvider) -> None:
+    # Queued, not running: the report says "not finished" (Qiskit's RUNNING is one status),
+    # and a job IonQ has not been asked about yet is "sent" (not IonQ's "submitted").
     with budget(1.0) as guard:
         jobs = [backend(provider).run(bell(), shots=100) for _ in range(2)]
+        assert [record.status for record in guard.jobs] == ["sent", "sent"]
     assert guard.report is not None
-    assert guard.report.running == {j.job_id(): pytest.approx(BELL) for j in jobs}
-    assert "still running" in str(guard.report) and jobs[0].job_id() in str(guard.report)
+    assert [record.status for record in guard.jobs] == ["ready", "ready"]  # read at the exit
+    assert guard.report.unfinished == {j.job_id(): pytest.approx(BELL) for j in jobs}
+    assert guard.report.running is guard.report.unfinished  # the first name still reads it
+    text = str(guard.report)
+    assert "2 not finished" in text and "running" not in text
+    assert f"not finished: {jobs[0].job_id()}, estimated 0.136 usd" in text
 
 
 def test_billed_costs_past_the_limit_cancel_the_unfinished_jobs(
@@ -314,7 +321,7 @@ def test_ctrl_c_leaving_the_block_sends_nothing_more(emu: Emulator,
         sent = len(emu.log.entries)
         raise KeyboardInterrupt
     assert len(emu.log.entries) == sent
-    assert guard.report is not None and guard.report.running == {job.job_id(): BELL}
+    assert guard.report is not None and guard.report.unfinished == {job.job_id(): BELL}
 
 
 def test_a_billing_read_that_fails_is_reported_not_raised(emu: Emulator) -> None:
@@ -323,7 +330,7 @@ def test_a_billing_read_that_fails_is_reported_not_raised(emu: Emulator) -> None
         job = backend(provider).run(bell(), shots=100)
         emu.faults.inject(Fault.http(500), times=10, method="GET", path=r"/jobs$")
     assert guard.report is not None and "listing" in guard.report.errors
-    assert guard.report.running == {job.job_id(): BELL}  # as last known
+    assert guard.report.unfinished == {job.job_id(): BELL}  # as last known
     assert "not read: listing" in str(guard.report)
 
 
