@@ -265,9 +265,10 @@ class BudgetState:
                 self._total += record.counted
 
     def _withdraw(self, record: BudgetedJob) -> None:
-        with self._lock:
-            if record in self._jobs:
-                self._jobs.remove(record)
+        with self._lock:  # by identity: records of one circuit are equal until their ids
+            kept = [job for job in self._jobs if job is not record]
+            if len(kept) < len(self._jobs):
+                self._jobs[:] = kept
                 self._total = None
 
     def _settle(self, job_id: str, status: str) -> None:
