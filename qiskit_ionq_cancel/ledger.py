@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from qiskit.providers import JobStatus
 
+from ._core.deadline import scope
 from ._core.ledger import (
     FINAL_MARKS,
     Ledger,
@@ -122,7 +123,8 @@ def cancel_ledger(path: str | os.PathLike[str], *, provider: HasClient | None = 
             was established is marked in the ledger, and the exception's ``report`` holds
             every job of the ledger (those not settled as not reached or unknown).
     """
-    with locked(path):  # another cleanup of this ledger finishes first
+    # The whole call is one deadline: the wait for another cleanup's lock counts too.
+    with scope(deadline), locked(path):  # another cleanup of this ledger finishes first
         contents = read_ledger(path)
         given = provider.client.url if provider is not None else _env_url()
         url = ledger_url(contents, given)

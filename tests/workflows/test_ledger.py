@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -576,3 +577,30 @@ def test_status_of_a_ledger_refuses_ids_and_another_url(
     assert main(["status", "--ledger", str(tmp_path / "nothing-here")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert len(emu.log) == before
+
+
+def test_a_cleanup_waiting_for_another_s_lock_keeps_its_deadline(
+        emu: Emulator, tmp_path: Path) -> None:
+    """Another cleanup holds the ledger's lock (hung on its server, say): cancel_ledger's
+    wait for it is within its deadline, and the jobs it could not reach are reported."""
+    import fcntl
+
+    ledger = tmp_path / "jobs.jsonl"
+    ids = submit(emu, ledger, 2)
+    holder = os.open(ledger, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # the other cleanup
+    outcome: list[Any] = []
+    thread = threading.Thread(target=lambda: outcome.append(cancel_ledger(ledger,
+                                                                          deadline=1.0)))
+    try:
+        started = time.monotonic()
+        thread.start()
+        thread.join(1.0 + 10.0)  # a guard; the bound is asserted below
+        elapsed = time.monotonic() - started
+    finally:
+        os.close(holder)  # releases the lock
+        thread.join(PROCESS_GUARD)
+    assert elapsed <= 1.0 + 3.0
+    [report] = outcome
+    assert sorted(report.not_reached) == sorted(ids)
+    assert [emu.store.status_of(i) for i in ids] == ["ready"] * 2
