@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import logging
 import math
 import socket
@@ -492,3 +493,31 @@ def test_a_refused_submit_withdraws_its_own_reservation_not_an_equal_one_in_flig
         refused.set()
         server.close()
     assert guard.report is not None and guard.report.billed == {job.job_id(): BELL}
+
+
+def test_an_answer_whose_id_is_no_job_id_leaves_the_billing_read_whole(
+        emu: Emulator) -> None:
+    """POST /jobs answered with an id that is no IonQ job id: the submit is counted as one
+    whose id is unknown, and the block's billing read still makes its report (it raised
+    InvalidJobIdError, and guard.report stayed None)."""
+    def rule(seen: Seen) -> Tamper | None:
+        if seen.method != "POST" or not seen.path.endswith("/jobs"):
+            return None
+
+        def act(sock: socket.socket, answer: Answer | None) -> None:
+            assert answer is not None
+            body = json.loads(answer.body)
+            body["id"] = "not-a-job-id"
+            sock.sendall(answer.raw(json.dumps(body).encode()))
+        return Tamper(act)
+
+    server = HostileServer(emu.url, rule)
+    try:
+        with budget(1.0) as guard:
+            backend(IonQProvider(KEY, url=server.url)).run(bell(), shots=100)
+    finally:
+        server.close()
+    [record] = guard.jobs
+    assert (record.job_id, record.status) == (None, "lost")
+    assert guard.report is not None and guard.report.unknown == [None]
+    assert guard.report.committed == pytest.approx(BELL)

@@ -604,3 +604,29 @@ def test_a_cleanup_waiting_for_another_s_lock_keeps_its_deadline(
     [report] = outcome
     assert sorted(report.not_reached) == sorted(ids)
     assert [emu.store.status_of(i) for i in ids] == ["ready"] * 2
+
+
+def test_an_answer_whose_id_is_no_job_id_never_writes_it(emu: Emulator, tmp_path: Path) -> None:
+    """A server answering POST /jobs with an id that is no IonQ job id (here, one holding
+    the key): the ledger never writes it (the key is never written), and the submit stays
+    an intent whose id is unknown, which the cleanup reports."""
+    def rule(seen: Seen) -> Tamper | None:
+        if seen.method != "POST" or not seen.path.endswith("/jobs"):
+            return None
+
+        def act(sock: Any, answer: Any) -> None:
+            body = json.loads(answer.body)
+            body["id"] = f"job-{KEY}"
+            sock.sendall(answer.raw(json.dumps(body).encode()))
+        return Tamper(act)
+
+    server = HostileServer(emu.url, rule)
+    ledger = tmp_path / "jobs.jsonl"
+    try:
+        IonQProvider(KEY, url=server.url, ledger=ledger).get_backend("simulator").run(
+            bell(), shots=10)
+    finally:
+        server.close()
+    assert KEY[:12] not in ledger.read_text()
+    contents = read_ledger(ledger)
+    assert contents.jobs == {} and len(contents.unknown) == 1
