@@ -180,7 +180,7 @@ def _whole(contents: LedgerContents, settled: dict[str, dict[str, Any]],
     final = CancelReport(
         statuses=dict(sorted(earlier.statuses.items(), key=lambda kv: order.get(kv[0], 0))),
         errors=earlier.errors, not_reached=earlier.not_reached, notes=earlier.notes,
-        elapsed=report.elapsed, requests=report.requests)
+        elapsed=report.elapsed, requests=report.requests, saved=report.saved)
     for n, record in enumerate(contents.unknown):
         final.not_reached[unknown_key(n, record)] = (
             f"submitted at {record.get('time')}, id unknown: {CHECK_READY} (backend "

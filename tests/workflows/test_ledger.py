@@ -630,3 +630,15 @@ def test_an_answer_whose_id_is_no_job_id_never_writes_it(emu: Emulator, tmp_path
     assert KEY[:12] not in ledger.read_text()
     contents = read_ledger(ledger)
     assert contents.jobs == {} and len(contents.unknown) == 1
+
+
+def test_cancel_ledger_says_what_its_cancel_saved(emu: Emulator, tmp_path: Path) -> None:
+    """The report of a ledger's cleanup carries its cancel's saved figures (it said 'this
+    call cancelled no job' beside the jobs it had cancelled)."""
+    ledger = tmp_path / "jobs.jsonl"
+    backend = IonQProvider(KEY, url=emu.url, ledger=ledger).get_backend("qpu.forte-1")
+    ids = [backend.run(bell(), shots=100).job_id() for _ in range(2)]
+    report = cancel_ledger(ledger)
+    assert report.cancelled == ids
+    assert report.saved.jobs == 2 and report.saved.priced == 2
+    assert report.saved.cost is not None and report.saved.unit == "usd"
