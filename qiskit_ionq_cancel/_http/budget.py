@@ -312,12 +312,13 @@ def current() -> tuple[BudgetState, ...]:
 def entered(state: BudgetState | tuple[BudgetState, ...]) -> Iterator[None]:
     """The block runs with ``state`` open (inside the ones already open); a tuple (what
     :func:`current` gave another context) replaces them."""
-    guards = state if isinstance(state, tuple) else (*_current.get(), state)
-    token = _current.set(guards)
-    try:
+    previous = _current.get()
+    guards = state if isinstance(state, tuple) else (*previous, state)
+    try:  # set inside it (as the deadline scope's): a Ctrl-C as it returns leaves none open
+        _current.set(guards)
         yield
     finally:
-        _current.reset(token)
+        _current.set(previous)
 
 
 @dataclass
