@@ -151,19 +151,24 @@ def _cancel(path: Path, contents: LedgerContents, client: IonQCancelClient,
                if mark.get("event") in FINAL_MARKS}
     pending = [job_id for job_id in contents.jobs if job_id not in settled]
     if dry_run:
-        report = _dry_run(client, pending)
-    else:
-        try:
-            report = cancel_jobs(pending, provider=holder, deadline=deadline) if pending \
-                else CancelReport()
-        except (KeyboardInterrupt, SystemExit) as exc:  # mark what was done, then go on
-            partial = getattr(exc, "report", None)
-            if isinstance(partial, CancelReport):
-                _mark(path, client, partial)
-                exc.report = _whole(contents, settled, partial)  # type: ignore[union-attr]
-            raise
+        return _whole(contents, settled, _dry_run(client, pending))
+    report: CancelReport | None = None
+    marked = False
+    try:
+        report = cancel_jobs(pending, provider=holder, deadline=deadline) if pending \
+            else CancelReport()
         _mark(path, client, report)
-    return _whole(contents, settled, report)
+        marked = True
+        return _whole(contents, settled, report)
+    except (KeyboardInterrupt, SystemExit) as exc:  # mark what was done, then go on
+        partial = getattr(exc, "report", None)
+        if not isinstance(partial, CancelReport):
+            partial = report  # the cancel had returned: the Ctrl-C came after it
+        if isinstance(partial, CancelReport):
+            if not marked:
+                _mark(path, client, partial)  # (again, if cut short: a mark is idempotent)
+            exc.report = _whole(contents, settled, partial)  # type: ignore[union-attr]
+        raise
 
 
 def _whole(contents: LedgerContents, settled: dict[str, dict[str, Any]],

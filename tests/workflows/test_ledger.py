@@ -25,6 +25,7 @@ from support import bell, point_env_at, wait_for
 from support.hold import HoldRequests
 
 from qiskit_ionq_cancel import (
+    CancelReport,
     IonQProvider,
     SamplerV2,
     Session,
@@ -642,3 +643,33 @@ def test_cancel_ledger_says_what_its_cancel_saved(emu: Emulator, tmp_path: Path)
     assert report.cancelled == ids
     assert report.saved.jobs == 2 and report.saved.priced == 2
     assert report.saved.cost is not None and report.saved.unit == "usd"
+
+
+def test_a_ctrl_c_while_the_cleanup_marks_the_ledger_carries_every_job(
+        emu: Emulator, tmp_path: Path) -> None:
+    """A Ctrl-C landing as cancel_ledger marks what its cancel established (the jobs are
+    cancelled by then): the KeyboardInterrupt carries every job on its report (it carried
+    none), and the next cleanup still settles them."""
+    from types import FrameType
+
+    ledger = tmp_path / "jobs.jsonl"
+    ids = submit(emu, ledger, 2)
+
+    def trace(frame: FrameType, event: str, arg: object) -> Any:
+        if frame.f_code is not Ledger.mark.__code__:
+            return None
+        if event == "line":  # as a signal handled there would be
+            raise KeyboardInterrupt
+        return trace
+
+    sys.settrace(trace)
+    try:
+        with pytest.raises(KeyboardInterrupt) as caught:
+            cancel_ledger(ledger)
+    finally:
+        sys.settrace(None)
+    assert [emu.store.status_of(i) for i in ids] == ["canceled"] * 2  # sent and done
+    report = getattr(caught.value, "report", None)
+    assert isinstance(report, CancelReport)
+    assert report.statuses == dict.fromkeys(ids, JobStatus.CANCELLED)
+    assert cancel_ledger(ledger).statuses == dict.fromkeys(ids, JobStatus.CANCELLED)
