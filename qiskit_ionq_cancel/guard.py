@@ -136,9 +136,15 @@ class Budget(BudgetState):
     def __enter__(self) -> Budget:
         if self._entered is not None:
             raise UsageError("budget: this guard is already open; open a new budget()")
-        self._entered = contextlib.ExitStack()
-        self._entered.enter_context(entered(self))
-        return self
+        stack = contextlib.ExitStack()
+        try:  # a Ctrl-C as it returns must not leave the budget open in this context
+            stack.enter_context(entered(self))
+            self._entered = stack
+            return self
+        except BaseException:
+            self._entered = None
+            stack.close()
+            raise
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

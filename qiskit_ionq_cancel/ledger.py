@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from qiskit.providers import JobStatus
 
+from ._core.deadline import scope
 from ._core.ledger import (
     FINAL_MARKS,
     Ledger,
@@ -142,7 +143,8 @@ def cancel_ledger(path: str | os.PathLike[str], *, provider: HasClient | None = 
     if price is not None and not isinstance(price, bool):
         raise UsageError(f"price must be True, False or None, not a {type(price).__name__}; "
                          "nothing was sent")
-    with locked(path):  # another cleanup of this ledger finishes first
+    # The whole call is one deadline: the wait for another cleanup's lock counts too.
+    with scope(deadline), locked(path):  # another cleanup of this ledger finishes first
         contents = read_ledger(path)
         if not contents.records:
             logger.info("Job ledger %s: no ledger records (nothing was submitted with it)",
@@ -175,20 +177,25 @@ def _cancel(path: Path, contents: LedgerContents, client: IonQCancelClient,
                if mark.get("event") in FINAL_MARKS}
     pending = [job_id for job_id in contents.jobs if job_id not in settled]
     if dry_run:
-        report = _dry_run(client, pending)
-    else:
-        try:
-            report = cancel_jobs(pending, provider=holder, deadline=deadline,
-                                 price=price) if pending else CancelReport()
-        except (KeyboardInterrupt, SystemExit) as exc:  # mark what was done, then go on
-            partial = getattr(exc, "report", None)
-            if isinstance(partial, CancelReport):
-                _mark(path, client, partial)
-                exc.report = _whole(  # type: ignore[union-attr]
-                    contents, settled, partial, client.requests_sent - sent)
-            raise
+        return _whole(contents, settled, _dry_run(client, pending), client.requests_sent - sent)
+    report: CancelReport | None = None
+    marked = False
+    try:
+        report = cancel_jobs(pending, provider=holder, deadline=deadline, price=price) \
+            if pending else CancelReport()
         _mark(path, client, report)
-    return _whole(contents, settled, report, client.requests_sent - sent)
+        marked = True
+        return _whole(contents, settled, report, client.requests_sent - sent)
+    except (KeyboardInterrupt, SystemExit) as exc:  # mark what was done, then go on
+        partial = getattr(exc, "report", None)
+        if not isinstance(partial, CancelReport):
+            partial = report  # the cancel had returned: the Ctrl-C came after it
+        if isinstance(partial, CancelReport):
+            if not marked:
+                _mark(path, client, partial)  # (again, if cut short: a mark is idempotent)
+            exc.report = _whole(  # type: ignore[union-attr]
+                contents, settled, partial, client.requests_sent - sent)
+        raise
 
 
 def _whole(contents: LedgerContents, settled: dict[str, dict[str, Any]],

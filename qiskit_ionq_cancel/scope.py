@@ -391,7 +391,14 @@ class CancelScope:
             f"the block ended with {exc_type.__name__}"
         logger.warning("Cancelling %d unfinished IonQ job(s): %s", len(unfinished), why)
         with entered(limit):
-            report = _cancel_grouped(unfinished, self.deadline)
+            try:
+                report = _cancel_grouped(unfinished, self.deadline)
+            except BaseException as exc:  # a second Ctrl-C: what it came to is the scope's
+                partial = getattr(exc, "report", None)
+                if isinstance(partial, CancelReport):
+                    with self._lock:
+                        self.report = _merged([self.report, partial])
+                raise
         with self._lock:
             self.report = _merged([self.report, report])
         logger.warning("cancel_on_exit: %s", report.summary())
@@ -445,7 +452,22 @@ def _cancel_grouped(jobs: list[StockIonQJob], deadline: float | None) -> CancelR
     groups: dict[int, list[StockIonQJob]] = {}
     for job in jobs:
         groups.setdefault(id(upstream.job_client(job)), []).append(job)
-    return _merged([cancel_jobs(group, deadline=deadline) for group in groups.values()])
+    done: list[CancelReport] = []
+    order = list(groups.values())
+    for index, group in enumerate(order):
+        try:
+            done.append(cancel_jobs(group, deadline=deadline))
+        except BaseException as exc:  # Ctrl-C, SIGTERM: every job still in the report
+            partial = getattr(exc, "report", None)
+            merged = _merged([*done, partial if isinstance(partial, CancelReport) else None])
+            for job in (job for later in order[index + 1:] for job in later):
+                merged.not_reached[str(job.job_id())] = (
+                    f"the cancel was stopped ({type(exc).__name__}) before it reached this "
+                    "job's provider: the job is as it was")
+            with contextlib.suppress(AttributeError):  # (an exception refusing attributes)
+                exc.report = merged  # type: ignore[attr-defined]
+            raise
+    return _merged([*done])
 
 
 def _merged(parts: list[CancelReport | None]) -> CancelReport:

@@ -178,14 +178,17 @@ def derive(seconds: float | None, clock: Callable[[], float] = time.monotonic) -
 def entered(deadline: Deadline) -> Iterator[Deadline]:
     """The block runs under ``deadline``; ``KeyboardInterrupt`` or ``SystemExit`` leaving it
     interrupts it."""
-    token = _current.set(deadline)
+    # Set inside the try, the one before restored by value: a signal is handled as the call
+    # setting it returns, and a Ctrl-C there left the scope set for good (no token to reset).
+    previous = _current.get()
     try:
+        _current.set(deadline)
         yield deadline
     except (KeyboardInterrupt, SystemExit):
         deadline.interrupt()
         raise
     finally:
-        _current.reset(token)
+        _current.set(previous)
 
 
 def scope(seconds: float | None, clock: Callable[[], float] = time.monotonic

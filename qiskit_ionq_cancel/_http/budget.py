@@ -267,9 +267,10 @@ class BudgetState:
                 self._total += record.counted
 
     def _withdraw(self, record: BudgetedJob) -> None:
-        with self._lock:
-            if record in self._jobs:
-                self._jobs.remove(record)
+        with self._lock:  # by identity: records of one circuit are equal until their ids
+            kept = [job for job in self._jobs if job is not record]
+            if len(kept) < len(self._jobs):
+                self._jobs[:] = kept
                 self._total = None
 
     def _settle(self, job_id: str, status: str) -> None:
@@ -313,12 +314,13 @@ def current() -> tuple[BudgetState, ...]:
 def entered(state: BudgetState | tuple[BudgetState, ...]) -> Iterator[None]:
     """The block runs with ``state`` open (inside the ones already open); a tuple (what
     :func:`current` gave another context) replaces them."""
-    guards = state if isinstance(state, tuple) else (*_current.get(), state)
-    token = _current.set(guards)
-    try:
+    previous = _current.get()
+    guards = state if isinstance(state, tuple) else (*previous, state)
+    try:  # set inside it (as the deadline scope's): a Ctrl-C as it returns leaves none open
+        _current.set(guards)
         yield
     finally:
-        _current.reset(token)
+        _current.set(previous)
 
 
 @dataclass

@@ -37,6 +37,7 @@ from .._redact import Secret, redact
 from ..exceptions import (
     AuthenticationError,
     CancelNotConfirmedError,
+    InvalidJobIdError,
     IonQRequestError,
     JobNotFoundError,
     NoAnswerError,
@@ -434,8 +435,7 @@ class IonQCancelClient(IonQClient):
         except BaseException:
             ticket.lost()  # a job may exist: its estimate stays counted
             raise
-        job_id = answer.get("id") if isinstance(answer, dict) else None
-        ticket.submitted(job_id if isinstance(job_id, str) else None)
+        ticket.submitted(_answered_id(answer))
         return answer
 
     def _submit_recorded(self, job: StockIonQJob, body: str) -> dict[str, Any]:
@@ -456,8 +456,8 @@ class IonQCancelClient(IonQClient):
             for ledger, entry in entries:
                 self._after_post(ledger.failed, entry, exc)
             raise
-        job_id = answer.get("id") if isinstance(answer, dict) else None
-        if isinstance(job_id, str):
+        job_id = _answered_id(answer)
+        if job_id is not None:  # (else the intent stands: "submitted, id unknown")
             for ledger, entry in entries:
                 self._after_post(ledger.submitted, entry, job_id)
         return answer
@@ -524,3 +524,18 @@ class IonQCancelClient(IonQClient):
         backends = answer if isinstance(answer, list) else (
             answer.get("backends") or [] if isinstance(answer, dict) else [])
         return {b["backend"]: b for b in backends if isinstance(b, dict) and "backend" in b}
+
+
+def _answered_id(answer: object) -> str | None:
+    """The job id of a ``POST /jobs`` answer, if it is one (a canonical UUID, as IonQ's
+    are); ``None`` otherwise. An id no request could use is not recorded as the job's: the
+    ledger and the budget then count the job as submitted, id unknown, and never write or
+    show what the server put there (it could hold anything, the key included)."""
+    job_id = answer.get("id") if isinstance(answer, dict) else None
+    try:
+        return validate_job_id(job_id)
+    except InvalidJobIdError:
+        if job_id is not None:
+            logger.warning("POST /jobs answered an id that is not an IonQ job id; the job is "
+                           "recorded as submitted, id unknown")
+        return None

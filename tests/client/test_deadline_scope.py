@@ -8,6 +8,7 @@ call cut at its deadline has (a job reported unsettled, an error instead of an a
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import signal
@@ -16,7 +17,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any
 
 import pytest
 from contract.observed import Emulator
@@ -209,3 +212,61 @@ def test_ctrl_c_delivered_to_another_thread_still_stops_cancel_jobs_at_once(
         provider.client.close()
     assert returned - sent[0] < 1 + SLACK  # before: only when the held cancel was let go
     assert sorted(info.value.report.errors) == sorted(ids)  # type: ignore[attr-defined]
+
+
+def _interrupted_on_each_line(enter: Callable[[], Any], modules: tuple[str, ...],
+                              read: Callable[[], object]) -> list[str]:
+    """Enter ``enter()`` (a context manager) with a ``KeyboardInterrupt`` raised on each line
+    of ``modules`` its ``__enter__`` runs in turn (as a signal handled there would be), each
+    time in a copy of this context; the lines after whose interrupt ``read()`` (the context
+    variable) was left other than it was before (the block is then never left)."""
+    def attempt(n: int) -> tuple[bool, int, list[str]]:
+        before = read()
+        seen = [0]
+        place: list[str] = []
+
+        def trace(frame: FrameType, event: str, arg: object) -> Callable[..., Any] | None:
+            if frame.f_code.co_filename not in modules:
+                return None
+            if event == "line":
+                seen[0] += 1
+                if seen[0] == n:
+                    place.append(f"{os.path.basename(frame.f_code.co_filename)}:"
+                                 f"{frame.f_lineno}")
+                    raise KeyboardInterrupt
+            return trace
+
+        manager = enter()
+        sys.settrace(trace)
+        try:
+            manager.__enter__()
+        except KeyboardInterrupt:
+            return read() is not before, seen[0], place
+        finally:
+            sys.settrace(None)
+        manager.__exit__(None, None, None)
+        return read() is not before, seen[0], place
+
+    leaked: list[str] = []
+    for n in range(1, 100):
+        leak, seen, place = contextvars.copy_context().run(attempt, n)
+        if leak:
+            leaked += place
+        if seen < n:
+            return leaked  # every line was tried
+    raise AssertionError("__enter__ never ran to its end")
+
+
+def test_a_ctrl_c_on_any_line_of_entering_a_scope_leaves_no_scope_open() -> None:
+    """A Ctrl-C handled between a scope's context variable set and its ``try`` (a signal is
+    handled as the call setting it returns) left it set for good: every later call of the
+    thread ran in that dead, interrupted scope ('stopped (interrupted)'). The same for a
+    budget's: every later submit was checked against it."""
+    from qiskit_ionq_cancel import budget, guard
+    from qiskit_ionq_cancel._core import deadline
+    from qiskit_ionq_cancel._http import budget as budgets
+
+    assert _interrupted_on_each_line(lambda: deadline.scope(5.0), (deadline.__file__,),
+                                     deadline.current) == []
+    assert _interrupted_on_each_line(lambda: budget(1.0), (budgets.__file__, guard.__file__),
+                                     budgets.current) == []

@@ -13,13 +13,18 @@ in the queue and run 5 s, on a clock the tests move.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import json
 import logging
 import math
+import socket
+import threading
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 from contract.observed import Emulator
+from hostile_server import Answer, HostileServer, Seen, Tamper
 from qiskit import QuantumCircuit
 from support import bell
 
@@ -445,3 +450,81 @@ def test_the_key_is_in_no_message_or_log(emu: Emulator, provider: IonQProvider,
     assert "could not be estimated" in caplog.text
     assert KEY not in caplog.text and KEY not in str(raised.value)
     assert KEY not in str(guard.report) and KEY not in repr(guard)
+
+
+def test_a_refused_submit_withdraws_its_own_reservation_not_an_equal_one_in_flight(
+        emu: Emulator, provider: IonQProvider, clock: ManualClock) -> None:
+    """Two submits of one circuit at once: the second refused (a 400) while the first's POST
+    is still unanswered. The refused one's record goes, not the first's (they are equal as
+    values until the first gets its id): the first job stays counted, so its billed cost
+    is read and counted against the limit."""
+    arrived, refused = threading.Event(), threading.Event()
+    posted: list[Seen] = []
+
+    def rule(seen: Seen) -> Tamper | None:
+        if seen.method != "POST" or not seen.path.endswith("/jobs"):
+            return None
+        posted.append(seen)
+        if len(posted) == 1:  # the first submit: answered once the second was refused
+            def late(sock: socket.socket, answer: Answer | None) -> None:
+                arrived.set()
+                refused.wait(20)
+                assert answer is not None
+                sock.sendall(answer.raw())
+            return Tamper(late)
+        body = b'{"statusCode":400,"error":"Bad Request","message":"refused"}'
+        return Tamper(lambda sock, _: sock.sendall(
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)),
+            forward=False)
+
+    server = HostileServer(emu.url, rule)
+    try:
+        through = IonQProvider(KEY, url=server.url)
+        with budget(1.0) as guard:
+            first: list[Any] = []
+            context = contextvars.copy_context()
+            thread = threading.Thread(target=context.run, args=(
+                lambda: first.append(backend(through).run(bell(), shots=100)),))
+            thread.start()
+            assert arrived.wait(20)
+            with pytest.raises(IonQRequestError):
+                backend(through).run(bell(), shots=100)
+            refused.set()
+            thread.join(20)
+            [job] = first
+            assert [(j.job_id, j.status) for j in guard.jobs] == [(job.job_id(), "sent")]
+            assert guard.unknown == []
+            clock.advance(QUEUED + RUN)
+    finally:
+        refused.set()
+        server.close()
+    assert guard.report is not None and guard.report.billed == {job.job_id(): BELL}
+
+
+def test_an_answer_whose_id_is_no_job_id_leaves_the_billing_read_whole(
+        emu: Emulator) -> None:
+    """POST /jobs answered with an id that is no IonQ job id: the submit is counted as one
+    whose id is unknown, and the block's billing read still makes its report (it raised
+    InvalidJobIdError, and guard.report stayed None)."""
+    def rule(seen: Seen) -> Tamper | None:
+        if seen.method != "POST" or not seen.path.endswith("/jobs"):
+            return None
+
+        def act(sock: socket.socket, answer: Answer | None) -> None:
+            assert answer is not None
+            body = json.loads(answer.body)
+            body["id"] = "not-a-job-id"
+            sock.sendall(answer.raw(json.dumps(body).encode()))
+        return Tamper(act)
+
+    server = HostileServer(emu.url, rule)
+    try:
+        with budget(1.0) as guard:
+            backend(IonQProvider(KEY, url=server.url)).run(bell(), shots=100)
+    finally:
+        server.close()
+    [record] = guard.jobs
+    assert (record.job_id, record.status) == (None, "lost")
+    assert guard.report is not None and guard.report.unknown == [None]
+    assert guard.report.committed == pytest.approx(BELL)

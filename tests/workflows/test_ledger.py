@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from support import bell, point_env_at, wait_for
 from support.hold import HoldRequests
 
 from qiskit_ionq_cancel import (
+    CancelReport,
     IonQProvider,
     SamplerV2,
     Session,
@@ -781,3 +783,98 @@ def test_an_id_unknown_row_fits_80_columns(emu: Emulator, tmp_path: Path) -> Non
     status = command("status", "--ledger", str(ledger))
     assert max(map(len, status.stdout.splitlines())) <= 80
     assert re.search(r"^#1 \(id unknown\) +ID UNKNOWN +", status.stdout, re.M)
+
+
+def test_a_cleanup_waiting_for_another_s_lock_keeps_its_deadline(
+        emu: Emulator, tmp_path: Path) -> None:
+    """Another cleanup holds the ledger's lock (hung on its server, say): cancel_ledger's
+    wait for it is within its deadline, and the jobs it could not reach are reported."""
+    import fcntl
+
+    ledger = tmp_path / "jobs.jsonl"
+    ids = submit(emu, ledger, 2)
+    holder = os.open(ledger, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # the other cleanup
+    outcome: list[Any] = []
+    thread = threading.Thread(target=lambda: outcome.append(cancel_ledger(ledger,
+                                                                          deadline=1.0)))
+    try:
+        started = time.monotonic()
+        thread.start()
+        thread.join(1.0 + 10.0)  # a guard; the bound is asserted below
+        elapsed = time.monotonic() - started
+    finally:
+        os.close(holder)  # releases the lock
+        thread.join(PROCESS_GUARD)
+    assert elapsed <= 1.0 + 3.0
+    [report] = outcome
+    assert sorted(report.not_reached) == sorted(ids)
+    assert [emu.store.status_of(i) for i in ids] == ["ready"] * 2
+
+
+def test_an_answer_whose_id_is_no_job_id_never_writes_it(emu: Emulator, tmp_path: Path) -> None:
+    """A server answering POST /jobs with an id that is no IonQ job id (here, one holding
+    the key): the ledger never writes it (the key is never written), and the submit stays
+    an intent whose id is unknown, which the cleanup reports."""
+    def rule(seen: Seen) -> Tamper | None:
+        if seen.method != "POST" or not seen.path.endswith("/jobs"):
+            return None
+
+        def act(sock: Any, answer: Any) -> None:
+            body = json.loads(answer.body)
+            body["id"] = f"job-{KEY}"
+            sock.sendall(answer.raw(json.dumps(body).encode()))
+        return Tamper(act)
+
+    server = HostileServer(emu.url, rule)
+    ledger = tmp_path / "jobs.jsonl"
+    try:
+        IonQProvider(KEY, url=server.url, ledger=ledger).get_backend("simulator").run(
+            bell(), shots=10)
+    finally:
+        server.close()
+    assert KEY[:12] not in ledger.read_text()
+    contents = read_ledger(ledger)
+    assert contents.jobs == {} and len(contents.unknown) == 1
+
+
+def test_cancel_ledger_says_what_its_cancel_saved(emu: Emulator, tmp_path: Path) -> None:
+    """The report of a ledger's cleanup carries its cancel's saved figures (it said 'this
+    call cancelled no job' beside the jobs it had cancelled)."""
+    ledger = tmp_path / "jobs.jsonl"
+    backend = IonQProvider(KEY, url=emu.url, ledger=ledger).get_backend("qpu.forte-1")
+    ids = [backend.run(bell(), shots=100).job_id() for _ in range(2)]
+    report = cancel_ledger(ledger)
+    assert report.cancelled == ids
+    assert report.saved.jobs == 2 and report.saved.priced == 2
+    assert report.saved.cost is not None and report.saved.unit == "usd"
+
+
+def test_a_ctrl_c_while_the_cleanup_marks_the_ledger_carries_every_job(
+        emu: Emulator, tmp_path: Path) -> None:
+    """A Ctrl-C landing as cancel_ledger marks what its cancel established (the jobs are
+    cancelled by then): the KeyboardInterrupt carries every job on its report (it carried
+    none), and the next cleanup still settles them."""
+    from types import FrameType
+
+    ledger = tmp_path / "jobs.jsonl"
+    ids = submit(emu, ledger, 2)
+
+    def trace(frame: FrameType, event: str, arg: object) -> Any:
+        if frame.f_code is not Ledger.mark.__code__:
+            return None
+        if event == "line":  # as a signal handled there would be
+            raise KeyboardInterrupt
+        return trace
+
+    sys.settrace(trace)
+    try:
+        with pytest.raises(KeyboardInterrupt) as caught:
+            cancel_ledger(ledger)
+    finally:
+        sys.settrace(None)
+    assert [emu.store.status_of(i) for i in ids] == ["canceled"] * 2  # sent and done
+    report = getattr(caught.value, "report", None)
+    assert isinstance(report, CancelReport)
+    assert report.statuses == dict.fromkeys(ids, JobStatus.CANCELLED)
+    assert cancel_ledger(ledger).statuses == dict.fromkeys(ids, JobStatus.CANCELLED)

@@ -11,10 +11,12 @@ import textwrap
 import pytest
 import support
 from contract.observed import Emulator
+from hostile_server import HostileServer, Seen, Tamper
 from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus, JobTimeoutError
+from support.hold import HoldRequests
 
-from qiskit_ionq_cancel import IonQProvider, RetryPolicy, cancel_on_exit
+from qiskit_ionq_cancel import CancelReport, IonQProvider, RetryPolicy, cancel_on_exit
 
 KEY = "safety-test-key-9d8c7b"
 
@@ -87,7 +89,7 @@ def test_a_signal_in_a_subprocess_cancels_its_jobs(emu: Emulator, sig: signal.Si
     script = textwrap.dedent(f"""
         import signal, sys
         from qiskit import QuantumCircuit
-        from qiskit_ionq_cancel import IonQProvider, RetryPolicy, cancel_on_exit
+        from qiskit_ionq_cancel import CancelReport, IonQProvider, RetryPolicy, cancel_on_exit
         qc = QuantumCircuit(1, 1); qc.h(0); qc.measure(0, 0)
         backend = IonQProvider({KEY!r}, url={emu.url!r}).get_backend("simulator")
         with cancel_on_exit():
@@ -185,3 +187,41 @@ def test_the_scope_logs_a_sentence_not_a_dict(emu: Emulator, provider: IonQProvi
     last = caplog.records[-1].getMessage()
     assert last.startswith("cancel_on_exit: 1 job: 1 cancelled, 0 already finished")
     assert "{" not in last
+
+
+def rows(report: CancelReport) -> set[str]:
+    """Every key of a report (its statuses, errors and not_reached)."""
+    return {*report.statuses, *report.errors, *report.not_reached}
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a real SIGINT to this process")
+def test_a_second_ctrl_c_in_the_cleanup_reports_the_jobs_of_every_provider(
+        emu: Emulator, provider: IonQProvider) -> None:
+    """The scope's jobs came from two providers; a Ctrl-C while the first provider's cancel
+    is in flight stops the cleanup. Every job is still in a report (scope.report and the
+    KeyboardInterrupt's), the second provider's not reached."""
+    hold = HoldRequests(20.0)
+
+    def rule(seen: Seen) -> Tamper | None:
+        tamper = hold(seen)
+        if tamper is not None and len(hold.held) == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the first cancel hangs
+        return tamper
+
+    server = HostileServer(emu.url, rule)
+    try:
+        held = IonQProvider(KEY, url=server.url).get_backend("simulator")
+        direct = provider.get_backend("simulator")
+        with pytest.raises(KeyboardInterrupt) as caught, cancel_on_exit() as scope:
+            first = held.run(circuit())
+            second = direct.run(circuit())
+            raise RuntimeError("sweep went wrong")
+    finally:
+        hold.release()
+        server.close()
+    ids = {first.job_id(), second.job_id()}
+    report = getattr(caught.value, "report", None)
+    assert report is not None and rows(report) == ids
+    assert report.not_reached.keys() == {second.job_id()}
+    assert emu.store.status_of(second.job_id()) == "ready"
+    assert scope.report is not None and rows(scope.report) == ids
