@@ -72,7 +72,8 @@ class Saved:
         unit: ``"usd"`` or ``"credit"`` (IonQ's word), or ``None`` with ``cost``.
         by_unit: Unit -> the sum of the figures in it (mixed units are never added).
         quantum_seconds: Predicted quantum compute time of the jobs counted, from their
-            ``stats.predicted_quantum_compute_time_us`` (``None`` unless every one has it).
+            ``stats.predicted_quantum_compute_time_us`` (``None`` unless every one has it; a
+            simulator job counts 0).
         priced: How many of the jobs counted had a price.
         jobs: How many jobs this call moved to canceled (the jobs counted).
         unpriced: Jobs counted that IonQ gives no price (simulator jobs).
@@ -150,7 +151,7 @@ class Saved:
                          "GET /jobs/estimate")
         if self.unpriced and self.cost is not None:
             parts.append(f"{self.unpriced} without a price (simulator)")
-        if self.quantum_seconds is not None:
+        if self.quantum_seconds:  # (0 when every job was on a simulator: no QPU time)
             parts.append(f"{self.quantum_seconds:,.2f} s of quantum compute time")
         if self.already_cancelled:
             parts.append(f"not counted: {len(self.already_cancelled)} already cancelled "

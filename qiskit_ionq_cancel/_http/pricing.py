@@ -101,7 +101,11 @@ def shape_of(job: Mapping[str, Any]) -> Shape | None:
 
 
 def predicted_seconds(job: Mapping[str, Any]) -> float | None:
-    """``stats.predicted_quantum_compute_time_us`` in seconds, or ``None``."""
+    """``stats.predicted_quantum_compute_time_us`` in seconds, or ``None``; 0 on a simulator
+    (its time is no QPU's: counted, 600 s simulator jobs made a cancel say it saved hours
+    of quantum compute time)."""
+    if str(job.get("backend") or job.get("target") or "").startswith("simulator"):
+        return 0.0
     stats = job.get("stats")
     value = stats.get("predicted_quantum_compute_time_us") if isinstance(stats, Mapping) \
         else None

@@ -168,7 +168,8 @@ def test_simulator_jobs_are_not_priced_and_not_asked(emu: Emulator) -> None:
     assert requests_to(emu, "/cost") == 0 and requests_to(emu, "/jobs/estimate") == 0
     assert saved.jobs == 3 and saved.unpriced == 3 and saved.priced == 0
     assert saved.cost is None and saved.reason is not None and "simulator" in saved.reason
-    assert saved.quantum_seconds is not None  # from the job objects read back
+    assert saved.quantum_seconds == 0  # a simulator's time is no QPU's
+    assert "quantum compute time" not in saved.describe()
     # free, not "unknown": nothing was missing
     assert "unknown" not in saved.describe()
     assert "free: IonQ prices no simulator job, and the 3 jobs" in saved.describe()
