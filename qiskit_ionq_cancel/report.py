@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -121,6 +122,8 @@ class Saved:
         elif not self.by_unit:
             self.reason = (f"free: IonQ prices no simulator job, and the "
                            f"{plural(self.unpriced, 'job')} this call cancelled had no price")
+        elif not all(math.isfinite(total) for total in self.by_unit.values()):
+            self.reason = "the prices add up past any number: the server's figures are wrong"
         else:
             (self.unit, self.cost), = self.by_unit.items()
         return self

@@ -236,6 +236,21 @@ def test_a_cost_endpoint_that_cannot_price_leaves_the_verdicts_untouched(
     assert "unknown (no price for 3 jobs" in " ".join(str(report).split())
 
 
+def test_prices_that_add_up_past_any_number_give_no_cost(emu: Emulator, api_for: Any) -> None:
+    # each 1e308 is a float, their sum is not: a report must not say it saved inf usd
+    ids = submit_shapes(api_for(emu), 3)
+    emu.faults.inject(Fault.json({"dry_run": False, "estimated_cost": {"value": 1e308,
+                                                                       "unit": "usd"}}),
+                      times=100, path=r"/cost$")
+    report = cancel_jobs(ids, provider=provider_for(emu))
+    assert report.ok and report.cancelled == ids
+    saved = report.saved
+    assert saved.cost is None and saved.reason is not None
+    assert "past any number" in saved.reason
+    assert "inf" not in " ".join(str(report).split()) and "inf" not in json.dumps(
+        report.to_dict())
+
+
 def test_an_estimate_endpoint_that_fails_falls_back_to_each_jobs_own_cost(
         emu: Emulator) -> None:
     ids = emu.store.add_jobs(5, backend=FORTE)
