@@ -18,13 +18,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from types import FrameType
 from typing import Any
 
 import pytest
 from contract.observed import Emulator
 from hostile_server import Answer, HostileServer, Seen, Tamper
-from support import KEY, wait_for
+from support import KEY, interrupt_at_line, wait_for
 
 from qiskit_ionq_cancel import IonQProvider, RetriesExhaustedError, cancel_jobs
 from qiskit_ionq_cancel._http.client import IonQCancelClient
@@ -222,19 +221,7 @@ def _interrupted_on_each_line(enter: Callable[[], Any], modules: tuple[str, ...]
     variable) was left other than it was before (the block is then never left)."""
     def attempt(n: int) -> tuple[bool, int, list[str]]:
         before = read()
-        seen = [0]
-        place: list[str] = []
-
-        def trace(frame: FrameType, event: str, arg: object) -> Callable[..., Any] | None:
-            if frame.f_code.co_filename not in modules:
-                return None
-            if event == "line":
-                seen[0] += 1
-                if seen[0] == n:
-                    place.append(f"{os.path.basename(frame.f_code.co_filename)}:"
-                                 f"{frame.f_lineno}")
-                    raise KeyboardInterrupt
-            return trace
+        trace, seen, place = interrupt_at_line(n, modules.__contains__)
 
         manager = enter()
         sys.settrace(trace)

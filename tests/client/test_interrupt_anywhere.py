@@ -10,16 +10,13 @@ tests' business). The sweep ends when a call runs to its end with no line left t
 
 from __future__ import annotations
 
-import linecache
 import os
 import sys
 from collections.abc import Callable
-from types import FrameType
-from typing import Any
 
 import pytest
 from qiskit.providers import JobStatus
-from support import KEY, Api, landed_before_the_body
+from support import KEY, Api, interrupt_at_line, landed_before_the_body
 
 import qiskit_ionq_cancel
 from qiskit_ionq_cancel import CancelReport, IonQProvider, cancel_jobs
@@ -29,31 +26,9 @@ PACKAGE = os.path.dirname(qiskit_ionq_cancel.__file__)
 EMULATOR = os.path.join(PACKAGE, "emulator")
 
 
-def interrupt_at_line(n: int) -> tuple[Callable[..., Any], list[int], list[str]]:
-    """A trace function raising ``KeyboardInterrupt`` at the ``n``-th line the package (not
-    its emulator) runs in this thread; a one-item list counting the lines seen; and a list
-    that gets the place of the line interrupted.
-
-    A ``with`` line is passed over: the tracer sees it again as the block ends, before its
-    ``__exit__`` runs, where no signal is ever handled (the interpreter checks for one after
-    the call, once the lock is released), and an exception raised there would leave the
-    lock held for good."""
-    seen, place = [0], []
-
-    def trace(frame: FrameType, event: str, arg: object) -> Callable[..., Any] | None:
-        name = frame.f_code.co_filename
-        if not name.startswith(PACKAGE) or name.startswith(EMULATOR):
-            return None
-        if event == "line" and not linecache.getline(name, frame.f_lineno).lstrip().startswith(
-                "with "):
-            seen[0] += 1
-            if seen[0] == n:
-                place.append(f"{os.path.relpath(name, PACKAGE)}:{frame.f_lineno} "
-                             f"({frame.f_code.co_name})")
-                raise KeyboardInterrupt
-        return trace
-
-    return trace, seen, place
+def ours(name: str) -> bool:
+    """The package's files, not its emulator's."""
+    return name.startswith(PACKAGE) and not name.startswith(EMULATOR)
 
 
 def test_a_ctrl_c_on_any_line_of_cancel_jobs_carries_every_input(
@@ -65,7 +40,7 @@ def test_a_ctrl_c_on_any_line_of_cancel_jobs_carries_every_input(
         for n in range(1, 5_000):
             ids = [api.submit() for _ in range(3)]
             given = [ids[0], "not-an-id", ids[1], ids[0], ids[2]]
-            trace, seen, place = interrupt_at_line(n)
+            trace, seen, place = interrupt_at_line(n, ours)
             report: CancelReport | None = None
             sys.settrace(trace)
             try:

@@ -1,10 +1,43 @@
-"""Where a ``KeyboardInterrupt`` landed."""
+"""Where a ``KeyboardInterrupt`` landed, and putting one on a chosen line."""
 
 from __future__ import annotations
 
 import inspect
+import linecache
+import os
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
+
+
+def interrupt_at_line(n: int, covers: Callable[[str], bool]
+                      ) -> tuple[Callable[..., Any], list[int], list[str]]:
+    """A trace function (for ``sys.settrace``) raising ``KeyboardInterrupt`` at the ``n``-th
+    line run in this thread in a file ``covers(filename)`` accepts, as the interpreter does
+    when a signal is handled there; a one-item list counting the lines seen; and a list that
+    gets the place of the line interrupted. A sweep over ``n`` from 1 tries every line, and
+    has tried them all once a run sees fewer than ``n``.
+
+    A ``with`` line is passed over: the tracer sees it again as the block ends, before its
+    ``__exit__`` runs, where no signal is ever handled (the interpreter checks for one after
+    the call, once the lock is released), and an exception raised there would leave a lock
+    held for good."""
+    seen, place = [0], []
+
+    def trace(frame: FrameType, event: str, arg: object) -> Callable[..., Any] | None:
+        name = frame.f_code.co_filename
+        if not covers(name):
+            return None
+        if event == "line" and not linecache.getline(name, frame.f_lineno).lstrip().startswith(
+                "with "):
+            seen[0] += 1
+            if seen[0] == n:
+                place.append(f"{os.path.basename(name)}:{frame.f_lineno} "
+                             f"({frame.f_code.co_name})")
+                raise KeyboardInterrupt
+        return trace
+
+    return trace, seen, place
 
 
 def landed_before_the_body(exc: BaseException, function: Callable[..., Any]) -> bool:
