@@ -29,7 +29,7 @@ from typing import Any
 
 from .._redact import redact
 from ..exceptions import UsageError
-from .deadline import SIGNAL_POLL, current
+from .deadline import SIGNAL_POLL, Deadline, current
 
 __all__ = ["ENV_VAR", "FINAL_MARKS", "Ledger", "LedgerContents", "default_label", "locked",
            "read_ledger"]
@@ -247,20 +247,17 @@ def _lock(fd: int, path: str | os.PathLike[str], fcntl: Any) -> None:
     cleanup then has no time left to send anything: its jobs are reported not reached).
     Tried every :data:`SIGNAL_POLL` seconds rather than blocked on: a main thread blocked in
     ``flock`` would let no Ctrl-C in, and would outlive any deadline."""
-    deadline = current()
+    deadline = current() or Deadline(None)  # none: wait on, letting a Ctrl-C in
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
-            if deadline is not None and (deadline.expired or deadline.interrupted):
+            if deadline.expired or deadline.interrupted:
                 logger.warning("Job ledger %s: another cleanup still held it when the "
                                "deadline ran out; not waiting for it", path)
                 return
-            if deadline is None:
-                time.sleep(SIGNAL_POLL)  # no deadline: wait on, letting a Ctrl-C in
-            else:
-                deadline.wait(SIGNAL_POLL)
+            deadline.wait(SIGNAL_POLL)
         except OSError as exc:  # NFS emulates flock with POSIX locks, which a read-only
             # descriptor cannot take: the cleanups then only may overlap (a second cancel of
             # a job is harmless; it is reported twice)

@@ -54,7 +54,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, note, seed, settings
 from hypothesis import strategies as st
 from qiskit.providers import JobStatus
-from support import BAD_IDS, CANONICAL_UUID, landed_before_the_body, server_status
+from support import BAD_IDS, CANONICAL_UUID, landed_before_the_body, report_in, server_status
 
 from qiskit_ionq_cancel import (
     CancelReport,
@@ -474,20 +474,6 @@ def test_every_input_is_reported_when_ctrl_c_comes_at_any_moment(world: World,
 
 
 # -- the awaiting task cancelled at random moments ----------------------------------------------
-
-def report_in(error: BaseException) -> CancelReport | None:
-    """The partial report a cancelled ``acancel_jobs`` left on its ``CancelledError``, wherever
-    the timeout put that in the chain (the ``TimeoutError``'s ``__cause__``; on Python 3.10,
-    that one's ``__context__``)."""
-    seen: BaseException | None = error
-    for _ in range(4):
-        if seen is None:
-            return None
-        report = getattr(seen, "report", None)
-        if isinstance(report, CancelReport):
-            return report
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def run_task_cancelled(world: World, after: float) -> None:

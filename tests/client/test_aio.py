@@ -17,7 +17,7 @@ import pytest
 from contract.observed import Emulator
 from qiskit.providers import JobStatus
 from qiskit_ionq import IonQProvider as StockProvider
-from support import bell, point_env_at, server_status, wait_for
+from support import bell, point_env_at, report_in, server_status, wait_for
 
 from qiskit_ionq_cancel import (
     AuthenticationError,
@@ -84,20 +84,6 @@ def row_of(report: CancelReport, job_id: str) -> str:
     if job_id in report.statuses:
         return "CANCELLED" if report.statuses[job_id] is JobStatus.CANCELLED else "FINAL"
     return type(report.errors[job_id]).__name__
-
-
-def report_in(error: BaseException) -> CancelReport | None:
-    """The report a cancelled call left on its CancelledError, wherever the timeout put that
-    in the chain (TimeoutError's __cause__; on Python 3.10, one step further)."""
-    seen: BaseException | None = error
-    for _ in range(4):
-        if seen is None:
-            return None
-        report = getattr(seen, "report", None)
-        if isinstance(report, CancelReport):
-            return report
-        seen = seen.__cause__ or seen.__context__
-    return None
 
 
 def threads_of_the_package() -> list[threading.Thread]:

@@ -5,7 +5,7 @@ the emulator (:mod:`.api`) and the client tests' helpers (:mod:`.jobs`). Fixture
 from qiskit_ionq_cancel._core import status
 
 from .api import BELL_INPUT, KEY, TIMEOUT, Api, assert_ionq_error, auth, job_body
-from .interrupts import interrupt_at_line, landed_before_the_body
+from .interrupts import interrupt_at_line, landed_before_the_body, report_in
 from .jobs import (
     BAD_IDS,
     CANONICAL_UUID,
@@ -43,6 +43,7 @@ __all__ = [
     "job_body",
     "landed_before_the_body",
     "point_env_at",
+    "report_in",
     "server_status",
     "wait_for",
 ]

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from qiskit_ionq_cancel import CancelReport
+
 
 def interrupt_at_line(n: int, covers: Callable[[str], bool]
                       ) -> tuple[Callable[..., Any], list[int], list[str]]:
@@ -53,3 +55,18 @@ def landed_before_the_body(exc: BaseException, function: Callable[..., Any]) -> 
     lines, first = inspect.getsourcelines(function)
     body = next(first + n for n, line in enumerate(lines) if line.strip() == "try:")
     return tb.tb_lineno <= body
+
+
+def report_in(error: BaseException) -> CancelReport | None:
+    """The partial report a cancelled ``acancel_jobs`` (or scope) left on its
+    ``CancelledError``, wherever the timeout put that in the chain (the ``TimeoutError``'s
+    ``__cause__``; on Python 3.10, that one's ``__context__``); ``None`` if none."""
+    seen: BaseException | None = error
+    for _ in range(4):
+        if seen is None:
+            return None
+        report = getattr(seen, "report", None)
+        if isinstance(report, CancelReport):
+            return report
+        seen = seen.__cause__ or seen.__context__
+    return None
