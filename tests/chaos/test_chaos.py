@@ -27,7 +27,8 @@ After each run:
 4. the key, and any 12-character piece of it, is in no output, log record or exception.
 
 The README's test run uses a fixed, derandomized set of examples (``CHAOS_EXAMPLES``, default
-12). CI adds a longer random search as its own step, printing its seed::
+12). CI adds a longer search as its own step, seeded by the commit (see CONTRIBUTING.md).
+A longer random search prints its seed::
 
     CHAOS_EXAMPLES=300 CHAOS_SEED=random python -m pytest -n 0 -m chaos tests/chaos
 """
@@ -48,6 +49,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,6 +88,18 @@ STATES = ("queued", "running", "completed", "failed", "canceled", "unknown", "in
 #: callers ask for explicitly (see the verdict's docs).
 FINISHED_MODES = ("conflict", "bad_request", "noop", "overwrite")
 KEY_ALPHABET = "".join(chr(c) for c in range(0x21, 0x7F))  # printable ASCII, no blank
+#: The package's and the tests' own source. Hypothesis draws text from the string constants of
+#: local modules, so it offers keys such as ``counts``: a word of the report's JSON, which no
+#: redactor can tell from that word (and no real key is). A key is drawn among those of which
+#: nothing that must stay hidden (see ``pieces``) is already written in this wording.
+OWN_WORDING = "\n".join(
+    path.read_text(encoding="utf-8")
+    for root in (Path(__file__).parents[2] / "qiskit_ionq_cancel", Path(__file__).parents[1])
+    for path in sorted(root.rglob("*.py")))
+
+
+def credible_key(key: str) -> bool:
+    return not any(piece in OWN_WORDING for piece in pieces(key))
 
 
 @dataclass(frozen=True)
@@ -141,7 +155,7 @@ faults = st.builds(
 worlds = st.builds(
     World,
     states=st.lists(st.sampled_from(STATES), min_size=1, max_size=8).map(tuple),
-    key=st.text(KEY_ALPHABET, min_size=6, max_size=40),
+    key=st.text(KEY_ALPHABET, min_size=6, max_size=40).filter(credible_key),
     finished_cancel=st.sampled_from(FINISHED_MODES),
     bulk_enabled=st.booleans(),
     bulk_lies=st.booleans(),
