@@ -345,12 +345,9 @@ class _Batch:
         self._price = price
         self._price_off: str | None = None if price is not False else "price=False"
         self.pricer: Pricer | None = None
-        #: Jobs this call moved to canceled: how many, their predicted quantum compute
-        #: seconds (``None`` once one lacks it), and their ids when they are priced.
-        self._count_lock = threading.Lock()
-        self._jobs_counted = 0
-        self._seconds: float | None = 0.0
-        self._counted: set[str] = set()
+        #: Jobs this call moved to canceled -> their predicted quantum compute seconds.
+        self._counted: dict[str, float | None] = {}
+        self._asked: set[str] = set()  # the jobs counted whose price was asked for
         self._before: set[str] = set()  # jobs found canceled before this call
         self._requests_before = client.requests_sent
         self._workers: list[threading.Thread] = []
@@ -438,13 +435,9 @@ class _Batch:
         if cancelled_before(job, self._started_wall):
             self._before.add(job_id)
             return
-        seconds = predicted_seconds(job)
-        with self._count_lock:
-            self._jobs_counted += 1
-            self._seconds = None if seconds is None or self._seconds is None else \
-                self._seconds + seconds
+        self._counted[job_id] = predicted_seconds(job)  # (a dict's item set is atomic)
         if self.pricer is not None:
-            self._counted.add(job_id)
+            self._asked.add(job_id)
             self.pricer.add(job_id, job)
 
     def _pricing(self, to_cancel: int) -> None:
@@ -458,12 +451,10 @@ class _Batch:
 
     def _saved(self) -> Saved:
         if self.pricer is not None:
-            saved = self.pricer.result([k for k in self._order if k in self._counted])
+            saved = self.pricer.result([k for k in self._order if k in self._asked])
         else:
             saved = Saved(off=self._price_off or "no job was sent a cancel")
-        saved.jobs = self._jobs_counted
-        saved.quantum_seconds = None if not self._jobs_counted or self._seconds is None \
-            else round(self._seconds, 6)
+        saved.counted = {k: self._counted[k] for k in self._order if k in self._counted}
         saved.already_cancelled = [k for k in self._order if k in self._before] \
             if self._before else []
         return saved.settle()

@@ -77,7 +77,11 @@ class Saved:
             simulator job counts 0).
         priced: How many of the jobs counted had a price.
         jobs: How many jobs this call moved to canceled (the jobs counted).
-        unpriced: Jobs counted that IonQ gives no price (simulator jobs).
+        unpriced: How many jobs counted IonQ gives no price (simulator jobs).
+        counted: Job id -> its predicted quantum compute seconds (or ``None``): the jobs
+            counted. ``jobs``, ``unpriced`` and ``quantum_seconds`` are worked out from
+            the ids, so a job in two merged reports counts once.
+        free: The jobs counted that IonQ gives no price, in order.
         figures: Job id -> its `JobPrice` (which says where it came from).
         already_cancelled: Jobs found canceled before this call: not counted.
         failed: Why a price could not be had -> how many jobs.
@@ -92,6 +96,8 @@ class Saved:
     priced: int = 0
     jobs: int = 0
     unpriced: int = 0
+    counted: dict[str, float | None] = field(default_factory=dict)
+    free: list[str] = field(default_factory=list)
     figures: dict[str, JobPrice] = field(default_factory=dict)
     already_cancelled: list[str] = field(default_factory=list)
     failed: dict[str, int] = field(default_factory=dict)
@@ -99,10 +105,15 @@ class Saved:
     reason: str | None = None
 
     def settle(self, failed: dict[str, int] | None = None) -> Saved:
-        """Work out ``cost``, ``unit``, ``by_unit``, ``priced`` and ``reason`` from the
-        figures (``failed``: why prices could not be had, added to those known)."""
+        """Work out ``jobs``, ``unpriced`` and ``quantum_seconds`` from the jobs counted, and
+        ``cost``, ``unit``, ``by_unit``, ``priced`` and ``reason`` from the figures
+        (``failed``: why prices could not be had, added to those known)."""
         for why, count in (failed or {}).items():
             self.failed[why] = self.failed.get(why, 0) + count
+        self.jobs, self.unpriced = len(self.counted), len(self.free)
+        seconds = list(self.counted.values())
+        self.quantum_seconds = None if not seconds or None in seconds else \
+            round(sum(s for s in seconds if s is not None), 6)
         by_unit: dict[str, float] = {}
         for price in self.figures.values():
             by_unit[price.unit] = by_unit.get(price.unit, 0.0) + price.value
@@ -162,15 +173,9 @@ class Saved:
         return f"Saved ({SAVED_MEANING}): " + "; ".join(parts)
 
     def merge(self, other: Saved) -> None:
-        """Add ``other``'s jobs and figures to these."""
-        both = self.jobs and other.jobs
-        if not self.jobs:
-            self.quantum_seconds = other.quantum_seconds
-        elif both:
-            self.quantum_seconds = None if self.quantum_seconds is None or \
-                other.quantum_seconds is None else self.quantum_seconds + other.quantum_seconds
-        self.jobs += other.jobs
-        self.unpriced += other.unpriced
+        """Add ``other``'s jobs and figures to these (a job in both counts once)."""
+        self.counted.update(other.counted)
+        self.free += [i for i in other.free if i not in self.free]
         self.figures.update(other.figures)
         self.already_cancelled += [i for i in other.already_cancelled
                                    if i not in self.already_cancelled]

@@ -205,7 +205,7 @@ def replay_status(job: StockIonQJob, job_object: dict[str, Any]) -> JobStatus:
     """
     replica = copy.copy(job)
     before = dict(vars(replica))
-    replica._client = _Replay(job._client, job_object)  # type: ignore[assignment]
+    replica._client = _Replay(job._client, _failure_said(job_object))  # type: ignore[assignment]
     replica._metadata = dict(job._metadata)
     replica._status = JobStatus.INITIALIZING  # digested whatever was known before
     try:
@@ -240,6 +240,18 @@ def _publish(job: StockIonQJob, replica: StockIonQJob, before: dict[str, Any]) -
 
 
 _UNSET = object()
+
+
+def _failure_said(job_object: dict[str, Any]) -> dict[str, Any]:
+    """The job object with its ``failure.message`` also under ``failure.error``.
+
+    IonQ's v0.4 ``Failure`` is ``{code, message}`` (no other member); qiskit-ionq (1.1.1 to
+    main) words its ``IonQJobFailureError`` from ``failure.error``, so IonQ's reason was lost
+    ("Failure from IonQ API "QuantumComputerError: "")."""
+    failure = job_object.get("failure")
+    if not isinstance(failure, dict) or "error" in failure or "message" not in failure:
+        return job_object
+    return {**job_object, "failure": {**failure, "error": failure["message"]}}
 
 
 class _Replay:

@@ -342,19 +342,19 @@ class Pricer:
         return None, f"pricing failed ({type(error).__name__})"
 
     def _saved(self, counted: list[str]) -> Saved:
-        saved = Saved(jobs=len(counted))
+        saved = Saved()
         free = set(self._free)
         failures: dict[str, int] = {}
         with self._lock:
             for job_id in counted:
                 if job_id in free:
-                    saved.unpriced += 1
+                    saved.free.append(job_id)
                     continue
                 figure, why = self._figure_of(job_id)
                 if figure is not None:
                     saved.figures[job_id] = figure
                 elif why is None:
-                    saved.unpriced += 1
+                    saved.free.append(job_id)
                 else:
                     failures[why] = failures.get(why, 0) + 1
         if self.deadline.interrupted and failures:

@@ -8,6 +8,7 @@ backend=FORTE)`` makes one-qubit jobs of one shape (one H gate, 100 shots): on q
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -72,6 +73,26 @@ def cancelled_long_ago(emu: Emulator, clock: ManualClock, job_id: str) -> None:
 
 
 # -- what counts --------------------------------------------------------------------------
+def test_a_job_in_two_merged_reports_counts_once(emu: Emulator, clock: ManualClock) -> None:
+    """Merging reports (a scope's providers, a ledger's runs) adds each job's figures once:
+    what is counted is keyed by job id, not added up as numbers."""
+    first_jobs = emu.store.add_jobs(2, backend=FORTE)
+    [sim] = emu.store.add_jobs(1, backend="simulator")
+    report = cancel_jobs([*first_jobs, sim], provider=provider_for(emu))
+    twin = copy.deepcopy(report)
+    [more] = emu.store.add_jobs(1, backend=FORTE)
+    other = cancel_jobs([more], provider=provider_for(emu))
+
+    report.merge(twin)
+    report.merge(other)
+    saved = report.saved
+    assert saved.jobs == 4 and saved.priced == 3 and saved.unpriced == 1
+    assert saved.cost is not None and math.isclose(saved.cost, 3 * ONE_H_USD)
+    assert saved.quantum_seconds is not None
+    assert math.isclose(saved.quantum_seconds, 3 * ONE_H_SECONDS)
+    assert saved.free == [sim]
+
+
 def test_only_jobs_this_call_cancelled_count_and_the_report_says_which_is_which(
         emu: Emulator, clock: ManualClock, api_for: Any) -> None:
     api = api_for(emu)
