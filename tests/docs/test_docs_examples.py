@@ -12,6 +12,8 @@ which the docs' aligned comments would not pass.)
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 from support import point_env_at
 
-from qiskit_ionq_cancel.emulator import Emulator
+from qiskit_ionq_cancel.emulator import Emulator, Fault
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -88,3 +90,21 @@ def test_the_docs_blocks_run(chain: Chain, emulator_env: Emulator) -> None:
         compiled = compile("\n" * (line - 1) + code, str(page), "exec")
         exec(compiled, namespace)
     assert set(namespace) - {"__name__", "__builtins__"}  # it defined what it shows
+
+
+def test_the_asyncio_timeout_example_takes_its_except_branch_when_ionq_is_slow(
+        emulator_env: Emulator) -> None:
+    """docs/asyncio.md's timeout example as written, but for its 10 s: with IonQ slower than
+    the timeout (its bulk cancel hangs), the ``except`` branch finds the report on every
+    Python the package supports (3.10's ``wait_for`` chains it differently)."""
+    page = ROOT / "docs" / "asyncio.md"
+    [(line, code)] = [(n, c) for n, c in blocks(page) if "wait_for(acancel_jobs" in c]
+    assert "timeout=10)" in code
+    emulator_env.faults.inject(Fault.hang(5.0), times=2, method="PUT", path="status/cancel")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile("\n" * (line - 1) + code.replace("timeout=10)", "timeout=0.5)"),
+                     str(page), "exec"), {"__name__": "docs_example"})
+    said = printed.getvalue()
+    assert said.startswith("timed out; not settled: ['"), said
+    assert said.count("-") >= 3 * 4  # the three jobs' ids, every one of them
