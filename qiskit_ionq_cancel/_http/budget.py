@@ -4,7 +4,7 @@
 ``with`` block, billing reads and the cancel past the limit). While one is open in this
 context, :meth:`IonQCancelClient.submit_job` (the one place every submit passes) calls
 :func:`reserve`: the payload about to be sent is counted (qubits, shots, one- and two-qubit
-gates, summed over a multi-circuit job's circuits), ``GET /jobs/estimate`` prices it, and the
+gates; a multi-circuit job circuit by circuit), ``GET /jobs/estimate`` prices it, and the
 estimate is reserved in every open guard, or the submit is refused with
 :class:`~qiskit_ionq_cancel.exceptions.BudgetExceededError` before ``POST /jobs``.
 
@@ -61,11 +61,19 @@ def money(value: float | None) -> str:
 
 @dataclass(frozen=True)
 class Estimate:
-    """What ``GET /jobs/estimate`` was asked about a payload."""
+    """What ``GET /jobs/estimate`` is asked about a payload: one query per distinct circuit
+    (``parts``: the query and how many of the job's circuits it stands for). A multi-circuit
+    job is priced circuit by circuit, as IonQ bills it (a job minimum per circuit): one
+    estimate of its summed gates would count that minimum once."""
 
     backend: str
-    params: dict[str, str]
+    parts: tuple[tuple[dict[str, str], int], ...]
     approximate: bool  # gates not counted (an OpenQASM 3 program)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The first (for a one-circuit job, the only) query."""
+        return self.parts[0][0]
 
 
 def _qasm3_qubits(program: str) -> int:
@@ -92,37 +100,43 @@ def _gates(circuit: object) -> tuple[int, int]:
 
 
 def count_payload(body: Mapping[str, Any]) -> Estimate:
-    """The ``GET /jobs/estimate`` query describing a ``POST /jobs`` payload."""
+    """The ``GET /jobs/estimate`` queries describing a ``POST /jobs`` payload: one for each
+    distinct circuit of it (its qubits, the job's shots, its one- and two-qubit gates)."""
     backend = str(body.get("backend") or "simulator")
     job_type = str(body.get("type") or "ionq.circuit.v1")
     block = body.get("input")
     block = block if isinstance(block, Mapping) else {}
     approximate = job_type == "ionq.qasm3.v1" or "data" in block
+    common = {"backend": backend, "type": job_type}
+    shots = body.get("shots")
+    if isinstance(shots, int) and not isinstance(shots, bool):
+        common["shots"] = str(shots)
+    settings = body.get("settings")
+    mitigation = settings.get("error_mitigation") if isinstance(settings, Mapping) else None
+    if isinstance(mitigation, Mapping) and any(mitigation.values()):
+        common["error_mitigation"] = "true"
     qubits = block.get("qubits")
-    oneq = twoq = 0
     if approximate:
-        if not isinstance(qubits, int) or isinstance(qubits, bool):
+        if not _is_int(qubits):
             qubits = _qasm3_qubits(str(block.get("data") or ""))
+        counted = [(qubits, 0, 0)]
     else:
         circuits = block.get("circuits")
         entries = [c for c in circuits if isinstance(c, Mapping)] \
             if isinstance(circuits, list) else [block]
-        widths = [qubits] + [c.get("qubits") for c in entries]
-        qubits = max((w for w in widths if isinstance(w, int) and not isinstance(w, bool)),
-                     default=1)
-        for entry in entries:
-            one, two = _gates(entry.get("circuit"))
-            oneq, twoq = oneq + one, twoq + two
-    params = {"backend": backend, "type": job_type, "qubits": str(max(1, int(qubits))),
-              "1q_gates": str(oneq), "2q_gates": str(twoq)}
-    shots = body.get("shots")
-    if isinstance(shots, int) and not isinstance(shots, bool):
-        params["shots"] = str(shots)
-    settings = body.get("settings")
-    mitigation = settings.get("error_mitigation") if isinstance(settings, Mapping) else None
-    if isinstance(mitigation, Mapping) and any(mitigation.values()):
-        params["error_mitigation"] = "true"
-    return Estimate(backend, params, approximate)
+        counted = [(c.get("qubits") if _is_int(c.get("qubits")) else qubits,
+                    *_gates(c.get("circuit"))) for c in entries or [block]]
+    parts: dict[tuple[int, int, int], int] = {}
+    for width, oneq, twoq in counted:
+        key = (max(1, width) if isinstance(width, int) and _is_int(width) else 1, oneq, twoq)
+        parts[key] = parts.get(key, 0) + 1
+    return Estimate(backend, tuple(
+        ({**common, "qubits": str(width), "1q_gates": str(oneq), "2q_gates": str(twoq)}, n)
+        for (width, oneq, twoq), n in parts.items()), approximate)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass
@@ -387,18 +401,29 @@ def reserve(client: IonQCancelClient, body: str) -> Ticket | None:
 
 def _ask(client: IonQCancelClient, query: Estimate
          ) -> tuple[float | None, str | None, Exception | None]:
-    """``GET /jobs/estimate``: (cost, unit, None), or (None, None, why not)."""
-    try:
-        answer = client.estimate(query.params)
-    except IonQRequestError as exc:
-        return None, None, exc
-    cost = answer.get("estimated_total_cost") if isinstance(answer, dict) else None
-    unit = answer.get("estimated_unit") if isinstance(answer, dict) else None
-    if isinstance(cost, bool) or not isinstance(cost, (int, float)) \
-            or not math.isfinite(cost) or cost < 0 or not isinstance(unit, str):
-        return None, None, ValueError("the answer has no estimated_total_cost and "
-                                      "estimated_unit")
-    return float(cost), unit.lower(), None
+    """``GET /jobs/estimate`` for each distinct circuit, the figures times the circuits
+    each stands for, added: (cost, unit, None), or (None, None, why not)."""
+    total, units = 0.0, set()
+    for params, circuits in query.parts:
+        try:
+            answer = client.estimate(params)
+        except IonQRequestError as exc:
+            return None, None, exc
+        cost = answer.get("estimated_total_cost") if isinstance(answer, dict) else None
+        unit = answer.get("estimated_unit") if isinstance(answer, dict) else None
+        if isinstance(cost, bool) or not isinstance(cost, (int, float)) \
+                or not math.isfinite(cost) or cost < 0 or not isinstance(unit, str):
+            return None, None, ValueError("the answer has no estimated_total_cost and "
+                                          "estimated_unit")
+        total += float(cost) * circuits
+        if cost:  # (nothing is nothing in any unit)
+            units.add(unit.lower())
+    if len(units) > 1:
+        return None, None, ValueError(f"its circuits are estimated in {' and '.join(units)}")
+    if not math.isfinite(total):
+        return None, None, ValueError("the estimates add up past any number")
+    unit_of = units.pop() if units else str(answer.get("estimated_unit")).lower()
+    return round(total, 9), unit_of, None
 
 
 def _check_estimate(state: BudgetState, query: Estimate, estimate: float | None,

@@ -98,14 +98,33 @@ def test_a_job_is_estimated_from_its_payload_before_it_is_sent(
     assert record.estimate == pytest.approx(BELL) and not record.approximate
 
 
-def test_a_multi_circuit_job_is_one_estimate_of_its_circuits_summed(
+def test_a_multi_circuit_job_is_estimated_circuit_by_circuit_one_query_a_shape(
         emu: Emulator, provider: IonQProvider) -> None:
+    # IonQ bills a multi-circuit job circuit by circuit (a job minimum per circuit): one
+    # estimate of the summed gates would count the minimum and each shot's overhead once.
+    one_h = QuantumCircuit(1, 1)
+    one_h.h(0)
+    one_h.measure(0, 0)
     with budget(5.0) as guard:
-        backend(provider).run([bell(), bell(), bell()], shots=100)
-    [query] = estimate_queries(emu)
-    assert query["type"] == "ionq.multi-circuit.v1"
-    assert (query["1q_gates"], query["2q_gates"], query["qubits"]) == ("3", "3", "2")
-    assert guard.jobs[0].estimate == pytest.approx(100 * (1000 + 3 * 700) / 1e6 * 0.80)
+        job = backend(provider).run([bell(), one_h, bell()], shots=100)
+    queries = estimate_queries(emu)
+    assert {q["type"] for q in queries} == {"ionq.multi-circuit.v1"}
+    assert sorted((q["1q_gates"], q["2q_gates"], q["qubits"]) for q in queries) == \
+        [("1", "0", "2"), ("1", "1", "2")]  # two shapes: two queries, not three
+    one_h_usd = 100 * (1000 + 100) / 1e6 * 0.80
+    assert guard.jobs[0].estimate == pytest.approx(2 * BELL + one_h_usd)
+    assert guard.jobs[0].estimate == pytest.approx(
+        emu.store.cost(job.job_id())["estimated_cost"]["value"])  # what IonQ will bill
+
+
+def test_a_multi_circuit_job_counts_the_job_minimum_of_each_circuit(
+        emu: Emulator, provider: IonQProvider) -> None:
+    # On the gate-priced QPU each circuit costs at least 1.00 usd: two circuits, 2.00, which
+    # a 1.5 limit refuses before anything is sent (one estimate of the sum said 1.00).
+    with budget(1.5) as guard, pytest.raises(BudgetExceededError) as raised:
+        backend(provider, ENTERPRISE).run([bell(), bell()], shots=100)
+    assert raised.value.estimate == pytest.approx(2.0)
+    assert posts(emu) == 0 and guard.jobs == []
 
 
 def test_an_openqasm3_job_is_estimated_from_qubits_and_shots_and_marked_approximate(
@@ -271,11 +290,12 @@ def test_jobs_not_finished_at_the_exit_are_listed_with_their_estimates(
 
 def test_billed_costs_past_the_limit_cancel_the_unfinished_jobs(
         emu: Emulator, provider: IonQProvider, clock: ManualClock) -> None:
-    # A multi-circuit job on the gate-priced QPU is estimated as one job (the job minimum,
-    # 1.00) but billed per circuit (1.00 each): billing takes the total past the limit.
-    with budget(1.5) as guard:
+    # A job submitted unestimated (the estimate failed; allow_unestimated) counts nothing
+    # until it is billed (2.00 usd for two circuits): billing takes the total past the limit.
+    with budget(1.5, allow_unestimated=True) as guard:
+        emu.faults.inject(Fault.http(404), method="GET", path=r"/jobs/estimate$")
         multi = backend(provider, ENTERPRISE).run([bell(), bell()], shots=100)
-        assert guard.committed == pytest.approx(1.0)
+        assert guard.committed == 0 and guard.unknown == guard.jobs
         clock.advance(QUEUED + RUN)
         queued = backend(provider).run(bell(), shots=100)
         report = guard.refresh()
