@@ -127,10 +127,34 @@ def track_submitted(job: StockIonQJob | CompositeJob) -> None:
     _deliver(job, _owners())
 
 
+def _tell_watchdog(watchdog: Watchdog, job: StockIonQJob | CompositeJob | HasIonQJobs
+                   ) -> None:
+    """Write the IonQ jobs of a job tracked by hand (submitted some other way) in the
+    watchdog's ledger, as a submit through the package is written, so that a death of the
+    program cancels them too. A job of this package's primitives is not: its IonQ jobs are
+    written as they are submitted, when its caller is inside the scope."""
+    plain = [job] if isinstance(job, StockIonQJob) else upstream.primitive_ionq_jobs(job) or []
+    for each in plain:
+        job_id = each.job_id()
+        if not job_id:
+            continue
+        key, url, _ = upstream.client_settings(upstream.job_client(each))
+        if not url:
+            continue
+        try:
+            ledger = watchdog.ledger_for(url, None if key is None else str(key))
+            backend = getattr(each.backend(), "name", None)
+            ledger.submitted(ledger.intent(str(backend or "unknown"), None), job_id)
+        except (OSError, UsageError) as exc:  # the scope itself still cancels it
+            logger.warning("cancel_on_exit: job %s could not be written in the watchdog's "
+                           "ledger (%s): a death of the program would leave it running",
+                           job_id, exc)
+
+
 def _deliver(job: StockIonQJob | CompositeJob, owners: list[CancelScope]) -> None:
     """A new job: to its owning scopes."""
     for scope in owners:
-        scope.track(job)
+        scope._add(job, by_hand=False)
 
 
 @contextlib.contextmanager
@@ -201,11 +225,21 @@ class CancelScope:
 
         Returns:
             The job. Tracked after the block ended (its submit was still in flight), it is
-            cancelled at once.
+            cancelled at once. With a watchdog, its IonQ jobs are written in the
+            watchdog's ledger.
         """
+        return self._add(job, by_hand=True)
+
+    def _add(self, job: StockIonQJob | CompositeJob | HasIonQJobs, *, by_hand: bool
+             ) -> StockIonQJob | CompositeJob | HasIonQJobs:
+        """Track ``job`` (``by_hand``: through :meth:`track`; the package's own submits are
+        in the watchdog's ledger already)."""
         with self._lock:
             self.jobs.append(job)
             late = self._closed and self._cancel_late
+            watchdog = self._watchdog
+        if watchdog is not None and by_hand and not late:
+            _tell_watchdog(watchdog, job)
         if late:  # its submit was still in flight when the block ended
             logger.warning("cancel_on_exit: job %s was submitted after the block ended; "
                            "cancelling it now", job.job_id())

@@ -136,6 +136,26 @@ def test_a_sigkilled_program_has_its_jobs_cancelled_by_its_watchdog(
     Path(fields["ledger"]).unlink()  # a temporary ledger is kept after a death: it has the report
 
 
+def test_a_job_tracked_by_hand_is_cancelled_by_the_watchdog_after_a_sigkill(
+        emu: Emulator, strays: list[int]) -> None:
+    # Submitted by plain qiskit-ionq (no package code on its road), handed to scope.track()
+    proc = program(f"""
+        from qiskit_ionq import IonQProvider as StockProvider
+        stock = StockProvider(os.environ["IONQ_API_KEY"], url=os.environ["IONQ_API_URL"])
+        with cancel_on_exit(watchdog=True, deadline={DEADLINE}) as scope:
+            job = stock.get_backend("simulator").run(qc)
+            scope.track(job)
+            say(ids=[job.job_id()], ledger=scope.ledger, watchdog=scope.watchdog_pid)
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    fields = killed_and_cancelled(emu, proc, signal.SIGKILL, strays)
+    written = [json.loads(line) for line in Path(fields["ledger"]).read_text().splitlines()]
+    assert [r["event"] for r in written if r.get("id") in fields["ids"]] == \
+        ["submitted", "cancelled"]
+    assert KEY not in Path(fields["ledger"]).read_text()
+    Path(fields["ledger"]).unlink()
+
+
 def test_sighup_to_the_programs_process_group_does_not_reach_the_watchdog(
         emu: Emulator, strays: list[int]) -> None:
     script = textwrap.dedent(PROGRAM) + textwrap.dedent(f"""
