@@ -461,7 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         text, code = describe(exc)
         console.err(f"ionq-cancel: {text}")
         if "--debug" in args:
-            console.err(traceback.format_exc())
+            console.err(traceback.format_exc(), wrap=False)
         return code
 
 
@@ -479,27 +479,28 @@ def _main(argv: list[str]) -> int:
     if not [arg for arg in argv if not _GLOBAL_OPTION.fullmatch(arg)]:
         _parser().print_help()  # a bare 'ionq-cancel': what it can do, nothing done
         return 2
+    console = Console()
+    console.hide(env_api_key())
     unknown = _unknown_command(argv)
     if unknown is not None:
         close = difflib.get_close_matches(unknown, _COMMANDS, n=1)
         key = env_api_key()
-        print(f"ionq-cancel: unknown command {shown(unknown, key if worth_hiding(key) else None)}"
-              f"{f'; did you mean {close[0]!r}?' if close else '.'} Commands: "
-              f"{', '.join(_COMMANDS)}; 'ionq-cancel ID ...' cancels jobs by id. See "
-              "'ionq-cancel --help'.", file=sys.stderr)
+        console.err(f"ionq-cancel: unknown command "
+                    f"{shown(unknown, key if worth_hiding(key) else None)}"
+                    f"{f'; did you mean {close[0]!r}?' if close else '.'} Commands: "
+                    f"{', '.join(_COMMANDS)}; 'ionq-cancel ID ...' cancels jobs by id. See "
+                    "'ionq-cancel --help'.")
         return 2
     argv = _route(argv)
     command = next((a for a in argv if a in _COMMANDS), None)
     if command in ("cancel", "status") and any(_KEY_OPTION.fullmatch(a) for a in argv):
-        print(f"ionq-cancel {command}: refusing an API key on the command line; {NO_KEY_HINT}",
-              file=sys.stderr)
+        console.err(f"ionq-cancel {command}: refusing an API key on the command line; "
+                    f"{NO_KEY_HINT}")
         return 2
     _Parser.hidden = _hidden_values(argv)
     args = _parser().parse_args(argv)
     args.verbose += args.sub_verbose
     args.debug = args.debug or args.sub_debug
-    console = Console()
-    console.hide(env_api_key())
     _log_to(console, args.verbose, args.debug)
     if args.command == "demo":
         return _demo(args)
@@ -664,7 +665,8 @@ def _jobs_command(args: argparse.Namespace, console: Console) -> int:
         text, code = describe(exc, _why(args))
         console.err(f"{name}: {text}")
         if args.debug:
-            console.err(f"details: {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+            console.err(f"details: {type(exc).__name__}: {exc}\n{traceback.format_exc()}",
+                        wrap=False)
         return code
     finally:
         sigterm.restore()

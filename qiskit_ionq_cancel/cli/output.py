@@ -4,12 +4,12 @@ that keeps the API key out of everything written."""
 from __future__ import annotations
 
 import json
-import shutil
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from qiskit.providers import JobStatus
 
@@ -24,8 +24,8 @@ from ..exceptions import (
 from ..report import REPORT_VERSION, CancelReport, money, plural
 from .messages import Why, row_note
 
-__all__ = ["ROWS_SHOWN", "Console", "JobLine", "Outcome", "fit_table", "jobs_json",
-           "jobs_table", "terminal_width"]
+__all__ = ["ROWS_SHOWN", "Console", "JobLine", "Outcome", "fit_line", "fit_table",
+           "jobs_json", "jobs_table", "terminal_width"]
 
 #: Rows of a cancel's table shown at most (``--json`` has all).
 ROWS_SHOWN = 20
@@ -47,12 +47,20 @@ class Console:
         return redact(text, *self.secrets)
 
     def out(self, text: str) -> None:
-        """A line on stdout."""
+        """A line on stdout, as given: the tables and summaries fit themselves to the
+        terminal, and ``--json`` is never wrapped."""
         print(self.redact(text), file=sys.stdout, flush=True)
 
-    def err(self, text: str, *, end: str = "\n") -> None:
-        """A line (or, with ``end=""``, a prompt) on stderr."""
-        print(self.redact(text), file=sys.stderr, end=end, flush=True)
+    def err(self, text: str, *, end: str = "\n", wrap: bool = True) -> None:
+        """A message (or, with ``end=""``, a prompt) on stderr, each line wider than the
+        terminal wrapped at words (:func:`fit_line`), after the secrets are taken out.
+        Left whole: a prompt's last line (the answer is typed after it), and everything
+        with ``wrap=False`` (the ``--debug`` traceback)."""
+        lines = self.redact(text).split("\n")  # redacted, then wrapped: "***" changes lengths
+        last = [lines.pop()] if end == "" else []
+        width = terminal_width(sys.stderr)
+        lines = [part for line in lines for part in (fit_line(line, width) if wrap else [line])]
+        print("\n".join([*lines, *last]), file=sys.stderr, end=end, flush=True)
 
 
 @dataclass(frozen=True)
@@ -144,9 +152,39 @@ def jobs_json(lines: Sequence[JobLine], *, dry_run: bool) -> str:
     return json.dumps(data, indent=2)
 
 
-def terminal_width() -> int:
-    """Columns of the terminal (``COLUMNS`` if set, 80 when there is none)."""
-    return shutil.get_terminal_size().columns
+def terminal_width(stream: TextIO | None = None) -> int:
+    """Columns of the terminal ``stream`` (default: stdout) writes to: ``COLUMNS`` if set,
+    80 when it is no terminal. (``shutil.get_terminal_size`` asks stdout only: stderr may
+    be a terminal while stdout is piped, or the other way round.)"""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    stream = sys.__stdout__ if stream is None else stream
+    if columns <= 0 and stream is not None:
+        try:
+            columns = os.get_terminal_size(stream.fileno()).columns
+        except (AttributeError, ValueError, OSError):  # no fileno, or not a terminal
+            columns = 0
+    return columns if columns > 0 else 80
+
+
+def fit_line(line: str, width: int | None = None) -> list[str]:
+    """``line`` as it is if it fits in ``width`` columns (default: the terminal's); else
+    wrapped at spaces, never inside a word (an id, a URL, a path or a flag stays whole,
+    even wider than ``width``), its continuation lines indented two spaces more than it
+    is (a listed item's under the item), so that it reads as one message."""
+    width = terminal_width() if width is None else width
+    if len(line) <= width:
+        return [line]
+    text = line.lstrip()
+    lead = line[:len(line) - len(text)]
+    return textwrap.wrap(text, max(width, _MIN_WRAP), initial_indent=lead,
+                         subsequent_indent=lead + "  ", break_long_words=False,
+                         break_on_hyphens=False) or [line]
+
+
+_MIN_WRAP = 10
 
 
 def fit_table(head: Sequence[str], rows: Sequence[Sequence[str]], *,
@@ -216,14 +254,14 @@ def jobs_table(lines: Sequence[JobLine], *, dry_run: bool) -> str:
         head = f"{plural(c['total'], 'job')}: {c['found']} found, {c['not_found']} not found"
         head += f", {c['id_unknown']} id unknown" if c.get("id_unknown") else ""
     if not lines:
-        return head  # no table without rows
+        return "\n".join(fit_line(head))  # no table without rows
     rows = [[line.job_id, line.status or ("ID UNKNOWN" if line.intent is not None else
                                           "NOT FOUND" if not line.found else "?"),
              line.ionq_status or "-",
              str((line.job or line.intent or {}).get("backend") or "-"),
              *([line.action] if dry_run else [])] for line in lines]
     cells = ["job id", "status", "ionq status", "backend", *(["action"] if dry_run else [])]
-    return "\n".join([head, *fit_table(cells, rows, optional=(2, 3))])
+    return "\n".join([*fit_line(head), *fit_table(cells, rows, optional=(2, 3))])
 
 
 @dataclass
@@ -281,10 +319,9 @@ class Outcome:
         rows += [[i, _group(e), row_note(e, self.why)] for i, e in report.errors.items()]
         rows += [[i, "NOT REACHED", f"no cancel sent: {why}"]
                  for i, why in report.not_reached.items()]
-        head = [self.summary()]
+        head = fit_line(self.summary())
         if report.saved.jobs or report.saved.already_cancelled:
-            head += textwrap.wrap(report.saved.describe(), terminal_width(),
-                                  break_long_words=False, break_on_hyphens=False)
+            head += fit_line(report.saved.describe())
         if not rows:
             return "\n".join(head)
         lines = [*head, *fit_table(["job id", "status", "note"], rows[:ROWS_SHOWN])]

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from contract.observed import Emulator
-from support import point_env_at
+from support import one_line, point_env_at
 
 from qiskit_ionq_cancel import CancelReport, cancel_jobs
 from qiskit_ionq_cancel.cli import commands, main
@@ -120,7 +120,7 @@ def test_a_malformed_id_stops_everything(emu: Emulator,
 
     assert main([ids[0], "not-a-uuid", ids[1], ids[0].upper()]) == 2
 
-    err = capsys.readouterr().err
+    err = one_line(capsys.readouterr().err)
     assert "'not-a-uuid'" in err
     assert repr(ids[0].upper()) in err
     assert "nothing was sent" in err
@@ -164,7 +164,7 @@ def test_a_malformed_line_in_the_file_is_named(emu: Emulator,
 
     assert main(["--from-file", str(path)]) == 2
 
-    assert f"{path} line 3: 'bad id'" in capsys.readouterr().err
+    assert f"{path} line 3: 'bad id'" in one_line(capsys.readouterr().err)
     assert len(emu.log) == 0
 
 
@@ -195,7 +195,7 @@ def test_ids_from_stdin(emu: Emulator, capsys: pytest.CaptureFixture[str],
 def test_usage_errors_exit_2(emu: Emulator, capsys: pytest.CaptureFixture[str],
                              args: list[str], words: str) -> None:
     assert main(args) == 2
-    assert words in capsys.readouterr().err
+    assert words in one_line(capsys.readouterr().err)
     assert len(emu.log) == 0
 
 
@@ -305,7 +305,7 @@ def test_filter_without_yes_refuses_a_stdin_that_is_not_a_terminal(
 
     assert main(["--status", "ready"]) == 2
 
-    err = capsys.readouterr().err
+    err = one_line(capsys.readouterr().err)
     assert "not a terminal" in err and "--yes" in err
     assert len(emu.log) == 0
     assert statuses(emu, ids) == ["ready", "ready"]
@@ -323,7 +323,7 @@ def test_filter_asks_and_cancels_on_yes(emu: Emulator, capsys: pytest.CaptureFix
     assert main(["--status", "ready"]) == 0
 
     captured = capsys.readouterr()
-    assert "Cancel 2 jobs matching status=ready? [y/N]" in captured.err
+    assert "Cancel 2 jobs matching status=ready? [y/N]" in one_line(captured.err)
     assert stdin.asked == 1
     assert "2 jobs: 2 cancelled" in captured.out
     assert statuses(emu, ids) == ["canceled", "canceled"]
@@ -338,7 +338,7 @@ def test_filter_asks_and_does_nothing_on_no(emu: Emulator,
 
     assert main(["--session", session]) == 0  # answering no is not a failure
 
-    err = capsys.readouterr().err
+    err = one_line(capsys.readouterr().err)
     assert f"Cancel 2 jobs matching session_id={session}? [y/N]" in err
     assert "Nothing cancelled (answered no); nothing to do." in err
     assert puts(emu) == []
@@ -365,7 +365,7 @@ def test_an_unreadable_key_file_exits_2(emu: Emulator, capsys: pytest.CaptureFix
 
     assert main(["status", ids[0], "--api-key-file", str(tmp_path / "missing")]) == 2
 
-    assert "cannot read the API key file" in capsys.readouterr().err
+    assert "cannot read the API key file" in one_line(capsys.readouterr().err)
     assert len(emu.log) == 0
 
 
@@ -376,7 +376,7 @@ def test_missing_key_exits_2(emu: Emulator, capsys: pytest.CaptureFixture[str],
 
     assert main(ids) == 2
 
-    assert "IONQ_API_KEY" in capsys.readouterr().err
+    assert "IONQ_API_KEY" in one_line(capsys.readouterr().err)
     assert len(emu.log) == 0
     assert statuses(emu, ids) == ["ready"]
 
@@ -395,7 +395,7 @@ def test_a_key_on_the_command_line_is_refused(emu: Emulator,
         assert main(argv) == 2
 
         captured = capsys.readouterr()
-        assert "refusing an API key on the command line" in captured.err
+        assert "refusing an API key on the command line" in one_line(captured.err)
         assert KEY not in captured.out + captured.err
         if value not in ("demo", "cancel"):  # (words of the message itself)
             assert value not in captured.out + captured.err
@@ -412,7 +412,7 @@ def test_the_key_appears_in_no_output(emu: Emulator, capsys: pytest.CaptureFixtu
     def run(args: list[str]) -> int:
         code = main(args)
         captured = capsys.readouterr()
-        texts.extend([captured.out, captured.err])
+        texts.extend([captured.out, one_line(captured.err)])
         return code
 
     assert run(["-vv", ids[0]]) == 0
@@ -483,7 +483,7 @@ def test_status_takes_the_same_filters(emu: Emulator,
     assert main(["status", "--status", "started"]) == 0
     captured = capsys.readouterr()
     assert captured.out.strip() == "0 jobs: 0 found, 0 not found"  # no empty table header
-    assert "No job matches status=started." in captured.err
+    assert "No job matches status=started." in one_line(captured.err)
     assert puts(emu) == []
 
 
@@ -496,14 +496,16 @@ def test_dry_run_and_cancel_use_one_vocabulary(emu: Emulator,
 
     assert main(["--dry-run", queued, cancelled, failed]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Dry run, nothing was changed. 3 jobs: 1 would be cancelled, "
-                          "1 already cancelled, 1 already finished, 0 not found")
+    assert one_line(out).startswith("Dry run, nothing was changed. 3 jobs: 1 would be "
+                                    "cancelled, 1 already cancelled, 1 already finished, "
+                                    "0 not found")
     assert f"{cancelled}  CANCELLED" in out and "already cancelled" in out
 
     sent = len(puts(emu))
     assert main([queued, cancelled, failed]) == 0  # the same jobs, for real
     out = capsys.readouterr().out
-    assert out.startswith("3 jobs: 1 cancelled, 1 already cancelled, 1 already finished")
+    assert one_line(out).startswith("3 jobs: 1 cancelled, 1 already cancelled, "
+                                    "1 already finished")
     assert f"{cancelled}  CANCELLED  already cancelled" in out
     assert f"{queued}  CANCELLED  cancelled" in out
     assert len(puts(emu)) == sent + 1  # one cancel, for the queued job only
@@ -514,7 +516,7 @@ def test_a_filter_matching_nothing_prints_no_table(emu: Emulator,
     assert main(["--status", "started", "--yes"]) == 0
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "No cancellable job matches status=started; nothing to do." in captured.err
+    assert "No cancellable job matches status=started; nothing to do." in one_line(captured.err)
 
 
 def test_one_job_is_asked_about_as_one_job(emu: Emulator, capsys: pytest.CaptureFixture[str],
@@ -523,7 +525,7 @@ def test_one_job_is_asked_about_as_one_job(emu: Emulator, capsys: pytest.Capture
     monkeypatch.setattr(sys, "stdin", TtyStdin("y\n"))
     assert main(["--status", "ready"]) == 0
     captured = capsys.readouterr()
-    assert "Cancel 1 job matching status=ready? [y/N]" in captured.err
+    assert "Cancel 1 job matching status=ready? [y/N]" in one_line(captured.err)
     assert captured.out.startswith("1 job: 1 cancelled")
     assert statuses(emu, [job_id]) == ["canceled"]
 
@@ -538,7 +540,7 @@ def test_allow_insecure_http_is_a_flag(emu: Emulator, capsys: pytest.CaptureFixt
     ids = emu.store.add_jobs(1)
 
     assert main(["status", *ids]) == 2
-    err = capsys.readouterr().err
+    err = one_line(capsys.readouterr().err)
     assert "Refusing plain http://" in err and "pass --allow-insecure-http" in err
     assert "allow_insecure_http=True" not in err
     assert len(emu.log) == 0

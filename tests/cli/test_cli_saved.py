@@ -11,7 +11,7 @@ import sys
 
 import pytest
 from contract.observed import Emulator
-from support import point_env_at
+from support import one_line, point_env_at
 
 from qiskit_ionq_cancel.cli import main
 
@@ -39,7 +39,7 @@ def test_the_table_says_what_the_cancel_saved_and_what_it_did_not_count(
     emu.store.cancel(before)
     ids = emu.store.add_jobs(3, backend=FORTE)
     assert main(["cancel", before, *ids]) == 0
-    out = " ".join(capsys.readouterr().out.split())  # (the table wraps to the terminal)
+    out = one_line(capsys.readouterr().out)  # (the table wraps to the terminal)
     assert "4 jobs: 3 cancelled, 1 already cancelled" in out
     assert ("Saved (IonQ's estimate of what the jobs this call cancelled would have cost; "
             "not a refund): 0.264 usd for 3 of 3 jobs") in out
@@ -78,7 +78,7 @@ def test_a_server_without_a_cost_endpoint_still_gives_the_verdicts(
     emu.faults.inject(Fault.http(404), times=10, path=r"/cost$")
     emu.faults.inject(Fault.http(404), times=10, path=r"/jobs/estimate$")
     assert main(["cancel", *ids]) == 0  # every job cancelled: done
-    out = capsys.readouterr().out
+    out = one_line(capsys.readouterr().out)
     assert "2 jobs: 2 cancelled" in out
     assert "Saved (IonQ's estimate" in out and "unknown (no price for 2 jobs" in out
 
@@ -94,4 +94,4 @@ def test_help_tells_the_two_price_options_apart() -> None:
     assert "--price, --no-price" in cancel and "not a" in cancel and "refund" in cancel
     assert "--price BACKEND=JSON" in emulator
     assert "the emulator's price table (not the cancel command's --price)" in \
-        " ".join(emulator.split())
+        one_line(emulator)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from contract.observed import Emulator
 from hostile_server import HostileServer
-from support import wait_for
+from support import one_line, wait_for
 from support.hold import HoldRequests
 
 from qiskit_ionq_cancel import exceptions
@@ -86,7 +86,7 @@ def test_a_bare_command_prints_help() -> None:
     assert done.stdout.startswith("usage: ionq-cancel")
     for command in ("cancel", "status", "demo", "emulator"):
         assert f"    {command} " in done.stdout
-    assert "Exit codes: 0 done" in " ".join(done.stdout.split())
+    assert "Exit codes: 0 done" in one_line(done.stdout)
 
 
 @pytest.mark.parametrize(("word", "words"), [
@@ -96,7 +96,7 @@ def test_a_bare_command_prints_help() -> None:
 def test_an_unknown_word_is_an_unknown_command(word: str, words: str) -> None:
     done = run(word, "--json")
     text = assert_speaks_cli(done, 2)
-    assert words in done.stderr
+    assert words in one_line(done.stderr)
     assert "malformed" not in text and "job id" not in text
 
 
@@ -104,8 +104,8 @@ def test_an_unknown_word_is_an_unknown_command(word: str, words: str) -> None:
 def test_a_malformed_id_is_still_a_malformed_id(given: str) -> None:
     done = run(given, env=env_for("http://127.0.0.1:1/v0.4"))
     assert_speaks_cli(done, 2)
-    assert "1 malformed job id(s); nothing was sent" in done.stderr
-    assert f"argument 1: '{given}'" in done.stderr
+    assert "1 malformed job id(s); nothing was sent" in one_line(done.stderr)
+    assert f"argument 1: '{given}'" in one_line(done.stderr)
 
 
 @pytest.mark.parametrize("command", ["demo", "emulator"])
@@ -140,21 +140,21 @@ def test_each_help_fits_an_80_column_terminal_and_keeps_commands_whole(
 def test_emulator_numbers_it_cannot_use_are_usage_errors(args: list[str], words: str) -> None:
     done = run("emulator", *args)
     assert_speaks_cli(done, 2)
-    assert words in done.stderr
+    assert words in one_line(done.stderr)
     assert "listening" not in done.stdout
 
 
 def test_a_key_option_value_is_never_shown() -> None:
     done = run("emulator", "--api-key", "emu-secret-77", "--port", "abc", "emu-secret-77")
     assert_speaks_cli(done, 2)
-    assert "invalid int value: 'abc'" in done.stderr
-    assert "emu-secret-77" not in done.stderr
+    assert "invalid int value: 'abc'" in one_line(done.stderr)
+    assert "emu-secret-77" not in one_line(done.stderr)
 
 
 def test_a_one_letter_key_garbles_no_usage_error() -> None:
     done = run("status", "--deadline", "soon", env=env_for(key="e"))
     assert_speaks_cli(done, 2)
-    assert "argument --deadline: invalid number: 'soon'" in done.stderr
+    assert "argument --deadline: invalid number: 'soon'" in one_line(done.stderr)
 
 
 def test_a_port_in_use_says_so() -> None:
@@ -203,8 +203,8 @@ def test_an_unreachable_url_is_said_in_cli_words(command: str) -> None:
     url = f"http://127.0.0.1:{free_port()}/v0.4"
     done = run(command, str(uuid.uuid4()), env=env_for(url))
     text = assert_speaks_cli(done, 1)
-    assert f"could not reach IonQ at {url}" in done.stderr
-    assert "--url or IONQ_API_URL" in done.stderr
+    assert f"could not reach IonQ at {url}" in one_line(done.stderr)
+    assert "--url or IONQ_API_URL" in one_line(done.stderr)
     assert "warning" not in text.lower()  # the retries' logs: only with -v
 
 
@@ -223,15 +223,15 @@ def test_a_refused_key_is_said_in_cli_words(emu: Emulator) -> None:
     ids = emu.store.add_jobs(1)
     done = run(*ids, env=env_for(emu.url, key="words-wrong-key-0000"))
     assert_speaks_cli(done, 2)
-    assert f"IonQ refused the API key (HTTP 401) at {emu.url}" in done.stderr
-    assert "IONQ_API_KEY or --api-key-file" in done.stderr
+    assert f"IonQ refused the API key (HTTP 401) at {emu.url}" in one_line(done.stderr)
+    assert "IONQ_API_KEY or --api-key-file" in one_line(done.stderr)
     assert emu.store.status_of(ids[0]) == "ready"
 
 
 def test_a_url_with_a_bad_port_names_the_port(emu: Emulator) -> None:
     done = run("status", str(uuid.uuid4()), "--url", "http://127.0.0.1:99999/v0.4")
     assert_speaks_cli(done, 2)
-    assert "--url has port 99999, out of range" in done.stderr
+    assert "--url has port 99999, out of range" in one_line(done.stderr)
     assert len(emu.log) == 0
 
 
@@ -261,8 +261,8 @@ def test_a_target_that_is_no_backend_is_a_usage_error_naming_the_backends(
     emu.store.add_jobs(1)
     done = run(*command, "--target", "qpu.nonexistent", env=env_for(emu.url))
     assert_speaks_cli(done, 2)
-    assert "no backend 'qpu.nonexistent'; its backends are: " in done.stderr
-    assert "simulator" in done.stderr.split("its backends are:")[1]
+    assert "no backend 'qpu.nonexistent'; its backends are: " in one_line(done.stderr)
+    assert "simulator" in one_line(done.stderr).split("its backends are:")[1]
     assert done.stdout == ""
 
 
@@ -270,7 +270,7 @@ def test_a_known_backend_with_no_jobs_is_nothing_to_do(emu: Emulator) -> None:
     emu.store.add_jobs(1)  # on the simulator
     done = run("cancel", "--yes", "--target", "qpu.forte-1", env=env_for(emu.url))
     assert_speaks_cli(done, 0)
-    assert "No cancellable job matches target=qpu.forte-1; nothing to do." in done.stderr
+    assert "No cancellable job matches target=qpu.forte-1; nothing to do." in one_line(done.stderr)
 
 
 def test_files_starting_with_a_bom_are_read(emu: Emulator, tmp_path: Path) -> None:
@@ -314,11 +314,11 @@ def test_a_deadline_is_reported_as_the_user_gave_it(start_emulator: object) -> N
     assert len(rows) == 2  # one line a failed job, the id once
     assert all(row.endswith("UNKNOWN  --deadline 2 s reached")
                for row in rows), done.stdout
-    elapsed = float(re.search(r"after (\d+\.\d) s", done.stderr)[1])  # type: ignore[index]
+    elapsed = float(re.search(r"after (\d+\.\d) s", one_line(done.stderr))[1])  # type: ignore[index]
     assert 1.0 <= elapsed <= 2 + 3
-    assert "stopped at --deadline 2 s" in done.stderr
+    assert "stopped at --deadline 2 s" in one_line(done.stderr)
     assert "0.001" not in done.stdout + done.stderr
-    assert "--deadline" in done.stderr.split("Run the same command again")[1]
+    assert "--deadline" in one_line(done.stderr).split("Run the same command again")[1]
 
 
 def test_ctrl_c_while_cancelling_reports_in_cli_words(emu: Emulator) -> None:
@@ -340,7 +340,7 @@ def test_ctrl_c_while_cancelling_reports_in_cli_words(emu: Emulator) -> None:
     assert_speaks_cli(done, 130)
     for job_id in ids:
         assert f"{job_id}  UNKNOWN  interrupted\n" in out
-    assert "stays in effect" in err and "ionq-cancel status" in err
+    assert "stays in effect" in one_line(err) and "ionq-cancel status" in one_line(err)
 
 
 def test_the_progress_bar_does_not_finish_for_a_failed_cancel(emu: Emulator) -> None:
@@ -400,7 +400,7 @@ def test_an_ids_file_with_no_ids_says_so(command: str, tmp_path: Path) -> None:
     empty.write_text("# nothing found today\n\n", encoding="utf-8")
     done = run(command, "--from-file", str(empty), env=env_for("http://127.0.0.1:1/v0.4"))
     assert_speaks_cli(done, 2)
-    assert f"{str(empty)!r} holds no job ids" in done.stderr
+    assert f"{str(empty)!r} holds no job ids" in one_line(done.stderr)
     stdin = run(command, "--from-file", "-", env=env_for("http://127.0.0.1:1/v0.4"), stdin="")
     assert_speaks_cli(stdin, 2)
     assert "stdin holds no job ids" in stdin.stderr

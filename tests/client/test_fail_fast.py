@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from contract.observed import Emulator
-from support import point_env_at
+from support import one_line, point_env_at
 
 from qiskit_ionq_cancel import IonQProvider, RetryPolicy, UnreachableError, cancel_jobs
 from qiskit_ionq_cancel._http.client import IonQCancelClient
@@ -75,7 +75,7 @@ def test_the_cli_names_the_url_it_could_not_reach(refused_url: str,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     point_env_at(monkeypatch, refused_url, KEY)
     assert main(["cancel", str(uuid.uuid4()), "--deadline", "10"]) == 1
-    err = capsys.readouterr().err
+    err = one_line(capsys.readouterr().err)
     assert f"could not reach IonQ at {refused_url}" in err
     assert KEY not in err
 
@@ -99,5 +99,5 @@ def test_the_cli_deadline_must_be_a_positive_number(value: str,
     with pytest.raises(SystemExit) as info:
         main(["cancel", str(uuid.uuid4()), "--deadline", value])
     assert info.value.code == 2
-    err = capsys.readouterr().err
+    err = one_line(capsys.readouterr().err)
     assert "positive number of seconds" in err or f"invalid number: {value!r}" in err

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 from contract.observed import Emulator
 from hostile_server import Answer, HostileServer, Seen, Tamper
-from support import KEY, point_env_at
+from support import KEY, one_line, point_env_at
 
 from qiskit_ionq_cancel import (
     InsecureURLError,
@@ -93,7 +93,7 @@ def test_the_cli_says_what_is_wrong_with_a_url(emu: Emulator, url: str,
     point_env_at(monkeypatch, url, KEY)
     (job_id,) = emu.store.add_jobs(1)
     assert main([job_id]) == 2
-    err = capsys.readouterr().err
+    err = one_line(capsys.readouterr().err)
     # the URL's own problem, named: not a URL at all, or its port
     assert ("not an http(s) URL" in err or "port" in err) and "Error" not in err
 
@@ -105,7 +105,7 @@ def test_the_cli_with_a_closed_stdin_exits_2(emu: Emulator, monkeypatch: pytest.
     closed.close()
     monkeypatch.setattr(sys, "stdin", closed)
     assert main(["--from-file", "-"]) == 2
-    assert "stdin" in capsys.readouterr().err
+    assert "stdin" in one_line(capsys.readouterr().err)
     monkeypatch.setattr(sys, "stdin", None)
     assert main(["--from-file", "-"]) == 2
-    assert "stdin" in capsys.readouterr().err
+    assert "stdin" in one_line(capsys.readouterr().err)

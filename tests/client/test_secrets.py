@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 import pytest
 from contract.observed import Emulator
 from hostile_server import Answer, HostileServer, Seen, Tamper, send
-from support import FakeTime, bell, point_env_at
+from support import FakeTime, bell, one_line, point_env_at
 
 from qiskit_ionq_cancel import (
     AuthenticationError,
@@ -214,7 +214,7 @@ def test_the_cli_never_shows_the_key(cli_env: Emulator, surfaces: Surfaces,
         captured = capsys.readouterr()
         surfaces.add(f"ionq-cancel {' '.join(args)[:60]}", captured.out, captured.err)
         outputs.append(captured.out)
-        return captured.out + captured.err
+        return one_line(captured.out + captured.err)
 
     # both outputs, cancel and status, at debug level
     assert "1 cancelled, 1 already finished, 1 not found" in run(
@@ -427,7 +427,7 @@ def test_the_cli_shows_no_key_typed_where_it_does_not_belong(
         assert main(list(args)) == 2, args
         captured = capsys.readouterr()
         found.add(" ".join(args)[:60], captured.out, captured.err)
-        return captured.err
+        return one_line(captured.err)
 
     def refused(*args: str) -> str:  # argparse exits 2 through SystemExit
         with pytest.raises(SystemExit) as exited:
@@ -644,7 +644,7 @@ def test_a_key_under_6_characters_garbles_no_message(
     job_id = str(uuid.UUID(int=5, version=4))
     point_env_at(monkeypatch, nowhere, short)
     assert main(["status", "--deadline", "5", job_id]) == 1
-    err = capsys.readouterr().err
+    err = one_line(capsys.readouterr().err)
     assert "connection failed" in err and "***" not in err, err
     client = IonQCancelClient(short, nowhere, retry_policy=RetryPolicy(
         deadline=5, backoff_initial=0.01, backoff_max=0.02))

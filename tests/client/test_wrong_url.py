@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support import point_env_at
+from support import one_line, point_env_at
 
 from qiskit_ionq_cancel import (
     IonQProvider,
@@ -80,7 +80,7 @@ def test_cli_exits_2_and_suggests_the_url(emu: Emulator, root: str,
     job_id = emu.store.add_jobs(1)[0]
 
     assert main([job_id]) == 2
-    assert f"has no IonQ jobs API (HTTP 404): try {emu.url}" in capsys.readouterr().err
+    assert f"has no IonQ jobs API (HTTP 404): try {emu.url}" in one_line(capsys.readouterr().err)
     assert main(["status", job_id]) == 2
-    assert f"has no IonQ jobs API (HTTP 404): try {emu.url}" in capsys.readouterr().err
+    assert f"has no IonQ jobs API (HTTP 404): try {emu.url}" in one_line(capsys.readouterr().err)
     assert emu.store.status_of(job_id) == "ready"

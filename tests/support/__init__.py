@@ -19,6 +19,7 @@ from .jobs import (
     server_status,
     wait_for,
 )
+from .text import one_line
 
 #: The statuses a cancel can still act on, as a set (from the package's one table).
 CANCELLABLE = frozenset(status.CANCELLABLE)
@@ -42,6 +43,7 @@ __all__ = [
     "interrupt_at_line",
     "job_body",
     "landed_before_the_body",
+    "one_line",
     "point_env_at",
     "report_in",
     "server_status",

@@ -21,7 +21,7 @@ import pytest
 from contract.observed import Emulator
 from hostile_server import HostileServer, Seen, Tamper
 from qiskit.providers import JobStatus
-from support import bell, point_env_at, wait_for
+from support import bell, one_line, point_env_at, wait_for
 from support.hold import HoldRequests
 
 from qiskit_ionq_cancel import (
@@ -330,12 +330,12 @@ def test_the_command_refuses_a_ledger_with_ids_or_of_another_url(
         emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ids = submit(emu, tmp_path / "jobs.jsonl", 1)
     assert main(["cancel", "--ledger", str(tmp_path / "jobs.jsonl"), ids[0]]) == 2
-    assert "not several" in capsys.readouterr().err
+    assert "not several" in one_line(capsys.readouterr().err)
     assert main(["cancel", "--ledger", str(tmp_path / "jobs.jsonl"),
                  "--url", "http://127.0.0.1:9/v0.4"]) == 2
-    assert "refusing to send this key" in capsys.readouterr().err
+    assert "refusing to send this key" in one_line(capsys.readouterr().err)
     assert main(["cancel", "--ledger", str(tmp_path / "nothing-here")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "does not exist" in one_line(capsys.readouterr().err)
     assert emu.store.status_of(ids[0]) == "ready"
 
 
@@ -347,7 +347,7 @@ def test_the_command_says_what_to_do_about_a_job_whose_id_is_unknown(
     assert main(["--ledger", str(ledger)]) == 1  # not done: a job may run, unknown
     out, err = capsys.readouterr()
     assert ids[0] in out and emu.store.status_of(ids[0]) == "canceled"
-    assert "id unknown: check `ionq-cancel status --status ready`" in err
+    assert "id unknown: check `ionq-cancel status --status ready`" in one_line(err)
 
 
 def test_a_sigkilled_program_leaves_its_jobs_to_the_ledger_cleanup(
@@ -428,7 +428,7 @@ def test_an_interrupted_ledger_cancel_prints_the_partial_table_and_marks_what_wa
     marks = [(r["id"], r["event"]) for r in records(ledger) if "ref" not in r]
     assert marks == [(earlier, "cancelled"), (done, "cancelled")]  # the held one: not marked
     assert [emu.store.status_of(i) for i in (done, held)] == ["canceled", "ready"]
-    assert f"ionq-cancel status --ledger {ledger}" in err and KEY not in out + err
+    assert f"ionq-cancel status --ledger {ledger}" in one_line(err) and KEY not in out + err
 
 
 def test_an_interrupted_cancel_ledger_raises_with_every_job_of_the_ledger(
@@ -549,6 +549,7 @@ def test_status_of_a_ledger_shows_every_job_and_each_submit_whose_id_is_unknown(
     assert re.search(rf"{ready} +QUEUED", out) and re.search(rf"{gone} +NOT FOUND", out)
     (row,) = [line for line in out.splitlines() if "ID UNKNOWN" in line]
     assert row.startswith("#0 (id unknown) ") and "qpu.forte-1" in row
+    err = one_line(err)
     assert f"#0 (id unknown): submitted at {intent['time']} to qpu.forte-1" in err
     assert "1 job not found for this API key" in err
     assert "ionq-cancel status --status ready" in err
@@ -571,13 +572,13 @@ def test_status_of_a_ledger_refuses_ids_and_another_url(
         emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ids = submit(emu, tmp_path / "jobs.jsonl", 1)
     assert main(["status", "--ledger", str(tmp_path / "jobs.jsonl"), ids[0]]) == 2
-    assert "not several" in capsys.readouterr().err
+    assert "not several" in one_line(capsys.readouterr().err)
     before = len(emu.log)
     assert main(["status", "--ledger", str(tmp_path / "jobs.jsonl"),
                  "--url", "http://127.0.0.1:9/v0.4"]) == 2
-    assert "refusing to send this key" in capsys.readouterr().err
+    assert "refusing to send this key" in one_line(capsys.readouterr().err)
     assert main(["status", "--ledger", str(tmp_path / "nothing-here")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "does not exist" in one_line(capsys.readouterr().err)
     assert len(emu.log) == before
 
 
@@ -614,7 +615,7 @@ def test_a_ledger_cleanup_says_what_it_saved(emu: Emulator, tmp_path: Path) -> N
     ids = recorded(emu, ledger, 3)
     done = command("--ledger", str(ledger), "--yes")
     assert done.returncode == 0, done.stderr
-    out = " ".join(done.stdout.split())  # (the table wraps at 80 columns)
+    out = one_line(done.stdout)  # (the table wraps at 80 columns)
     assert out.startswith("3 jobs: 3 cancelled")
     assert ("Saved (IonQ's estimate of what the jobs this call cancelled would have cost; "
             "not a refund): 0.264 usd for 3 of 3 jobs") in out
@@ -676,7 +677,7 @@ def test_a_file_that_is_not_a_ledger_is_a_usage_error(
         done = command(*args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert (f"{str(notes)!r} holds no ledger records ({lines} lines unreadable): is it a "
-                "ledger?") in done.stderr
+                "ledger?") in one_line(done.stderr)
         assert done.stdout == ""
     with pytest.raises(UsageError, match="holds no ledger records"):
         cancel_ledger(notes)
@@ -717,7 +718,7 @@ def test_a_record_of_an_unknown_format_version_is_refused(
     with pytest.raises(UsageError, match="line 3, is a record of format version 99"):
         cancel_ledger(ledger)
     done = command("--ledger", str(ledger))
-    assert done.returncode == 2 and "format version 99" in done.stderr
+    assert done.returncode == 2 and "format version 99" in one_line(done.stderr)
     assert len(emu.log) == 0
 
 
@@ -729,10 +730,10 @@ def test_an_empty_ledger_directory_says_so_and_a_missing_one_is_an_error(
                  ["--ledger", str(empty), "--dry-run"]):
         done = command(*args)
         assert done.returncode == 0, done.stderr
-        assert f"no ledger records in {empty}" in done.stderr
+        assert f"no ledger records in {empty}" in one_line(done.stderr)
     assert cancel_ledger(empty).total == 0
     missing = command("--ledger", str(tmp_path / "67890"))
-    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert missing.returncode == 2 and "does not exist" in one_line(missing.stderr)
     assert len(emu.log) == 0
 
 
@@ -744,9 +745,9 @@ def test_the_ledger_dry_run_reads_like_a_dry_run_by_id(emu: Emulator, tmp_path: 
     by_id = command("--dry-run", *ids)
     assert by_ledger.returncode == by_id.returncode == 0, by_ledger.stderr
     assert by_ledger.stdout == by_id.stdout
-    assert by_ledger.stdout.splitlines()[0] == (
+    assert one_line(by_ledger.stdout).startswith(  # (the line wraps at 80 columns)
         "Dry run, nothing was changed. 3 jobs: 2 would be cancelled, 1 already cancelled, "
-        "0 already finished, 0 not found")
+        "0 already finished, 0 not found job id ")
     assert "would cancel" in by_ledger.stdout and "NOT REACHED" not in by_ledger.stdout
     as_json = json.loads(command("--ledger", str(ledger), "--dry-run", "--json").stdout)
     assert as_json == json.loads(command("--dry-run", "--json", *ids).stdout)
@@ -756,7 +757,7 @@ def test_the_ledger_dry_run_reads_like_a_dry_run_by_id(emu: Emulator, tmp_path: 
     Ledger(ledger, emu.url).intent(FORTE, None)  # a death during POST /jobs
     done = command("--ledger", str(ledger), "--dry-run")
     assert done.returncode == 1  # as the cancel would: a job that cannot be cancelled by id
-    assert done.stdout.splitlines()[0].endswith("0 not found, 1 id unknown")
+    assert "0 not found, 1 id unknown job id " in one_line(done.stdout)  # then the table
     assert re.search(r"^#0 \(id unknown\) +ID UNKNOWN +.*id unknown$", done.stdout, re.M)
 
 
@@ -775,7 +776,7 @@ def test_an_id_unknown_row_fits_80_columns(emu: Emulator, tmp_path: Path) -> Non
     assert all(re.match(r"#\d \(id unknown\) +NOT REACHED +no cancel sent: submitted at",
                         lines[n]) for n in rows)
     assert rows[1] - rows[0] <= 8  # the note wraps to a few lines (it took 17)
-    err = " ".join(done.stderr.split())
+    err = one_line(done.stderr)
     assert f"#0 (id unknown): submitted at {first['time']} to {FORTE}" in err
     assert f"#1 (id unknown): submitted at {second['time']} to {FORTE}" in err
     assert emu.store.status_of(ids[0]) == "canceled"

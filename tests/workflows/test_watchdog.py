@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from contract.observed import Emulator
-from support import bell, point_env_at, wait_for
+from support import bell, one_line, point_env_at, wait_for
 
 from qiskit_ionq_cancel import IonQProvider, UsageError, cancel_on_exit
 from qiskit_ionq_cancel._core.ledger import read_ledger
@@ -357,13 +357,13 @@ def test_the_watch_command_stands_down_and_needs_a_ledger(tmp_path: Path) -> Non
     ended = subprocess.run(  # the pipe closes, the ledger names no job: nothing to do
         [sys.executable, "-m", "qiskit_ionq_cancel.cli", "watch", "--ledger", str(ledger)],
         input=b"", capture_output=True, timeout=PROCESS_GUARD, check=False)
-    assert ended.returncode == 0 and b"0 jobs" in ended.stderr
+    assert ended.returncode == 0 and "0 jobs" in one_line(ended.stderr.decode())
 
     missing = subprocess.run(
         [sys.executable, "-m", "qiskit_ionq_cancel.cli", "watch", "--ledger",
          str(tmp_path / "none")], input=b"", capture_output=True, timeout=PROCESS_GUARD,
         check=False)
-    assert missing.returncode == 2 and b"does not exist" in missing.stderr
+    assert missing.returncode == 2 and "does not exist" in one_line(missing.stderr.decode())
 
     usage = subprocess.run([sys.executable, "-m", "qiskit_ionq_cancel.cli", "watch"],
                            input=b"", capture_output=True, timeout=PROCESS_GUARD, check=False)
@@ -377,7 +377,8 @@ def test_the_watch_command_refuses_a_file_that_is_not_a_ledger(tmp_path: Path) -
         [sys.executable, "-m", "qiskit_ionq_cancel.cli", "watch", "--ledger", str(garbage)],
         input=b"", capture_output=True, timeout=PROCESS_GUARD, check=False)
     assert ended.returncode == 2
-    assert b"holds no ledger records (2 lines unreadable): is it a ledger?" in ended.stderr
+    assert ("holds no ledger records (2 lines unreadable): is it a ledger?"
+            in one_line(ended.stderr.decode()))
     assert garbage.read_text() == "not\na ledger\n"  # no watchdog_report appended
 
 
@@ -497,7 +498,7 @@ def test_the_watch_command_cancels_its_labels_jobs_and_says_what_it_could_not(
     assert emu.store.status_of(job.job_id()) == "canceled"
     assert emu.store.status_of(other.job_id()) == "ready"  # another scope's: left alone
     assert watch.stdout.strip() == "ready"
-    assert "1 job not settled: run 'ionq-cancel --ledger" in watch.stderr
+    assert "1 job not settled: run 'ionq-cancel --ledger" in one_line(watch.stderr)
     report = [r for r in map(json.loads, ledger.read_text().splitlines())
               if r["event"] == "watchdog_report"]
     assert report[0]["counts"]["cancelled"] == 1 and report[0]["counts"]["not_reached"] == 1
