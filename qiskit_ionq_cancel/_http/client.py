@@ -429,8 +429,8 @@ class IonQCancelClient(IonQClient):
             return self._submit_recorded(job, body)
         try:
             answer = self._submit_recorded(job, body)
-        except RefusedError:
-            ticket.refused()  # IonQ said no: no job exists
+        except (RefusedError, UsageError):  # IonQ said no, or nothing was sent (an
+            ticket.refused()  # unwritable ledger fails before the POST): no job exists
             raise
         except BaseException:
             ticket.lost()  # a job may exist: its estimate stays counted

@@ -330,6 +330,19 @@ def test_a_refused_submit_leaves_nothing_in_the_ledger(emu: Emulator, tmp_path: 
     assert not ledger.exists() or ledger.read_text() == ""
 
 
+def test_a_submit_the_ledger_refused_before_post_is_not_counted(emu: Emulator,
+                                                                tmp_path: Any) -> None:
+    # The unwritable ledger fails the submit with a UsageError before POST /jobs: no job
+    # exists, so the budget must not keep it as "lost" (an unknown job, its estimate held).
+    provider = IonQProvider(KEY, url=emu.url, ledger=tmp_path / "missing" / "jobs.jsonl")
+    with budget(1.0) as guard:
+        with pytest.raises(UsageError, match="cannot be written"):
+            backend(provider).run(bell(), shots=100)
+        assert posts(emu) == 0
+        assert guard.jobs == [] and guard.committed == 0
+    assert guard.report is not None and guard.report.unknown == []
+
+
 def test_the_blocks_exception_goes_on_and_the_billing_is_still_read(
         emu: Emulator, provider: IonQProvider, clock: ManualClock) -> None:
     with pytest.raises(RuntimeError, match="the user's"), budget(1.0) as guard:
