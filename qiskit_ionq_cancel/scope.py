@@ -57,6 +57,26 @@ _opened_here: contextvars.ContextVar[tuple[CancelScope, ...]] = \
     contextvars.ContextVar("qiskit_ionq_cancel_scopes", default=())
 
 
+def _forget_in_child() -> None:
+    """In a child forked from this process: the open scopes' copies own none of the
+    parent's jobs, which the parent still owns and cancels if need be (a child unwinding the
+    block by ``sys.exit()``, an exception or the inherited SIGTERM handler cancelled them),
+    nor its threads' submits in flight (those threads do not exist here); they own what the
+    child submits. The locks are new: a parent thread may have held one at the fork."""
+    global _active_lock
+    _active_lock = threading.Lock()
+    for open_scope in _active:
+        open_scope._lock = threading.Lock()
+        open_scope._settled = threading.Condition(open_scope._lock)
+        open_scope.jobs = []
+        open_scope._in_flight = 0
+        open_scope.interrupted_submits = 0
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_in_child)
+
+
 def _owners() -> list[CancelScope]:
     """The open scopes that own a job submitted from the current thread or task."""
     with _active_lock:
