@@ -441,11 +441,19 @@ def test_the_session_cost_limit_is_enforced_by_the_server_too(
 
 
 # -- bad input ----------------------------------------------------------------------------
-@pytest.mark.parametrize("limit", [-1, math.nan, math.inf, "10", True, None])
+@pytest.mark.parametrize("limit", [-1, math.nan, math.inf, "10", True, None, 10**400])
 def test_a_bad_limit_is_refused_at_once(emu: Emulator, limit: Any) -> None:
     with pytest.raises(ValueError, match="limit must be a finite number") as raised:
         budget(limit)
     assert isinstance(raised.value, UsageError)
+    assert list(emu.log.entries) == []
+
+
+@pytest.mark.parametrize("deadline", [0, -1, math.nan, "60", True])
+def test_a_bad_deadline_is_refused_at_once(emu: Emulator, deadline: Any) -> None:
+    # Not at the block's exit, where the billing read would fail and leave no report.
+    with pytest.raises(UsageError, match="deadline must be"):
+        budget(1.0, deadline=deadline)
     assert list(emu.log.entries) == []
 
 
