@@ -30,7 +30,8 @@ from types import TracebackType
 from typing import Any
 
 from ._core.deadline import adopt, completed, current, scope
-from ._http.budget import EPSILON, BudgetedJob, BudgetState, entered, finite, money
+from ._core.validation import check_deadline
+from ._http.budget import EPSILON, BudgetedJob, BudgetState, entered, money
 from ._http.client import IonQCancelClient
 from .bulk import cancel_jobs
 from .exceptions import IonQRequestError, UsageError
@@ -126,9 +127,7 @@ class Budget(BudgetState):
                 raise UsageError("budget: provider must be an IonQProvider of this package "
                                  f"(qiskit_ionq_cancel.IonQProvider), not {provider!r}")
         super().__init__(limit, unit=unit, client=client, allow_unestimated=allow_unestimated)
-        if deadline is not None and (not finite(deadline) or deadline <= 0):
-            raise UsageError(f"budget: the deadline must be a number of seconds above 0, or "
-                             f"None, not {deadline!r}")
+        check_deadline(deadline, "budget")
         self.deadline = deadline
         self._entered: contextlib.ExitStack | None = None
 

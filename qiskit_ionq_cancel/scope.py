@@ -40,6 +40,7 @@ from ._core import offload, threadtree
 from ._core.composite import CompositeJob, HasIonQJobs
 from ._core.deadline import Deadline, derive, entered, wait_until
 from ._core.sigterm import SigtermAsExit
+from ._core.validation import check_deadline
 from ._core.watchdog import Watchdog, watching
 from .bulk import NO_IONQ_JOB, cancel_jobs
 from .exceptions import UsageError
@@ -190,6 +191,7 @@ class CancelScope:
         if ledger is not None and not os.fspath(ledger):
             raise UsageError("cancel_on_exit(ledger=...) is empty: give a file, or None for "
                              "a temporary one")
+        check_deadline(deadline, "cancel_on_exit")  # now, not at the exit it serves
         self.watchdog = watchdog
         self._ledger_given = ledger
         self._watchdog: Watchdog | None = None
@@ -461,7 +463,8 @@ def cancel_on_exit(*, on_success: bool = False, deadline: float | None = 60.0,
         ``report`` says what was cancelled.
 
     Raises:
-        UsageError: ``ledger`` without ``watchdog=True``, or empty.
+        UsageError: ``ledger`` without ``watchdog=True``, or empty; a ``deadline`` that
+            is not a number of seconds above 0 (or ``None``).
     """
     return CancelScope(on_success=on_success, deadline=deadline, handle_sigterm=handle_sigterm,
                        track_threads=track_threads, watchdog=watchdog, ledger=ledger)

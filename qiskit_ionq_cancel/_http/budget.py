@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .client import IonQCancelClient
 
 __all__ = ["EPSILON", "UNITS", "BudgetState", "BudgetedJob", "Ticket", "count_payload", "current",
-           "entered", "finite", "money", "observe", "reserve", "watching"]
+           "entered", "money", "observe", "reserve", "watching"]
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
@@ -135,7 +135,7 @@ def count_payload(body: Mapping[str, Any]) -> Estimate:
         for (width, oneq, twoq), n in parts.items()), approximate)
 
 
-def finite(value: object) -> bool:
+def _finite(value: object) -> bool:
     """A finite number (not a bool; an int too large for a float is not finite here)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
@@ -207,7 +207,7 @@ class BudgetState:
     def __init__(self, limit: float, *, unit: str = "usd",
                  client: IonQCancelClient | None = None,
                  allow_unestimated: bool = False) -> None:
-        if not finite(limit) or limit < 0:
+        if not _finite(limit) or limit < 0:
             raise UsageError(f"budget: the limit must be a finite number, 0 or more, not "
                              f"{limit!r}")
         if not isinstance(unit, str) or unit.lower() not in UNITS:
