@@ -301,7 +301,15 @@ class CancelScope:
 
     def __enter__(self) -> CancelScope:
         if self.watchdog:  # before anything of the scope is open: it may fail to start
-            self._watchdog = Watchdog(self._ledger_given, self.deadline or 60.0)
+            try:
+                self._watchdog = Watchdog(self._ledger_given, self.deadline or 60.0)
+            except OSError as exc:  # no temporary ledger (TMPDIR missing, read-only, full):
+                # the program goes on without a watchdog, warned (a failed start with a
+                # ledger is the watchdog's own warning)
+                logger.warning("cancel_on_exit: the watchdog could not be started (no "
+                               "temporary job ledger: %s): if this process dies now, the "
+                               "scope's jobs are not cancelled. Give the scope a ledger= "
+                               "to record them.", exc.strerror or exc)
         if self.track_threads:
             threadtree.install()
         self.thread = threading.current_thread()
