@@ -446,9 +446,16 @@ class IonQCancelClient(IonQClient):
         if not ledgers:
             return self._post_job(body)
         # The intent is on disk before the POST, the id after it.
-        entries = [(ledger, ledger.intent(job.backend().name.removeprefix("ionq_"),  # IonQ's
-                                          upstream.job_submission(job).get("session_id")))
-                   for ledger in ledgers]
+        backend = job.backend().name.removeprefix("ionq_")  # IonQ's name
+        session = upstream.job_submission(job).get("session_id")
+        entries: list[tuple[Ledger, dict[str, Any]]] = []
+        try:
+            for ledger in ledgers:
+                entries.append((ledger, ledger.intent(backend, session)))
+        except UsageError as exc:  # a ledger cannot be written: nothing is sent, so the
+            for ledger, entry in entries:  # intents written say so (no "id unknown" job)
+                self._after_post(ledger.failed, entry, exc)
+            raise
         try:
             answer = self._post_job(body)
         except RefusedError as exc:  # IonQ said no: no job exists (any other failure

@@ -31,6 +31,7 @@ from qiskit_ionq_cancel import (
     Session,
     UsageError,
     cancel_ledger,
+    cancel_on_exit,
 )
 from qiskit_ionq_cancel._core.ledger import Ledger, read_ledger
 from qiskit_ionq_cancel.cli import main
@@ -184,6 +185,20 @@ def test_a_refused_submit_leaves_no_unknown_job(emu: Emulator, tmp_path: Path) -
                            ledger=ledger).get_backend("simulator")
     with pytest.raises(Exception, match=r"401|key"):
         backend.run(bell())
+    assert [r["event"] for r in records(ledger)] == ["intent", "failed"]
+    assert read_ledger(ledger).unknown == []
+
+
+def test_a_second_ledger_that_cannot_be_written_leaves_no_unknown_job_in_the_first(
+        emu: Emulator, tmp_path: Path) -> None:
+    # The provider's ledger takes the intent, the watchdog's (its directory missing) fails:
+    # nothing is sent, and the provider's ledger must not report "submitted, id unknown".
+    ledger = tmp_path / "jobs.jsonl"
+    backend = IonQProvider(KEY, url=emu.url, ledger=ledger).get_backend("simulator")
+    with pytest.raises(UsageError, match="cannot be written"), \
+            cancel_on_exit(watchdog=True, ledger=tmp_path / "missing" / "scope.jsonl"):
+        backend.run(bell())
+    assert posts(emu) == 0
     assert [r["event"] for r in records(ledger)] == ["intent", "failed"]
     assert read_ledger(ledger).unknown == []
 
