@@ -80,7 +80,7 @@ class Ledger:
 
     def __init__(self, path: str | os.PathLike[str], url: str, *, label: str | None = None,
                  fsync: bool = False, secret: str | None = None) -> None:
-        self.path = Path(path)
+        self.path = Path(path).absolute()  # where it was named: a later chdir moves nothing
         self.url = redact(url, secret)
         self.label = redact(label, secret) if label else None
         self.fsync = fsync

@@ -102,6 +102,20 @@ def test_the_environment_variable_names_the_ledger(
     assert records(file)[0]["label"].split(":")[1] == str(os.getpid())  # host:pid:start
 
 
+def test_a_relative_ledger_is_where_it_named_when_the_program_changes_directory(
+        emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # IONQ_CANCEL_LEDGER=jobs.jsonl, then the program chdirs into its output directory
+    # before its first submit: the cleanup run where the variable was set must find it.
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IONQ_CANCEL_LEDGER", "jobs.jsonl")
+    backend = IonQProvider(KEY, url=emu.url).get_backend("simulator")
+    monkeypatch.chdir(tmp_path / "out")
+    job = backend.run(bell(), shots=10)
+    assert not (tmp_path / "out" / "jobs.jsonl").exists()
+    assert list(read_ledger(tmp_path / "jobs.jsonl").jobs) == [job.job_id()]
+
+
 def test_a_directory_ledger_gets_one_file_per_process(emu: Emulator, tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         from qiskit import QuantumCircuit
