@@ -422,13 +422,17 @@ class IonQCancelClient(IonQClient):
         estimated first (``GET /jobs/estimate``) and refused past the limit."""
         body = qiskit_to_ionq(job.circuit, job.backend(), upstream.job_submission(job),
                               job.extra_query_params, job.extra_metadata)
+        # The watchdogs' ledgers first: the first submit of a scope waits there for its
+        # watchdog to be ready, and a Ctrl-C in that wait must find no budget reservation
+        # (nothing was sent; it would be kept as a lost job).
+        watched = submit_ledgers(self.url, self.key)
         # The one place every submit passes (backend.run, qiskit-ionq's IonQJob.submit, the
         # primitives, sessions): the budget check comes before anything is recorded or sent.
         ticket = budget.reserve(self, body)
         if ticket is None:
-            return self._submit_recorded(job, body)
+            return self._submit_recorded(job, body, watched)
         try:
-            answer = self._submit_recorded(job, body)
+            answer = self._submit_recorded(job, body, watched)
         except (RefusedError, UsageError):  # IonQ said no, or nothing was sent (an
             ticket.refused()  # unwritable ledger fails before the POST): no job exists
             raise
@@ -438,11 +442,11 @@ class IonQCancelClient(IonQClient):
         ticket.submitted(_answered_id(answer))
         return answer
 
-    def _submit_recorded(self, job: StockIonQJob, body: str) -> dict[str, Any]:
-        """``POST /jobs`` of ``body``, recorded in the provider's ledger and in those of the
-        watchdogs of the ``cancel_on_exit`` scopes that own this submit."""
-        ledgers = [*([self.ledger] if self.ledger is not None else []),
-                   *submit_ledgers(self.url, self.key)]
+    def _submit_recorded(self, job: StockIonQJob, body: str,
+                         watched: list[Ledger]) -> dict[str, Any]:
+        """``POST /jobs`` of ``body``, recorded in the provider's ledger and in ``watched``,
+        those of the watchdogs of the ``cancel_on_exit`` scopes that own this submit."""
+        ledgers = [*([self.ledger] if self.ledger is not None else []), *watched]
         if not ledgers:
             return self._post_job(body)
         # The intent is on disk before the POST, the id after it.

@@ -17,7 +17,9 @@ import contextvars
 import json
 import logging
 import math
+import signal
 import socket
+import sys
 import threading
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,7 +28,7 @@ import pytest
 from contract.observed import Emulator
 from hostile_server import Answer, HostileServer, Seen, Tamper
 from qiskit import QuantumCircuit
-from support import bell
+from support import bell, wait_for
 
 from qiskit_ionq_cancel import (
     BudgetExceededError,
@@ -38,6 +40,7 @@ from qiskit_ionq_cancel import (
     UsageError,
     budget,
     cancel_jobs,
+    cancel_on_exit,
 )
 from qiskit_ionq_cancel.emulator import Fault, ManualClock
 
@@ -341,6 +344,37 @@ def test_a_submit_the_ledger_refused_before_post_is_not_counted(emu: Emulator,
         assert posts(emu) == 0
         assert guard.jobs == [] and guard.committed == 0
     assert guard.report is not None and guard.report.unknown == []
+
+
+def test_ctrl_c_while_the_first_submit_waits_for_the_watchdog_reserves_nothing(
+        emu: Emulator, provider: IonQProvider, tmp_path: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A watchdog slow to be ready (here: never); Ctrl-C in the first submit's wait for it.
+    # Nothing was sent: the budget kept the estimate of a "lost" job of unknown id.
+    slow = tmp_path / "python"
+    slow.write_text("#!/bin/sh\nexec sleep 600\n")
+    slow.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(slow))
+    main = threading.get_ident()
+
+    def waiting() -> bool:
+        frame = sys._current_frames().get(main)
+        while frame is not None and frame.f_code.co_name != "_wait_ready":
+            frame = frame.f_back
+        return frame is not None
+
+    def interrupt() -> None:
+        wait_for(waiting, "the submit's wait for the watchdog", timeout=30)
+        signal.pthread_kill(main, signal.SIGINT)
+
+    interrupter = threading.Thread(target=interrupt)
+    with budget(1.0) as guard:
+        with pytest.raises(KeyboardInterrupt), cancel_on_exit(watchdog=True):
+            interrupter.start()
+            backend(provider).run(bell(), shots=100)
+        interrupter.join()
+        assert posts(emu) == 0
+        assert guard.jobs == [] and guard.committed == 0
 
 
 def test_the_blocks_exception_goes_on_and_the_billing_is_still_read(
