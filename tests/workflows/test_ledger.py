@@ -313,6 +313,34 @@ def test_a_submit_whose_id_never_came_back_is_reported(emu: Emulator, tmp_path: 
     assert "id unknown" in key and "ionq-cancel status --status ready" in why
 
 
+def test_a_submit_whose_id_never_came_back_is_reported_when_its_pid_was_used_before(
+        emu: Emulator, tmp_path: Path) -> None:
+    # A ledger file kept for weeks: an earlier run had this process's pid (pids are
+    # reused), so its intent and submitted records carry the ref this run's intent gets.
+    # The earlier run's "submitted" must not close this run's intent.
+    ledger = tmp_path / "jobs.jsonl"
+    [earlier_job] = submit(emu, tmp_path / "other.jsonl", 1)
+    probe = Ledger(tmp_path / "probe.jsonl", emu.url).intent("simulator", None)["ref"]
+    host_pid, number = probe.rsplit(":", 1)
+    ref = f"{host_pid}:{int(number) + 1}"  # the ref of this process's next intent
+    earlier = {"ref": ref, "backend": "simulator", "session": None, "url": emu.url,
+               "label": "an earlier run", "pid": os.getpid(), "host": "h"}
+    ledger.write_text(
+        json.dumps({"v": 1, "event": "intent", "time": "2026-11-01T00:00:00+00:00",
+                    **earlier}) + "\n" +
+        json.dumps({"v": 1, "event": "submitted", "id": earlier_job,
+                    "time": "2026-11-01T00:00:01+00:00", **earlier}) + "\n")
+    intent = Ledger(ledger, emu.url).intent("simulator", None)  # a death during POST /jobs
+    assert intent["ref"] == ref
+    contents = read_ledger(ledger)
+    assert list(contents.jobs) == [earlier_job]
+    assert [r["label"] for r in contents.unknown] == [intent["label"]]
+    report = cancel_ledger(ledger)
+    assert report.cancelled == [earlier_job]
+    ((key, why),) = report.not_reached.items()
+    assert "id unknown" in key and "ionq-cancel status --status ready" in why
+
+
 def test_a_ledger_of_another_url_is_refused(
         emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ledger = tmp_path / "jobs.jsonl"
