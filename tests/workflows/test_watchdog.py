@@ -185,33 +185,35 @@ def test_forked_children_do_not_keep_the_watchdog_waiting(
     Path(fields["ledger"]).unlink()
 
 
-@pytest.mark.parametrize("ending", ["sys.exit(0)", "os.kill(os.getpid(), signal.SIGTERM)",
-                                    "raise RuntimeError('the child failed')"])
-def test_a_forked_child_ending_inside_the_scope_leaves_the_parents_jobs_alone(
-        emu: Emulator, strays: list[int], ending: str) -> None:
+def test_forked_children_ending_inside_the_scope_leave_the_parents_jobs_alone(
+        emu: Emulator, strays: list[int]) -> None:
     # A child forked inside the scope inherits it (and its SIGTERM handler): when the child
     # unwinds the block (sys.exit, SIGTERM, an exception), its copy of the scope cancels
     # the child's own job, not the jobs the parent submitted and still owns; neither may
     # the watchdog.
     proc = program(f"""
+        endings = [lambda: sys.exit(0), lambda: os.kill(os.getpid(), signal.SIGTERM),
+                   lambda: 1 / 0]
         with cancel_on_exit(watchdog=True, deadline={DEADLINE}) as scope:
             jobs = [backend.run(qc) for _ in range(2)]
-            child = os.fork()
-            if child == 0:
-                say(child=backend.run(qc).job_id())  # the child's own job: its copy's
-                {ending}
-            _, code = os.waitpid(child, 0)
-            say(ids=[j.job_id() for j in jobs], watchdog=scope.watchdog_pid, code=code,
+            codes = []
+            for ending in endings:
+                child = os.fork()
+                if child == 0:
+                    say(child=backend.run(qc).job_id())  # the child's own job: its copy's
+                    ending()
+                codes.append(os.waitpid(child, 0)[1])
+            say(ids=[j.job_id() for j in jobs], watchdog=scope.watchdog_pid, codes=codes,
                 ledger=scope.ledger)
             time.sleep({PROCESS_GUARD})  # the parent keeps the scope open
     """)
-    own = said(proc)["child"]
-    fields = said(proc)  # (said once the child had ended: its cancel would be done)
+    own = [said(proc)["child"] for _ in range(3)]
+    fields = said(proc)  # (said once the children had ended: their cancels were done)
     strays.append(fields["watchdog"])
-    assert os.WIFEXITED(fields["code"])  # the child unwound the block, then exited
+    assert all(os.WIFEXITED(code) for code in fields["codes"])  # each unwound the block
     assert _alive(fields["watchdog"])
     assert statuses(emu, fields["ids"]) == ["ready"] * 2
-    assert emu.store.status_of(own) == "canceled" and cancels(emu) == 1
+    assert statuses(emu, own) == ["canceled"] * 3 and cancels(emu) == 3
     proc.kill()
     proc.wait(PROCESS_GUARD)
     wait_for(lambda: not _alive(fields["watchdog"]), "the watchdog's exit", timeout=BOUND)
