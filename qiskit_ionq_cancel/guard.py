@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import Any
 
 from ._core.deadline import adopt, completed, current, scope
+from ._core.validation import check_deadline
 from ._http.budget import EPSILON, BudgetedJob, BudgetState, entered, money
 from ._http.client import IonQCancelClient
 from .bulk import cancel_jobs
@@ -126,6 +127,7 @@ class Budget(BudgetState):
                 raise UsageError("budget: provider must be an IonQProvider of this package "
                                  f"(qiskit_ionq_cancel.IonQProvider), not {provider!r}")
         super().__init__(limit, unit=unit, client=client, allow_unestimated=allow_unestimated)
+        check_deadline(deadline, "budget")
         self.deadline = deadline
         self._entered: contextlib.ExitStack | None = None
 
@@ -301,8 +303,9 @@ def budget(limit: float, *, unit: str = "usd", provider: Any = None,
         ``report``.
 
     Raises:
-        UsageError: A negative, NaN or infinite limit, an unknown unit, or a provider
-            not of this package (a ``ValueError``; nothing was sent).
+        UsageError: A negative, NaN or infinite limit, an unknown unit, a provider not
+            of this package, or a deadline not above 0 (a ``ValueError``; nothing was
+            sent).
     """
     return Budget(limit, unit=unit, provider=provider, allow_unestimated=allow_unestimated,
                   deadline=deadline)

@@ -40,6 +40,7 @@ from ._core import offload, threadtree
 from ._core.composite import CompositeJob, HasIonQJobs
 from ._core.deadline import Deadline, derive, entered, wait_until
 from ._core.sigterm import SigtermAsExit
+from ._core.validation import check_deadline
 from ._core.watchdog import Watchdog, watching
 from .bulk import NO_IONQ_JOB, cancel_jobs
 from .exceptions import UsageError
@@ -55,6 +56,26 @@ _listeners = threading.local()  # per thread: callbacks for the jobs it submits
 # The scopes opened in this thread or asyncio task (a new thread starts with none).
 _opened_here: contextvars.ContextVar[tuple[CancelScope, ...]] = \
     contextvars.ContextVar("qiskit_ionq_cancel_scopes", default=())
+
+
+def _forget_in_child() -> None:
+    """In a child forked from this process: the open scopes' copies own none of the
+    parent's jobs, which the parent still owns and cancels if need be (a child unwinding the
+    block by ``sys.exit()``, an exception or the inherited SIGTERM handler cancelled them),
+    nor its threads' submits in flight (those threads do not exist here); they own what the
+    child submits. The locks are new: a parent thread may have held one at the fork."""
+    global _active_lock
+    _active_lock = threading.Lock()
+    for open_scope in _active:
+        open_scope._lock = threading.Lock()
+        open_scope._settled = threading.Condition(open_scope._lock)
+        open_scope.jobs = []
+        open_scope._in_flight = 0
+        open_scope.interrupted_submits = 0
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def _owners() -> list[CancelScope]:
@@ -194,6 +215,7 @@ class CancelScope:
         if ledger is not None and not os.fspath(ledger):
             raise UsageError("cancel_on_exit(ledger=...) is empty: give a file, or None for "
                              "a temporary one")
+        check_deadline(deadline, "cancel_on_exit")  # now, not at the exit it serves
         self.watchdog = watchdog
         self._ledger_given = ledger
         self._watchdog: Watchdog | None = None
@@ -313,7 +335,15 @@ class CancelScope:
 
     def __enter__(self) -> CancelScope:
         if self.watchdog:  # before anything of the scope is open: it may fail to start
-            self._watchdog = Watchdog(self._ledger_given, self.deadline or 60.0)
+            try:
+                self._watchdog = Watchdog(self._ledger_given, self.deadline or 60.0)
+            except OSError as exc:  # no temporary ledger (TMPDIR missing, read-only, full):
+                # the program goes on without a watchdog, warned (a failed start with a
+                # ledger is the watchdog's own warning)
+                logger.warning("cancel_on_exit: the watchdog could not be started (no "
+                               "temporary job ledger: %s): if this process dies now, the "
+                               "scope's jobs are not cancelled. Give the scope a ledger= "
+                               "to record them.", exc.strerror or exc)
         if self.track_threads:
             threadtree.install()
         self.thread = threading.current_thread()
@@ -475,7 +505,8 @@ def cancel_on_exit(*, on_success: bool = False, deadline: float | None = 60.0,
         ``report`` says what was cancelled.
 
     Raises:
-        UsageError: ``ledger`` without ``watchdog=True``, or empty.
+        UsageError: ``ledger`` without ``watchdog=True``, or empty; a ``deadline`` that
+            is not a number of seconds above 0 (or ``None``).
     """
     return CancelScope(on_success=on_success, deadline=deadline, handle_sigterm=handle_sigterm,
                        track_threads=track_threads, watchdog=watchdog, ledger=ledger)

@@ -26,6 +26,7 @@ All its requests go through the backend's client, this package's when the backen
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -86,6 +87,7 @@ class Session(StockSession):
                             "(IonQProvider(...).get_backend(...))")
         self._cancel_client = client
         self._sigterm = SigtermAsExit()
+        self._owner = os.getpid()  # a child forked inside the block leaves the session be
         if create_new and not session_id:
             session_id = self._create_within_budget(backend, max_time, max_cost, max_jobs)
             create_new = session_id is None
@@ -171,12 +173,15 @@ class Session(StockSession):
 
     def __enter__(self) -> Session:
         super().__enter__()  # type: ignore[no-untyped-call]
+        self._owner = os.getpid()
         self._sigterm.install()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         try:
+            if os.getpid() != self._owner:  # a forked child unwinding the block (sys.exit,
+                return  # an exception): the session and its jobs are the parent's
             if exc_type is not None:
                 logger.warning("Session %s: the block ended with %s; cancelling its "
                                "unfinished jobs", self.session_id, exc_type.__name__)

@@ -80,7 +80,7 @@ class Ledger:
 
     def __init__(self, path: str | os.PathLike[str], url: str, *, label: str | None = None,
                  fsync: bool = False, secret: str | None = None) -> None:
-        self.path = Path(path)
+        self.path = Path(path).absolute()  # where it was named: a later chdir moves nothing
         self.url = redact(url, secret)
         self.label = redact(label, secret) if label else None
         self.fsync = fsync
@@ -198,13 +198,13 @@ class LedgerContents:
     skipped: list[str] = field(default_factory=list)
     labels: dict[str, set[str]] = field(default_factory=dict)
     records: int = 0
-    #: Each unknown intent's ``ref`` -> its position among the ledger's unknown intents,
+    #: Each unknown intent's ``ref@time`` -> its position among the ledger's unknown intents,
     #: kept by :meth:`only`: an unknown job has one number however the ledger is split.
     positions: dict[str, int] = field(default_factory=dict)
 
     def number(self, intent: dict[str, Any]) -> int:
         """The position of the unknown ``intent`` among the whole ledger's."""
-        return self.positions.get(str(intent.get("ref")), -1)
+        return self.positions.get(_intent_key(intent), -1)
 
     def urls(self) -> set[str]:
         """Every API URL the jobs and the unknown intents went to."""
@@ -342,8 +342,10 @@ def read_ledger(path: str | os.PathLike[str], *, warn: bool = True) -> LedgerCon
         raise UsageError(f"The job ledger {str(root)!r} does not exist: give the file or "
                          f"directory the program wrote (its ledger= or {ENV_VAR}).")
     contents = LedgerContents()
-    intents: dict[str, dict[str, Any]] = {}
-    ended: set[str] = set()
+    intents: list[dict[str, Any]] = []  # in the order written
+    # Ref -> the positions in ``intents`` of its intents not yet ended: an ending closes the
+    # latest one (a file kept for long can hold two runs of one pid, hence one ref).
+    open_intents: dict[str, list[int]] = {}
     for file in _files(root):
         try:
             data = file.read_bytes()
@@ -382,15 +384,23 @@ def read_ledger(path: str | os.PathLike[str], *, warn: bool = True) -> LedgerCon
             event = record["event"]
             ref = str(record.get("ref"))
             if event == "intent":
-                intents.setdefault(ref, record)
+                open_intents.setdefault(ref, []).append(len(intents))
+                intents.append(record)
             elif event in ("submitted", "failed"):
-                ended.add(ref)
+                if open_intents.get(ref):
+                    open_intents[ref].pop()
                 if event == "submitted" and isinstance(record.get("id"), str):
                     contents.jobs.setdefault(record["id"], record)
                     contents.labels.setdefault(record["id"], set()).add(
                         str(record.get("label")))
             elif event in _MARKS and isinstance(record.get("id"), str):
                 contents.marks[record["id"]] = record
-    contents.unknown = [r for ref, r in intents.items() if ref not in ended]
-    contents.positions = {str(r.get("ref")): n for n, r in enumerate(contents.unknown)}
+    still_open = sorted(n for positions in open_intents.values() for n in positions)
+    contents.unknown = [intents[n] for n in still_open]
+    contents.positions = {_intent_key(r): n for n, r in enumerate(contents.unknown)}
     return contents
+
+
+def _intent_key(intent: dict[str, Any]) -> str:
+    """What tells an intent apart: its ref, and its time (two runs of one pid share refs)."""
+    return f"{intent.get('ref')}@{intent.get('time')}"

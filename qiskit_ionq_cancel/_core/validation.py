@@ -1,8 +1,9 @@
-"""Checks made before anything is sent: job ids and API URLs."""
+"""Checks made before anything is sent: job ids, API URLs, deadlines."""
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from urllib.parse import urlsplit
 
@@ -12,6 +13,7 @@ from ..exceptions import (
     InvalidAPIKeyError,
     InvalidJobIdError,
     InvalidSelectionError,
+    UsageError,
 )
 from .status import CANCELLABLE
 
@@ -21,6 +23,21 @@ _CANONICAL_UUID = re.compile(_UUID)
 _CANONICAL_UUIDS = re.compile(rf"(?:{_UUID},)*{_UUID}")
 #: What an API key may hold: visible ASCII, as an HTTP header carries it unaltered.
 _KEY_CHARACTERS = re.compile(r"[\x21-\x7e]+")
+
+
+def check_deadline(deadline: object, who: str) -> None:
+    """A deadline given where it is used only later (at a block's exit): ``None`` or a
+    finite number of seconds above 0, else :class:`UsageError` now, naming ``who``."""
+    if deadline is None:
+        return
+    try:
+        fine = not isinstance(deadline, bool) and isinstance(deadline, (int, float)) \
+            and math.isfinite(deadline) and deadline > 0
+    except OverflowError:  # an int too large for a float
+        fine = False
+    if not fine:
+        raise UsageError(f"{who}: the deadline must be a number of seconds above 0, or None, "
+                         f"not {deadline!r}")
 
 
 def check_api_key(key: object) -> None:

@@ -128,32 +128,41 @@ class Watchdog:
         self._ready = False
         self._write: socket.socket | None = None
         self._owner = os.getpid()  # a forked child's copy of this object is inert
-        write, read = socket.socketpair()  # both close-on-exec and non-inheritable
-        read.shutdown(socket.SHUT_WR)  # one way: the program writes, the watchdog reads
-        write.shutdown(socket.SHUT_RD)
+        #: The watchdog process; ``None`` when it could not be started.
+        self.process: subprocess.Popen[bytes] | None = None
         try:
-            self.process = subprocess.Popen(  # noqa: S603 (our own command, no shell)
+            self.process = self._start(deadline)
+        except OSError as exc:  # no descriptors or processes left, no interpreter to run:
+            # the program goes on (its submits still recorded in the ledger), warned once
+            self._warn(f"could not be started ({exc.strerror or exc})")
+            return
+        logger.info("cancel_on_exit: watchdog pid %d holds the job ledger %s",
+                    self.process.pid, self.path)
+
+    def _start(self, deadline: float) -> subprocess.Popen[bytes]:
+        write, read = socket.socketpair()  # both close-on-exec and non-inheritable
+        try:
+            read.shutdown(socket.SHUT_WR)  # one way: the program writes, the watchdog reads
+            write.shutdown(socket.SHUT_RD)
+            process = subprocess.Popen(  # noqa: S603 (our own command, no shell)
                 [sys.executable, "-m", "qiskit_ionq_cancel.cli", "watch", "--ledger",
                  str(self.path), "--label", self.label, "--deadline", f"{deadline:g}"],
                 stdin=read.fileno(), stdout=subprocess.PIPE, start_new_session=True,
                 env=_environment())
         except BaseException:
             write.close()
-            if self.temporary:
-                self.path.unlink()
             raise
         finally:
             read.close()
         with _open_ends_lock:
             self._write = write
             _open_ends.add(write)
-        logger.info("cancel_on_exit: watchdog pid %d holds the job ledger %s",
-                    self.process.pid, self.path)
+        return process
 
     @property
-    def pid(self) -> int:
-        """The watchdog's process id."""
-        return self.process.pid
+    def pid(self) -> int | None:
+        """The watchdog's process id (``None``: it could not be started)."""
+        return None if self.process is None else self.process.pid
 
     def ledger_for(self, url: str, key: str | None) -> Ledger:
         """The ledger a submit to ``url`` is recorded in; the first for this URL hands the
@@ -172,7 +181,7 @@ class Watchdog:
 
     def check(self) -> None:
         """Warn (once) if the watchdog has exited while its scope is open."""
-        if os.getpid() != self._owner:
+        if os.getpid() != self._owner or self.process is None:
             return
         code = self.process.poll()
         if code is not None:
@@ -181,8 +190,8 @@ class Watchdog:
     def _wait_ready(self) -> None:
         if self._ready or self._warned or not self._mine():
             return
+        assert self.process is not None and self.process.stdout is not None  # (_mine)
         stdout = self.process.stdout
-        assert stdout is not None
         limit = time.monotonic() + READY_WAIT
         while True:  # select, not a bare read: a watchdog that hangs must not block us
             left = limit - time.monotonic()
@@ -218,9 +227,10 @@ class Watchdog:
             return
         self._warned = True
         logger.warning(
-            "cancel_on_exit: the watchdog (pid %d) %s: if this process dies now, the "
+            "cancel_on_exit: the watchdog%s %s: if this process dies now, the "
             "scope's jobs are not cancelled. They are recorded in the job ledger %s; "
-            "'ionq-cancel --ledger %s' cancels them.", self.process.pid, what, self.path,
+            "'ionq-cancel --ledger %s' cancels them.",
+            "" if self.process is None else f" (pid {self.process.pid})", what, self.path,
             self.path)
 
     def _close_pipe(self) -> None:
@@ -233,30 +243,37 @@ class Watchdog:
     def stand_down(self) -> None:
         """The scope ended: tell the watchdog to exit without cancelling, and wait for it
         (killed after :data:`EXIT_WAIT` s: it never outlives its work)."""
+        process = self.process
+        if process is None:  # never started: only the ledgers' descriptors to close
+            self._close_ledgers()
+            return
         with self._lock:
             if not self._mine():
                 return
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 self.check()
             elif self._ledgers:
                 self._send(STAND_DOWN)
             else:  # it was handed nothing (no submit): nothing to stand down from
-                self.process.kill()
+                process.kill()
             self._close_pipe()
         try:
-            self.process.wait(EXIT_WAIT)
+            process.wait(EXIT_WAIT)
         except subprocess.TimeoutExpired:
             logger.warning("cancel_on_exit: the watchdog (pid %d) did not stand down within "
-                           "%g s; stopping it", self.process.pid, EXIT_WAIT)
-            self.process.kill()
-            self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        for ledger in self._ledgers.values():  # their descriptors (a late write reopens)
-            ledger.close()
+                           "%g s; stopping it", process.pid, EXIT_WAIT)
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+        self._close_ledgers()
         if self.temporary and not self._warned:
             with contextlib.suppress(OSError):
                 self.path.unlink()
+
+    def _close_ledgers(self) -> None:
+        for ledger in self._ledgers.values():  # their descriptors (a late write reopens)
+            ledger.close()
 
     def abandon(self) -> None:
         """This process is exiting with the scope open: close the pipe without standing
@@ -266,7 +283,7 @@ class Watchdog:
                 return
             self.check()
             self._close_pipe()
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             logger.warning("cancel_on_exit: the interpreter exits with the scope open; its "
                            "watchdog (pid %d) cancels its unfinished jobs and writes its "
                            "report to %s", self.process.pid, self.path)

@@ -135,6 +135,16 @@ def count_payload(body: Mapping[str, Any]) -> Estimate:
         for (width, oneq, twoq), n in parts.items()), approximate)
 
 
+def _finite(value: object) -> bool:
+    """A finite number (not a bool; an int too large for a float is not finite here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -197,8 +207,7 @@ class BudgetState:
     def __init__(self, limit: float, *, unit: str = "usd",
                  client: IonQCancelClient | None = None,
                  allow_unestimated: bool = False) -> None:
-        if isinstance(limit, bool) or not isinstance(limit, (int, float)) \
-                or not math.isfinite(limit) or limit < 0:
+        if not _finite(limit) or limit < 0:
             raise UsageError(f"budget: the limit must be a finite number, 0 or more, not "
                              f"{limit!r}")
         if not isinstance(unit, str) or unit.lower() not in UNITS:

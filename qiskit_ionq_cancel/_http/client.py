@@ -422,15 +422,19 @@ class IonQCancelClient(IonQClient):
         estimated first (``GET /jobs/estimate``) and refused past the limit."""
         body = qiskit_to_ionq(job.circuit, job.backend(), upstream.job_submission(job),
                               job.extra_query_params, job.extra_metadata)
+        # The watchdogs' ledgers first: the first submit of a scope waits there for its
+        # watchdog to be ready, and a Ctrl-C in that wait must find no budget reservation
+        # (nothing was sent; it would be kept as a lost job).
+        watched = submit_ledgers(self.url, self.key)
         # The one place every submit passes (backend.run, qiskit-ionq's IonQJob.submit, the
         # primitives, sessions): the budget check comes before anything is recorded or sent.
         ticket = budget.reserve(self, body)
         if ticket is None:
-            return self._submit_recorded(job, body)
+            return self._submit_recorded(job, body, watched)
         try:
-            answer = self._submit_recorded(job, body)
-        except RefusedError:
-            ticket.refused()  # IonQ said no: no job exists
+            answer = self._submit_recorded(job, body, watched)
+        except (RefusedError, UsageError):  # IonQ said no, or nothing was sent (an
+            ticket.refused()  # unwritable ledger fails before the POST): no job exists
             raise
         except BaseException:
             ticket.lost()  # a job may exist: its estimate stays counted
@@ -438,17 +442,24 @@ class IonQCancelClient(IonQClient):
         ticket.submitted(_answered_id(answer))
         return answer
 
-    def _submit_recorded(self, job: StockIonQJob, body: str) -> dict[str, Any]:
-        """``POST /jobs`` of ``body``, recorded in the provider's ledger and in those of the
-        watchdogs of the ``cancel_on_exit`` scopes that own this submit."""
-        ledgers = [*([self.ledger] if self.ledger is not None else []),
-                   *submit_ledgers(self.url, self.key)]
+    def _submit_recorded(self, job: StockIonQJob, body: str,
+                         watched: list[Ledger]) -> dict[str, Any]:
+        """``POST /jobs`` of ``body``, recorded in the provider's ledger and in ``watched``,
+        those of the watchdogs of the ``cancel_on_exit`` scopes that own this submit."""
+        ledgers = [*([self.ledger] if self.ledger is not None else []), *watched]
         if not ledgers:
             return self._post_job(body)
         # The intent is on disk before the POST, the id after it.
-        entries = [(ledger, ledger.intent(job.backend().name.removeprefix("ionq_"),  # IonQ's
-                                          upstream.job_submission(job).get("session_id")))
-                   for ledger in ledgers]
+        backend = job.backend().name.removeprefix("ionq_")  # IonQ's name
+        session = upstream.job_submission(job).get("session_id")
+        entries: list[tuple[Ledger, dict[str, Any]]] = []
+        try:
+            for ledger in ledgers:
+                entries.append((ledger, ledger.intent(backend, session)))
+        except UsageError as exc:  # a ledger cannot be written: nothing is sent, so the
+            for ledger, entry in entries:  # intents written say so (no "id unknown" job)
+                self._after_post(ledger.failed, entry, exc)
+            raise
         try:
             answer = self._post_job(body)
         except RefusedError as exc:  # IonQ said no: no job exists (any other failure

@@ -17,7 +17,9 @@ import contextvars
 import json
 import logging
 import math
+import signal
 import socket
+import sys
 import threading
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,7 +28,7 @@ import pytest
 from contract.observed import Emulator
 from hostile_server import Answer, HostileServer, Seen, Tamper
 from qiskit import QuantumCircuit
-from support import bell
+from support import bell, wait_for
 
 from qiskit_ionq_cancel import (
     BudgetExceededError,
@@ -38,6 +40,7 @@ from qiskit_ionq_cancel import (
     UsageError,
     budget,
     cancel_jobs,
+    cancel_on_exit,
 )
 from qiskit_ionq_cancel.emulator import Fault, ManualClock
 
@@ -330,6 +333,50 @@ def test_a_refused_submit_leaves_nothing_in_the_ledger(emu: Emulator, tmp_path: 
     assert not ledger.exists() or ledger.read_text() == ""
 
 
+def test_a_submit_the_ledger_refused_before_post_is_not_counted(emu: Emulator,
+                                                                tmp_path: Any) -> None:
+    # The unwritable ledger fails the submit with a UsageError before POST /jobs: no job
+    # exists, so the budget must not keep it as "lost" (an unknown job, its estimate held).
+    provider = IonQProvider(KEY, url=emu.url, ledger=tmp_path / "missing" / "jobs.jsonl")
+    with budget(1.0) as guard:
+        with pytest.raises(UsageError, match="cannot be written"):
+            backend(provider).run(bell(), shots=100)
+        assert posts(emu) == 0
+        assert guard.jobs == [] and guard.committed == 0
+    assert guard.report is not None and guard.report.unknown == []
+
+
+def test_ctrl_c_while_the_first_submit_waits_for_the_watchdog_reserves_nothing(
+        emu: Emulator, provider: IonQProvider, tmp_path: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A watchdog slow to be ready (here: never); Ctrl-C in the first submit's wait for it.
+    # Nothing was sent: the budget kept the estimate of a "lost" job of unknown id.
+    slow = tmp_path / "python"
+    slow.write_text("#!/bin/sh\nexec sleep 600\n")
+    slow.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(slow))
+    main = threading.get_ident()
+
+    def waiting() -> bool:
+        frame = sys._current_frames().get(main)
+        while frame is not None and frame.f_code.co_name != "_wait_ready":
+            frame = frame.f_back
+        return frame is not None
+
+    def interrupt() -> None:
+        wait_for(waiting, "the submit's wait for the watchdog", timeout=30)
+        signal.pthread_kill(main, signal.SIGINT)
+
+    interrupter = threading.Thread(target=interrupt)
+    with budget(1.0) as guard:
+        with pytest.raises(KeyboardInterrupt), cancel_on_exit(watchdog=True):
+            interrupter.start()
+            backend(provider).run(bell(), shots=100)
+        interrupter.join()
+        assert posts(emu) == 0
+        assert guard.jobs == [] and guard.committed == 0
+
+
 def test_the_blocks_exception_goes_on_and_the_billing_is_still_read(
         emu: Emulator, provider: IonQProvider, clock: ManualClock) -> None:
     with pytest.raises(RuntimeError, match="the user's"), budget(1.0) as guard:
@@ -428,11 +475,19 @@ def test_the_session_cost_limit_is_enforced_by_the_server_too(
 
 
 # -- bad input ----------------------------------------------------------------------------
-@pytest.mark.parametrize("limit", [-1, math.nan, math.inf, "10", True, None])
+@pytest.mark.parametrize("limit", [-1, math.nan, math.inf, "10", True, None, 10**400])
 def test_a_bad_limit_is_refused_at_once(emu: Emulator, limit: Any) -> None:
     with pytest.raises(ValueError, match="limit must be a finite number") as raised:
         budget(limit)
     assert isinstance(raised.value, UsageError)
+    assert list(emu.log.entries) == []
+
+
+@pytest.mark.parametrize("deadline", [0, -1, math.nan, "60", True])
+def test_a_bad_deadline_is_refused_at_once(emu: Emulator, deadline: Any) -> None:
+    # Not at the block's exit, where the billing read would fail and leave no report.
+    with pytest.raises(UsageError, match="deadline must be"):
+        budget(1.0, deadline=deadline)
     assert list(emu.log.entries) == []
 
 

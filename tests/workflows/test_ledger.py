@@ -31,6 +31,7 @@ from qiskit_ionq_cancel import (
     Session,
     UsageError,
     cancel_ledger,
+    cancel_on_exit,
 )
 from qiskit_ionq_cancel._core.ledger import Ledger, read_ledger
 from qiskit_ionq_cancel.cli import main
@@ -99,6 +100,20 @@ def test_the_environment_variable_names_the_ledger(
     assert str(os.getpid()) in file.name
     assert [r["id"] for r in records(file) if r["event"] == "submitted"] == [job.job_id()]
     assert records(file)[0]["label"].split(":")[1] == str(os.getpid())  # host:pid:start
+
+
+def test_a_relative_ledger_is_where_it_named_when_the_program_changes_directory(
+        emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # IONQ_CANCEL_LEDGER=jobs.jsonl, then the program chdirs into its output directory
+    # before its first submit: the cleanup run where the variable was set must find it.
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("IONQ_CANCEL_LEDGER", "jobs.jsonl")
+    backend = IonQProvider(KEY, url=emu.url).get_backend("simulator")
+    monkeypatch.chdir(tmp_path / "out")
+    job = backend.run(bell(), shots=10)
+    assert not (tmp_path / "out" / "jobs.jsonl").exists()
+    assert list(read_ledger(tmp_path / "jobs.jsonl").jobs) == [job.job_id()]
 
 
 def test_a_directory_ledger_gets_one_file_per_process(emu: Emulator, tmp_path: Path) -> None:
@@ -184,6 +199,20 @@ def test_a_refused_submit_leaves_no_unknown_job(emu: Emulator, tmp_path: Path) -
                            ledger=ledger).get_backend("simulator")
     with pytest.raises(Exception, match=r"401|key"):
         backend.run(bell())
+    assert [r["event"] for r in records(ledger)] == ["intent", "failed"]
+    assert read_ledger(ledger).unknown == []
+
+
+def test_a_second_ledger_that_cannot_be_written_leaves_no_unknown_job_in_the_first(
+        emu: Emulator, tmp_path: Path) -> None:
+    # The provider's ledger takes the intent, the watchdog's (its directory missing) fails:
+    # nothing is sent, and the provider's ledger must not report "submitted, id unknown".
+    ledger = tmp_path / "jobs.jsonl"
+    backend = IonQProvider(KEY, url=emu.url, ledger=ledger).get_backend("simulator")
+    with pytest.raises(UsageError, match="cannot be written"), \
+            cancel_on_exit(watchdog=True, ledger=tmp_path / "missing" / "scope.jsonl"):
+        backend.run(bell())
+    assert posts(emu) == 0
     assert [r["event"] for r in records(ledger)] == ["intent", "failed"]
     assert read_ledger(ledger).unknown == []
 
@@ -280,6 +309,34 @@ def test_a_submit_whose_id_never_came_back_is_reported(emu: Emulator, tmp_path: 
     Ledger(ledger, emu.url).intent("simulator", None)  # a death during POST /jobs
     report = cancel_ledger(ledger)
     assert report.cancelled == ids
+    ((key, why),) = report.not_reached.items()
+    assert "id unknown" in key and "ionq-cancel status --status ready" in why
+
+
+def test_a_submit_whose_id_never_came_back_is_reported_when_its_pid_was_used_before(
+        emu: Emulator, tmp_path: Path) -> None:
+    # A ledger file kept for weeks: an earlier run had this process's pid (pids are
+    # reused), so its intent and submitted records carry the ref this run's intent gets.
+    # The earlier run's "submitted" must not close this run's intent.
+    ledger = tmp_path / "jobs.jsonl"
+    [earlier_job] = submit(emu, tmp_path / "other.jsonl", 1)
+    probe = Ledger(tmp_path / "probe.jsonl", emu.url).intent("simulator", None)["ref"]
+    host_pid, number = probe.rsplit(":", 1)
+    ref = f"{host_pid}:{int(number) + 1}"  # the ref of this process's next intent
+    earlier = {"ref": ref, "backend": "simulator", "session": None, "url": emu.url,
+               "label": "an earlier run", "pid": os.getpid(), "host": "h"}
+    ledger.write_text(
+        json.dumps({"v": 1, "event": "intent", "time": "2026-11-01T00:00:00+00:00",
+                    **earlier}) + "\n" +
+        json.dumps({"v": 1, "event": "submitted", "id": earlier_job,
+                    "time": "2026-11-01T00:00:01+00:00", **earlier}) + "\n")
+    intent = Ledger(ledger, emu.url).intent("simulator", None)  # a death during POST /jobs
+    assert intent["ref"] == ref
+    contents = read_ledger(ledger)
+    assert list(contents.jobs) == [earlier_job]
+    assert [r["label"] for r in contents.unknown] == [intent["label"]]
+    report = cancel_ledger(ledger)
+    assert report.cancelled == [earlier_job]
     ((key, why),) = report.not_reached.items()
     assert "id unknown" in key and "ionq-cancel status --status ready" in why
 

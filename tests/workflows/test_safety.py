@@ -16,7 +16,7 @@ from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus, JobTimeoutError
 from support.hold import HoldRequests
 
-from qiskit_ionq_cancel import CancelReport, IonQProvider, RetryPolicy, cancel_on_exit
+from qiskit_ionq_cancel import CancelReport, IonQProvider, RetryPolicy, UsageError, cancel_on_exit
 
 KEY = "safety-test-key-9d8c7b"
 
@@ -60,6 +60,20 @@ def test_a_normal_exit_leaves_jobs_alone_unless_asked(emu: Emulator,
     with cancel_on_exit(on_success=True):
         dropped = backend.run(circuit())
     assert emu.store.status_of(dropped.job_id()) == "canceled"
+
+
+@pytest.mark.parametrize("deadline", ["60", 0, -1, float("nan"), True])
+def test_a_bad_deadline_is_refused_when_the_scope_is_made(emu: Emulator,
+                                                         provider: IonQProvider,
+                                                         deadline: object) -> None:
+    # Taken at the block's exit, "60" raised a TypeError in place of the block's own
+    # exception and cancelled nothing.
+    with pytest.raises(UsageError, match="deadline must be"):
+        cancel_on_exit(deadline=deadline)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="the user's"), cancel_on_exit(deadline=None):
+        job = provider.get_backend("simulator").run(circuit())
+        raise RuntimeError("the user's")
+    assert emu.store.status_of(job.job_id()) == "canceled"
 
 
 def test_track_adds_jobs_submitted_elsewhere(emu: Emulator, provider: IonQProvider,

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,6 +205,41 @@ def test_forked_children_do_not_keep_the_watchdog_waiting(
     Path(fields["ledger"]).unlink()
 
 
+def test_forked_children_ending_inside_the_scope_leave_the_parents_jobs_alone(
+        emu: Emulator, strays: list[int]) -> None:
+    # A child forked inside the scope inherits it (and its SIGTERM handler): when the child
+    # unwinds the block (sys.exit, SIGTERM, an exception), its copy of the scope cancels
+    # the child's own job, not the jobs the parent submitted and still owns; neither may
+    # the watchdog.
+    proc = program(f"""
+        endings = [lambda: sys.exit(0), lambda: os.kill(os.getpid(), signal.SIGTERM),
+                   lambda: 1 / 0]
+        with cancel_on_exit(watchdog=True, deadline={DEADLINE}) as scope:
+            jobs = [backend.run(qc) for _ in range(2)]
+            codes = []
+            for ending in endings:
+                child = os.fork()
+                if child == 0:
+                    say(child=backend.run(qc).job_id())  # the child's own job: its copy's
+                    ending()
+                codes.append(os.waitpid(child, 0)[1])
+            say(ids=[j.job_id() for j in jobs], watchdog=scope.watchdog_pid, codes=codes,
+                ledger=scope.ledger)
+            time.sleep({PROCESS_GUARD})  # the parent keeps the scope open
+    """)
+    own = [said(proc)["child"] for _ in range(3)]
+    fields = said(proc)  # (said once the children had ended: their cancels were done)
+    strays.append(fields["watchdog"])
+    assert all(os.WIFEXITED(code) for code in fields["codes"])  # each unwound the block
+    assert _alive(fields["watchdog"])
+    assert statuses(emu, fields["ids"]) == ["ready"] * 2
+    assert statuses(emu, own) == ["canceled"] * 3 and cancels(emu) == 3
+    proc.kill()
+    proc.wait(PROCESS_GUARD)
+    wait_for(lambda: not _alive(fields["watchdog"]), "the watchdog's exit", timeout=BOUND)
+    Path(fields["ledger"]).unlink()
+
+
 def test_an_interpreter_exit_with_a_started_scope_open_cancels(
         emu: Emulator, strays: list[int]) -> None:
     proc = program(f"""
@@ -294,8 +330,9 @@ def test_the_watchdogs_crash_warns_once_and_does_not_stop_the_program(
             cancel_on_exit(watchdog=True) as scope:
         backend.run(bell(), shots=10)
         watchdog = scope._watchdog
-        assert watchdog is not None
+        assert watchdog is not None and watchdog.pid is not None
         os.kill(watchdog.pid, signal.SIGKILL)
+        assert watchdog.process is not None
         watchdog.process.wait(PROCESS_GUARD)
         jobs = [backend.run(bell(), shots=10) for _ in range(2)]  # goes on
     warnings = [r.getMessage() for r in caplog.records if "the watchdog (pid" in r.getMessage()]
@@ -304,6 +341,46 @@ def test_the_watchdogs_crash_warns_once_and_does_not_stop_the_program(
     assert [emu.store.status_of(j.job_id()) for j in jobs] == ["ready"] * 2
     assert len(read_ledger(watchdog.path).jobs) == 3  # the ledger still records them
     watchdog.path.unlink()  # kept: the warning named it
+
+
+@pytest.mark.parametrize("executable", ["", "/nonexistent/python"])
+def test_a_watchdog_that_cannot_start_warns_once_and_does_not_stop_the_program(
+        emu: Emulator, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path, executable: str) -> None:
+    # No interpreter to run it (an embedded Python's empty sys.executable; EMFILE and
+    # EAGAIN fail the same way): the scope's entry raised, and the program stopped there.
+    backend = IonQProvider(KEY, url=emu.url).get_backend("simulator")
+    ledger = tmp_path / "scope.jsonl"
+    monkeypatch.setattr(sys, "executable", executable)
+    with caplog.at_level(logging.WARNING, logger="qiskit_ionq_cancel"), \
+            pytest.raises(RuntimeError, match="the user's"), \
+            cancel_on_exit(watchdog=True, ledger=ledger) as scope:
+        assert scope.watchdog_pid is None and scope.ledger == str(ledger.absolute())
+        jobs = [backend.run(bell(), shots=10) for _ in range(2)]  # goes on
+        raise RuntimeError("the user's")
+    warnings = [r.getMessage() for r in caplog.records if "the watchdog" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert "could not be started" in warnings[0]
+    assert f"'ionq-cancel --ledger {ledger.absolute()}'" in warnings[0]
+    assert sorted(read_ledger(ledger).jobs) == sorted(j.job_id() for j in jobs)
+    assert [emu.store.status_of(j.job_id()) for j in jobs] == ["canceled"] * 2  # the scope
+
+
+def test_no_temporary_directory_for_the_watchdogs_ledger_does_not_stop_the_program(
+        emu: Emulator, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    # TMPDIR names a directory that is not there (a batch job's scratch not made yet).
+    backend = IonQProvider(KEY, url=emu.url).get_backend("simulator")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    with caplog.at_level(logging.WARNING, logger="qiskit_ionq_cancel"), \
+            pytest.raises(RuntimeError, match="the user's"), \
+            cancel_on_exit(watchdog=True) as scope:
+        assert scope.watchdog_pid is None and scope.ledger is None
+        job = backend.run(bell(), shots=10)  # goes on
+        raise RuntimeError("the user's")
+    warnings = [r.getMessage() for r in caplog.records if "the watchdog" in r.getMessage()]
+    assert len(warnings) == 1 and "could not be started" in warnings[0], warnings
+    assert emu.store.status_of(job.job_id()) == "canceled"  # the scope's own cancel
 
 
 def test_two_watchdogs_and_the_command_on_one_ledger_report_each_job_once(

@@ -4,9 +4,13 @@ multi-circuit jobs and sessions."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Iterator
 from concurrent import futures
@@ -243,6 +247,36 @@ def test_a_session_ended_by_an_exception_cancels_and_ends(held: Emulator) -> Non
     assert len(ends) == 1
     with pytest.raises(SessionEndedError):
         session.run(bell(), shots=10)
+
+
+def test_a_forked_child_leaving_the_session_block_leaves_the_session_alone(
+        held: Emulator) -> None:
+    # A child forked inside the block ends by sys.exit(0), unwinding the block in its turn:
+    # the session and its jobs are the parent's, which goes on using them.
+    program = textwrap.dedent(f"""
+        import json, os, sys
+        from qiskit import QuantumCircuit
+        from qiskit_ionq_cancel import IonQProvider, Session
+        qc = QuantumCircuit(1, 1); qc.h(0); qc.measure(0, 0)
+        backend = IonQProvider({KEY!r}, url={held.url!r}).get_backend("simulator")
+        with Session(backend) as session:
+            job = backend.run(qc, shots=10)
+            child = os.fork()
+            if child == 0:
+                sys.exit(0)
+            _, code = os.waitpid(child, 0)
+            print(json.dumps({{"job": job.job_id(), "session": session.session_id,
+                              "code": code}}), flush=True)
+            os._exit(0)  # the parent dies with the block open: nothing more is sent
+    """)
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert done.returncode == 0, done.stderr
+    said = json.loads(done.stdout.splitlines()[-1])
+    assert said["code"] == 0
+    assert held.store.status_of(said["job"]) == "ready"
+    assert held.sessions.get(said["session"])["status"] != "ended"
+    assert not [e for e in held.log.entries if e.path.endswith(("/end", "/cancel"))]
 
 
 def test_a_session_cancel_reports_every_unfinished_job(held: Emulator) -> None:
