@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -130,6 +131,7 @@ class Budget(BudgetState):
         check_deadline(deadline, "budget")
         self.deadline = deadline
         self._entered: contextlib.ExitStack | None = None
+        self._owner = os.getpid()  # a child forked inside the block reads no billing
 
     def __repr__(self) -> str:
         return (f"Budget(limit={money(self.limit)}, unit={self.unit!r}, "
@@ -142,6 +144,7 @@ class Budget(BudgetState):
         try:  # a Ctrl-C as it returns must not leave the budget open in this context
             stack.enter_context(entered(self))
             self._entered = stack
+            self._owner = os.getpid()
             return self
         except BaseException:
             self._entered = None
@@ -151,10 +154,14 @@ class Budget(BudgetState):
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         """Read the billing (:meth:`refresh`), unless the block was left by Ctrl-C or
-        SIGTERM (no request then); the block's own exception goes on."""
+        SIGTERM, or by a child forked inside it (no request then: the jobs are its
+        parent's, whose billing read could cancel them); the block's own exception goes
+        on."""
         stack, self._entered = self._entered, None
         try:
-            if exc_type is not None and issubclass(exc_type, (KeyboardInterrupt, SystemExit)):
+            if os.getpid() != self._owner or (
+                    exc_type is not None and issubclass(exc_type, (KeyboardInterrupt,
+                                                                   SystemExit))):
                 # Ctrl-C or SIGTERM: leave at once; the report holds what is known, unread
                 self.report = self._report({}, [], [])
                 return

@@ -42,6 +42,7 @@ from ._core.deadline import Deadline, derive, entered, wait_until
 from ._core.sigterm import SigtermAsExit
 from ._core.validation import check_deadline
 from ._core.watchdog import Watchdog, watching
+from ._http.client import posts_begun
 from .bulk import NO_IONQ_JOB, cancel_jobs
 from .exceptions import UsageError
 from .report import CancelReport
@@ -121,6 +122,7 @@ def submitting() -> Iterator[Callable[[StockIonQJob], None]]:
         raise
     made: list[StockIonQJob] = []
     owners = _owners()
+    begun = posts_begun()
     for scope in owners:
         scope._begin_submit()
 
@@ -132,8 +134,9 @@ def submitting() -> Iterator[Callable[[StockIonQJob], None]]:
         with watching([s._watchdog for s in owners if s._watchdog is not None]):
             yield track  # the submit is recorded in the ledgers of the scopes' watchdogs
     except (KeyboardInterrupt, SystemExit):
-        for scope in owners:  # IonQ may have created the job: nobody knows its id
-            scope.interrupted_submits += 1
+        if posts_begun() != begun:  # its POST began: IonQ may have made a job, id unknown
+            for scope in owners:
+                scope.interrupted_submits += 1
         raise
     finally:
         for scope in owners:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -52,7 +53,17 @@ from .transport import DEFAULT_TIMEOUT, Request, Transport
 
 logger = logging.getLogger("qiskit_ionq_cancel")
 
-__all__ = ["DEFAULT_TIMEOUT", "READ_CHUNK", "CancelOutcome", "IonQCancelClient"]
+#: Per thread: how many submits got as far as their ``POST /jobs``. A submit cut short by
+#: Ctrl-C before it (waiting for a watchdog, a budget's estimate) made no job.
+_posts = threading.local()
+
+
+def posts_begun() -> int:
+    """How many submits of this thread have begun their ``POST /jobs``."""
+    count: int = getattr(_posts, "count", 0)
+    return count
+
+__all__ = ["DEFAULT_TIMEOUT", "READ_CHUNK", "CancelOutcome", "IonQCancelClient", "posts_begun"]
 
 #: Ids per read-back ``GET /jobs?ids=...``: about 6 kB of URL, under common 8 kB limits.
 READ_CHUNK = 150
@@ -483,6 +494,7 @@ class IonQCancelClient(IonQClient):
             logger.warning("%s; the job is recorded as submitted, id unknown", exc)
 
     def _post_job(self, body: str) -> dict[str, Any]:
+        _posts.count = posts_begun() + 1  # from here a Ctrl-C may leave a job IonQ made
         answer: dict[str, Any] = self._send("POST", "jobs", what="Submitting job", body=body,
                                             retry_statuses=frozenset({429}),
                                             retry_connection_errors=False)

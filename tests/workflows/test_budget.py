@@ -17,9 +17,12 @@ import contextvars
 import json
 import logging
 import math
+import os
 import signal
 import socket
+import subprocess
 import sys
+import textwrap
 import threading
 from typing import Any
 from urllib.parse import parse_qs
@@ -369,12 +372,13 @@ def test_ctrl_c_while_the_first_submit_waits_for_the_watchdog_reserves_nothing(
 
     interrupter = threading.Thread(target=interrupt)
     with budget(1.0) as guard:
-        with pytest.raises(KeyboardInterrupt), cancel_on_exit(watchdog=True):
+        with pytest.raises(KeyboardInterrupt), cancel_on_exit(watchdog=True) as scope:
             interrupter.start()
             backend(provider).run(bell(), shots=100)
         interrupter.join()
         assert posts(emu) == 0
         assert guard.jobs == [] and guard.committed == 0
+        assert scope.interrupted_submits == 0  # no "a job may exist" warning: none was sent
 
 
 def test_the_blocks_exception_goes_on_and_the_billing_is_still_read(
@@ -603,3 +607,32 @@ def test_an_answer_whose_id_is_no_job_id_leaves_the_billing_read_whole(
     assert (record.job_id, record.status) == (None, "lost")
     assert guard.report is not None and guard.report.unknown == [None]
     assert guard.report.committed == pytest.approx(BELL)
+
+
+def test_a_forked_child_leaving_the_block_reads_no_billing(emu: Emulator) -> None:
+    # The child leaves the block in its turn (its end, or an exception): the jobs are its
+    # parent's, and a billing read there could cancel them past the limit while the parent
+    # goes on. (SystemExit and Ctrl-C read nothing in any process.)
+    program = textwrap.dedent(f"""
+        import json, os, sys
+        from qiskit import QuantumCircuit
+        from qiskit_ionq_cancel import IonQProvider, budget
+        qc = QuantumCircuit(1, 1); qc.h(0); qc.measure(0, 0)
+        backend = IonQProvider({KEY!r}, url={emu.url!r}).get_backend({FORTE!r})
+        with budget(5.0) as guard:
+            job = backend.run(qc, shots=100)
+            child = os.fork()
+            if child != 0:
+                _, code = os.waitpid(child, 0)
+                print(json.dumps({{"job": job.job_id(), "code": code}}), flush=True)
+                os._exit(0)  # the parent dies with the block open: it reads nothing either
+        os._exit(0)  # the child, once it left the block
+    """)
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert done.returncode == 0, done.stderr
+    said = json.loads(done.stdout.splitlines()[-1])
+    assert said["code"] == 0 and emu.store.status_of(said["job"]) == "ready"
+    reads = [e for e in emu.log.entries if e.method == "GET" and
+             (e.path.endswith("/cost") or e.path.endswith("/jobs"))]
+    assert reads == []
