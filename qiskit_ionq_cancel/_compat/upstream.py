@@ -33,6 +33,8 @@ from qiskit_ionq.exceptions import IonQJobFailureError
 from qiskit_ionq.ionq_client import IonQClient
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
+from .._redact import redact
+
 __all__ = [
     "PRIMITIVES_NEED",
     "TESTED_QISKIT_IONQ",
@@ -210,10 +212,22 @@ def replay_status(job: StockIonQJob, job_object: dict[str, Any]) -> JobStatus:
     replica._status = JobStatus.INITIALIZING  # digested whatever was known before
     try:
         StockIonQJob.status(replica)  # qiskit-ionq's own, whatever class the job has
-    except IonQJobFailureError:
+    except IonQJobFailureError as exc:
         _publish(job, replica, before)
+        _hide_key(exc, job._client)
         raise
     return _publish(job, replica, before)
+
+
+def _hide_key(error: IonQJobFailureError, client: Any) -> None:
+    """Take the key out of qiskit-ionq's ``IonQJobFailureError``: it quotes IonQ's failure
+    code and message, the server's text (this package's own exceptions redact theirs as they
+    are made; this one is qiskit-ionq's, so it is redacted once raised)."""
+    key = getattr(client, "_token", None)
+    message = redact(str(getattr(error, "message", "")), key if isinstance(key, str) else None)
+    if message != getattr(error, "message", None):
+        error.message = message
+        error.args = (message,)
 
 
 #: One lock for every job: it guards a few attribute writes from an object already read and

@@ -32,6 +32,8 @@ from typing import Any, TypeVar
 import pytest
 from contract.observed import Emulator
 from hostile_server import Answer, HostileServer, Seen, Tamper, send
+from qiskit.providers import JobStatus
+from qiskit_ionq.exceptions import IonQJobFailureError
 from support import FakeTime, bell, one_line, point_env_at
 
 from qiskit_ionq_cancel import (
@@ -663,3 +665,16 @@ def test_a_logger_made_after_the_client_is_redacted_while_requests_run(
     caplog.set_level(logging.DEBUG)
     late.warning("echo %s", f"apiKey {KEY}")
     assert caplog.records[-1].getMessage() == "echo apiKey ***"
+
+
+def test_a_failed_jobs_reason_echoing_the_key_does_not_show_it(
+        emu: Emulator, surfaces: Surfaces, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder) -> None:
+    # IonQ's failure.message is handed to qiskit-ionq as failure.error, which words its
+    # IonQJobFailureError (not this package's exception, so not redacted as it is made).
+    job = IonQProvider(KEY, url=emu.url).get_backend("simulator").run(bell(), shots=10)
+    emu.store.fail(job.job_id(), "QuantumComputerError", f"rejected apiKey {KEY} here")
+    error = surfaces.raised("status", job.status, IonQJobFailureError)
+    assert 'QuantumComputerError: rejected apiKey *** here' in str(error)
+    assert job.status() is JobStatus.ERROR  # recorded, as before
+    finish(surfaces, capsys, caplog, recwarn, KEY)
