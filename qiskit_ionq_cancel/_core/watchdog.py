@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -61,12 +62,20 @@ _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL", re.IGNORECASE)
 
 _open_ends: set[socket.socket] = set()  # write ends of this process's live watchdogs' pipes
 _open_ends_lock = threading.Lock()
+_watchdogs: weakref.WeakSet[Watchdog] = weakref.WeakSet()  # this process's, for a fork
 
 
 def _close_in_child() -> None:
     """In a child forked from this process: close every watchdog's write end, so that only
     this process keeps its watchdogs waiting (detached first: the socket objects must not
-    close the same numbers again later, when another file may have them)."""
+    close the same numbers again later, when another file may have them). The locks are
+    new: a thread of the parent may have held one at the fork (a first submit holds its
+    watchdog's while it waits for it to be ready), and that thread is not in the child,
+    so the child's scope's end waited for it forever."""
+    global _open_ends_lock
+    _open_ends_lock = threading.Lock()
+    for watchdog in list(_watchdogs):
+        watchdog._lock = threading.Lock()
     for end in list(_open_ends):
         with contextlib.suppress(OSError):
             os.close(end.detach())
@@ -128,6 +137,7 @@ class Watchdog:
         self._ready = False
         self._write: socket.socket | None = None
         self._owner = os.getpid()  # a forked child's copy of this object is inert
+        _watchdogs.add(self)
         #: The watchdog process; ``None`` when it could not be started.
         self.process: subprocess.Popen[bytes] | None = None
         try:

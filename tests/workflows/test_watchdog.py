@@ -240,6 +240,38 @@ def test_forked_children_ending_inside_the_scope_leave_the_parents_jobs_alone(
     Path(fields["ledger"]).unlink()
 
 
+def test_a_child_forked_while_a_submit_waits_for_the_watchdog_ends_its_block_in_time(
+        emu: Emulator, strays: list[int]) -> None:
+    # The first submit of a watchdog scope waits for the watchdog to be ready holding the
+    # watchdog's lock (here: stopped, so it waits). A child forked meanwhile inherits the
+    # lock held by a thread it does not have: its scope's end (which stands down, inert in
+    # a child) waited for it forever, far past the scope's deadline.
+    proc = program(f"""
+        import threading
+        with cancel_on_exit(watchdog=True, deadline={DEADLINE}) as scope:
+            os.kill(scope.watchdog_pid, signal.SIGSTOP)  # never ready while stopped
+            submit = threading.Thread(target=backend.run, args=(qc,))
+            submit.start()
+            while not scope._watchdog._lock.locked():  # the submit is waiting for it
+                time.sleep(0.01)
+            child = os.fork()
+            if child == 0:
+                sys.exit(0)  # the child unwinds the block
+            say(child=child, watchdog=scope.watchdog_pid)
+            limit, ended = time.monotonic() + {BOUND}, 0
+            while not ended and time.monotonic() < limit:
+                ended = os.waitpid(child, os.WNOHANG)[0]
+                time.sleep(0.05)
+            say(ended=bool(ended))
+            os.kill(scope.watchdog_pid, signal.SIGCONT)
+            submit.join()
+    """)
+    fields = said(proc)
+    strays += [fields["child"], fields["watchdog"]]
+    assert said(proc) == {"ended": True}, "the child's block did not end within its deadline"
+    assert proc.wait(PROCESS_GUARD) == 0, proc.stderr and proc.stderr.read()
+
+
 def test_an_interpreter_exit_with_a_started_scope_open_cancels(
         emu: Emulator, strays: list[int]) -> None:
     proc = program(f"""
