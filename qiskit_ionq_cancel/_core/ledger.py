@@ -139,8 +139,12 @@ class Ledger:
         """Record that a job is about to be submitted; returns the fields its ``submitted``
         (or ``failed``) record repeats."""
         host = socket.gethostname()
-        base = {"ref": f"{host}:{os.getpid()}:{next(_REFS)}", "backend": backend,
-                "session": session, "url": self.url, "label": self.label or default_label(),
+        # (the session id is the server's answer, the backend the caller's: both redacted,
+        # as the URL and the label are)
+        base = {"ref": f"{host}:{os.getpid()}:{next(_REFS)}",
+                "backend": redact(backend, self._secret),
+                "session": None if session is None else redact(str(session), self._secret),
+                "url": self.url, "label": self.label or default_label(),
                 "pid": os.getpid(), "host": host}
         self.write({"event": "intent", "time": _now(), **base})
         return base

@@ -4,6 +4,7 @@ emulator, with real processes and real signals."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -894,6 +895,38 @@ def test_an_answer_whose_id_is_no_job_id_never_writes_it(emu: Emulator, tmp_path
     assert KEY[:12] not in ledger.read_text()
     contents = read_ledger(ledger)
     assert contents.jobs == {} and len(contents.unknown) == 1
+
+
+def test_a_session_id_holding_the_key_is_never_written(emu: Emulator, tmp_path: Path,
+                                                      api_contract: Any) -> None:
+    """A server answering POST /sessions with an id that holds the key: a submit in that
+    session records its session in the ledger's intent, without the key (the ledger writes
+    its URL and label redacted; the session went in as the server had it)."""
+    def rule(seen: Seen) -> Tamper | None:
+        if seen.method != "POST" or not seen.path.endswith("/sessions"):
+            return None
+
+        def act(sock: Any, answer: Any) -> None:
+            body = json.loads(answer.body)
+            body["id"] = f"session-{KEY}"
+            sock.sendall(answer.raw(json.dumps(body).encode()))
+        return Tamper(act)
+
+    server = HostileServer(emu.url, rule)
+    ledger = tmp_path / "jobs.jsonl"
+    try:
+        backend = IonQProvider(KEY, url=server.url, ledger=ledger).get_backend("simulator")
+        with contextlib.suppress(Exception), Session(backend) as session:
+            session.run(bell(), shots=10)
+    finally:
+        server.close()
+    intents = [r for r in records(ledger) if r["event"] == "intent"]
+    assert len(intents) == 1 and intents[0]["session"] == "session-***"
+    assert KEY[:12] not in ledger.read_text()
+    # (the session's end is sent to the id the server gave, which is no UUID: the contract
+    # check flags that request, and only that one)
+    assert all("sessions/session-" in p for p in api_contract.problems)
+    api_contract.clear()
 
 
 def test_cancel_ledger_says_what_its_cancel_saved(emu: Emulator, tmp_path: Path) -> None:
