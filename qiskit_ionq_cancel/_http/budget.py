@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .._core.status import FINAL
+from .._redact import redact
 from ..exceptions import BudgetExceededError, IonQRequestError, UsageError
 
 if TYPE_CHECKING:
@@ -424,15 +425,17 @@ def _ask(client: IonQCancelClient, query: Estimate
                 or not math.isfinite(cost) or cost < 0 or not isinstance(unit, str):
             return None, None, ValueError("the answer has no estimated_total_cost and "
                                           "estimated_unit")
+        # The server's word, compared lower-cased: redacted first (the key lower-cased is
+        # no longer the key the redactor looks for, and the unit is quoted in messages).
+        unit = redact(unit, client.key).lower()
         total += float(cost) * circuits
         if cost:  # (nothing is nothing in any unit)
-            units.add(unit.lower())
+            units.add(unit)
     if len(units) > 1:
         return None, None, ValueError(f"its circuits are estimated in {' and '.join(units)}")
     if not math.isfinite(total):
         return None, None, ValueError("the estimates add up past any number")
-    unit_of = units.pop() if units else str(answer.get("estimated_unit")).lower()
-    return round(total, 9), unit_of, None
+    return round(total, 9), units.pop() if units else unit, None
 
 
 def _check_estimate(state: BudgetState, query: Estimate, estimate: float | None,

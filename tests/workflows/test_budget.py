@@ -13,6 +13,7 @@ in the queue and run 5 s, on a clock the tests move.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import logging
@@ -529,6 +530,40 @@ def test_the_key_is_in_no_message_or_log(emu: Emulator, provider: IonQProvider,
     assert "could not be estimated" in caplog.text
     assert KEY not in caplog.text and KEY not in str(raised.value)
     assert KEY not in str(guard.report) and KEY not in repr(guard)
+
+
+MIXED_KEY = "Budget-Test-Key-Mixed-9QzR4w"
+
+
+@pytest.mark.emu(api_keys=[MIXED_KEY])
+def test_an_estimate_unit_echoing_the_key_does_not_show_it_lower_cased(
+        emu: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    # Units are compared lower-cased: the unit the server said was lower-cased before the
+    # message quoted it, which the redactor (looking for the key as it is) no longer found.
+    def rule(seen: Seen) -> Tamper | None:
+        if seen.method != "GET" or "/jobs/estimate" not in seen.path:
+            return None
+
+        def act(sock: socket.socket, answer: Answer | None) -> None:
+            assert answer is not None
+            body = json.loads(answer.body)
+            body["estimated_unit"] = f"unit-{MIXED_KEY}"
+            sock.sendall(answer.raw(json.dumps(body).encode()))
+        return Tamper(act)
+
+    caplog.set_level(logging.DEBUG, logger="qiskit_ionq_cancel")
+    server = HostileServer(emu.url, rule)
+    try:
+        through = IonQProvider(MIXED_KEY, url=server.url)
+        with budget(10.0), pytest.raises(BudgetExceededError) as raised:
+            backend(through).run(bell(), shots=100)
+        with budget(10.0), contextlib.suppress(BudgetExceededError):  # one query a shape
+            backend(through).run([bell(), QuantumCircuit(1, 1)], shots=100)
+    finally:
+        server.close()
+    assert posts(emu) <= 1 and "***" in str(raised.value)
+    for text in (str(raised.value), repr(raised.value.args), caplog.text):
+        assert MIXED_KEY.lower()[:12] not in text.lower(), text
 
 
 def test_a_refused_submit_withdraws_its_own_reservation_not_an_equal_one_in_flight(
