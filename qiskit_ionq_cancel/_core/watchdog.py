@@ -132,6 +132,7 @@ class Watchdog:
         #: Only this scope's records are the watchdog's to cancel (a ledger may be shared).
         self.label = f"{default_label()}:watch-{uuid.uuid4().hex[:12]}"
         self._ledgers: dict[str, Ledger] = {}
+        self._keyed: set[str] = set()  # the URLs whose key the watchdog was handed
         self._lock = threading.Lock()
         self._warned = False
         self._ready = False
@@ -175,18 +176,22 @@ class Watchdog:
         return None if self.process is None else self.process.pid
 
     def ledger_for(self, url: str, key: str | None) -> Ledger:
-        """The ledger a submit to ``url`` is recorded in; the first for this URL hands the
-        watchdog ``key`` (after waiting for it to be ready)."""
+        """The ledger a submit to ``url`` is recorded in; the first for this URL that has
+        a key hands the watchdog ``key`` (after waiting for it to be ready). A job whose
+        client holds no key (one tracked by hand) is recorded all the same: a later submit
+        to the URL brings the key (the watchdog keeps the first it is given)."""
         with self._lock:
             ledger = self._ledgers.get(url)
             if ledger is None:
                 self._wait_ready()
-                self._send({"url": url, "key": str(key or ""),
-                            "insecure": url.startswith("http://")})
                 ledger = self._ledgers[url] = Ledger(self.path, url, label=self.label,
                                                      secret=key)
             else:
                 self.check()
+            if key and url not in self._keyed:
+                self._send({"url": url, "key": str(key),
+                            "insecure": url.startswith("http://")})
+                self._keyed.add(url)
             return ledger
 
     def check(self) -> None:

@@ -157,6 +157,28 @@ def test_a_job_tracked_by_hand_is_cancelled_by_the_watchdog_after_a_sigkill(
     Path(fields["ledger"]).unlink()
 
 
+def test_a_tracked_job_whose_client_holds_no_key_does_not_keep_the_key_from_the_watchdog(
+        emu: Emulator, strays: list[int]) -> None:
+    # The first job recorded for a URL handed the watchdog its client's key: an empty one
+    # for a client that holds none, and no later submit to that URL handed another, so the
+    # watchdog could cancel nothing there (the package's own submits included).
+    proc = program(f"""
+        from qiskit_ionq import IonQProvider as StockProvider
+        stock = StockProvider(os.environ["IONQ_API_KEY"], url=os.environ["IONQ_API_URL"])
+        with cancel_on_exit(watchdog=True, deadline={DEADLINE}) as scope:
+            keyless = stock.get_backend("simulator").run(qc)
+            keyless._client._token = None  # its client holds no key (any more)
+            scope.track(keyless)
+            job = backend.run(qc)  # then a submit of this package's, with the key
+            say(ids=[keyless.job_id(), job.job_id()], ledger=scope.ledger,
+                watchdog=scope.watchdog_pid)
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    fields = killed_and_cancelled(emu, proc, signal.SIGKILL, strays)
+    assert KEY not in Path(fields["ledger"]).read_text()
+    Path(fields["ledger"]).unlink()
+
+
 def test_sighup_to_the_programs_process_group_does_not_reach_the_watchdog(
         emu: Emulator, strays: list[int]) -> None:
     script = textwrap.dedent(PROGRAM) + textwrap.dedent(f"""
