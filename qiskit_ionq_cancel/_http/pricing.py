@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from .._core.deadline import SIGNAL_POLL, Deadline, adopt
+from .._redact import redact
 from ..exceptions import IonQRequestError, RetriesExhaustedError
 from ..report import JobPrice, Saved
 from ..retry import RetryPolicy
@@ -154,7 +155,9 @@ def _figure(value: object, unit: object, source: str, what: str) -> JobPrice:
     if not isinstance(unit, str) or not unit.strip().isalpha() or len(unit) > 20:
         raise PriceUnreadable(f"{what} gave a unit ({type(unit).__name__}) that is not a "
                               "currency")
-    return JobPrice(float(value), unit.strip().lower(), source)
+    # (redacted before it is lower-cased: the key lower-cased is not what the redactor
+    # looks for; the live clients' keys are the ones a price request was sent with)
+    return JobPrice(float(value), redact(unit.strip()).lower(), source)
 
 
 def parse_cost(answer: object) -> JobPrice | None:

@@ -344,6 +344,27 @@ def test_the_key_never_appears_in_what_pricing_says(emu: Emulator) -> None:
         assert KEY not in text
 
 
+ALPHA_KEY = "QwErTyUiOpAsDfGh-7c41"  # 16 letters in a row: a unit may be that long
+
+
+@pytest.mark.emu(api_keys=[ALPHA_KEY])
+def test_a_unit_echoing_the_key_is_not_shown_lower_cased(emu: Emulator) -> None:
+    # A unit is kept lower-cased: it was lower-cased before any redaction, so the key's
+    # letters showed (the redactor looks for the key as it is).
+    ids = emu.store.add_jobs(2, backend=FORTE)
+    for path in (r"/cost$", r"/jobs/estimate$"):
+        emu.faults.inject(Fault.json({"dry_run": False, "estimated_total_cost": 0.5,
+                                      "estimated_unit": ALPHA_KEY[:16],
+                                      "estimated_cost": {"value": 0.5,
+                                                         "unit": ALPHA_KEY[:16]}}),
+                          times=10, path=path)
+    provider = IonQProvider(ALPHA_KEY, url=emu.url, retry_policy=RetryPolicy(deadline=30))
+    report = cancel_jobs(ids, provider=provider)
+    assert report.saved.jobs == 2
+    for text in (str(report), repr(report), json.dumps(report.to_dict())):
+        assert ALPHA_KEY[:12].lower() not in text.lower(), text
+
+
 # -- the safety nets report it too ------------------------------------------------------------
 def test_cancel_on_exit_reports_what_it_saved(emu: Emulator) -> None:
     backend = provider_for(emu).get_backend("ionq_qpu.forte-1")
