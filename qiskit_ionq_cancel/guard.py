@@ -34,6 +34,7 @@ from ._core.deadline import adopt, completed, current, scope
 from ._core.validation import check_deadline
 from ._http.budget import EPSILON, BudgetedJob, BudgetState, entered, money
 from ._http.client import IonQCancelClient
+from ._redact import redact
 from .bulk import cancel_jobs
 from .exceptions import IonQRequestError, UsageError
 from .report import CancelReport
@@ -249,8 +250,11 @@ class Budget(BudgetState):
                 or not math.isfinite(value) or value < 0:
             errors[job_id] = ValueError(f"GET /jobs/{job_id}/cost: no usable cost")
         elif value and str(unit).lower() != self.unit:
-            errors[job_id] = ValueError(f"GET /jobs/{job_id}/cost: billed in {unit}, the "
-                                        f"budget is in {self.unit}; its estimate stands")
+            # (the server's word, in an exception that does not redact itself; the key of
+            # the client that read it is live)
+            errors[job_id] = ValueError(f"GET /jobs/{job_id}/cost: billed in "
+                                        f"{redact(str(unit))}, the budget is in "
+                                        f"{self.unit}; its estimate stands")
         else:
             self._set_billed(job_id, float(value))
 

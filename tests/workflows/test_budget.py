@@ -566,6 +566,20 @@ def test_an_estimate_unit_echoing_the_key_does_not_show_it_lower_cased(
         assert MIXED_KEY.lower()[:12] not in text.lower(), text
 
 
+def test_a_billed_unit_echoing_the_key_is_not_in_the_report(
+        emu: Emulator, provider: IonQProvider, clock: ManualClock) -> None:
+    # The billing read quotes the unit a cost came in when it is not the budget's: the
+    # server's word, in a ValueError (not one of this package's, which redact their text).
+    with budget(10.0) as guard:
+        job = backend(provider).run(bell(), shots=100)
+        clock.advance(QUEUED + RUN)  # done: its cost is read
+        emu.faults.inject(Fault.json({"cost": {"value": 0.5, "unit": f"unit-{KEY}"}}),
+                          times=10, path=r"/cost$")
+    assert guard.report is not None and list(guard.report.errors) == [job.job_id()]
+    for text in (str(guard.report), repr(guard.report)):
+        assert KEY not in text and "unit-***" in str(guard.report), text
+
+
 def test_a_refused_submit_withdraws_its_own_reservation_not_an_equal_one_in_flight(
         emu: Emulator, provider: IonQProvider, clock: ManualClock) -> None:
     """Two submits of one circuit at once: the second refused (a 400) while the first's POST
