@@ -33,7 +33,7 @@ from qiskit_ionq.exceptions import IonQJobFailureError
 from qiskit_ionq.ionq_client import IonQClient
 from qiskit_ionq.ionq_job import IonQJob as StockIonQJob
 
-from .._redact import redact
+from .._redact import redact_json
 
 __all__ = [
     "PRIMITIVES_NEED",
@@ -207,27 +207,16 @@ def replay_status(job: StockIonQJob, job_object: dict[str, Any]) -> JobStatus:
     """
     replica = copy.copy(job)
     before = dict(vars(replica))
-    replica._client = _Replay(job._client, _failure_said(job_object))  # type: ignore[assignment]
+    said = _failure_said(_server_text_redacted(job_object, job._client))
+    replica._client = _Replay(job._client, said)  # type: ignore[assignment]
     replica._metadata = dict(job._metadata)
     replica._status = JobStatus.INITIALIZING  # digested whatever was known before
     try:
         StockIonQJob.status(replica)  # qiskit-ionq's own, whatever class the job has
-    except IonQJobFailureError as exc:
+    except IonQJobFailureError:
         _publish(job, replica, before)
-        _hide_key(exc, job._client)
         raise
     return _publish(job, replica, before)
-
-
-def _hide_key(error: IonQJobFailureError, client: Any) -> None:
-    """Take the key out of qiskit-ionq's ``IonQJobFailureError``: it quotes IonQ's failure
-    code and message, the server's text (this package's own exceptions redact theirs as they
-    are made; this one is qiskit-ionq's, so it is redacted once raised)."""
-    key = getattr(client, "_token", None)
-    message = redact(str(getattr(error, "message", "")), key if isinstance(key, str) else None)
-    if message != getattr(error, "message", None):
-        error.message = message
-        error.args = (message,)
 
 
 #: One lock for every job: it guards a few attribute writes from an object already read and
@@ -254,6 +243,17 @@ def _publish(job: StockIonQJob, replica: StockIonQJob, before: dict[str, Any]) -
 
 
 _UNSET = object()
+
+
+def _server_text_redacted(job_object: dict[str, Any], client: Any) -> dict[str, Any]:
+    """The job object with the key taken out of the server's words that qiskit-ionq's
+    ``status()`` passes on: ``warning.messages`` (made Python warnings) and ``failure``
+    (its ``IonQJobFailureError``). Its code, not this package's, says them."""
+    key = getattr(client, "_token", None)
+    key = key if isinstance(key, str) else None
+    texts = {name: redact_json(job_object[name], key)
+             for name in ("warning", "failure") if job_object.get(name)}
+    return {**job_object, **texts} if texts else job_object
 
 
 def _failure_said(job_object: dict[str, Any]) -> dict[str, Any]:

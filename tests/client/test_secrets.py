@@ -667,6 +667,21 @@ def test_a_logger_made_after_the_client_is_redacted_while_requests_run(
     assert caplog.records[-1].getMessage() == "echo apiKey ***"
 
 
+def test_the_apis_warnings_echoing_the_key_do_not_show_it(
+        emu: Emulator, surfaces: Surfaces, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder) -> None:
+    # qiskit-ionq turns a job object's warning.messages into Python warnings as it digests
+    # the object (its own code, not this package's exceptions or logs).
+    job = IonQProvider(KEY, url=emu.url).get_backend("simulator").run(bell(), shots=10)
+    emu.faults.inject(Fault.json({"id": job.job_id(), "status": "running",
+                                  "warning": {"messages": [f"slow for apiKey {KEY}"]}}),
+                      method="GET", path=r"/jobs/[0-9a-f-]+$")
+    assert job.status() is JobStatus.RUNNING
+    assert [str(w.message) for w in recwarn if "slow for" in str(w.message)] == \
+        ["slow for apiKey ***"]
+    finish(surfaces, capsys, caplog, recwarn, KEY)
+
+
 def test_a_failed_jobs_reason_echoing_the_key_does_not_show_it(
         emu: Emulator, surfaces: Surfaces, capsys: pytest.CaptureFixture[str],
         caplog: pytest.LogCaptureFixture, recwarn: pytest.WarningsRecorder) -> None:
