@@ -649,6 +649,10 @@ def _jobs_command(args: argparse.Namespace, console: Console) -> int:
     except BadUsage as exc:
         console.err(f"{name}: {exc}")
         return 2
+    except _Unanswered as exc:
+        console.err(f"{name}: {exc.word} at the question; nothing was cancelled (no cancel "
+                    "was sent).")
+        return exc.code
     except KeyboardInterrupt:
         console.err(f"{name}: interrupted; a cancel already sent stays in effect (check "
                     f"with 'ionq-cancel status {_status_hint(args)}')")
@@ -972,7 +976,27 @@ def _confirm(console: Console, lines: list[JobLine], described: str) -> bool:
     if len(lines) > 10:
         console.err(f"  ... and {len(lines) - 10} more")
     console.err(f"Cancel {plural(len(lines), 'job')} matching {described}? [y/N] ", end="")
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
+    try:
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        console.err("")  # what follows on a line of its own, not after the question
+        raise _Unanswered("interrupted", INTERRUPTED) from None
+    except SystemExit as exc:
+        if exc.code != TERMINATED:
+            raise
+        console.err("")
+        raise _Unanswered("terminated", TERMINATED) from None
+    if not answer.endswith("\n"):  # Ctrl-D: no answer typed, no line ended by the terminal
+        console.err("")
+    return answer.strip().lower() in ("y", "yes")
+
+
+class _Unanswered(Exception):
+    """Ctrl-C or SIGTERM while the ``[y/N]`` question waited: no cancel was sent."""
+
+    def __init__(self, word: str, code: int) -> None:
+        super().__init__(word)
+        self.word, self.code = word, code
 
 
 # -- IonQ -----------------------------------------------------------------------------------
