@@ -975,8 +975,9 @@ def _confirm(console: Console, lines: list[JobLine], described: str) -> bool:
                     f"{(line.job or {}).get('backend') or '-'}")
     if len(lines) > 10:
         console.err(f"  ... and {len(lines) - 10} more")
-    console.err(f"Cancel {plural(len(lines), 'job')} matching {described}? [y/N] ", end="")
-    try:
+    try:  # the question within: a signal may come as soon as it is written
+        console.err(f"Cancel {plural(len(lines), 'job')} matching {described}? [y/N] ",
+                    end="")
         answer = sys.stdin.readline()
     except KeyboardInterrupt:
         console.err("")  # what follows on a line of its own, not after the question
