@@ -443,6 +443,44 @@ def _unknown_command(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _options(parser: argparse.ArgumentParser) -> dict[str, bool]:
+    """Each option string of ``parser`` -> whether it takes a value."""
+    return {option: action.nargs != 0 for action in parser._actions
+            for option in action.option_strings}
+
+
+def _unknown_option(argv: Sequence[str]) -> tuple[str, str, str | None] | None:
+    """The first option the command does not have (``--dryrun``, ``status --dry-run``), as
+    (command, option, the closest it has or ``None``); argparse alone would print the
+    top-level usage and 'unrecognized arguments', or take the option's value for a
+    command (``--stauts ready``: "unknown command 'ready'"). Key-like options are left to
+    their own refusal, and a value is never shown: only the option's name."""
+    parser = _parser()
+    top = _options(parser)
+    command = next((arg for position, arg in enumerate(argv) if arg in _COMMANDS
+                    and not (position and _takes_value(argv[position - 1]))), "cancel")
+    chooser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    known = {**top, **_options(chooser.choices[command])}
+    skip = False
+    for arg in argv:
+        if skip or arg == "--":
+            if arg == "--":
+                break
+            skip = False
+            continue
+        name = arg.partition("=")[0]
+        if not arg.startswith("-") or arg == "-" or _KEY_OPTION.fullmatch(arg) \
+                or _GLOBAL_OPTION.fullmatch(arg):
+            continue
+        if name in known:
+            skip = known[name] and "=" not in arg
+            continue
+        close = difflib.get_close_matches(name, [o for o in known if o.startswith("--")], n=1,
+                                          cutoff=0.7)
+        return command, name, close[0] if close else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``ionq-cancel``; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -481,6 +519,13 @@ def _main(argv: list[str]) -> int:
         return 2
     console = Console()
     console.hide(env_api_key())
+    mistyped = _unknown_option(argv)
+    if mistyped is not None:
+        which, option, closest = mistyped
+        console.err(f"ionq-cancel {which}: unknown option {option!r}"
+                    f"{f'; did you mean {closest!r}?' if closest else '.'} See 'ionq-cancel "
+                    f"{which} --help' for its options.")
+        return 2
     unknown = _unknown_command(argv)
     if unknown is not None:
         close = difflib.get_close_matches(unknown, _COMMANDS, n=1)

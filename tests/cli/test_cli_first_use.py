@@ -8,6 +8,7 @@ import pty
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,29 @@ def test_end_of_input_at_the_question_ends_its_line(emu: Emulator) -> None:
     assert process.returncode == 0, err
     assert "[y/N] \nNothing cancelled (answered no)" in err
     assert out == "" and emu.store.status_of(ids[0]) == "ready"
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--dryrun"], "ionq-cancel cancel: unknown option '--dryrun'; did you mean '--dry-run'?"),
+    (["status", "--jsn"], "ionq-cancel status: unknown option '--jsn'; did you mean '--json'?"),
+    (["--stauts", "ready"],  # not "unknown command 'ready'"
+     "ionq-cancel cancel: unknown option '--stauts'; did you mean '--status'?"),
+    (["status", "--dry-run"], "ionq-cancel status: unknown option '--dry-run'. See "
+                              "'ionq-cancel status --help'"),
+    (["emulator", "--prelaod", "3"],
+     "ionq-cancel emulator: unknown option '--prelaod'; did you mean '--preload'?"),
+])
+def test_a_mistyped_option_is_named_with_the_closest_one(
+        emu: Emulator, args: list[str], words: str) -> None:
+    job_id = emu.store.add_jobs(1)[0]
+    done = run(emu.url, *args, *([] if "emulator" in args else [job_id]))
+    assert done.returncode == 2, done.stderr
+    assert words in one_line(done.stderr)
+    assert "usage:" not in done.stderr and "unrecognized arguments" not in done.stderr
+    assert done.stdout == "" and len(emu.log) == 0 and emu.store.status_of(job_id) == "ready"
+
+
+def test_a_mistyped_option_never_shows_its_value(emu: Emulator) -> None:
+    done = run(emu.url, f"--bogus={KEY}", str(uuid.uuid4()))
+    assert done.returncode == 2 and "unknown option '--bogus'." in one_line(done.stderr)
+    assert KEY not in done.stderr + done.stdout
