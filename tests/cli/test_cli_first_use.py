@@ -122,3 +122,14 @@ def test_a_mistyped_option_never_shows_its_value(emu: Emulator) -> None:
     done = run(emu.url, f"--bogus={KEY}", str(uuid.uuid4()))
     assert done.returncode == 2 and "unknown option '--bogus'." in one_line(done.stderr)
     assert KEY not in done.stderr + done.stdout
+
+
+def test_a_missing_key_file_says_why_its_path_is_not_shown(emu: Emulator,
+                                                          tmp_path: Path) -> None:
+    missing = tmp_path / "ionq.key"
+    done = run(emu.url, "status", "--api-key-file", str(missing), str(uuid.uuid4()))
+    assert done.returncode == 2, done.stderr
+    assert (f"ionq-cancel status: cannot read the API key file given to --api-key-file "
+            f"({len(str(missing))} characters; not shown, in case it is a key): No such file "
+            "or directory") in one_line(done.stderr)
+    assert len(emu.log) == 0
