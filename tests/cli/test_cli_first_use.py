@@ -133,3 +133,12 @@ def test_a_missing_key_file_says_why_its_path_is_not_shown(emu: Emulator,
             f"({len(str(missing))} characters; not shown, in case it is a key): No such file "
             "or directory") in one_line(done.stderr)
     assert len(emu.log) == 0
+
+
+def test_a_url_without_the_version_is_named_as_given(emu: Emulator) -> None:
+    root = emu.url.removesuffix("/v0.4")  # http://127.0.0.1:PORT, as a user might type it
+    done = run(emu.url, "status", "--url", root, str(uuid.uuid4()))
+    assert done.returncode == 2, done.stderr
+    assert (f"ionq-cancel status: {root} has no IonQ jobs API (HTTP 404): try {emu.url}. "
+            "Fix --url or IONQ_API_URL.") in one_line(done.stderr)
+    assert "/jobs" not in done.stderr  # not the request's own URL, with its query
