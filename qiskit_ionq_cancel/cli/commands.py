@@ -42,7 +42,7 @@ from .._core.status import CANCELLABLE, FINAL, to_job_status
 from .._core.validation import check_selection
 from .._core.version import __version__
 from .._http.client import IonQCancelClient
-from .._redact import redact, shown, worth_hiding
+from .._redact import shown, worth_hiding
 from ..bulk import cancel_jobs
 from ..emulator import BACKENDS, FINISHED_CANCEL_MODES, Emulator, Price
 from ..emulator.faults import RANDOM_KINDS
@@ -121,7 +121,12 @@ class _Parser(argparse.ArgumentParser):
         message = _QUOTED.sub(lambda m: "'***'" if m[1] in self.hidden else m[0],
                               head + sep + rest)
         key = env_api_key()
-        super().error(redact(message, key) if worth_hiding(key) else message)
+        console = Console()
+        console.hide(key)
+        # One message wrapped to the terminal, and where to read more: argparse's own prints
+        # the command's whole synopsis above an unwrapped line.
+        console.err(f"{self.prog}: {message}. See '{self.prog} --help'.")
+        self.exit(2)
 
     def _masked(self, word: str) -> str:
         option, equals, value = word.partition("=")

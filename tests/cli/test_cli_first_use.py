@@ -142,3 +142,20 @@ def test_a_url_without_the_version_is_named_as_given(emu: Emulator) -> None:
     assert (f"ionq-cancel status: {root} has no IonQ jobs API (HTTP 404): try {emu.url}. "
             "Fix --url or IONQ_API_URL.") in one_line(done.stderr)
     assert "/jobs" not in done.stderr  # not the request's own URL, with its query
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--status", "redy"], "ionq-cancel cancel: argument --status: invalid choice: 'redy' "
+                           "(choose from 'submitted', 'ready', 'started'). See 'ionq-cancel "
+                           "cancel --help'."),
+    (["status", "--session"], "ionq-cancel status: argument --session: expected one "
+                              "argument. See 'ionq-cancel status --help'."),
+])
+def test_a_bad_option_value_is_one_message_that_fits_the_terminal(
+        emu: Emulator, args: list[str], words: str) -> None:
+    done = run(emu.url, *args)
+    assert done.returncode == 2, done.stderr
+    assert words in one_line(done.stderr)
+    assert "usage:" not in done.stderr  # not the command's whole synopsis above it
+    assert [line for line in done.stderr.splitlines() if len(line) > 80] == []
+    assert len(emu.log) == 0
