@@ -42,7 +42,7 @@ from .._core.status import CANCELLABLE, FINAL, to_job_status
 from .._core.validation import check_selection
 from .._core.version import __version__
 from .._http.client import IonQCancelClient
-from .._redact import redact, shown, worth_hiding
+from .._redact import shown, worth_hiding
 from ..bulk import cancel_jobs
 from ..emulator import BACKENDS, FINISHED_CANCEL_MODES, Emulator, Price
 from ..emulator.faults import RANDOM_KINDS
@@ -121,7 +121,12 @@ class _Parser(argparse.ArgumentParser):
         message = _QUOTED.sub(lambda m: "'***'" if m[1] in self.hidden else m[0],
                               head + sep + rest)
         key = env_api_key()
-        super().error(redact(message, key) if worth_hiding(key) else message)
+        console = Console()
+        console.hide(key)
+        # One message wrapped to the terminal, and where to read more: argparse's own prints
+        # the command's whole synopsis above an unwrapped line.
+        console.err(f"{self.prog}: {message}. See '{self.prog} --help'.")
+        self.exit(2)
 
     def _masked(self, word: str) -> str:
         option, equals, value = word.partition("=")
@@ -443,6 +448,44 @@ def _unknown_command(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _options(parser: argparse.ArgumentParser) -> dict[str, bool]:
+    """Each option string of ``parser`` -> whether it takes a value."""
+    return {option: action.nargs != 0 for action in parser._actions
+            for option in action.option_strings}
+
+
+def _unknown_option(argv: Sequence[str]) -> tuple[str, str, str | None] | None:
+    """The first option the command does not have (``--dryrun``, ``status --dry-run``), as
+    (command, option, the closest it has or ``None``); argparse alone would print the
+    top-level usage and 'unrecognized arguments', or take the option's value for a
+    command (``--stauts ready``: "unknown command 'ready'"). Key-like options are left to
+    their own refusal, and a value is never shown: only the option's name."""
+    parser = _parser()
+    top = _options(parser)
+    command = next((arg for position, arg in enumerate(argv) if arg in _COMMANDS
+                    and not (position and _takes_value(argv[position - 1]))), "cancel")
+    chooser = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    known = {**top, **_options(chooser.choices[command])}
+    skip = False
+    for arg in argv:
+        if skip or arg == "--":
+            if arg == "--":
+                break
+            skip = False
+            continue
+        name = arg.partition("=")[0]
+        if not arg.startswith("-") or arg == "-" or _KEY_OPTION.fullmatch(arg) \
+                or _GLOBAL_OPTION.fullmatch(arg):
+            continue
+        if name in known:
+            skip = known[name] and "=" not in arg
+            continue
+        close = difflib.get_close_matches(name, [o for o in known if o.startswith("--")], n=1,
+                                          cutoff=0.7)
+        return command, name, close[0] if close else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``ionq-cancel``; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -481,6 +524,13 @@ def _main(argv: list[str]) -> int:
         return 2
     console = Console()
     console.hide(env_api_key())
+    mistyped = _unknown_option(argv)
+    if mistyped is not None:
+        which, option, closest = mistyped
+        console.err(f"ionq-cancel {which}: unknown option {option!r}"
+                    f"{f'; did you mean {closest!r}?' if closest else '.'} See 'ionq-cancel "
+                    f"{which} --help' for its options.")
+        return 2
     unknown = _unknown_command(argv)
     if unknown is not None:
         close = difflib.get_close_matches(unknown, _COMMANDS, n=1)
@@ -649,6 +699,10 @@ def _jobs_command(args: argparse.Namespace, console: Console) -> int:
     except BadUsage as exc:
         console.err(f"{name}: {exc}")
         return 2
+    except _Unanswered as exc:
+        console.err(f"{name}: {exc.word} at the question; nothing was cancelled (no cancel "
+                    "was sent).")
+        return exc.code
     except KeyboardInterrupt:
         console.err(f"{name}: interrupted; a cancel already sent stays in effect (check "
                     f"with 'ionq-cancel status {_status_hint(args)}')")
@@ -971,8 +1025,29 @@ def _confirm(console: Console, lines: list[JobLine], described: str) -> bool:
                     f"{(line.job or {}).get('backend') or '-'}")
     if len(lines) > 10:
         console.err(f"  ... and {len(lines) - 10} more")
-    console.err(f"Cancel {plural(len(lines), 'job')} matching {described}? [y/N] ", end="")
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
+    try:  # the question within: a signal may come as soon as it is written
+        console.err(f"Cancel {plural(len(lines), 'job')} matching {described}? [y/N] ",
+                    end="")
+        answer = sys.stdin.readline()
+    except KeyboardInterrupt:
+        console.err("")  # what follows on a line of its own, not after the question
+        raise _Unanswered("interrupted", INTERRUPTED) from None
+    except SystemExit as exc:
+        if exc.code != TERMINATED:
+            raise
+        console.err("")
+        raise _Unanswered("terminated", TERMINATED) from None
+    if not answer.endswith("\n"):  # Ctrl-D: no answer typed, no line ended by the terminal
+        console.err("")
+    return answer.strip().lower() in ("y", "yes")
+
+
+class _Unanswered(Exception):
+    """Ctrl-C or SIGTERM while the ``[y/N]`` question waited: no cancel was sent."""
+
+    def __init__(self, word: str, code: int) -> None:
+        super().__init__(word)
+        self.word, self.code = word, code
 
 
 # -- IonQ -----------------------------------------------------------------------------------

@@ -40,8 +40,8 @@ def api_key(path: str | None) -> str:
         source = "IONQ_API_KEY"
     else:
         # The path is not echoed: a key pasted in its place would be shown.
-        named = f"the --api-key-file ({len(path)} characters, not shown)"
-        source = f"the first line of {named}"
+        named = f"--api-key-file ({len(path)} characters; not shown, in case it is a key)"
+        source = f"the first line of the file given to {named}"
         try:
             # utf-8-sig: a BOM (as some Windows editors write) is not part of the key
             with open(path, encoding="utf-8-sig") as file:
@@ -49,9 +49,9 @@ def api_key(path: str | None) -> str:
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
                 type(exc).__name__
-            raise BadUsage(f"cannot read the API key file, {named}: {reason}") from None
+            raise BadUsage(f"cannot read the API key file given to {named}: {reason}") from None
         if not token:
-            raise BadUsage(f"the API key file, {named}, has an empty first line")
+            raise BadUsage(f"the API key file given to {named} has an empty first line")
     try:
         check_api_key(token)
     except InvalidAPIKeyError:  # the library's rule, in the command's words

@@ -75,9 +75,12 @@ class Why:
 
 
 def _base(error: IonQRequestError) -> str:
-    """The API URL a request went to, without the path after ``/v0.4``."""
+    """The API URL a request went to, without the path after ``/v0.4`` (or, for a URL with
+    no version, the ``/jobs...`` the request added to it)."""
     match = re.match(r"(.*?/v\d+(?:\.\d+)?)(?:/|$)", error.url or "")
-    return match[1] if match else (error.url or "the API URL")
+    if match:
+        return match[1]
+    return re.sub(r"/jobs(?:[/?].*)?$", "", error.url or "") or "the API URL"
 
 
 def describe(error: BaseException, why: Why | None = None) -> tuple[str, int]:

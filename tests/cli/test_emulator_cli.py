@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import pytest
 import requests
 from contract.observed import Emulator
-from support import TIMEOUT, assert_ionq_error, auth, job_body
+from support import TIMEOUT, assert_ionq_error, auth, job_body, one_line
 
 from qiskit_ionq_cancel.cli import main
 
@@ -117,7 +117,7 @@ def test_cli_bad_settings_exit_2(capsys: pytest.CaptureFixture[str], args: list[
     assert exited.value.code == 2
     captured = capsys.readouterr()
     assert "listening" not in captured.out
-    assert words in captured.err
+    assert words in one_line(captured.err)  # wrapped to the terminal
 
 
 @pytest.mark.parametrize("args", [["--finished-cancel", "maybe"], ["--retry-after", "soon"],
