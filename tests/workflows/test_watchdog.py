@@ -644,4 +644,5 @@ def test_scopes_one_after_another_leave_no_descriptor_open(emu: Emulator) -> Non
     for _ in range(3):
         with cancel_on_exit(watchdog=True):
             backend.run(bell(), shots=10)
-    assert len(os.listdir("/proc/self/fd")) == before
+    # None left open by the scopes (fewer is no leak: an earlier test's garbage may close)
+    assert len(os.listdir("/proc/self/fd")) <= before
