@@ -15,6 +15,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -871,21 +872,24 @@ def test_a_cleanup_waiting_for_another_s_lock_keeps_its_deadline(
     assert [emu.store.status_of(i) for i in ids] == ["ready"] * 2
 
 
-def test_an_answer_whose_id_is_no_job_id_never_writes_it(emu: Emulator, tmp_path: Path) -> None:
-    """A server answering POST /jobs with an id that is no IonQ job id (here, one holding
-    the key): the ledger never writes it (the key is never written), and the submit stays
-    an intent whose id is unknown, which the cleanup reports."""
+def id_answered(path_suffix: str, new_id: str) -> Callable[[Seen], Tamper | None]:
+    """A hostile server's rule: the answer to ``POST ...<path_suffix>`` names ``new_id``."""
     def rule(seen: Seen) -> Tamper | None:
-        if seen.method != "POST" or not seen.path.endswith("/jobs"):
+        if seen.method != "POST" or not seen.path.endswith(path_suffix):
             return None
 
         def act(sock: Any, answer: Any) -> None:
             body = json.loads(answer.body)
-            body["id"] = f"job-{KEY}"
+            body["id"] = new_id
             sock.sendall(answer.raw(json.dumps(body).encode()))
         return Tamper(act)
+    return rule
 
-    server = HostileServer(emu.url, rule)
+def test_an_answer_whose_id_is_no_job_id_never_writes_it(emu: Emulator, tmp_path: Path) -> None:
+    """A server answering POST /jobs with an id that is no IonQ job id (here, one holding
+    the key): the ledger never writes it (the key is never written), and the submit stays
+    an intent whose id is unknown, which the cleanup reports."""
+    server = HostileServer(emu.url, id_answered("/jobs", f"job-{KEY}"))
     ledger = tmp_path / "jobs.jsonl"
     try:
         IonQProvider(KEY, url=server.url, ledger=ledger).get_backend("simulator").run(
@@ -902,17 +906,7 @@ def test_a_session_id_holding_the_key_is_never_written(emu: Emulator, tmp_path: 
     """A server answering POST /sessions with an id that holds the key: a submit in that
     session records its session in the ledger's intent, without the key (the ledger writes
     its URL and label redacted; the session went in as the server had it)."""
-    def rule(seen: Seen) -> Tamper | None:
-        if seen.method != "POST" or not seen.path.endswith("/sessions"):
-            return None
-
-        def act(sock: Any, answer: Any) -> None:
-            body = json.loads(answer.body)
-            body["id"] = f"session-{KEY}"
-            sock.sendall(answer.raw(json.dumps(body).encode()))
-        return Tamper(act)
-
-    server = HostileServer(emu.url, rule)
+    server = HostileServer(emu.url, id_answered("/sessions", f"session-{KEY}"))
     ledger = tmp_path / "jobs.jsonl"
     try:
         backend = IonQProvider(KEY, url=server.url, ledger=ledger).get_backend("simulator")
