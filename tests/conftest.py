@@ -24,6 +24,7 @@ TECHNIQUES: dict[str, tuple[str, ...]] = {
     "conformance": ("tests/conformance/test_conformance.py",),
     "notebooks": ("tests/docs/test_notebooks.py::test_notebook_runs_top_to_bottom",
                   "tests/docs/test_notebooks.py::test_the_kernel_runs_this_interpreter"),
+    "watchdog": ("tests/workflows/test_watchdog.py",),
     "chaos": ("tests/client/test_fault_matrix.py", "tests/client/test_hostile_transport.py",
               "tests/client/test_hostile_bulk.py", "tests/client/test_hostile_input.py",
               "tests/cli/test_hostile_cli.py", "tests/emulator/test_hostile_emulator.py",
