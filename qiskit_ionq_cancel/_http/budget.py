@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from .._core.status import FINAL
 from .._redact import redact
@@ -117,6 +117,7 @@ def count_payload(body: Mapping[str, Any]) -> Estimate:
     if isinstance(mitigation, Mapping) and any(mitigation.values()):
         common["error_mitigation"] = "true"
     qubits = block.get("qubits")
+    counted: list[tuple[object, int, int]]  # (a circuit's qubits as given, 1q, 2q gates)
     if approximate:
         if not _is_int(qubits):
             qubits = _qasm3_qubits(str(block.get("data") or ""))
@@ -129,7 +130,7 @@ def count_payload(body: Mapping[str, Any]) -> Estimate:
                     *_gates(c.get("circuit"))) for c in entries or [block]]
     parts: dict[tuple[int, int, int], int] = {}
     for width, oneq, twoq in counted:
-        key = (max(1, width) if isinstance(width, int) and _is_int(width) else 1, oneq, twoq)
+        key = (max(1, width) if _is_int(width) else 1, oneq, twoq)
         parts[key] = parts.get(key, 0) + 1
     return Estimate(backend, tuple(
         ({**common, "qubits": str(width), "1q_gates": str(oneq), "2q_gates": str(twoq)}, n)
@@ -146,7 +147,7 @@ def _finite(value: object) -> bool:
         return False
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
